@@ -1,0 +1,76 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { Ajv } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { newId } from '../ids.js';
+import type { Logger } from '../log.js';
+import { VERSION } from '../version.js';
+import type { ApiDeps } from './deps.js';
+import { installErrorHandling } from './errors.js';
+import endpointRoutes, { Endpoint } from './routes/endpoints.js';
+import eventRoutes, { AcceptedEventSchema, EventSchema } from './routes/events.js';
+import eventTypeRoutes, { EventType } from './routes/eventTypes.js';
+import tenantRoutes, { Tenant } from './routes/tenants.js';
+import { ErrorBody } from './schemas.js';
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+
+// Two validators: bodies are checked strictly (no type coercion, unknown fields refused where the
+// schema says so, nothing silently removed); query strings and path parameters arrive as text and
+// are coerced to the schema's types ("?limit=10" → 10).
+function validators() {
+  const base = { allErrors: false, strict: false, useDefaults: true, removeAdditional: false as const };
+  const body = addFormats(new Ajv({ ...base, coerceTypes: false }));
+  const text = addFormats(new Ajv({ ...base, coerceTypes: 'array' as const }));
+  return { body, text };
+}
+
+export async function buildApp(deps: ApiDeps, log: Logger): Promise<FastifyInstance> {
+  const app = Fastify({
+    // Per-request lines only at debug level; errors always.
+    loggerInstance: log.child({ component: 'api' }, { level: log.isLevelEnabled('debug') ? log.level : 'warn' }) as FastifyBaseLogger,
+    genReqId: () => newId('req'),
+    requestIdHeader: false,
+    bodyLimit: deps.config.maxPayloadBytes + 64 * 1024,
+    // A client's garbage must never crash or hang the server.
+    return503OnClosing: true,
+    connectionTimeout: 60_000,
+    requestTimeout: 60_000,
+  });
+  const v = validators();
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? v.body : v.text).compile(schema));
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+  installErrorHandling(app, { maxBodyBytes: deps.config.maxPayloadBytes });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Herald API',
+        version: VERSION,
+        description: 'Send signed, retried, logged webhooks to your tenants’ endpoints. Authenticate with `Authorization: Bearer sk_test_…` (sandbox) or `sk_live_…` (production).',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'a secret key: sk_test_… or sk_live_…' } } },
+      security: [{ bearer: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _base, _frag, i) => (json.$id as string) ?? `def-${i}` },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
+  for (const s of [ErrorBody, Tenant, EventType, Endpoint, AcceptedEventSchema, EventSchema]) app.addSchema(s);
+
+  app.get('/v1/health', { schema: { tags: ['health'], summary: 'Is Herald up?', security: [], response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({ status: 'ok' }));
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(async (api) => {
+    api.addHook('onRequest', async (req) => deps.auth.authenticate(req));
+    await eventTypeRoutes(api, deps);
+    await tenantRoutes(api, deps);
+    await endpointRoutes(api, deps);
+    await eventRoutes(api, deps);
+  });
+  return app;
+}

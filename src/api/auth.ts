@@ -1,0 +1,87 @@
+import type { FastifyRequest } from 'fastify';
+import type { Db } from '../db/db.js';
+import { HeraldError } from '../errors.js';
+import { findKey, hashKey, type KeyScope } from '../keys/keys.js';
+import { findTenant, type Tenant } from '../tenants/tenants.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    scope: KeyScope;
+  }
+}
+
+/** A small time-bounded cache: each API call would otherwise read the key and the tenant first. */
+class TtlCache<V> {
+  private readonly map = new Map<string, { value: V; until: number }>();
+  constructor(private readonly ttlMs: number, private readonly max = 10_000) {}
+  get(k: string): V | undefined {
+    const hit = this.map.get(k);
+    if (!hit) return undefined;
+    if (hit.until < Date.now()) {
+      this.map.delete(k);
+      return undefined;
+    }
+    return hit.value;
+  }
+  set(k: string, value: V): void {
+    if (this.map.size >= this.max) this.map.clear();
+    this.map.set(k, { value, until: Date.now() + this.ttlMs });
+  }
+  deleteWhere(pred: (v: V) => boolean): void {
+    for (const [k, v] of this.map) if (pred(v.value)) this.map.delete(k);
+  }
+}
+
+/**
+ * Key checks and tenant lookups. A revoked key or a deleted tenant stays usable on other nodes for
+ * at most the cache's TTL (5 s); on this node the change is seen at once.
+ */
+export class Auth {
+  private readonly keys = new TtlCache<KeyScope>(5000);
+  private readonly tenants = new TtlCache<Tenant>(5000);
+
+  constructor(private readonly db: Db) {}
+
+  async authenticate(req: FastifyRequest): Promise<void> {
+    const header = req.headers.authorization;
+    if (!header) throw new HeraldError('unauthorized', 'missing Authorization header; send "Authorization: Bearer <your secret key>"');
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!m) throw new HeraldError('unauthorized', 'Authorization must be "Bearer <key>"');
+    const hash = hashKey(m[1]);
+    let scope = this.keys.get(hash);
+    if (!scope) {
+      scope = await findKey(this.db, m[1]);
+      if (!scope) throw new HeraldError('unauthorized', 'this key is not valid (unknown, revoked or expired); create one with `herald keys create`');
+      this.keys.set(hash, scope);
+    }
+    if (scope.kind !== 'secret') {
+      throw new HeraldError('forbidden', `a ${scope.kind} key cannot call this API; use a secret key (sk_…)`);
+    }
+    req.scope = scope;
+  }
+
+  /** Operator-only calls: tenant-scoped keys are refused. */
+  requireOperator(req: FastifyRequest): void {
+    if (req.scope.tenantId) throw new HeraldError('forbidden', 'this key is scoped to one tenant; this call needs an operator key');
+  }
+
+  /** The tenant named in a path (id or uid), checked against the key's scope. */
+  async tenant(req: FastifyRequest, idOrUid: string): Promise<Tenant> {
+    const env = req.scope.environmentId;
+    const cacheKey = `${env}\u0000${idOrUid}`;
+    let t = this.tenants.get(cacheKey);
+    if (!t) {
+      t = await findTenant(this.db, env, idOrUid);
+      if (t) this.tenants.set(cacheKey, t);
+    }
+    if (req.scope.tenantId && (!t || t.id !== req.scope.tenantId)) {
+      throw new HeraldError('forbidden', 'this key is scoped to another tenant');
+    }
+    if (!t) throw new HeraldError('not_found', `tenant "${idOrUid}" was not found in the ${req.scope.environment} environment`);
+    return t;
+  }
+
+  forgetTenant(id: string): void {
+    this.tenants.deleteWhere((t) => t.id === id);
+  }
+}

@@ -1,0 +1,153 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { refreshEventStatus } from '../../deliveries/eventStatus.js';
+import {
+  createEndpoint, deleteEndpoint, type EndpointContext, type EndpointInput, getEndpoint, getSecret, listEndpoints, rotateSecret, updateEndpoint,
+} from '../../endpoints/endpoints.js';
+import { HeraldError } from '../../errors.js';
+import { findEventType } from '../../event-types/eventTypes.js';
+import { createEvents } from '../../events/createEvents.js';
+import type { ApiDeps } from '../deps.js';
+import { errors, ListQuery, page, TenantParams, Timestamp } from '../schemas.js';
+
+const Format = Type.Union([Type.Literal('standard'), Type.Literal('productfy')], { description: 'body format: standard (Standard Webhooks) or productfy (seeds/004 envelope)' });
+const Headers = Type.Record(Type.String({ maxLength: 100 }), Type.String({ maxLength: 2000 }), { description: 'custom headers sent with every webhook', maxProperties: 20 });
+
+export const Endpoint = Type.Object(
+  {
+    id: Type.String(),
+    tenantId: Type.String(),
+    url: Type.String(),
+    description: Type.String(),
+    eventTypes: Type.Array(Type.String(), { description: 'subscribed event types; empty means all' }),
+    format: Format,
+    headers: Type.Record(Type.String(), Type.String()),
+    enabled: Type.Boolean(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  },
+  { $id: 'Endpoint' },
+);
+
+const EndpointWithSecret = Type.Intersect([Type.Ref('Endpoint'), Type.Object({ secret: Type.String() })]);
+
+const Fields = {
+  url: Type.String({ minLength: 1, maxLength: 2000 }),
+  description: Type.Optional(Type.String({ maxLength: 2000 })),
+  eventTypes: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 500 })),
+  format: Type.Optional(Format),
+  headers: Type.Optional(Headers),
+  enabled: Type.Optional(Type.Boolean()),
+};
+
+const EndpointParams = Type.Object({ tenant: TenantParams.properties.tenant, id: Type.String({ minLength: 1, maxLength: 100 }) });
+
+/** The built-in type of a test event sent to an endpoint that subscribes to every type. */
+export const TEST_EVENT_TYPE = 'herald.test';
+
+export default async function endpointRoutes(app: FastifyInstance, { db, auth, config, onEventsAccepted }: ApiDeps) {
+  const tags = ['endpoints'];
+  const ctx = (req: FastifyRequest): EndpointContext => ({ environmentId: req.scope.environmentId, environment: req.scope.environment, tokenHeader: config.tokenHeader });
+  const params = (req: FastifyRequest) => req.params as { tenant: string; id: string };
+
+  app.post('/v1/tenants/:tenant/endpoints', {
+    schema: {
+      tags,
+      summary: 'Create an endpoint',
+      description: 'Answers the endpoint with its signing secret (whsec_…). Production endpoints must be https and public.',
+      params: TenantParams,
+      body: Type.Object(Fields, { additionalProperties: false }),
+      response: { 201: EndpointWithSecret, ...errors(400, 401, 403, 404) },
+    },
+  }, async (req, reply) => {
+    const tenant = await auth.tenant(req, params(req).tenant);
+    return reply.status(201).send(await createEndpoint(db, ctx(req), tenant.id, req.body as EndpointInput));
+  });
+
+  app.get('/v1/tenants/:tenant/endpoints', {
+    schema: { tags, summary: 'List endpoints', params: TenantParams, querystring: ListQuery, response: { 200: page(Type.Ref('Endpoint')), ...errors(400, 401, 403, 404) } },
+  }, async (req) => {
+    const tenant = await auth.tenant(req, params(req).tenant);
+    const q = req.query as { limit: number; cursor?: string };
+    return listEndpoints(db, tenant.id, q.limit, q.cursor);
+  });
+
+  app.get('/v1/tenants/:tenant/endpoints/:id', {
+    schema: { tags, summary: 'Get an endpoint', params: EndpointParams, response: { 200: Type.Ref('Endpoint'), ...errors(401, 403, 404) } },
+  }, async (req) => {
+    const tenant = await auth.tenant(req, params(req).tenant);
+    return getEndpoint(db, tenant.id, params(req).id);
+  });
+
+  app.patch('/v1/tenants/:tenant/endpoints/:id', {
+    schema: {
+      tags,
+      summary: 'Change an endpoint',
+      params: EndpointParams,
+      body: Type.Object({ ...Fields, url: Type.Optional(Fields.url) }, { additionalProperties: false }),
+      response: { 200: Type.Ref('Endpoint'), ...errors(400, 401, 403, 404) },
+    },
+  }, async (req) => {
+    const tenant = await auth.tenant(req, params(req).tenant);
+    const current = await getEndpoint(db, tenant.id, params(req).id);
+    return updateEndpoint(db, ctx(req), current, req.body as Partial<EndpointInput>);
+  });
+
+  app.delete('/v1/tenants/:tenant/endpoints/:id', {
+    schema: { tags, summary: 'Delete an endpoint', description: 'Deliveries still waiting for it fail with "endpoint deleted".', params: EndpointParams, response: { 204: Type.Null(), ...errors(401, 403, 404) } },
+  }, async (req, reply) => {
+    const tenant = await auth.tenant(req, params(req).tenant);
+    await db.tx(async (q) => {
+      const events = await deleteEndpoint(q, tenant.id, params(req).id);
+      await refreshEventStatus(q, events);
+    });
+    return reply.status(204).send();
+  });
+
+  app.get('/v1/tenants/:tenant/endpoints/:id/secret', {
+    schema: { tags, summary: "Read an endpoint's signing secret", params: EndpointParams, response: { 200: Type.Object({ secret: Type.String() }), ...errors(401, 403, 404) } },
+  }, async (req) => {
+    const tenant = await auth.tenant(req, params(req).tenant);
+    return { secret: await getSecret(db, tenant.id, params(req).id) };
+  });
+
+  app.post('/v1/tenants/:tenant/endpoints/:id/rotate-secret', {
+    schema: {
+      tags,
+      summary: "Rotate an endpoint's signing secret",
+      description: 'The old secret keeps signing beside the new one for 24 hours, so receivers can switch without losing a webhook.',
+      params: EndpointParams,
+      response: { 200: Type.Object({ secret: Type.String() }), ...errors(401, 403, 404) },
+    },
+  }, async (req) => {
+    const tenant = await auth.tenant(req, params(req).tenant);
+    return { secret: await rotateSecret(db, tenant.id, params(req).id) };
+  });
+
+  app.post('/v1/tenants/:tenant/endpoints/:id/test', {
+    schema: {
+      tags,
+      summary: 'Send a test event to this endpoint only',
+      description: `Sends the example payload of eventType (default: the first type the endpoint subscribes to; "${TEST_EVENT_TYPE}" when it subscribes to all).`,
+      params: EndpointParams,
+      body: Type.Optional(Type.Object({ eventType: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })) }, { additionalProperties: false })),
+      response: { 202: Type.Object({ eventId: Type.String() }), ...errors(400, 401, 403, 404) },
+    },
+  }, async (req, reply) => {
+    const tenant = await auth.tenant(req, params(req).tenant);
+    const endpoint = await getEndpoint(db, tenant.id, params(req).id);
+    if (!endpoint.enabled) throw new HeraldError('bad_request', 'this endpoint is disabled; enable it (PATCH {"enabled":true}) before testing it');
+    const wanted = (req.body as { eventType?: string } | undefined)?.eventType ?? endpoint.eventTypes[0];
+    let type = TEST_EVENT_TYPE;
+    let payload = JSON.stringify({ message: 'This is a test event from Herald.', endpointId: endpoint.id });
+    if (wanted) {
+      const t = await findEventType(db, req.scope.environmentId, wanted);
+      if (!t) throw new HeraldError('bad_request', `unknown event type "${wanted}"; create it with POST /v1/event-types`);
+      type = t.name;
+      payload = JSON.stringify(t.example ?? {});
+    }
+    const [event] = await createEvents(db, tenant.id, [{ type, payload }], { onlyEndpointId: endpoint.id });
+    onEventsAccepted();
+    return reply.status(202).send({ eventId: event.id });
+  });
+}

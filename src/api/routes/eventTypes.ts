@@ -1,0 +1,102 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { deleteEventType, getEventType, importCatalog, listEventTypes, upsertEventType } from '../../event-types/eventTypes.js';
+import { CATALOGS } from '../../event-types/catalogs/index.js';
+import type { ApiDeps } from '../deps.js';
+import { errors, ListQuery, page, Timestamp } from '../schemas.js';
+
+const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]*$', description: 'letters, digits, . _ : -' });
+
+export const EventType = Type.Object(
+  {
+    name: Type.String(),
+    description: Type.String(),
+    schema: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]),
+    example: Type.Unknown(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  },
+  { $id: 'EventType' },
+);
+
+const Body = Type.Object(
+  {
+    name: Name,
+    description: Type.Optional(Type.String({ maxLength: 2000 })),
+    schema: Type.Optional(Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()], { description: 'JSON Schema (2020-12) of the payload' })),
+    example: Type.Optional(Type.Unknown({ description: 'an example payload, sent by test events' })),
+  },
+  { additionalProperties: false },
+);
+
+const Patch = Type.Object(
+  {
+    description: Type.Optional(Type.String({ maxLength: 2000 })),
+    schema: Type.Optional(Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()])),
+    example: Type.Optional(Type.Unknown()),
+  },
+  { additionalProperties: false },
+);
+
+const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }) });
+
+export default async function eventTypeRoutes(app: FastifyInstance, { db, auth }: ApiDeps) {
+  const tags = ['event types'];
+
+  app.post('/v1/event-types', {
+    schema: { tags, summary: 'Create an event type', body: Body, response: { 201: Type.Ref('EventType'), ...errors(400, 401, 403, 409) } },
+  }, async (req, reply) => {
+    auth.requireOperator(req);
+    const { eventType } = await upsertEventType(db, req.scope.environmentId, req.body as any, { replace: false });
+    return reply.status(201).send(eventType);
+  });
+
+  app.get('/v1/event-types', {
+    schema: { tags, summary: 'List event types', querystring: ListQuery, response: { 200: page(Type.Ref('EventType')), ...errors(400, 401) } },
+  }, async (req) => {
+    const q = req.query as { limit: number; cursor?: string };
+    return listEventTypes(db, req.scope.environmentId, q.limit, q.cursor);
+  });
+
+  app.get('/v1/event-types/:name', {
+    schema: { tags, summary: 'Get an event type', params: NameParams, response: { 200: Type.Ref('EventType'), ...errors(401, 404) } },
+  }, async (req) => getEventType(db, req.scope.environmentId, (req.params as { name: string }).name));
+
+  app.patch('/v1/event-types/:name', {
+    schema: { tags, summary: 'Change an event type', params: NameParams, body: Patch, response: { 200: Type.Ref('EventType'), ...errors(400, 401, 403, 404) } },
+  }, async (req) => {
+    auth.requireOperator(req);
+    const { name } = req.params as { name: string };
+    const patch = req.body as { description?: string; schema?: unknown; example?: unknown };
+    const current = await getEventType(db, req.scope.environmentId, name);
+    const { eventType } = await upsertEventType(db, req.scope.environmentId, {
+      name,
+      description: patch.description ?? current.description,
+      schema: 'schema' in patch ? patch.schema : current.schema,
+      example: 'example' in patch ? patch.example : current.example,
+    }, { replace: true });
+    return eventType;
+  });
+
+  app.delete('/v1/event-types/:name', {
+    schema: { tags, summary: 'Delete an event type', params: NameParams, response: { 204: Type.Null(), ...errors(401, 403, 404) } },
+  }, async (req, reply) => {
+    auth.requireOperator(req);
+    await deleteEventType(db, req.scope.environmentId, (req.params as { name: string }).name);
+    return reply.status(204).send();
+  });
+
+  app.post('/v1/event-types/import', {
+    schema: {
+      tags,
+      summary: 'Import a catalog of event types',
+      description: `Creates or updates every type of the catalog. Catalogs: ${Object.keys(CATALOGS).join(', ')}.`,
+      body: Type.Object({ catalog: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ imported: Type.Integer() }), ...errors(400, 401, 403) },
+    },
+  }, async (req) => {
+    auth.requireOperator(req);
+    const imported = await db.tx((q) => importCatalog(q, req.scope.environmentId, (req.body as { catalog: string }).catalog));
+    return { imported };
+  });
+}

@@ -1,0 +1,204 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { listAttempts } from '../../deliveries/readAttempts.js';
+import { resendDelivery } from '../../deliveries/resendDelivery.js';
+import { badRequest, HeraldError } from '../../errors.js';
+import { checkPayload, type EventType } from '../../event-types/eventTypes.js';
+import { type AcceptedEvent, createEvents, type NewEvent } from '../../events/createEvents.js';
+import { getEvent, listEvents } from '../../events/readEvents.js';
+import type { ApiDeps } from '../deps.js';
+import { errors, ListQuery, page, TenantParams, Timestamp } from '../schemas.js';
+
+const Status = Type.Union(['N', 'I', 'S', 'F'].map((s) => Type.Literal(s)));
+
+const EventInput = Type.Object(
+  {
+    type: Type.String({ minLength: 1, maxLength: 100 }),
+    payload: Type.Unknown({ description: 'any JSON value; validated against the type’s schema' }),
+    occurredAt: Type.Optional(Type.String({ format: 'date-time', description: 'when it happened (default: now)' })),
+    idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  },
+  { additionalProperties: false, required: ['type', 'payload'] },
+);
+
+export const AcceptedEventSchema = Type.Object(
+  { id: Type.String(), type: Type.String(), status: Status, createdAt: Timestamp, occurredAt: Timestamp },
+  { $id: 'AcceptedEvent' },
+);
+
+const Delivery = Type.Object({
+  id: Type.String(),
+  endpointId: Type.String(),
+  status: Type.Union(['I', 'S', 'F'].map((s) => Type.Literal(s))),
+  attempts: Type.Integer(),
+  nextAttemptAt: Type.Union([Timestamp, Type.Null()]),
+  lastStatusCode: Type.Union([Type.Integer(), Type.Null()]),
+  lastError: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const EventSchema = Type.Object(
+  {
+    id: Type.String(),
+    type: Type.String(),
+    payload: Type.Unknown(),
+    status: Status,
+    idempotencyKey: Type.Union([Type.String(), Type.Null()]),
+    createdAt: Timestamp,
+    occurredAt: Timestamp,
+    deliveries: Type.Optional(Type.Array(Delivery)),
+  },
+  { $id: 'Event' },
+);
+
+const Attempt = Type.Object({
+  id: Type.String(),
+  deliveryId: Type.String(),
+  attempt: Type.Integer(),
+  startedAt: Timestamp,
+  durationMs: Type.Integer(),
+  statusCode: Type.Union([Type.Integer(), Type.Null()]),
+  error: Type.Union([Type.String(), Type.Null()]),
+  responseBody: Type.Union([Type.String(), Type.Null()]),
+});
+
+const IdParams = Type.Object({ tenant: TenantParams.properties.tenant, id: Type.String({ minLength: 1, maxLength: 100 }) });
+
+const toAccepted = (e: AcceptedEvent) => ({
+  id: e.id,
+  type: e.type,
+  status: e.status,
+  createdAt: new Date(e.createdAt).toISOString(),
+  occurredAt: new Date(e.occurredAt).toISOString(),
+});
+
+export const MAX_BATCH = 1000;
+
+export default async function eventRoutes(app: FastifyInstance, { db, auth, config, onEventsAccepted }: ApiDeps) {
+  const tags = ['events'];
+
+  /** Checks one event and turns it into what the outbox stores. `where` prefixes messages in a batch. */
+  async function prepare(environmentId: string, input: { type: string; payload: unknown; occurredAt?: string; idempotencyKey?: string }, where: string, types: Map<string, EventType | undefined>): Promise<NewEvent> {
+    if (input.payload === undefined) throw badRequest(`${where}payload is required`);
+    const payload = JSON.stringify(input.payload);
+    if (Buffer.byteLength(payload) > config.maxPayloadBytes) {
+      throw new HeraldError('payload_too_large', `${where}payload is ${Buffer.byteLength(payload)} bytes; the limit is ${config.maxPayloadBytes}`);
+    }
+    try {
+      await checkPayload(db, environmentId, input.type, input.payload, types);
+    } catch (err) {
+      if (err instanceof HeraldError && where) throw new HeraldError(err.code, where + err.message);
+      throw err;
+    }
+    return { type: input.type, payload, occurredAt: input.occurredAt ? Date.parse(input.occurredAt) : undefined, idempotencyKey: input.idempotencyKey };
+  }
+
+  app.post('/v1/tenants/:tenant/events', {
+    bodyLimit: config.maxPayloadBytes + 64 * 1024,
+    schema: {
+      tags,
+      summary: 'Send an event',
+      description: 'Stores the event and one delivery per subscribed endpoint in one transaction, and answers 202. The same idempotency key (body field or Idempotency-Key header) answers the same event again and creates nothing.',
+      params: TenantParams,
+      headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }),
+      body: EventInput,
+      response: { 202: Type.Ref('AcceptedEvent'), ...errors(400, 401, 403, 404, 413) },
+    },
+  }, async (req, reply) => {
+    const tenant = await auth.tenant(req, (req.params as { tenant: string }).tenant);
+    const body = req.body as { type: string; payload: unknown; occurredAt?: string; idempotencyKey?: string };
+    const headerKey = req.headers['idempotency-key'] as string | undefined;
+    if (headerKey && body.idempotencyKey && headerKey !== body.idempotencyKey) {
+      throw badRequest('the Idempotency-Key header and the idempotencyKey field differ; send one of them');
+    }
+    const event = await prepare(req.scope.environmentId, { ...body, idempotencyKey: body.idempotencyKey ?? headerKey }, '', new Map());
+    const [accepted] = await createEvents(db, tenant.id, [event]);
+    if (accepted.status === 'I') onEventsAccepted();
+    return reply.status(202).send(toAccepted(accepted));
+  });
+
+  app.post('/v1/tenants/:tenant/events/batch', {
+    bodyLimit: 32 * 1024 * 1024,
+    schema: {
+      tags,
+      summary: 'Send up to 1000 events at once',
+      description: 'All or nothing: if any event is invalid, none is stored and the error names it (events[i]).',
+      params: TenantParams,
+      body: Type.Object({ events: Type.Array(EventInput, { minItems: 1, maxItems: MAX_BATCH }) }, { additionalProperties: false }),
+      response: { 202: Type.Object({ data: Type.Array(Type.Ref('AcceptedEvent')) }), ...errors(400, 401, 403, 404, 413) },
+    },
+  }, async (req, reply) => {
+    const tenant = await auth.tenant(req, (req.params as { tenant: string }).tenant);
+    const { events } = req.body as { events: { type: string; payload: unknown; occurredAt?: string; idempotencyKey?: string }[] };
+    const types = new Map<string, EventType | undefined>();
+    const prepared: NewEvent[] = [];
+    for (let i = 0; i < events.length; i++) prepared.push(await prepare(req.scope.environmentId, events[i], `events[${i}]: `, types));
+    const accepted = await createEvents(db, tenant.id, prepared);
+    if (accepted.some((e) => e.status === 'I')) onEventsAccepted();
+    return reply.status(202).send({ data: accepted.map(toAccepted) });
+  });
+
+  app.get('/v1/tenants/:tenant/events', {
+    schema: {
+      tags,
+      summary: 'List events, newest first',
+      params: TenantParams,
+      querystring: Type.Object({
+        ...ListQuery.properties,
+        type: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+        status: Type.Optional(Status),
+        since: Type.Optional(Type.String({ format: 'date-time', description: 'created at or after' })),
+        until: Type.Optional(Type.String({ format: 'date-time', description: 'created before' })),
+      }, { additionalProperties: false }),
+      response: { 200: page(Type.Ref('Event')), ...errors(400, 401, 403, 404) },
+    },
+  }, async (req) => {
+    const tenant = await auth.tenant(req, (req.params as { tenant: string }).tenant);
+    const q = req.query as { limit: number; cursor?: string; type?: string; status?: string; since?: string; until?: string };
+    return listEvents(db, tenant.id, {
+      type: q.type,
+      status: q.status,
+      since: q.since ? Date.parse(q.since) : undefined,
+      until: q.until ? Date.parse(q.until) : undefined,
+    }, q.limit, q.cursor);
+  });
+
+  app.get('/v1/tenants/:tenant/events/:id', {
+    schema: { tags, summary: 'Get an event with its deliveries', params: IdParams, response: { 200: Type.Ref('Event'), ...errors(401, 403, 404) } },
+  }, async (req) => {
+    const { tenant: t, id } = req.params as { tenant: string; id: string };
+    const tenant = await auth.tenant(req, t);
+    return getEvent(db, tenant.id, id);
+  });
+
+  app.get('/v1/tenants/:tenant/deliveries/:id/attempts', {
+    schema: {
+      tags: ['deliveries'],
+      summary: 'List the attempts of a delivery, newest first',
+      params: IdParams,
+      querystring: ListQuery,
+      response: { 200: page(Attempt), ...errors(400, 401, 403, 404) },
+    },
+  }, async (req) => {
+    const { tenant: t, id } = req.params as { tenant: string; id: string };
+    const tenant = await auth.tenant(req, t);
+    const q = req.query as { limit: number; cursor?: string };
+    if (q.cursor !== undefined && !/^\d+$/.test(q.cursor)) throw badRequest('cursor must be the nextCursor of a previous page');
+    return listAttempts(db, tenant.id, id, q.limit, q.cursor);
+  });
+
+  app.post('/v1/tenants/:tenant/deliveries/:id/resend', {
+    schema: {
+      tags: ['deliveries'],
+      summary: 'Send a delivery again now',
+      description: 'A finished delivery starts a new round with the full retry schedule; one waiting for a retry is tried at once.',
+      params: IdParams,
+      response: { 202: Type.Object({ id: Type.String(), status: Type.Literal('I') }), ...errors(401, 403, 404, 409) },
+    },
+  }, async (req, reply) => {
+    const { tenant: t, id } = req.params as { tenant: string; id: string };
+    const tenant = await auth.tenant(req, t);
+    await resendDelivery(db, tenant.id, id);
+    onEventsAccepted();
+    return reply.status(202).send({ id, status: 'I' as const });
+  });
+}

@@ -1,0 +1,73 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { createTenant, deleteTenant, listTenants, updateTenant } from '../../tenants/tenants.js';
+import type { ApiDeps } from '../deps.js';
+import { errors, JsonObject, ListQuery, page, TenantParams, Timestamp } from '../schemas.js';
+
+export const Tenant = Type.Object(
+  {
+    id: Type.String(),
+    uid: Type.String(),
+    name: Type.String(),
+    token: Type.String({ description: 'sent in the token header of every webhook to this tenant' }),
+    metadata: JsonObject,
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  },
+  { $id: 'Tenant' },
+);
+
+const Uid = Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9._:@-]+$', description: "the operator's own id for this tenant" });
+
+export default async function tenantRoutes(app: FastifyInstance, { db, auth }: ApiDeps) {
+  const tags = ['tenants'];
+
+  app.post('/v1/tenants', {
+    schema: {
+      tags,
+      summary: 'Create a tenant',
+      body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }), uid: Type.Optional(Uid), metadata: Type.Optional(JsonObject) }, { additionalProperties: false }),
+      response: { 201: Type.Ref('Tenant'), ...errors(400, 401, 403, 409) },
+    },
+  }, async (req, reply) => {
+    auth.requireOperator(req);
+    return reply.status(201).send(await createTenant(db, req.scope.environmentId, req.body as any));
+  });
+
+  app.get('/v1/tenants', {
+    schema: { tags, summary: 'List tenants', querystring: ListQuery, response: { 200: page(Type.Ref('Tenant')), ...errors(400, 401, 403) } },
+  }, async (req) => {
+    auth.requireOperator(req);
+    const q = req.query as { limit: number; cursor?: string };
+    return listTenants(db, req.scope.environmentId, q.limit, q.cursor);
+  });
+
+  app.get('/v1/tenants/:tenant', {
+    schema: { tags, summary: 'Get a tenant', params: TenantParams, response: { 200: Type.Ref('Tenant'), ...errors(401, 403, 404) } },
+  }, async (req) => auth.tenant(req, (req.params as { tenant: string }).tenant));
+
+  app.patch('/v1/tenants/:tenant', {
+    schema: {
+      tags,
+      summary: 'Change a tenant',
+      params: TenantParams,
+      body: Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), uid: Type.Optional(Uid), metadata: Type.Optional(JsonObject) }, { additionalProperties: false }),
+      response: { 200: Type.Ref('Tenant'), ...errors(400, 401, 403, 404, 409) },
+    },
+  }, async (req) => {
+    const tenant = await auth.tenant(req, (req.params as { tenant: string }).tenant);
+    const updated = await updateTenant(db, tenant, req.body as any);
+    auth.forgetTenant(tenant.id);
+    return updated;
+  });
+
+  app.delete('/v1/tenants/:tenant', {
+    schema: { tags, summary: 'Delete a tenant and everything under it', params: TenantParams, response: { 204: Type.Null(), ...errors(401, 403, 404) } },
+  }, async (req, reply) => {
+    auth.requireOperator(req);
+    const tenant = await auth.tenant(req, (req.params as { tenant: string }).tenant);
+    await deleteTenant(db, tenant.id);
+    auth.forgetTenant(tenant.id);
+    return reply.status(204).send();
+  });
+}

@@ -1,0 +1,106 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config.js';
+import { migrate } from '../db/migrate.js';
+import { openDb } from '../db/open.js';
+import { bootstrapEnvironments, ENVIRONMENTS, getEnvironment } from '../keys/environments.js';
+import { createKey, type EnvironmentName } from '../keys/keys.js';
+import { createLogger } from '../log.js';
+import { findTenant } from '../tenants/tenants.js';
+import { createHerald } from '../herald.js';
+
+const USAGE = `herald — self-hostable webhooks
+
+  herald start                 run the API and the delivery workers (HERALD_ROLES splits them)
+  herald migrate               apply database migrations and exit
+  herald keys create --env sandbox|production [--tenant ID_OR_UID] [--name NAME] [--json]
+                               create a secret key (shown once)
+
+Configuration is read from environment variables: see docs/configuration.md.`;
+
+class UsageError extends Error {}
+
+async function start(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger(config.logLevel);
+  const herald = await createHerald(config, log);
+  const lines = [`Herald is running on ${config.publicUrl} (database: ${herald.db.dialect} ${herald.db.where})`];
+  if (herald.firstStartKeys.length) {
+    lines.push('', 'First start: environments created. These secret keys are shown once; keep them safe:');
+    for (const k of herald.firstStartKeys) lines.push(`  ${k.environment.padEnd(10)} ${k.key}`);
+  }
+  lines.push('', `  API reference   ${config.publicUrl}/docs`, `  OpenAPI         ${config.publicUrl}/openapi.json`, `  Health          ${config.publicUrl}/v1/health`, '');
+  process.stdout.write(lines.join('\n') + '\n');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping: no new work is claimed; in-flight deliveries finish or are handed back');
+    const force = setTimeout(() => process.exit(1), config.deliveryTimeoutMs + 10_000).unref();
+    await herald.stop();
+    clearTimeout(force);
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+async function migrateCmd(): Promise<void> {
+  const config = loadConfig();
+  const db = openDb(config);
+  try {
+    const applied = await migrate(db);
+    process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
+  } finally {
+    await db.close();
+  }
+}
+
+async function keysCreate(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { env: { type: 'string' }, tenant: { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean', default: false } },
+    strict: true,
+  });
+  if (!values.env || !ENVIRONMENTS.includes(values.env as EnvironmentName)) {
+    throw new UsageError('--env must be sandbox or production');
+  }
+  const config = loadConfig();
+  const db = openDb(config);
+  try {
+    await migrate(db);
+    await bootstrapEnvironments(db);
+    const env = (await getEnvironment(db, values.env))!;
+    let tenantId: string | null = null;
+    if (values.tenant) {
+      const t = await findTenant(db, env.id, values.tenant);
+      if (!t) throw new UsageError(`tenant "${values.tenant}" was not found in the ${env.name} environment`);
+      tenantId = t.id;
+    }
+    const { key } = await createKey(db, { environmentId: env.id, environment: env.name, tenantId, name: values.name });
+    process.stdout.write(values.json ? JSON.stringify({ key }) + '\n' : `${key}\n(shown once; Herald keeps only its hash)\n`);
+  } finally {
+    await db.close();
+  }
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [cmd, sub, ...rest] = argv;
+  try {
+    if (cmd === 'start') return await start();
+    if (cmd === 'migrate') return await migrateCmd();
+    if (cmd === 'keys' && sub === 'create') return await keysCreate(rest);
+    if (!cmd || cmd === 'help' || cmd === '--help' || cmd === '-h') {
+      process.stdout.write(USAGE + '\n');
+      return;
+    }
+    throw new UsageError(`unknown command "${argv.join(' ')}"`);
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`herald: ${(err as Error).message}\n\n${USAGE}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,93 @@
+// One typed configuration object, read once at start from environment variables.
+// Every key is documented here and in docs/configuration.md.
+import path from 'node:path';
+
+export interface Config {
+  /** HTTP port of the API (HERALD_PORT, default 8080). */
+  port: number;
+  /** Address to bind (HERALD_HOST, default 0.0.0.0). */
+  host: string;
+  /** Public base URL printed and used in links (HERALD_PUBLIC_URL, default http://localhost:<port>). */
+  publicUrl: string;
+  /** Where the embedded SQLite database lives (HERALD_DATA_DIR, default ./.herald). */
+  dataDir: string;
+  /** postgres://… to use Postgres instead of the embedded SQLite file (DATABASE_URL). */
+  databaseUrl: string | undefined;
+  /** Seconds to wait after each failed attempt; its length + 1 is the number of attempts (HERALD_RETRY_SCHEDULE). */
+  retrySchedule: number[];
+  /** Header carrying the tenant's webhook token (HERALD_TOKEN_HEADER, default x-herald-webhook-token). */
+  tokenHeader: string;
+  /** Per-attempt timeout in milliseconds (HERALD_DELIVERY_TIMEOUT seconds, default 15). */
+  deliveryTimeoutMs: number;
+  /** How long a claimed delivery stays leased to a worker before another may take it (HERALD_LEASE_SECONDS, default 60). */
+  leaseMs: number;
+  /** Deliveries one process sends at once (HERALD_WORKER_CONCURRENCY, default 200). */
+  workerConcurrency: number;
+  /** How often an idle worker looks for due deliveries, in ms (HERALD_POLL_INTERVAL_MS, default 1000). */
+  pollIntervalMs: number;
+  /** Roles this process plays (HERALD_ROLES: api,worker; default both). */
+  roles: { api: boolean; worker: boolean };
+  /** Largest event payload accepted, in bytes (HERALD_MAX_PAYLOAD_BYTES, default 256 KiB). */
+  maxPayloadBytes: number;
+  /** Log level (HERALD_LOG_LEVEL, default info). */
+  logLevel: string;
+  /** SQLite `synchronous` pragma (HERALD_SQLITE_SYNC: normal|full, default full). */
+  sqliteSync: 'normal' | 'full';
+}
+
+export const DEFAULT_RETRY_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000];
+
+export class ConfigError extends Error {}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min) {
+    throw new ConfigError(`${name} must be a number ≥ ${min}, got "${raw}"`);
+  }
+  return n;
+}
+
+export function parseRetrySchedule(raw: string | undefined): number[] {
+  if (raw === undefined || raw.trim() === '') return DEFAULT_RETRY_SCHEDULE;
+  const parts = raw.split(',').map((s) => s.trim());
+  const out = parts.map(Number);
+  if (out.some((n, i) => parts[i] === '' || !Number.isFinite(n) || n < 0)) {
+    throw new ConfigError(
+      `HERALD_RETRY_SCHEDULE must be comma-separated seconds, like "5,300,1800"; got "${raw}"`,
+    );
+  }
+  return out;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const port = int(env, 'HERALD_PORT', 8080);
+  const roleList = (env.HERALD_ROLES ?? 'api,worker').split(',').map((s) => s.trim());
+  for (const r of roleList) {
+    if (r !== 'api' && r !== 'worker') throw new ConfigError(`HERALD_ROLES: unknown role "${r}" (use api, worker or both)`);
+  }
+  const sync = (env.HERALD_SQLITE_SYNC ?? 'full').toLowerCase();
+  if (sync !== 'normal' && sync !== 'full') throw new ConfigError('HERALD_SQLITE_SYNC must be "normal" or "full"');
+  const databaseUrl = env.DATABASE_URL || undefined;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL must start with postgres:// (unset it to use the embedded SQLite database)');
+  }
+  return {
+    port,
+    host: env.HERALD_HOST ?? '0.0.0.0',
+    publicUrl: (env.HERALD_PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/$/, ''),
+    dataDir: path.resolve(env.HERALD_DATA_DIR ?? '.herald'),
+    databaseUrl,
+    retrySchedule: parseRetrySchedule(env.HERALD_RETRY_SCHEDULE),
+    tokenHeader: (env.HERALD_TOKEN_HEADER ?? 'x-herald-webhook-token').toLowerCase(),
+    deliveryTimeoutMs: int(env, 'HERALD_DELIVERY_TIMEOUT', 15, 0.1) * 1000,
+    leaseMs: int(env, 'HERALD_LEASE_SECONDS', 60, 1) * 1000,
+    workerConcurrency: int(env, 'HERALD_WORKER_CONCURRENCY', 200, 1),
+    pollIntervalMs: int(env, 'HERALD_POLL_INTERVAL_MS', 1000, 10),
+    roles: { api: roleList.includes('api'), worker: roleList.includes('worker') },
+    maxPayloadBytes: int(env, 'HERALD_MAX_PAYLOAD_BYTES', 256 * 1024, 1),
+    logLevel: env.HERALD_LOG_LEVEL ?? 'info',
+    sqliteSync: sync,
+  };
+}

@@ -1,0 +1,32 @@
+// The one interface every store module talks to. SQL is written once, with Postgres-style `$1`
+// placeholders; the SQLite adapter rewrites them. Both dialects store times as integer
+// milliseconds since the epoch and JSON as text, so the same SQL runs on both.
+
+export type Dialect = 'sqlite' | 'postgres';
+export type Row = Record<string, any>;
+
+export interface Queryable {
+  readonly dialect: Dialect;
+  /** All rows of a statement. */
+  all<T = Row>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** The first row, or undefined. */
+  one<T = Row>(sql: string, params?: unknown[]): Promise<T | undefined>;
+  /** Runs a statement and answers how many rows it changed. */
+  run(sql: string, params?: unknown[]): Promise<number>;
+}
+
+export interface Db extends Queryable {
+  /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
+  tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  /** Runs a script of several statements (migrations). */
+  exec(sql: string): Promise<void>;
+  close(): Promise<void>;
+  /** A short description for logs: the SQLite path or the Postgres host/database. */
+  readonly where: string;
+}
+
+/** Postgres unique-violation and SQLite constraint errors, told apart from other failures. */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string };
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}

@@ -1,0 +1,70 @@
+import pg from 'pg';
+import type { Db, Queryable, Row } from './db.js';
+
+// int8 (bigint) columns hold millisecond timestamps and counts well inside 2^53: read them as
+// numbers instead of pg's default strings. Done per pool, not globally.
+const types = {
+  getTypeParser(oid: number, format?: any) {
+    if (oid === 20) return (v: string) => Number(v);
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+function queryable(client: pg.Pool | pg.PoolClient): Queryable {
+  return {
+    dialect: 'postgres',
+    all: async <T>(sql: string, params: unknown[] = []) => (await client.query(sql, params)).rows as T[],
+    one: async <T>(sql: string, params: unknown[] = []) => (await client.query(sql, params)).rows[0] as T | undefined,
+    run: async (sql: string, params: unknown[] = []) => (await client.query(sql, params)).rowCount ?? 0,
+  };
+}
+
+export class PostgresDb implements Db {
+  readonly dialect = 'postgres' as const;
+  readonly where: string;
+  readonly pool: pg.Pool;
+  private readonly q: Queryable;
+
+  constructor(url: string, opts: { max?: number; onError?: (err: Error) => void } = {}) {
+    const u = new URL(url);
+    this.where = `${u.hostname}:${u.port || 5432}${u.pathname}`;
+    this.pool = new pg.Pool({ connectionString: url, max: opts.max ?? 20, types });
+    // An idle client that loses its connection (Postgres restarted) must not crash the process;
+    // the pool drops it and opens a new one on the next query.
+    this.pool.on('error', (err) => opts.onError?.(err));
+    this.q = queryable(this.pool);
+  }
+
+  all<T = Row>(sql: string, params?: unknown[]) {
+    return this.q.all<T>(sql, params);
+  }
+  one<T = Row>(sql: string, params?: unknown[]) {
+    return this.q.one<T>(sql, params);
+  }
+  run(sql: string, params?: unknown[]) {
+    return this.q.run(sql, params);
+  }
+
+  async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const out = await fn(queryable(client));
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.pool.query(sql);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,120 @@
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Db, Queryable, Row } from './db.js';
+
+// better-sqlite3 is synchronous, so a query never yields. A transaction whose body awaits can
+// yield, though, and another request's statements would then run inside it. A promise chain
+// (`lock`) serialises transactions and keeps other statements out while one is open.
+
+interface Compiled {
+  stmt: Database.Statement;
+  order: number[];
+  reader: boolean;
+}
+
+export class SqliteDb implements Db {
+  readonly dialect = 'sqlite' as const;
+  readonly where: string;
+  private readonly db: Database.Database;
+  private readonly cache = new Map<string, Compiled>();
+  private lock: Promise<void> = Promise.resolve();
+  private inTx = false;
+
+  constructor(file: string, opts: { synchronous?: 'normal' | 'full' } = {}) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    this.where = file;
+    this.db = new Database(file);
+    // WAL lets the CLI and readers work while the server writes; busy_timeout makes a second
+    // process wait for the write lock instead of failing at once.
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${opts.synchronous ?? 'full'}`);
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = ON');
+  }
+
+  private compile(sql: string): Compiled {
+    let c = this.cache.get(sql);
+    if (!c) {
+      // `$3` → `?` and remember which parameter goes there: SQLite binds `?` in order.
+      const order: number[] = [];
+      const text = sql.replace(/\$(\d+)/g, (_, n: string) => {
+        order.push(Number(n) - 1);
+        return '?';
+      });
+      const stmt = this.db.prepare(text);
+      c = { stmt, order, reader: stmt.reader };
+      this.cache.set(sql, c);
+    }
+    return c;
+  }
+
+  private bind(c: Compiled, params: unknown[]): unknown[] {
+    return c.order.map((i) => {
+      const v = params[i];
+      return typeof v === 'boolean' ? (v ? 1 : 0) : v === undefined ? null : v;
+    });
+  }
+
+  private q: Queryable = {
+    dialect: 'sqlite',
+    all: async <T>(sql: string, params: unknown[] = []) => {
+      const c = this.compile(sql);
+      const args = this.bind(c, params);
+      return (c.reader ? c.stmt.all(...args) : (c.stmt.run(...args), [])) as T[];
+    },
+    one: async <T>(sql: string, params: unknown[] = []) => {
+      const c = this.compile(sql);
+      return c.stmt.get(...this.bind(c, params)) as T | undefined;
+    },
+    run: async (sql: string, params: unknown[] = []) => {
+      const c = this.compile(sql);
+      return c.stmt.run(...this.bind(c, params)).changes;
+    },
+  };
+
+  private async outside<T>(fn: () => Promise<T>): Promise<T> {
+    if (!this.inTx) return fn();
+    await this.lock;
+    return this.outside(fn);
+  }
+
+  all<T = Row>(sql: string, params?: unknown[]) {
+    return this.outside(() => this.q.all<T>(sql, params));
+  }
+  one<T = Row>(sql: string, params?: unknown[]) {
+    return this.outside(() => this.q.one<T>(sql, params));
+  }
+  run(sql: string, params?: unknown[]) {
+    return this.outside(() => this.q.run(sql, params));
+  }
+
+  async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    const prev = this.lock;
+    let release!: () => void;
+    this.lock = new Promise<void>((r) => (release = r));
+    await prev;
+    this.inTx = true;
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const out = await fn(this.q);
+      this.db.exec('COMMIT');
+      return out;
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw err;
+    } finally {
+      this.inTx = false;
+      release();
+    }
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.outside(async () => this.db.exec(sql));
+  }
+
+  async close(): Promise<void> {
+    await this.lock;
+    this.db.close();
+  }
+}

@@ -1,0 +1,87 @@
+import type { Db } from '../db/db.js';
+
+export interface ClaimedDelivery {
+  id: string;
+  eventId: string;
+  endpointId: string;
+  leaseToken: string;
+  /** Attempts made so far (all rounds). */
+  attempts: number;
+  /** Attempts made before the last manual resend: the retry schedule counts from here. */
+  scheduleStart: number;
+  type: string;
+  payload: string;
+  occurredAt: number;
+  createdAt: number;
+  url: string;
+  format: 'standard' | 'productfy';
+  headers: Record<string, string>;
+  /** False when the endpoint was disabled or deleted after the event was accepted. */
+  endpointActive: boolean;
+  secrets: string[];
+  tenantToken: string;
+}
+
+// Claiming moves `due_at` to the end of the lease and stamps a lease token, in one statement.
+// A worker that dies simply never finishes: when `due_at` passes, the delivery is due again and
+// any worker takes it (at-least-once; receivers deduplicate on webhook-id). Completion checks the
+// token, so a worker whose lease ran out cannot overwrite the newer owner's result.
+//
+// Postgres: FOR UPDATE SKIP LOCKED lets many workers on many nodes claim at once without waiting
+// on each other's rows; ORDER BY due_at serves the oldest first and reads the partial index
+// deliveries_due. SQLite has one writer at a time, so a plain UPDATE … WHERE id IN (…) is atomic.
+const CLAIM = {
+  postgres: `
+    WITH due AS (
+      SELECT id FROM deliveries
+       WHERE status = 'I' AND due_at <= $1
+       ORDER BY due_at
+       LIMIT $2
+       FOR UPDATE SKIP LOCKED
+    )
+    UPDATE deliveries d SET due_at = $3, lease_token = $4, updated_at = $1
+      FROM due WHERE d.id = due.id
+    RETURNING d.id`,
+  sqlite: `
+    UPDATE deliveries SET due_at = $3, lease_token = $4, updated_at = $1
+     WHERE id IN (SELECT id FROM deliveries WHERE status = 'I' AND due_at <= $1 ORDER BY due_at LIMIT $2)
+    RETURNING id`,
+};
+
+// Everything a worker needs to send, in one read: the event, the endpoint and its secrets, the
+// tenant's token.
+const DETAILS = (n: number) => `
+  SELECT d.id, d.event_id, d.endpoint_id, d.lease_token, d.attempts, d.schedule_start,
+         e.type, e.payload, e.occurred_at, e.created_at,
+         ep.url, ep.format, ep.headers, ep.enabled, ep.deleted_at, ep.secret, ep.previous_secret, ep.previous_secret_until,
+         t.token
+    FROM deliveries d
+    JOIN events e ON e.id = d.event_id
+    JOIN endpoints ep ON ep.id = d.endpoint_id
+    JOIN tenants t ON t.id = d.tenant_id
+   WHERE d.id IN (${Array.from({ length: n }, (_, i) => `$${i + 1}`).join(', ')})`;
+
+export async function claimDueDeliveries(db: Db, opts: { limit: number; leaseMs: number; leaseToken: string; now?: number }): Promise<ClaimedDelivery[]> {
+  const now = opts.now ?? Date.now();
+  const ids = await db.all<{ id: string }>(CLAIM[db.dialect], [now, opts.limit, now + opts.leaseMs, opts.leaseToken]);
+  if (ids.length === 0) return [];
+  const rows = await db.all(DETAILS(ids.length), ids.map((r) => r.id));
+  return rows.map((r) => ({
+    id: r.id,
+    eventId: r.event_id,
+    endpointId: r.endpoint_id,
+    leaseToken: r.lease_token,
+    attempts: r.attempts,
+    scheduleStart: r.schedule_start,
+    type: r.type,
+    payload: r.payload,
+    occurredAt: r.occurred_at,
+    createdAt: r.created_at,
+    url: r.url,
+    format: r.format,
+    headers: JSON.parse(r.headers),
+    endpointActive: r.enabled === 1 && r.deleted_at === null,
+    secrets: r.previous_secret && r.previous_secret_until > now ? [r.secret, r.previous_secret] : [r.secret],
+    tenantToken: r.token,
+  }));
+}

@@ -1,0 +1,187 @@
+import { randomBytes } from 'node:crypto';
+import type { Agent } from 'undici';
+import type { Config } from '../config.js';
+import type { Db } from '../db/db.js';
+import { type ClaimedDelivery, claimDueDeliveries } from '../deliveries/claimDueDeliveries.js';
+import { type AttemptOutcome, recordAttempts, releaseLeases } from '../deliveries/recordAttempts.js';
+import type { Logger } from '../log.js';
+import { VERSION } from '../version.js';
+import { buildBody } from './body.js';
+import { nextRetryDelay } from './retryPolicy.js';
+import { createAgent, send } from './send.js';
+import { signatureHeader } from './signature.js';
+
+type DispatcherConfig = Pick<Config, 'retrySchedule' | 'tokenHeader' | 'deliveryTimeoutMs' | 'leaseMs' | 'workerConcurrency' | 'pollIntervalMs'>;
+
+/**
+ * The delivery worker of one process. It claims due deliveries in batches, sends up to
+ * `workerConcurrency` at once, and hands finished attempts to one writer that records them in
+ * batches. It wakes when this process accepts an event (wake()) and otherwise polls, which also
+ * picks up retries that come due and leases that expired on other nodes.
+ */
+export class Dispatcher {
+  private readonly agent: Agent;
+  private readonly processTag = randomBytes(6).toString('hex');
+  private batchSeq = 0;
+  private inFlight = 0;
+  private readonly leases = new Map<string, number>(); // lease token → deliveries still held
+  private stopping = false;
+  private wakeUp: (() => void) | null = null;
+  private woken = false;
+  private loopDone: Promise<void> | null = null;
+  private pending: AttemptOutcome[] = [];
+  private flushing: Promise<void> | null = null;
+  private idle: (() => void) | null = null;
+
+  constructor(
+    private readonly db: Db,
+    private readonly config: DispatcherConfig,
+    private readonly log: Logger,
+  ) {
+    this.agent = createAgent();
+  }
+
+  start(): void {
+    this.loopDone = this.loop();
+  }
+
+  /** New work may be due: look now instead of at the next poll. */
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopping) {
+      let claimed = 0;
+      let asked = 0;
+      try {
+        const room = this.config.workerConcurrency - this.inFlight;
+        if (room > 0) {
+          asked = Math.min(room, 100);
+          const token = `${this.processTag}:${++this.batchSeq}`;
+          const batch = await claimDueDeliveries(this.db, { limit: asked, leaseMs: this.config.leaseMs, leaseToken: token });
+          claimed = batch.length;
+          if (claimed) this.leases.set(token, claimed);
+          for (const d of batch) this.dispatch(d);
+        }
+      } catch (err) {
+        // The database may be restarting: wait for the next poll and try again.
+        this.log.error({ err }, 'claiming due deliveries failed; retrying at the next poll');
+      }
+      if (claimed > 0 && claimed === asked) continue; // there may be more due right now
+      await this.sleep();
+    }
+  }
+
+  private sleep(): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, this.config.pollIntervalMs);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        self.wakeUp = null;
+        self.woken = false;
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+  }
+
+  private dispatch(d: ClaimedDelivery): void {
+    this.inFlight++;
+    this.attempt(d)
+      .then((o) => this.record(o))
+      .catch((err) => this.log.error({ err, deliveryId: d.id }, 'delivery attempt crashed'))
+      .finally(() => {
+        this.inFlight--;
+        const left = (this.leases.get(d.leaseToken) ?? 1) - 1;
+        if (left <= 0) this.leases.delete(d.leaseToken);
+        else this.leases.set(d.leaseToken, left);
+        if (this.inFlight === 0) this.idle?.();
+        if (!this.stopping && this.inFlight === this.config.workerConcurrency - 1) this.wake();
+      });
+  }
+
+  private async attempt(d: ClaimedDelivery): Promise<AttemptOutcome> {
+    const startedAt = Date.now();
+    const attempt = d.attempts + 1;
+    const base = { deliveryId: d.id, eventId: d.eventId, leaseToken: d.leaseToken, attempt, startedAt };
+    if (!d.endpointActive) {
+      // Disabled or deleted after the event was accepted: no request; it can be resent later.
+      return { ...base, attempted: false, durationMs: 0, statusCode: null, error: 'endpoint disabled or deleted', responseBody: null, next: { status: 'F' } };
+    }
+    const body = buildBody(d);
+    const timestamp = Math.floor(startedAt / 1000);
+    const headers: Record<string, string> = {
+      ...d.headers,
+      'content-type': 'application/json',
+      'user-agent': `Herald/${VERSION}`,
+      'webhook-id': d.eventId,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': signatureHeader(d.secrets, d.eventId, timestamp, body),
+      [this.config.tokenHeader]: d.tenantToken,
+    };
+    const r = await send(this.agent, d.url, headers, body, this.config.deliveryTimeoutMs);
+    const ok = r.statusCode !== null && r.statusCode >= 200 && r.statusCode < 300;
+    let next: AttemptOutcome['next'] = { status: 'S' };
+    let error = r.error;
+    if (!ok) {
+      if (r.statusCode !== null && r.statusCode >= 300 && r.statusCode < 400) error = `redirect (${r.statusCode}) not followed`;
+      else if (r.statusCode !== null) error = `endpoint answered ${r.statusCode}`;
+      const delay = nextRetryDelay(this.config.retrySchedule, attempt - d.scheduleStart, r.retryAfterMs);
+      next = delay === null ? { status: 'F' } : { status: 'I', dueAt: Date.now() + delay };
+    }
+    return { ...base, attempted: true, durationMs: r.durationMs, statusCode: r.statusCode, error, responseBody: r.responseBody, next };
+  }
+
+  /** Queues an outcome; one flush at a time writes everything queued since the last one. */
+  private record(o: AttemptOutcome): Promise<void> {
+    this.pending.push(o);
+    return this.flush();
+  }
+
+  private flush(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    this.flushing = (async () => {
+      while (this.pending.length) {
+        const batch = this.pending;
+        this.pending = [];
+        try {
+          await recordAttempts(this.db, batch);
+        } catch (err) {
+          // Not recorded: the lease will run out and the delivery will be tried again
+          // (at-least-once). Keep going with the next batch.
+          this.log.error({ err, count: batch.length }, 'recording attempts failed; those deliveries will be retried when their lease expires');
+        }
+      }
+      this.flushing = null;
+    })();
+    return this.flushing;
+  }
+
+  /**
+   * Graceful stop: claim nothing more, let what is in flight finish (up to `graceMs`), record it,
+   * and hand back whatever is still held so another worker can take it at once.
+   */
+  async stop(graceMs = this.config.deliveryTimeoutMs + 1000): Promise<void> {
+    this.stopping = true;
+    this.wake();
+    await this.loopDone;
+    if (this.inFlight > 0) {
+      await Promise.race([new Promise<void>((r) => (this.idle = r)), new Promise((r) => setTimeout(r, graceMs).unref())]);
+    }
+    await this.flush();
+    const released = await releaseLeases(this.db, [...this.leases.keys()]).catch(() => 0);
+    if (released) this.log.info({ released }, 'released deliveries still in flight');
+    // Anything still running past the grace period is cut off; its late result cannot change the
+    // delivery any more (the lease token is gone), but its attempt is still logged.
+    await this.agent.destroy().catch(() => undefined);
+    if (this.inFlight > 0) await Promise.race([new Promise<void>((r) => (this.idle = r)), new Promise((r) => setTimeout(r, 1000).unref())]);
+    await this.flush();
+  }
+}

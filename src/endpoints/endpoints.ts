@@ -1,0 +1,186 @@
+import { randomBytes } from 'node:crypto';
+import type { Queryable } from '../db/db.js';
+import { badRequest, HeraldError, notFound } from '../errors.js';
+import { newId } from '../ids.js';
+import type { EnvironmentName } from '../keys/keys.js';
+import { type Page, pageOf } from '../pagination.js';
+import { checkEndpointUrl } from './urlPolicy.js';
+
+export type BodyFormat = 'standard' | 'productfy';
+
+export interface Endpoint {
+  id: string;
+  tenantId: string;
+  url: string;
+  description: string;
+  eventTypes: string[];
+  format: BodyFormat;
+  headers: Record<string, string>;
+  enabled: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface EndpointInput {
+  url: string;
+  description?: string;
+  eventTypes?: string[];
+  format?: BodyFormat;
+  headers?: Record<string, string>;
+  enabled?: boolean;
+}
+
+interface EndpointRow {
+  id: string;
+  tenant_id: string;
+  url: string;
+  description: string;
+  event_types: string;
+  format: BodyFormat;
+  headers: string;
+  enabled: number;
+  created_at: number;
+  updated_at: number;
+}
+
+const COLUMNS = 'id, tenant_id, url, description, event_types, format, headers, enabled, created_at, updated_at';
+
+const toEndpoint = (r: EndpointRow): Endpoint => ({
+  id: r.id,
+  tenantId: r.tenant_id,
+  url: r.url,
+  description: r.description,
+  eventTypes: JSON.parse(r.event_types),
+  format: r.format,
+  headers: JSON.parse(r.headers),
+  enabled: r.enabled === 1,
+  createdAt: new Date(r.created_at).toISOString(),
+  updatedAt: new Date(r.updated_at).toISOString(),
+});
+
+/** How long the previous secret keeps signing after a rotation. */
+export const SECRET_OVERLAP_MS = 24 * 3600 * 1000;
+
+/** A Standard Webhooks secret: `whsec_` then base64 of the key bytes. */
+export const newSecret = () => 'whsec_' + randomBytes(24).toString('base64');
+
+// Headers Herald sets itself: an endpoint's custom headers may not replace them.
+const RESERVED = /^(host|content-type|content-length|transfer-encoding|connection|user-agent|webhook-.*)$/i;
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+function checkHeaders(headers: Record<string, string>, tokenHeader: string): void {
+  for (const [name, value] of Object.entries(headers)) {
+    if (!TOKEN.test(name)) throw badRequest(`header name "${name}" is not a valid HTTP header name`);
+    if (RESERVED.test(name) || name.toLowerCase() === tokenHeader) {
+      throw badRequest(`header "${name}" is set by Herald and cannot be overridden`);
+    }
+    if (/[\r\n\0]/.test(value)) throw badRequest(`header "${name}" has a line break or NUL in its value`);
+  }
+}
+
+async function checkEventTypes(q: Queryable, environmentId: string, types: string[]): Promise<void> {
+  if (types.length === 0) return;
+  const unique = [...new Set(types)];
+  const rows = await q.all<{ name: string }>(
+    `SELECT name FROM event_types WHERE environment_id = $1 AND name IN (${unique.map((_, i) => `$${i + 2}`).join(', ')})`,
+    [environmentId, ...unique],
+  );
+  const known = new Set(rows.map((r) => r.name));
+  const missing = unique.filter((t) => !known.has(t));
+  if (missing.length) {
+    throw badRequest(`unknown event types: ${missing.join(', ')}; create them with POST /v1/event-types or import a catalog`);
+  }
+}
+
+export interface EndpointContext {
+  environmentId: string;
+  environment: EnvironmentName;
+  tokenHeader: string;
+}
+
+export async function createEndpoint(q: Queryable, ctx: EndpointContext, tenantId: string, input: EndpointInput): Promise<Endpoint & { secret: string }> {
+  const url = checkEndpointUrl(input.url, ctx.environment);
+  const eventTypes = [...new Set(input.eventTypes ?? [])];
+  await checkEventTypes(q, ctx.environmentId, eventTypes);
+  checkHeaders(input.headers ?? {}, ctx.tokenHeader);
+  const secret = newSecret();
+  const now = Date.now();
+  const row = await q.one<EndpointRow>(
+    `INSERT INTO endpoints (id, tenant_id, url, description, event_types, format, headers, enabled, secret, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING ${COLUMNS}`,
+    [newId('ep'), tenantId, url, input.description ?? '', JSON.stringify(eventTypes), input.format ?? 'standard',
+     JSON.stringify(input.headers ?? {}), input.enabled === false ? 0 : 1, secret, now],
+  );
+  return { ...toEndpoint(row!), secret };
+}
+
+export async function getEndpoint(q: Queryable, tenantId: string, id: string): Promise<Endpoint> {
+  const row = await q.one<EndpointRow>(`SELECT ${COLUMNS} FROM endpoints WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL`, [id, tenantId]);
+  if (!row) throw notFound('endpoint', id);
+  return toEndpoint(row);
+}
+
+export async function listEndpoints(q: Queryable, tenantId: string, limit: number, cursor?: string): Promise<Page<Endpoint>> {
+  const rows = await q.all<EndpointRow>(
+    `SELECT ${COLUMNS} FROM endpoints WHERE tenant_id = $1 AND deleted_at IS NULL AND ($2 IS NULL OR id < $2)
+     ORDER BY id DESC LIMIT $3`,
+    [tenantId, cursor ?? null, limit + 1],
+  );
+  return pageOf(rows.map(toEndpoint), limit);
+}
+
+export async function updateEndpoint(q: Queryable, ctx: EndpointContext, current: Endpoint, patch: Partial<EndpointInput>): Promise<Endpoint> {
+  const url = patch.url === undefined ? current.url : checkEndpointUrl(patch.url, ctx.environment);
+  const eventTypes = patch.eventTypes === undefined ? current.eventTypes : [...new Set(patch.eventTypes)];
+  if (patch.eventTypes) await checkEventTypes(q, ctx.environmentId, eventTypes);
+  if (patch.headers) checkHeaders(patch.headers, ctx.tokenHeader);
+  const row = await q.one<EndpointRow>(
+    `UPDATE endpoints SET url = $2, description = $3, event_types = $4, format = $5, headers = $6, enabled = $7, updated_at = $8
+      WHERE id = $1 AND deleted_at IS NULL RETURNING ${COLUMNS}`,
+    [current.id, url, patch.description ?? current.description, JSON.stringify(eventTypes), patch.format ?? current.format,
+     JSON.stringify(patch.headers ?? current.headers), (patch.enabled ?? current.enabled) ? 1 : 0, Date.now()],
+  );
+  if (!row) throw notFound('endpoint', current.id);
+  return toEndpoint(row);
+}
+
+/**
+ * Deleting keeps the row (its deliveries and attempts stay readable) and fails what was still
+ * waiting to go there, so no event stays "in progress" for an endpoint that no longer exists.
+ */
+export async function deleteEndpoint(q: Queryable, tenantId: string, id: string): Promise<string[]> {
+  const now = Date.now();
+  const n = await q.run('UPDATE endpoints SET deleted_at = $3, enabled = 0 WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL', [id, tenantId, now]);
+  if (n === 0) throw notFound('endpoint', id);
+  const failed = await q.all<{ event_id: string }>(
+    `UPDATE deliveries SET status = 'F', due_at = NULL, lease_token = NULL, last_error = 'endpoint deleted', updated_at = $2
+      WHERE endpoint_id = $1 AND status = 'I' RETURNING event_id`,
+    [id, now],
+  );
+  return [...new Set(failed.map((r) => r.event_id))];
+}
+
+export async function getSecret(q: Queryable, tenantId: string, id: string): Promise<string> {
+  const row = await q.one<{ secret: string }>('SELECT secret FROM endpoints WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL', [id, tenantId]);
+  if (!row) throw notFound('endpoint', id);
+  return row.secret;
+}
+
+/** A new secret; the old one keeps signing beside it for SECRET_OVERLAP_MS. */
+export async function rotateSecret(q: Queryable, tenantId: string, id: string): Promise<string> {
+  const secret = newSecret();
+  const now = Date.now();
+  const n = await q.run(
+    `UPDATE endpoints SET previous_secret = secret, previous_secret_until = $3, secret = $4, updated_at = $5
+      WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL`,
+    [id, tenantId, now + SECRET_OVERLAP_MS, secret, now],
+  );
+  if (n === 0) throw notFound('endpoint', id);
+  return secret;
+}
+
+export function ensureFormat(f: string | undefined): asserts f is BodyFormat | undefined {
+  if (f !== undefined && f !== 'standard' && f !== 'productfy') {
+    throw new HeraldError('bad_request', `format must be "standard" or "productfy", not "${f}"`);
+  }
+}

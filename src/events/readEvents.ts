@@ -1,0 +1,91 @@
+import type { Queryable } from '../db/db.js';
+import { notFound } from '../errors.js';
+import { type Page, pageOf } from '../pagination.js';
+
+export interface DeliverySummary {
+  id: string;
+  endpointId: string;
+  status: 'I' | 'S' | 'F';
+  attempts: number;
+  nextAttemptAt: string | null;
+  lastStatusCode: number | null;
+  lastError: string | null;
+}
+
+export interface EventView {
+  id: string;
+  type: string;
+  payload: unknown;
+  status: 'N' | 'I' | 'S' | 'F';
+  idempotencyKey: string | null;
+  createdAt: string;
+  occurredAt: string;
+  deliveries?: DeliverySummary[];
+}
+
+interface EventRow {
+  id: string;
+  type: string;
+  payload: string;
+  status: EventView['status'];
+  idempotency_key: string | null;
+  created_at: number;
+  occurred_at: number;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const toEvent = (r: EventRow): EventView => ({
+  id: r.id,
+  type: r.type,
+  payload: JSON.parse(r.payload),
+  status: r.status,
+  idempotencyKey: r.idempotency_key,
+  createdAt: iso(r.created_at),
+  occurredAt: iso(r.occurred_at),
+});
+
+export interface EventFilter {
+  type?: string;
+  status?: string;
+  since?: number;
+  until?: number;
+}
+
+export async function listEvents(q: Queryable, tenantId: string, f: EventFilter, limit: number, cursor?: string): Promise<Page<EventView>> {
+  const rows = await q.all<EventRow>(
+    `SELECT id, type, payload, status, idempotency_key, created_at, occurred_at FROM events
+      WHERE tenant_id = $1
+        AND ($2 IS NULL OR id < $2)
+        AND ($3 IS NULL OR type = $3)
+        AND ($4 IS NULL OR status = $4)
+        AND ($5 IS NULL OR created_at >= $5)
+        AND ($6 IS NULL OR created_at < $6)
+      ORDER BY id DESC LIMIT $7`,
+    [tenantId, cursor ?? null, f.type ?? null, f.status ?? null, f.since ?? null, f.until ?? null, limit + 1],
+  );
+  return pageOf(rows.map(toEvent), limit);
+}
+
+export async function getEvent(q: Queryable, tenantId: string, id: string): Promise<EventView> {
+  const row = await q.one<EventRow>(
+    'SELECT id, type, payload, status, idempotency_key, created_at, occurred_at FROM events WHERE id = $1 AND tenant_id = $2',
+    [id, tenantId],
+  );
+  if (!row) throw notFound('event', id);
+  const deliveries = await q.all<{ id: string; endpoint_id: string; status: DeliverySummary['status']; attempts: number; due_at: number | null; last_status_code: number | null; last_error: string | null }>(
+    'SELECT id, endpoint_id, status, attempts, due_at, last_status_code, last_error FROM deliveries WHERE event_id = $1 ORDER BY id',
+    [id],
+  );
+  return {
+    ...toEvent(row),
+    deliveries: deliveries.map((d) => ({
+      id: d.id,
+      endpointId: d.endpoint_id,
+      status: d.status,
+      attempts: d.attempts,
+      nextAttemptAt: d.status === 'I' && d.due_at !== null ? iso(d.due_at) : null,
+      lastStatusCode: d.last_status_code,
+      lastError: d.last_error,
+    })),
+  };
+}

@@ -1,0 +1,61 @@
+import type { FastifyInstance } from 'fastify';
+import { Auth } from './api/auth.js';
+import { buildApp } from './api/app.js';
+import type { Config } from './config.js';
+import type { Db } from './db/db.js';
+import { migrate } from './db/migrate.js';
+import { openDb } from './db/open.js';
+import { Dispatcher } from './delivery/dispatcher.js';
+import { bootstrapEnvironments } from './keys/environments.js';
+import type { Logger } from './log.js';
+
+export interface Herald {
+  db: Db;
+  app: FastifyInstance | null;
+  dispatcher: Dispatcher | null;
+  /** Keys created on this start (first start only). */
+  firstStartKeys: { environment: string; key: string }[];
+  /** The port the API listens on, once listening. */
+  port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Wires one Herald process: database (migrated), environments, API and delivery worker, as the
+ * configured roles say. `listen: false` builds the API without opening a port (tests use inject).
+ */
+export async function createHerald(config: Config, log: Logger, opts: { listen?: boolean; db?: Db } = {}): Promise<Herald> {
+  const db = opts.db ?? openDb(config, (err) => log.warn({ err }, 'database connection lost; it will be reopened'));
+  await migrate(db);
+  const firstStartKeys = await bootstrapEnvironments(db);
+  const dispatcher = config.roles.worker ? new Dispatcher(db, config, log.child({ component: 'worker' })) : null;
+  let app: FastifyInstance | null = null;
+  if (config.roles.api) {
+    app = await buildApp({ db, config, auth: new Auth(db), onEventsAccepted: () => dispatcher?.wake() }, log);
+  }
+  dispatcher?.start();
+  let port = 0;
+  if (app && opts.listen !== false) {
+    await app.listen({ port: config.port, host: config.host });
+    const addr = app.server.address();
+    port = typeof addr === 'object' && addr ? addr.port : config.port;
+  }
+  let stopped: Promise<void> | null = null;
+  return {
+    db,
+    app,
+    dispatcher,
+    firstStartKeys,
+    port,
+    stop() {
+      // Order matters: stop taking requests, then let the worker finish or hand back its deliveries,
+      // then close the database they both use.
+      stopped ??= (async () => {
+        await app?.close();
+        await dispatcher?.stop();
+        if (!opts.db) await db.close();
+      })();
+      return stopped;
+    },
+  };
+}

@@ -1,0 +1,106 @@
+import type { Queryable } from '../db/db.js';
+import { isUniqueViolation } from '../db/db.js';
+import { HeraldError, notFound } from '../errors.js';
+import { newId, randomToken } from '../ids.js';
+import { type Page, pageOf } from '../pagination.js';
+
+export interface Tenant {
+  id: string;
+  uid: string;
+  name: string;
+  token: string;
+  metadata: Record<string, unknown>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+interface TenantRow {
+  id: string;
+  uid: string;
+  name: string;
+  token: string;
+  metadata: string;
+  created_at: number;
+  updated_at: number;
+}
+
+const toTenant = (r: TenantRow): Tenant => ({
+  id: r.id,
+  uid: r.uid,
+  name: r.name,
+  token: r.token,
+  metadata: JSON.parse(r.metadata),
+  createdAt: new Date(r.created_at).toISOString(),
+  updatedAt: new Date(r.updated_at).toISOString(),
+});
+
+const COLUMNS = 'id, uid, name, token, metadata, created_at, updated_at';
+
+export async function createTenant(
+  q: Queryable,
+  environmentId: string,
+  input: { name: string; uid?: string; metadata?: Record<string, unknown> },
+): Promise<Tenant> {
+  const id = newId('ten');
+  const now = Date.now();
+  try {
+    const row = await q.one<TenantRow>(
+      `INSERT INTO tenants (id, environment_id, uid, name, token, metadata, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING ${COLUMNS}`,
+      [id, environmentId, input.uid ?? id, input.name, 'whtok_' + randomToken(24), JSON.stringify(input.metadata ?? {}), now],
+    );
+    return toTenant(row!);
+  } catch (err) {
+    if (isUniqueViolation(err)) {
+      throw new HeraldError('conflict', `a tenant with uid "${input.uid}" already exists in this environment; use another uid or update that tenant`);
+    }
+    throw err;
+  }
+}
+
+/** A tenant by its id or its uid, within one environment. */
+export async function findTenant(q: Queryable, environmentId: string, idOrUid: string): Promise<Tenant | undefined> {
+  const row = await q.one<TenantRow>(
+    `SELECT ${COLUMNS} FROM tenants WHERE environment_id = $1 AND (id = $2 OR uid = $2)
+     ORDER BY CASE WHEN id = $2 THEN 0 ELSE 1 END LIMIT 1`,
+    [environmentId, idOrUid],
+  );
+  return row && toTenant(row);
+}
+
+export async function getTenant(q: Queryable, environmentId: string, idOrUid: string): Promise<Tenant> {
+  const t = await findTenant(q, environmentId, idOrUid);
+  if (!t) throw notFound('tenant', idOrUid);
+  return t;
+}
+
+export async function listTenants(q: Queryable, environmentId: string, limit: number, cursor?: string): Promise<Page<Tenant>> {
+  const rows = await q.all<TenantRow>(
+    `SELECT ${COLUMNS} FROM tenants WHERE environment_id = $1 AND ($2 IS NULL OR id < $2)
+     ORDER BY id DESC LIMIT $3`,
+    [environmentId, cursor ?? null, limit + 1],
+  );
+  return pageOf(rows.map(toTenant), limit);
+}
+
+export async function updateTenant(
+  q: Queryable,
+  tenant: Tenant,
+  patch: { name?: string; uid?: string; metadata?: Record<string, unknown> },
+): Promise<Tenant> {
+  try {
+    const row = await q.one<TenantRow>(
+      `UPDATE tenants SET name = $2, uid = $3, metadata = $4, updated_at = $5 WHERE id = $1 RETURNING ${COLUMNS}`,
+      [tenant.id, patch.name ?? tenant.name, patch.uid ?? tenant.uid, JSON.stringify(patch.metadata ?? tenant.metadata), Date.now()],
+    );
+    return toTenant(row!);
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new HeraldError('conflict', `uid "${patch.uid}" is taken by another tenant in this environment`);
+    throw err;
+  }
+}
+
+export async function deleteTenant(q: Queryable, tenantId: string): Promise<void> {
+  // Foreign keys cascade: endpoints, events, their deliveries and attempts, and tenant keys go too.
+  await q.run('DELETE FROM tenants WHERE id = $1', [tenantId]);
+}
