@@ -39,6 +39,8 @@ export async function buildApp(deps: ApiDeps, log: Logger): Promise<FastifyInsta
     requestTimeout: 60_000,
   });
   const v = validators();
+  // The API speaks JSON only: anything else is a clear 415, not a confusing validation error.
+  app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? v.body : v.text).compile(schema));
 
   app.addHook('onRequest', async (req, reply) => {

@@ -19,7 +19,7 @@ export async function listAttempts(q: Queryable, tenantId: string, deliveryId: s
   // Newest first, like every list; the cursor is the attempt number.
   const rows = await q.all<{ id: string; attempt: number; started_at: number; duration_ms: number; status_code: number | null; error: string | null; response_body: string | null }>(
     `SELECT id, attempt, started_at, duration_ms, status_code, error, response_body FROM attempts
-      WHERE delivery_id = $1 AND ($2 IS NULL OR attempt < $2) ORDER BY attempt DESC, id DESC LIMIT $3`,
+      WHERE delivery_id = $1 AND (CAST($2 AS bigint) IS NULL OR attempt < $2) ORDER BY attempt DESC, id DESC LIMIT $3`,
     [deliveryId, cursor === undefined ? null : Number(cursor), limit + 1],
   );
   const views = rows.map((r) => ({

@@ -122,7 +122,7 @@ export async function getEndpoint(q: Queryable, tenantId: string, id: string): P
 
 export async function listEndpoints(q: Queryable, tenantId: string, limit: number, cursor?: string): Promise<Page<Endpoint>> {
   const rows = await q.all<EndpointRow>(
-    `SELECT ${COLUMNS} FROM endpoints WHERE tenant_id = $1 AND deleted_at IS NULL AND ($2 IS NULL OR id < $2)
+    `SELECT ${COLUMNS} FROM endpoints WHERE tenant_id = $1 AND deleted_at IS NULL AND (CAST($2 AS text) IS NULL OR id < $2)
      ORDER BY id DESC LIMIT $3`,
     [tenantId, cursor ?? null, limit + 1],
   );

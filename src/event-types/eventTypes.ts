@@ -97,7 +97,7 @@ export async function getEventType(q: Queryable, environmentId: string, name: st
 
 export async function listEventTypes(q: Queryable, environmentId: string, limit: number, cursor?: string): Promise<Page<EventType>> {
   const rows = await q.all<EventTypeRow>(
-    `SELECT ${COLUMNS} FROM event_types WHERE environment_id = $1 AND ($2 IS NULL OR name > $2) ORDER BY name LIMIT $3`,
+    `SELECT ${COLUMNS} FROM event_types WHERE environment_id = $1 AND (CAST($2 AS text) IS NULL OR name > $2) ORDER BY name LIMIT $3`,
     [environmentId, cursor ?? null, limit + 1],
   );
   return pageOf(rows.map(toEventType), limit, (t) => t.name);

@@ -55,11 +55,11 @@ export async function listEvents(q: Queryable, tenantId: string, f: EventFilter,
   const rows = await q.all<EventRow>(
     `SELECT id, type, payload, status, idempotency_key, created_at, occurred_at FROM events
       WHERE tenant_id = $1
-        AND ($2 IS NULL OR id < $2)
-        AND ($3 IS NULL OR type = $3)
-        AND ($4 IS NULL OR status = $4)
-        AND ($5 IS NULL OR created_at >= $5)
-        AND ($6 IS NULL OR created_at < $6)
+        AND (CAST($2 AS text) IS NULL OR id < $2)
+        AND (CAST($3 AS text) IS NULL OR type = $3)
+        AND (CAST($4 AS text) IS NULL OR status = $4)
+        AND (CAST($5 AS bigint) IS NULL OR created_at >= $5)
+        AND (CAST($6 AS bigint) IS NULL OR created_at < $6)
       ORDER BY id DESC LIMIT $7`,
     [tenantId, cursor ?? null, f.type ?? null, f.status ?? null, f.since ?? null, f.until ?? null, limit + 1],
   );

@@ -76,7 +76,7 @@ export async function getTenant(q: Queryable, environmentId: string, idOrUid: st
 
 export async function listTenants(q: Queryable, environmentId: string, limit: number, cursor?: string): Promise<Page<Tenant>> {
   const rows = await q.all<TenantRow>(
-    `SELECT ${COLUMNS} FROM tenants WHERE environment_id = $1 AND ($2 IS NULL OR id < $2)
+    `SELECT ${COLUMNS} FROM tenants WHERE environment_id = $1 AND (CAST($2 AS text) IS NULL OR id < $2)
      ORDER BY id DESC LIMIT $3`,
     [environmentId, cursor ?? null, limit + 1],
   );
