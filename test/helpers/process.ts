@@ -1,0 +1,56 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import type { TestDatabase } from './db.js';
+
+export const ROOT = path.resolve(import.meta.dirname, '../..');
+export const BIN = path.join(ROOT, 'bin/herald');
+
+export const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+
+export function heraldEnv(database: TestDatabase, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, HERALD_DATA_DIR: database.dataDir, HERALD_LOG_LEVEL: 'warn', ...extra };
+  delete env.DATABASE_URL;
+  if (database.databaseUrl) env.DATABASE_URL = database.databaseUrl;
+  return env;
+}
+
+/** Runs `bin/herald start` as a real process; resolves once it prints that it is running. */
+export async function spawnHerald(env: NodeJS.ProcessEnv): Promise<{ proc: ChildProcess; stdout: () => string; exited: Promise<number | null> }> {
+  const proc = spawn(process.execPath, [BIN, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  proc.stdout!.on('data', (c) => (out += c));
+  proc.stderr!.on('data', (c) => (err += c));
+  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`herald did not start: ${out}${err}`)), 20_000);
+    const check = () => {
+      if (out.includes('Herald is running')) {
+        clearTimeout(timer);
+        setTimeout(resolve, 50); // the first-start key lines follow in the same write
+      }
+    };
+    proc.stdout!.on('data', check);
+    proc.on('exit', () => reject(new Error(`herald exited early: ${out}${err}`)));
+  });
+  return { proc, stdout: () => out, exited };
+}
+
+/** Runs `bin/herald <args>` to completion. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [BIN, ...args], { env });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (c) => (stdout += c));
+    p.stderr.on('data', (c) => (stderr += c));
+    p.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
