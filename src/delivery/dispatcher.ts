@@ -4,6 +4,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/db.js';
 import { type ClaimedDelivery, claimDueDeliveries } from '../deliveries/claimDueDeliveries.js';
 import { type AttemptOutcome, recordAttempts, releaseLeases } from '../deliveries/recordAttempts.js';
+import type { LocalWorker } from '../events/eventWriter.js';
 import type { Logger } from '../log.js';
 import { VERSION } from '../version.js';
 import { buildBody } from './body.js';
@@ -19,7 +20,7 @@ type DispatcherConfig = Pick<Config, 'retrySchedule' | 'tokenHeader' | 'delivery
  * batches. It wakes when this process accepts an event (wake()) and otherwise polls, which also
  * picks up retries that come due and leases that expired on other nodes.
  */
-export class Dispatcher {
+export class Dispatcher implements LocalWorker {
   private readonly agent: Agent;
   private readonly processTag = randomBytes(6).toString('hex');
   private batchSeq = 0;
@@ -43,6 +44,24 @@ export class Dispatcher {
 
   start(): void {
     this.loopDone = this.loop();
+  }
+
+  reserve(n: number): { token: string; until: number } | null {
+    if (this.stopping || !this.loopDone || this.inFlight + n > this.config.workerConcurrency) return null;
+    this.inFlight += n;
+    const token = `${this.processTag}:${++this.batchSeq}`;
+    this.leases.set(token, n);
+    return { token, until: Date.now() + this.config.leaseMs };
+  }
+
+  handOver(token: string, deliveries: ClaimedDelivery[], reserved: number): void {
+    // The reservation already counts in inFlight; dispatch() counts each delivery again.
+    this.inFlight -= reserved;
+    const unused = reserved - deliveries.length;
+    if (deliveries.length === 0) this.leases.delete(token);
+    else this.leases.set(token, deliveries.length);
+    for (const d of deliveries) this.dispatch(d);
+    if (unused > 0 && this.inFlight === 0) this.idle?.();
   }
 
   /** New work may be due: look now instead of at the next poll. */
@@ -148,6 +167,7 @@ export class Dispatcher {
   private flush(): Promise<void> {
     if (this.flushing) return this.flushing;
     this.flushing = (async () => {
+      await new Promise((r) => setImmediate(r)); // let the outcomes of this I/O phase join the batch
       while (this.pending.length) {
         const batch = this.pending;
         this.pending = [];

@@ -6,7 +6,6 @@ import {
 } from '../../endpoints/endpoints.js';
 import { HeraldError } from '../../errors.js';
 import { findEventType } from '../../event-types/eventTypes.js';
-import { createEvents } from '../../events/createEvents.js';
 import type { ApiDeps } from '../deps.js';
 import { errors, ListQuery, page, TenantParams, Timestamp } from '../schemas.js';
 
@@ -45,7 +44,7 @@ const EndpointParams = Type.Object({ tenant: TenantParams.properties.tenant, id:
 /** The built-in type of a test event sent to an endpoint that subscribes to every type. */
 export const TEST_EVENT_TYPE = 'herald.test';
 
-export default async function endpointRoutes(app: FastifyInstance, { db, auth, config, onEventsAccepted }: ApiDeps) {
+export default async function endpointRoutes(app: FastifyInstance, { db, auth, config, events, onEventsAccepted }: ApiDeps) {
   const tags = ['endpoints'];
   const ctx = (req: FastifyRequest): EndpointContext => ({ environmentId: req.scope.environmentId, environment: req.scope.environment, tokenHeader: config.tokenHeader });
   const params = (req: FastifyRequest) => req.params as { tenant: string; id: string };
@@ -146,7 +145,7 @@ export default async function endpointRoutes(app: FastifyInstance, { db, auth, c
       type = t.name;
       payload = JSON.stringify(t.example ?? {});
     }
-    const [event] = await createEvents(db, tenant.id, [{ type, payload }], { onlyEndpointId: endpoint.id });
+    const [event] = await events.write(tenant.id, [{ type, payload }], { onlyEndpointId: endpoint.id });
     onEventsAccepted();
     return reply.status(202).send({ eventId: event.id });
   });

@@ -4,7 +4,7 @@ import { listAttempts } from '../../deliveries/readAttempts.js';
 import { resendDelivery } from '../../deliveries/resendDelivery.js';
 import { badRequest, HeraldError } from '../../errors.js';
 import { checkPayload, type EventType } from '../../event-types/eventTypes.js';
-import { type AcceptedEvent, createEvents, type NewEvent } from '../../events/createEvents.js';
+import type { AcceptedEvent, NewEvent } from '../../events/eventWriter.js';
 import { getEvent, listEvents } from '../../events/readEvents.js';
 import type { ApiDeps } from '../deps.js';
 import { errors, ListQuery, page, TenantParams, Timestamp } from '../schemas.js';
@@ -73,7 +73,7 @@ const toAccepted = (e: AcceptedEvent) => ({
 
 export const MAX_BATCH = 1000;
 
-export default async function eventRoutes(app: FastifyInstance, { db, auth, config, onEventsAccepted }: ApiDeps) {
+export default async function eventRoutes(app: FastifyInstance, { db, auth, config, events: writer, onEventsAccepted }: ApiDeps) {
   const tags = ['events'];
 
   /** Checks one event and turns it into what the outbox stores. `where` prefixes messages in a batch. */
@@ -111,7 +111,7 @@ export default async function eventRoutes(app: FastifyInstance, { db, auth, conf
       throw badRequest('the Idempotency-Key header and the idempotencyKey field differ; send one of them');
     }
     const event = await prepare(req.scope.environmentId, { ...body, idempotencyKey: body.idempotencyKey ?? headerKey }, '', new Map());
-    const [accepted] = await createEvents(db, tenant.id, [event]);
+    const [accepted] = await writer.write(tenant.id, [event]);
     if (accepted.status === 'I') onEventsAccepted();
     return reply.status(202).send(toAccepted(accepted));
   });
@@ -132,7 +132,7 @@ export default async function eventRoutes(app: FastifyInstance, { db, auth, conf
     const types = new Map<string, EventType | undefined>();
     const prepared: NewEvent[] = [];
     for (let i = 0; i < events.length; i++) prepared.push(await prepare(req.scope.environmentId, events[i], `events[${i}]: `, types));
-    const accepted = await createEvents(db, tenant.id, prepared);
+    const accepted = await writer.write(tenant.id, prepared);
     if (accepted.some((e) => e.status === 'I')) onEventsAccepted();
     return reply.status(202).send({ data: accepted.map(toAccepted) });
   });

@@ -1,0 +1,240 @@
+// `npm run bench`: Herald's speed, measured against a bare relay on the same machine.
+//
+// For each of SQLite and Postgres it starts Herald as a real process (bin/herald start), a webhook
+// receiver on 127.0.0.1 and a load generator in this process, and prints:
+//   - sustained deliveries per second under concurrent single-event POSTs (closed loop);
+//   - p50 / p99 from "event accepted" (the 202 arrives) to "delivered" (the receiver has the POST),
+//     at a fixed open-loop rate of 500 events/s;
+//   - the same throughput for a bare Node relay (bench/relay.mjs: same POST in, same POST out, no
+//     storage), and Herald's ratio to it.
+// Postgres is DATABASE_URL (a fresh database is made in it) or an embedded one.
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { Pool } from 'undici';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const THROUGHPUT_EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
+const RATE = 500;
+const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 10);
+
+/** The receiver: notes when each webhook-id arrives. */
+class Receiver {
+  arrivals = new Map<string, number>();
+  count = 0;
+  server = http.createServer((req, res) => {
+    req.on('data', () => {});
+    req.on('end', () => {
+      const id = String(req.headers['webhook-id']);
+      if (!this.arrivals.has(id)) this.arrivals.set(id, performance.now());
+      this.count++;
+      res.writeHead(200).end();
+    });
+  });
+  url = '';
+  async start() {
+    this.server.keepAliveTimeout = 60_000;
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hook`;
+  }
+  reset() {
+    this.arrivals.clear();
+    this.count = 0;
+  }
+  waitFor(n: number, timeoutMs = 120_000) {
+    const until = Date.now() + timeoutMs;
+    return new Promise<void>((resolve, reject) => {
+      const tick = () => {
+        if (this.arrivals.size >= n) return resolve();
+        if (Date.now() > until) return reject(new Error(`only ${this.arrivals.size}/${n} deliveries arrived`));
+        setTimeout(tick, 5);
+      };
+      tick();
+    });
+  }
+}
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = http.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+
+async function spawnReady(args: string[], env: NodeJS.ProcessEnv, ready: string): Promise<{ proc: ChildProcess; out: () => string }> {
+  const proc = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  proc.stdout!.on('data', (c) => (out += c));
+  await new Promise<void>((resolve, reject) => {
+    proc.on('exit', (c) => reject(new Error(`${args.join(' ')} exited with ${c}: ${out}`)));
+    const check = () => out.includes(ready) && setTimeout(resolve, 100);
+    proc.stdout!.on('data', check);
+  });
+  return { proc, out: () => out };
+}
+
+async function stop(proc: ChildProcess) {
+  const exited = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGTERM');
+  await exited;
+}
+
+interface Target {
+  post: (body: string) => Promise<{ status: number; id: string }>;
+  close: () => Promise<void>;
+}
+
+function target(base: string, path: string, key?: string): Target {
+  const pool = new Pool(base, { connections: CONCURRENCY, pipelining: 1 });
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) };
+  return {
+    async post(body) {
+      const r = await pool.request({ method: 'POST', path, headers, body });
+      const json = (await r.body.json()) as { id: string };
+      return { status: r.statusCode, id: json.id };
+    },
+    close: () => pool.close(),
+  };
+}
+
+const payload = (i: number) => JSON.stringify({ type: 'bench.event', payload: { orderId: `o_${i}`, amount: 1250, currency: 'EUR', customer: { id: `c_${i % 100}`, email: 'someone@example.com' } } });
+
+/** Closed loop: CONCURRENCY posters send THROUGHPUT_EVENTS; deliveries/s from first post to last arrival. */
+async function throughput(t: Target, rx: Receiver, n = THROUGHPUT_EVENTS): Promise<number> {
+  rx.reset();
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < n) {
+        const r = await t.post(payload(next++));
+        if (r.status !== 202) throw new Error(`POST answered ${r.status}`);
+      }
+    }),
+  );
+  await rx.waitFor(n);
+  return n / ((performance.now() - start) / 1000);
+}
+
+/** Open loop at RATE/s: latency from the 202 to the arrival at the receiver. */
+async function latency(t: Target, rx: Receiver): Promise<{ p50: number; p99: number; max: number }> {
+  rx.reset();
+  const accepted = new Map<string, number>();
+  const total = RATE * RATE_SECONDS;
+  const start = performance.now();
+  const sends: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / RATE;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    sends.push(t.post(payload(i)).then((r) => void accepted.set(r.id, performance.now())));
+  }
+  await Promise.all(sends);
+  await rx.waitFor(total);
+  const lat = [...accepted].map(([id, at]) => Math.max(0, rx.arrivals.get(id)! - at)).sort((a, b) => a - b);
+  const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))];
+  return { p50: q(0.5), p99: q(0.99), max: lat[lat.length - 1] };
+}
+
+async function postgresUrl(): Promise<{ url: string; cleanup: () => Promise<void> }> {
+  let base = process.env.DATABASE_URL;
+  let embedded: { stop: () => Promise<void> } | null = null;
+  if (!base) {
+    const { startEmbeddedPostgres } = await import('../scripts/embedded-postgres.mjs');
+    embedded = await startEmbeddedPostgres();
+    base = embedded!.url as string;
+  }
+  const name = `herald_bench_${process.pid}`;
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${name}`);
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const u = new URL(base);
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    cleanup: async () => {
+      const c = new pg.Client({ connectionString: base });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+      await embedded?.stop();
+    },
+  };
+}
+
+async function benchHerald(label: string, rx: Receiver, extraEnv: Record<string, string>) {
+  const port = await freePort();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-bench-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, HERALD_PORT: String(port), HERALD_HOST: '127.0.0.1', HERALD_DATA_DIR: dataDir, HERALD_LOG_LEVEL: 'warn', ...extraEnv };
+  if (!extraEnv.DATABASE_URL) delete env.DATABASE_URL;
+  const nodeArgs = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const { proc, out } = await spawnReady([...nodeArgs, path.join(ROOT, 'bin/herald'), 'start'], env, 'Herald is running');
+  const key = /sandbox\s+(sk_test_\S+)/.exec(out())![1];
+  const base = `http://127.0.0.1:${port}`;
+  const setup = async (p: string, body: unknown) => {
+    const r = await fetch(base + p, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    if (r.status >= 300) throw new Error(`${p}: ${r.status} ${await r.text()}`);
+  };
+  await setup('/v1/event-types', { name: 'bench.event' });
+  await setup('/v1/tenants', { name: 'Bench', uid: 'bench' });
+  await setup('/v1/tenants/bench/endpoints', { url: rx.url });
+  const t = target(base, '/v1/tenants/bench/events', key);
+  await throughput(t, rx, 1000); // warm-up: JIT, connection pools, SQLite page cache
+  const rate = await throughput(t, rx);
+  const lat = await latency(t, rx);
+  await t.close();
+  await stop(proc);
+  fs.rmSync(dataDir, { recursive: true, force: true });
+  return { label, rate, ...lat };
+}
+
+async function benchRelay(rx: Receiver) {
+  const port = await freePort();
+  const { proc } = await spawnReady([path.join(ROOT, 'bench/relay.mjs')], { ...process.env, RELAY_PORT: String(port), RELAY_TARGET: rx.url }, 'relay ready');
+  const t = target(`http://127.0.0.1:${port}`, '/events');
+  await throughput(t, rx, 1000);
+  const rate = await throughput(t, rx);
+  const lat = await latency(t, rx);
+  await t.close();
+  await stop(proc);
+  return { label: 'bare relay (ceiling)', rate, ...lat };
+}
+
+const fmt = (n: number, d = 1) => n.toFixed(d).padStart(8);
+
+async function main() {
+  const rx = new Receiver();
+  await rx.start();
+  const pgDb = await postgresUrl();
+  const rows = [];
+  try {
+    // BENCH_ONLY=sqlite|postgres skips the other dialect while working on one.
+    const only = process.env.BENCH_ONLY;
+    rows.push(await benchRelay(rx));
+    if (only !== 'postgres') rows.push(await benchHerald('Herald on SQLite', rx, {}));
+    if (only !== 'sqlite') rows.push(await benchHerald('Herald on Postgres', rx, { DATABASE_URL: pgDb.url }));
+  } finally {
+    await pgDb.cleanup();
+    rx.server.close();
+  }
+  const ceiling = rows[0].rate;
+  console.log(`\nHerald bench — ${os.cpus().length} cores, node ${process.version}; ${THROUGHPUT_EVENTS} events at concurrency ${CONCURRENCY}; latency at ${RATE}/s for ${RATE_SECONDS} s`);
+  console.log(`${'target'.padEnd(24)} ${'deliv/s'.padStart(8)} ${'% ceil'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)}`);
+  for (const r of rows) {
+    console.log(`${r.label.padEnd(24)} ${fmt(r.rate, 0)} ${fmt((100 * r.rate) / ceiling, 0)}% ${fmt(r.p50)} ${fmt(r.p99)} ${fmt(r.max)}`);
+  }
+  process.exit(0);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,253 @@
+import type { Db, Queryable } from '../db/db.js';
+import type { ClaimedDelivery } from '../deliveries/claimDueDeliveries.js';
+import { newId } from '../ids.js';
+
+/**
+ * The delivery worker of this process, when it has one. Deliveries of a committed group can be
+ * inserted already leased to it and handed over in memory: no claim query, no extra commit. If the
+ * process dies before finishing them, the lease runs out and any worker claims them as usual.
+ */
+export interface LocalWorker {
+  /** Room for `n` deliveries: a lease for them, or null when the worker is full or stopping. */
+  reserve(n: number): { token: string; until: number } | null;
+  /** The committed, leased deliveries (`reserved` minus their count is given back). */
+  handOver(token: string, deliveries: ClaimedDelivery[], reserved: number): void;
+  /** Deliveries were written due now, without a lease: look for them. */
+  wake(): void;
+}
+
+/** What a delivery needs from its endpoint, read once per request before the transaction. */
+interface Target {
+  id: string;
+  types: string[];
+  url: string;
+  format: ClaimedDelivery['format'];
+  headers: Record<string, string>;
+  secrets: string[];
+  tenantToken: string;
+}
+
+export interface NewEvent {
+  type: string;
+  /** The payload as JSON text: stored and sent as these exact bytes. */
+  payload: string;
+  occurredAt?: number;
+  idempotencyKey?: string;
+}
+
+export interface AcceptedEvent {
+  id: string;
+  type: string;
+  status: 'N' | 'I' | 'S' | 'F';
+  createdAt: number;
+  occurredAt: number;
+  /** False when an earlier event with the same idempotency key was answered instead. */
+  created: boolean;
+}
+
+interface Request {
+  tenantId: string;
+  events: NewEvent[];
+  targets: Target[];
+  onlyEndpoint: boolean;
+  resolve: (r: AcceptedEvent[]) => void;
+  reject: (e: unknown) => void;
+}
+
+const subscribes = (types: string[], type: string) => types.length === 0 || types.includes(type);
+const GROUP_MAX_EVENTS = 2000;
+
+/**
+ * The transactional outbox. Each event and one delivery per subscribed endpoint are written in one
+ * transaction, so an accepted event always has its deliveries and a crash right after the answer
+ * loses nothing: the workers find the deliveries in the table. An idempotency key seen before
+ * answers the earlier event and creates nothing.
+ *
+ * Group commit: requests that arrive while a transaction is being written wait and go together in
+ * the next one, with one multi-row INSERT for their events and one for their deliveries. Every
+ * caller is answered only after its own commit, so nothing is acknowledged early; under load one
+ * commit (one WAL flush) serves dozens of requests instead of one.
+ */
+export class EventWriter {
+  private queue: Request[] = [];
+  private writing = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly worker: LocalWorker | null = null,
+  ) {}
+
+  /** `onlyEndpointId` limits the deliveries to one endpoint (test events). */
+  async write(tenantId: string, events: NewEvent[], opts: { onlyEndpointId?: string } = {}): Promise<AcceptedEvent[]> {
+    // Endpoints are read before the transaction, which keeps the write lock short. An endpoint
+    // deleted in between gets a delivery that its worker fails at once ("endpoint disabled or deleted").
+    const now = Date.now();
+    const rows = await this.db.all(
+      `SELECT ep.id, ep.event_types, ep.url, ep.format, ep.headers, ep.secret, ep.previous_secret, ep.previous_secret_until, t.token
+         FROM endpoints ep JOIN tenants t ON t.id = ep.tenant_id
+        WHERE ep.tenant_id = $1 AND ep.deleted_at IS NULL AND ep.enabled = 1 ${opts.onlyEndpointId ? 'AND ep.id = $2' : ''}`,
+      opts.onlyEndpointId ? [tenantId, opts.onlyEndpointId] : [tenantId],
+    );
+    const targets: Target[] = rows.map((t) => ({
+      id: t.id,
+      types: JSON.parse(t.event_types),
+      url: t.url,
+      format: t.format,
+      headers: JSON.parse(t.headers),
+      secrets: t.previous_secret && t.previous_secret_until > now ? [t.secret, t.previous_secret] : [t.secret],
+      tenantToken: t.token,
+    }));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ tenantId, events, targets, onlyEndpoint: !!opts.onlyEndpointId, resolve, reject });
+      if (!this.writing) {
+        // Start on the next turn of the event loop, not now: requests parsed in the same I/O phase
+        // then join this group (with SQLite a transaction never yields, so without the pause every
+        // group would hold one request).
+        this.writing = true;
+        setImmediate(() => void this.drain());
+      }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length) {
+      const group: Request[] = [];
+      let size = 0;
+      while (this.queue.length && (group.length === 0 || size + this.queue[0].events.length <= GROUP_MAX_EVENTS)) {
+        const r = this.queue.shift()!;
+        group.push(r);
+        size += r.events.length;
+      }
+      const rows = plan(group);
+      const wanted = rows.reduce((n, r) => n + r.targets.length, 0);
+      const lease = wanted ? (this.worker?.reserve(wanted) ?? null) : null;
+      try {
+        const { results, leased } = await this.db.tx((q) => insertGroup(q, group, rows, lease));
+        if (lease) this.worker!.handOver(lease.token, leased, wanted);
+        group.forEach((r, i) => r.resolve(results[i]));
+      } catch (err) {
+        if (lease) this.worker!.handOver(lease.token, [], wanted);
+        // One request must not sink the others: retry each alone, and fail only the one at fault.
+        if (group.length === 1) group[0].reject(err);
+        else {
+          for (const r of group) {
+            await this.db.tx((q) => insertGroup(q, [r], plan([r]), null)).then(({ results }) => r.resolve(results[0]), r.reject);
+          }
+        }
+      }
+      if (wanted && !lease) this.worker?.wake();
+    }
+    this.writing = false;
+  }
+}
+
+interface Row {
+  request: number;
+  id: string;
+  tenantId: string;
+  event: NewEvent;
+  targets: Target[];
+  createdAt: number;
+  occurredAt: number;
+}
+
+/** Ids, times and subscribed endpoints of every event of a group. */
+function plan(group: Request[]): Row[] {
+  const now = Date.now();
+  return group.flatMap((r, request) =>
+    r.events.map((event) => ({
+      request,
+      id: newId('evt', now),
+      tenantId: r.tenantId,
+      event,
+      targets: r.targets.filter((t) => r.onlyEndpoint || subscribes(t.types, event.type)),
+      createdAt: now,
+      occurredAt: event.occurredAt ?? now,
+    })),
+  );
+}
+
+async function insertGroup(
+  q: Queryable,
+  group: Request[],
+  rows: Row[],
+  lease: { token: string; until: number } | null,
+): Promise<{ results: AcceptedEvent[][]; leased: ClaimedDelivery[] }> {
+  const now = rows[0]?.createdAt ?? Date.now();
+  const inserted = new Set<string>();
+  for (const chunk of chunks(rows, 500)) {
+    const params: unknown[] = [];
+    const values = chunk.map((r) => {
+      params.push(r.id, r.tenantId, r.event.type, r.event.payload, r.targets.length ? 'I' : 'N', r.event.idempotencyKey ?? null, r.occurredAt, r.createdAt);
+      const b = params.length - 8;
+      return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}, $${b + 8})`;
+    });
+    const ids = await q.all<{ id: string }>(
+      `INSERT INTO events (id, tenant_id, type, payload, status, idempotency_key, occurred_at, created_at)
+       VALUES ${values.join(', ')}
+       ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id`,
+      params,
+    );
+    for (const { id } of ids) inserted.add(id);
+  }
+
+  // Leased to the local worker: due when the lease ends (if nobody finishes them by then, they are
+  // claimed like any other). Unleased: due now.
+  const leased: ClaimedDelivery[] = rows
+    .filter((r) => inserted.has(r.id))
+    .flatMap((r) =>
+      r.targets.map((t) => ({
+        id: newId('dlv', now),
+        eventId: r.id,
+        endpointId: t.id,
+        leaseToken: lease?.token ?? '',
+        attempts: 0,
+        scheduleStart: 0,
+        type: r.event.type,
+        payload: r.event.payload,
+        occurredAt: r.occurredAt,
+        createdAt: r.createdAt,
+        url: t.url,
+        format: t.format,
+        headers: t.headers,
+        endpointActive: true,
+        secrets: t.secrets,
+        tenantToken: t.tenantToken,
+        tenantId: r.tenantId,
+      })),
+    );
+  for (const chunk of chunks(leased, 1000)) {
+    const params: unknown[] = [now, lease ? lease.until : now, lease?.token ?? null];
+    const values = chunk.map((d) => {
+      params.push(d.id, d.eventId, d.endpointId, d.tenantId);
+      const b = params.length - 4;
+      return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, 'I', 0, $2, $3, $1, $1)`;
+    });
+    await q.run(
+      `INSERT INTO deliveries (id, event_id, endpoint_id, tenant_id, status, attempts, due_at, lease_token, created_at, updated_at)
+       VALUES ${values.join(', ')}`,
+      params,
+    );
+  }
+
+  const results: AcceptedEvent[][] = group.map(() => []);
+  for (const r of rows) {
+    if (inserted.has(r.id)) {
+      results[r.request].push({ id: r.id, type: r.event.type, status: r.targets.length ? 'I' : 'N', createdAt: r.createdAt, occurredAt: r.occurredAt, created: true });
+      continue;
+    }
+    // The idempotency key was seen before (in an earlier request or earlier in this group).
+    const prior = await q.one<{ id: string; type: string; status: AcceptedEvent['status']; created_at: number; occurred_at: number }>(
+      'SELECT id, type, status, created_at, occurred_at FROM events WHERE tenant_id = $1 AND idempotency_key = $2',
+      [r.tenantId, r.event.idempotencyKey],
+    );
+    results[r.request].push({ id: prior!.id, type: prior!.type, status: prior!.status, createdAt: prior!.created_at, occurredAt: prior!.occurred_at, created: false });
+  }
+  return { results, leased: lease ? leased : [] };
+}
+
+function chunks<T>(xs: T[], n: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
+}
