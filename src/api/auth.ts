@@ -3,32 +3,11 @@ import type { Db } from '../db/db.js';
 import { HeraldError } from '../errors.js';
 import { findKey, hashKey, type KeyScope } from '../keys/keys.js';
 import { findTenant, type Tenant } from '../tenants/tenants.js';
+import { TtlCache } from '../cache.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     scope: KeyScope;
-  }
-}
-
-/** A small time-bounded cache: each API call would otherwise read the key and the tenant first. */
-class TtlCache<V> {
-  private readonly map = new Map<string, { value: V; until: number }>();
-  constructor(private readonly ttlMs: number, private readonly max = 10_000) {}
-  get(k: string): V | undefined {
-    const hit = this.map.get(k);
-    if (!hit) return undefined;
-    if (hit.until < Date.now()) {
-      this.map.delete(k);
-      return undefined;
-    }
-    return hit.value;
-  }
-  set(k: string, value: V): void {
-    if (this.map.size >= this.max) this.map.clear();
-    this.map.set(k, { value, until: Date.now() + this.ttlMs });
-  }
-  deleteWhere(pred: (v: V) => boolean): void {
-    for (const [k, v] of this.map) if (pred(v.value)) this.map.delete(k);
   }
 }
 

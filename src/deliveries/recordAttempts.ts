@@ -44,17 +44,29 @@ export async function recordAttempts(db: Db, outcomes: AttemptOutcome[]): Promis
         params,
       );
     }
+    // One UPDATE for the whole batch (a VALUES list joined in): on Postgres every statement is a
+    // round trip. The CASTs type the parameters for Postgres; SQLite accepts the same spelling.
     const finished: string[] = [];
     const now = Date.now();
-    for (const o of outcomes) {
-      const changed = await q.run(
-        `UPDATE deliveries
-            SET status = $3, attempts = attempts + $4, due_at = $5, lease_token = NULL,
-                last_status_code = $6, last_error = $7, updated_at = $8
-          WHERE id = $1 AND lease_token = $2`,
-        [o.deliveryId, o.leaseToken, o.next.status, o.attempted ? 1 : 0, o.next.status === 'I' ? o.next.dueAt : null, o.statusCode, o.error, now],
+    for (let i = 0; i < outcomes.length; i += 500) {
+      const chunk = outcomes.slice(i, i + 500);
+      const params: unknown[] = [now];
+      const rows = chunk.map((o) => {
+        params.push(o.deliveryId, o.leaseToken, o.next.status, o.attempted ? 1 : 0, o.next.status === 'I' ? o.next.dueAt : null, o.statusCode, o.error);
+        const b = params.length - 7;
+        return `(CAST($${b + 1} AS text), CAST($${b + 2} AS text), CAST($${b + 3} AS text), CAST($${b + 4} AS integer), CAST($${b + 5} AS bigint), CAST($${b + 6} AS integer), CAST($${b + 7} AS text))`;
+      });
+      const changed = await q.all<{ event_id: string; status: string }>(
+        `WITH v (id, lease_token, status, tried, due_at, status_code, error) AS (VALUES ${rows.join(', ')})
+         UPDATE deliveries
+            SET status = v.status, attempts = deliveries.attempts + v.tried, due_at = v.due_at, lease_token = NULL,
+                last_status_code = v.status_code, last_error = v.error, updated_at = $1
+           FROM v
+          WHERE deliveries.id = v.id AND deliveries.lease_token = v.lease_token
+         RETURNING deliveries.event_id, deliveries.status`,
+        params,
       );
-      if (changed && o.next.status !== 'I') finished.push(o.eventId);
+      for (const c of changed) if (c.status !== 'I') finished.push(c.event_id);
     }
     if (finished.length) await refreshEventStatus(q, [...new Set(finished)]);
   });

@@ -1,5 +1,6 @@
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import { TtlCache } from '../cache.js';
 import type { Queryable } from '../db/db.js';
 import { badRequest, HeraldError, notFound } from '../errors.js';
 import { type Page, pageOf } from '../pagination.js';
@@ -37,6 +38,10 @@ const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 // itself, and report every failing path at once.
 const ajv = addFormats(new Ajv2020({ allErrors: true, strict: false }));
 
+/** Event types by environment and name ({type: undefined} when missing), read by every event. */
+const recent = new TtlCache<{ type: EventType | undefined }>(2000);
+const cacheKey = (environmentId: string, name: string) => `${environmentId}\u0000${name}`;
+
 /** Compiled validators, keyed by environment, name and version, so a schema compiles once. */
 const compiled = new Map<string, ValidateFunction>();
 
@@ -61,6 +66,7 @@ export async function upsertEventType(
     const errors = validateWith(ajv.compile(input.schema as object), input.example);
     if (errors) throw badRequest(`example does not match the schema: ${errors}`);
   }
+  recent.delete(cacheKey(environmentId, input.name));
   const now = Date.now();
   const existing = await q.one('SELECT 1 AS x FROM event_types WHERE environment_id = $1 AND name = $2', [environmentId, input.name]);
   if (existing && !opts.replace) {
@@ -104,6 +110,7 @@ export async function listEventTypes(q: Queryable, environmentId: string, limit:
 }
 
 export async function deleteEventType(q: Queryable, environmentId: string, name: string): Promise<void> {
+  recent.delete(cacheKey(environmentId, name));
   const n = await q.run('DELETE FROM event_types WHERE environment_id = $1 AND name = $2', [environmentId, name]);
   if (n === 0) throw notFound('event type', name);
 }
@@ -129,23 +136,25 @@ function validateWith(fn: ValidateFunction, value: unknown): string | null {
  * Checks an event payload against its type. Answers the type (events need its existence), or
  * throws a 400 that names the failing paths, or how to create a missing type.
  */
-export async function checkPayload(q: Queryable, environmentId: string, type: string, payload: unknown, lookup?: Map<string, EventType | undefined>): Promise<void> {
-  let t = lookup?.get(type);
-  if (!lookup?.has(type)) {
-    t = await findEventType(q, environmentId, type);
-    lookup?.set(type, t);
+export async function checkPayload(q: Queryable, environmentId: string, type: string, payload: unknown): Promise<void> {
+  const key = cacheKey(environmentId, type);
+  let hit = recent.get(key);
+  if (!hit) {
+    hit = { type: await findEventType(q, environmentId, type) };
+    recent.set(key, hit);
   }
+  const t = hit.type;
   if (!t) {
     throw badRequest(
       `unknown event type "${type}": create it first with POST /v1/event-types {"name":"${type}"} or import a catalog with POST /v1/event-types/import`,
     );
   }
   if (!t.schema) return;
-  const key = `${environmentId}\u0000${t.name}\u0000${t.updatedAt}`;
-  let fn = compiled.get(key);
+  const version = `${key}\u0000${t.updatedAt}`;
+  let fn = compiled.get(version);
   if (!fn) {
     fn = ajv.compile(t.schema);
-    compiled.set(key, fn);
+    compiled.set(version, fn);
   }
   const errors = validateWith(fn, payload);
   if (errors) throw badRequest(`payload does not match the schema of "${type}": ${errors}`);

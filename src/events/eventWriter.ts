@@ -48,8 +48,7 @@ export interface AcceptedEvent {
 interface Request {
   tenantId: string;
   events: NewEvent[];
-  targets: Target[];
-  onlyEndpoint: boolean;
+  onlyEndpointId?: string;
   resolve: (r: AcceptedEvent[]) => void;
   reject: (e: unknown) => void;
 }
@@ -78,27 +77,9 @@ export class EventWriter {
   ) {}
 
   /** `onlyEndpointId` limits the deliveries to one endpoint (test events). */
-  async write(tenantId: string, events: NewEvent[], opts: { onlyEndpointId?: string } = {}): Promise<AcceptedEvent[]> {
-    // Endpoints are read before the transaction, which keeps the write lock short. An endpoint
-    // deleted in between gets a delivery that its worker fails at once ("endpoint disabled or deleted").
-    const now = Date.now();
-    const rows = await this.db.all(
-      `SELECT ep.id, ep.event_types, ep.url, ep.format, ep.headers, ep.secret, ep.previous_secret, ep.previous_secret_until, t.token
-         FROM endpoints ep JOIN tenants t ON t.id = ep.tenant_id
-        WHERE ep.tenant_id = $1 AND ep.deleted_at IS NULL AND ep.enabled = 1 ${opts.onlyEndpointId ? 'AND ep.id = $2' : ''}`,
-      opts.onlyEndpointId ? [tenantId, opts.onlyEndpointId] : [tenantId],
-    );
-    const targets: Target[] = rows.map((t) => ({
-      id: t.id,
-      types: JSON.parse(t.event_types),
-      url: t.url,
-      format: t.format,
-      headers: JSON.parse(t.headers),
-      secrets: t.previous_secret && t.previous_secret_until > now ? [t.secret, t.previous_secret] : [t.secret],
-      tenantToken: t.token,
-    }));
+  write(tenantId: string, events: NewEvent[], opts: { onlyEndpointId?: string } = {}): Promise<AcceptedEvent[]> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ tenantId, events, targets, onlyEndpoint: !!opts.onlyEndpointId, resolve, reject });
+      this.queue.push({ tenantId, events, onlyEndpointId: opts.onlyEndpointId, resolve, reject });
       if (!this.writing) {
         // Start on the next turn of the event loop, not now: requests parsed in the same I/O phase
         // then join this group (with SQLite a transaction never yields, so without the pause every
@@ -118,27 +99,68 @@ export class EventWriter {
         group.push(r);
         size += r.events.length;
       }
-      const rows = plan(group);
-      const wanted = rows.reduce((n, r) => n + r.targets.length, 0);
-      const lease = wanted ? (this.worker?.reserve(wanted) ?? null) : null;
       try {
-        const { results, leased } = await this.db.tx((q) => insertGroup(q, group, rows, lease));
+        const { results, lease, leased, wanted } = await this.db.tx((q) => this.writeGroup(q, group, true));
         if (lease) this.worker!.handOver(lease.token, leased, wanted);
+        else if (wanted) this.worker?.wake();
         group.forEach((r, i) => r.resolve(results[i]));
-      } catch (err) {
-        if (lease) this.worker!.handOver(lease.token, [], wanted);
+      } catch {
         // One request must not sink the others: retry each alone, and fail only the one at fault.
-        if (group.length === 1) group[0].reject(err);
-        else {
-          for (const r of group) {
-            await this.db.tx((q) => insertGroup(q, [r], plan([r]), null)).then(({ results }) => r.resolve(results[0]), r.reject);
-          }
+        for (const r of group) {
+          await this.db.tx((q) => this.writeGroup(q, [r], false)).then(({ results, wanted }) => {
+            if (wanted) this.worker?.wake();
+            r.resolve(results[0]);
+          }, r.reject);
         }
       }
-      if (wanted && !lease) this.worker?.wake();
     }
     this.writing = false;
   }
+
+  /**
+   * Inside the transaction: reads the subscribed endpoints of every tenant in the group (one query),
+   * reserves room in the local worker for the deliveries, and inserts. A lease reserved here is
+   * handed back if the transaction fails.
+   */
+  private async writeGroup(q: Queryable, group: Request[], handOver: boolean) {
+    const targets = await loadTargets(q, [...new Set(group.map((r) => r.tenantId))]);
+    const rows = plan(group, targets);
+    const wanted = rows.reduce((n, r) => n + r.targets.length, 0);
+    const lease = handOver && wanted ? (this.worker?.reserve(wanted) ?? null) : null;
+    try {
+      const { results, leased } = await insertGroup(q, group, rows, lease);
+      return { results, leased, lease, wanted };
+    } catch (err) {
+      if (lease) this.worker!.handOver(lease.token, [], wanted);
+      throw err;
+    }
+  }
+}
+
+/** The enabled endpoints of these tenants, with what their deliveries need. */
+async function loadTargets(q: Queryable, tenantIds: string[]): Promise<Map<string, Target[]>> {
+  const now = Date.now();
+  const rows = await q.all(
+    `SELECT ep.id, ep.tenant_id, ep.event_types, ep.url, ep.format, ep.headers, ep.secret, ep.previous_secret, ep.previous_secret_until, t.token
+       FROM endpoints ep JOIN tenants t ON t.id = ep.tenant_id
+      WHERE ep.tenant_id IN (${tenantIds.map((_, i) => `$${i + 1}`).join(', ')}) AND ep.deleted_at IS NULL AND ep.enabled = 1`,
+    tenantIds,
+  );
+  const byTenant = new Map<string, Target[]>();
+  for (const t of rows) {
+    const list = byTenant.get(t.tenant_id) ?? [];
+    list.push({
+      id: t.id,
+      types: JSON.parse(t.event_types),
+      url: t.url,
+      format: t.format,
+      headers: JSON.parse(t.headers),
+      secrets: t.previous_secret && t.previous_secret_until > now ? [t.secret, t.previous_secret] : [t.secret],
+      tenantToken: t.token,
+    });
+    byTenant.set(t.tenant_id, list);
+  }
+  return byTenant;
 }
 
 interface Row {
@@ -152,7 +174,7 @@ interface Row {
 }
 
 /** Ids, times and subscribed endpoints of every event of a group. */
-function plan(group: Request[]): Row[] {
+function plan(group: Request[], targets: Map<string, Target[]>): Row[] {
   const now = Date.now();
   return group.flatMap((r, request) =>
     r.events.map((event) => ({
@@ -160,7 +182,7 @@ function plan(group: Request[]): Row[] {
       id: newId('evt', now),
       tenantId: r.tenantId,
       event,
-      targets: r.targets.filter((t) => r.onlyEndpoint || subscribes(t.types, event.type)),
+      targets: (targets.get(r.tenantId) ?? []).filter((t) => (r.onlyEndpointId ? t.id === r.onlyEndpointId : subscribes(t.types, event.type))),
       createdAt: now,
       occurredAt: event.occurredAt ?? now,
     })),

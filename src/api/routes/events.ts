@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { listAttempts } from '../../deliveries/readAttempts.js';
 import { resendDelivery } from '../../deliveries/resendDelivery.js';
 import { badRequest, HeraldError } from '../../errors.js';
-import { checkPayload, type EventType } from '../../event-types/eventTypes.js';
+import { checkPayload } from '../../event-types/eventTypes.js';
 import type { AcceptedEvent, NewEvent } from '../../events/eventWriter.js';
 import { getEvent, listEvents } from '../../events/readEvents.js';
 import type { ApiDeps } from '../deps.js';
@@ -77,14 +77,14 @@ export default async function eventRoutes(app: FastifyInstance, { db, auth, conf
   const tags = ['events'];
 
   /** Checks one event and turns it into what the outbox stores. `where` prefixes messages in a batch. */
-  async function prepare(environmentId: string, input: { type: string; payload: unknown; occurredAt?: string; idempotencyKey?: string }, where: string, types: Map<string, EventType | undefined>): Promise<NewEvent> {
+  async function prepare(environmentId: string, input: { type: string; payload: unknown; occurredAt?: string; idempotencyKey?: string }, where: string): Promise<NewEvent> {
     if (input.payload === undefined) throw badRequest(`${where}payload is required`);
     const payload = JSON.stringify(input.payload);
     if (Buffer.byteLength(payload) > config.maxPayloadBytes) {
       throw new HeraldError('payload_too_large', `${where}payload is ${Buffer.byteLength(payload)} bytes; the limit is ${config.maxPayloadBytes}`);
     }
     try {
-      await checkPayload(db, environmentId, input.type, input.payload, types);
+      await checkPayload(db, environmentId, input.type, input.payload);
     } catch (err) {
       if (err instanceof HeraldError && where) throw new HeraldError(err.code, where + err.message);
       throw err;
@@ -110,7 +110,7 @@ export default async function eventRoutes(app: FastifyInstance, { db, auth, conf
     if (headerKey && body.idempotencyKey && headerKey !== body.idempotencyKey) {
       throw badRequest('the Idempotency-Key header and the idempotencyKey field differ; send one of them');
     }
-    const event = await prepare(req.scope.environmentId, { ...body, idempotencyKey: body.idempotencyKey ?? headerKey }, '', new Map());
+    const event = await prepare(req.scope.environmentId, { ...body, idempotencyKey: body.idempotencyKey ?? headerKey }, '');
     const [accepted] = await writer.write(tenant.id, [event]);
     if (accepted.status === 'I') onEventsAccepted();
     return reply.status(202).send(toAccepted(accepted));
@@ -129,9 +129,8 @@ export default async function eventRoutes(app: FastifyInstance, { db, auth, conf
   }, async (req, reply) => {
     const tenant = await auth.tenant(req, (req.params as { tenant: string }).tenant);
     const { events } = req.body as { events: { type: string; payload: unknown; occurredAt?: string; idempotencyKey?: string }[] };
-    const types = new Map<string, EventType | undefined>();
     const prepared: NewEvent[] = [];
-    for (let i = 0; i < events.length; i++) prepared.push(await prepare(req.scope.environmentId, events[i], `events[${i}]: `, types));
+    for (let i = 0; i < events.length; i++) prepared.push(await prepare(req.scope.environmentId, events[i], `events[${i}]: `));
     const accepted = await writer.write(tenant.id, prepared);
     if (accepted.some((e) => e.status === 'I')) onEventsAccepted();
     return reply.status(202).send({ data: accepted.map(toAccepted) });
