@@ -144,11 +144,11 @@ async function latency(t: Target, rx: Receiver): Promise<{ p50: number; p99: num
 
 async function postgresUrl(): Promise<{ url: string; cleanup: () => Promise<void> }> {
   let base = process.env.DATABASE_URL;
-  let embedded: { stop: () => Promise<void> } | null = null;
+  let embedded: { url: string; stop: () => Promise<void> } | null = null;
   if (!base) {
     const { startEmbeddedPostgres } = await import('../scripts/embedded-postgres.mjs');
     embedded = await startEmbeddedPostgres();
-    base = embedded!.url as string;
+    base = embedded.url;
   }
   const name = `herald_bench_${process.pid}`;
   const admin = new pg.Client({ connectionString: base });
