@@ -2,7 +2,8 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { badRequest } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../log.js';
 import { VERSION } from '../version.js';
@@ -37,6 +38,13 @@ export async function buildApp(deps: ApiDeps, log: Logger): Promise<FastifyInsta
     return503OnClosing: true,
     connectionTimeout: 60_000,
     requestTimeout: 60_000,
+    // Errors the router raises before any route runs (a malformed URL, an over-long path segment)
+    // answer in the same error format as everything else.
+    frameworkErrors: (err, req, reply) => {
+      const status = err.statusCode && err.statusCode < 500 ? err.statusCode : 400;
+      const message = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path segment is too long; ids and names are at most 100 characters' : `malformed request URL: ${err.message}`;
+      (reply as unknown as FastifyReply).code(status).send({ error: { code: 'bad_request', message, requestId: req.id } });
+    },
   });
   const v = validators();
   // The API speaks JSON only: anything else is a clear 415, not a confusing validation error.
@@ -47,6 +55,7 @@ export async function buildApp(deps: ApiDeps, log: Logger): Promise<FastifyInsta
     reply.header('x-request-id', req.id);
   });
   installErrorHandling(app, { maxBodyBytes: deps.config.maxPayloadBytes });
+  app.addHook('preValidation', async (req) => refuseNul(req));
 
   await app.register(swagger, {
     openapi: {
@@ -75,4 +84,31 @@ export async function buildApp(deps: ApiDeps, log: Logger): Promise<FastifyInsta
     await eventRoutes(api, deps);
   });
   return app;
+}
+
+// Postgres cannot store a NUL character in text; SQLite can. So that both behave the same, a NUL
+// in a path, a query or a body field stored as text is refused here. Fields stored as JSON text
+// (payload, schema, example, metadata) keep theirs: JSON escapes it.
+const JSON_FIELDS = new Set(['payload', 'schema', 'example', 'metadata']);
+
+function findNul(value: unknown, path: string): string | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const hit = findNul(value[i], `${path}[${i}]`);
+      if (hit) return hit;
+    }
+  } else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (JSON_FIELDS.has(k)) continue;
+      const hit = findNul(v, path ? `${path}.${k}` : k);
+      if (hit) return hit;
+    }
+  }
+  return null;
+}
+
+function refuseNul(req: FastifyRequest): void {
+  const hit = findNul(req.params, 'path') ?? findNul(req.query, 'query') ?? findNul(req.body, 'body');
+  if (hit) throw badRequest(`${hit} contains a NUL character, which Herald cannot store; remove it`);
 }
