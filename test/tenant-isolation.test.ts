@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createKey } from '../src/keys/keys.js';
+import { DIALECTS } from './helpers/db.js';
+import { eventually, startHerald, type TestHerald } from './helpers/herald.js';
+import { Receiver } from './helpers/receiver.js';
+
+// Walks every tenant route of the OpenAPI document (so a new route is walked without touching this
+// file) with (a) a key scoped to another tenant, (b) the operator key of the other environment, and
+// (c) tenant A's path holding tenant B's ids. Every answer is 403 or 404 and carries none of B's data.
+
+interface World {
+  tenant: any;
+  endpoint: any;
+  event: any;
+  deliveryId: string;
+  key: string;
+}
+
+for (const dialect of DIALECTS) {
+  describe(`tenant isolation (${dialect})`, () => {
+    let h: TestHerald;
+    let rx: Receiver;
+    let a: World;
+    let b: World;
+    let routes: { method: string; path: string }[];
+
+    async function world(uid: string): Promise<World> {
+      const tenant = (await h.api('POST', '/v1/tenants', { name: uid, uid })).body;
+      const endpoint = (await h.api('POST', `/v1/tenants/${uid}/endpoints`, { url: `${rx.url}/${uid}` })).body;
+      const event = (await h.api('POST', `/v1/tenants/${uid}/events`, { type: 'KycUpdate', payload: { personId: `secret-of-${uid}`, kycStatus: 'P' } })).body;
+      const read = await eventually(async () => {
+        const e = (await h.api('GET', `/v1/tenants/${uid}/events/${event.id}`)).body;
+        return e.status === 'S' && e;
+      });
+      const { key } = await createKey(h.herald.db, { environmentId: 'sandbox', environment: 'sandbox', tenantId: tenant.id });
+      return { tenant, endpoint, event, deliveryId: read.deliveries[0].id, key };
+    }
+
+    before(async () => {
+      h = await startHerald(dialect);
+      rx = await new Receiver().start();
+      await h.api('POST', '/v1/event-types/import', { catalog: 'productfy' });
+      a = await world('tenant-a');
+      b = await world('tenant-b');
+      const spec = (await h.api('GET', '/openapi.json', undefined, { key: null })).body;
+      routes = Object.entries(spec.paths as Record<string, Record<string, unknown>>)
+        .filter(([p]) => p.includes('{tenant}'))
+        .flatMap(([p, ops]) => Object.keys(ops).map((m) => ({ method: m.toUpperCase(), path: p })));
+    });
+    after(async () => {
+      await h.close();
+      await rx.stop();
+    });
+
+    const fill = (path: string, tenant: string, ids: World) =>
+      path.replace('{tenant}', tenant).replace('{id}', path.includes('/endpoints/') ? ids.endpoint.id : path.includes('/events/') ? ids.event.id : ids.deliveryId);
+
+    const bodyFor = (path: string) =>
+      path.endsWith('/events') ? { type: 'KycUpdate', payload: { personId: 'x', kycStatus: 'P' } }
+      : path.endsWith('/batch') ? { events: [{ type: 'KycUpdate', payload: { personId: 'x', kycStatus: 'P' } }] }
+      : path.endsWith('/endpoints') ? { url: 'http://127.0.0.1:9/x' }
+      : path.endsWith('/test') ? {}
+      : undefined;
+
+    const bodyOf = (r: { method: string; path: string }) => (r.method === 'PATCH' ? {} : r.method === 'POST' ? bodyFor(r.path) : undefined);
+
+    function assertNoLeak(res: { status: number; body: any }, what: string) {
+      const text = JSON.stringify(res.body);
+      for (const secret of [b.tenant.id, b.tenant.token, b.endpoint.id, b.endpoint.secret, b.event.id, b.deliveryId, 'secret-of-tenant-b']) {
+        if (what.includes(secret)) continue; // the id we asked for may be echoed in the error message
+        assert.ok(!text.includes(secret), `${what} leaked ${secret}: ${text}`);
+      }
+    }
+
+    it("refuses a key scoped to tenant A on every route of tenant B (403)", async () => {
+      assert.ok(routes.length >= 12);
+      for (const r of routes) {
+        const path = fill(r.path, b.tenant.uid, b);
+        const body = bodyOf(r);
+        const res = await h.api(r.method, path, body, { key: a.key });
+        assert.equal(res.status, 403, `${r.method} ${path} → ${res.status} ${JSON.stringify(res.body)}`);
+        assertNoLeak(res, `${r.method} ${path}`);
+      }
+    });
+
+    it("answers 404 for tenant B's ids under tenant A's own paths", async () => {
+      for (const r of routes.filter((x) => x.path.includes('{id}'))) {
+        const path = fill(r.path, a.tenant.uid, b);
+        const res = await h.api(r.method, path, bodyOf(r), { key: a.key });
+        assert.equal(res.status, 404, `${r.method} ${path} → ${res.status} ${JSON.stringify(res.body)}`);
+        assertNoLeak(res, `${r.method} ${path}`);
+      }
+    });
+
+    it('does not let the other environment see any of it', async () => {
+      for (const r of routes) {
+        const path = fill(r.path, b.tenant.uid, b);
+        const res = await h.api(r.method, path, bodyOf(r), { key: h.productionKey });
+        assert.equal(res.status, 404, `${r.method} ${path} → ${res.status}`);
+        assertNoLeak(res, `${r.method} ${path}`);
+      }
+    });
+
+    it("changed nothing of tenant B's", async () => {
+      const ev = (await h.api('GET', `/v1/tenants/tenant-b/events/${b.event.id}`)).body;
+      assert.equal(ev.deliveries[0].attempts, 1, 'no resend went through');
+      const eps = (await h.api('GET', '/v1/tenants/tenant-b/endpoints')).body.data;
+      assert.equal(eps.length, 1);
+      assert.equal(eps[0].enabled, true);
+      const events = (await h.api('GET', '/v1/tenants/tenant-b/events')).body.data;
+      assert.equal(events.length, 1, 'no event was created in B');
+      assert.equal((await h.api('GET', '/v1/tenants/tenant-b')).body.name, 'tenant-b');
+    });
+  });
+}
