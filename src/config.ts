@@ -21,8 +21,10 @@ export interface Config {
   deliveryTimeoutMs: number;
   /** How long a claimed delivery stays leased to a worker before another may take it (HERALD_LEASE_SECONDS, default 60). */
   leaseMs: number;
-  /** Deliveries one process sends at once (HERALD_WORKER_CONCURRENCY, default 200). */
+  /** Deliveries one process sends at once (HERALD_WORKER_CONCURRENCY, default 500). */
   workerConcurrency: number;
+  /** Deliveries one process sends to one endpoint at once, unless the endpoint says otherwise (HERALD_ENDPOINT_CONCURRENCY, default 100). */
+  endpointConcurrency: number;
   /** How often an idle worker looks for due deliveries, in ms (HERALD_POLL_INTERVAL_MS, default 1000). */
   pollIntervalMs: number;
   /** Roles this process plays (HERALD_ROLES: api,worker; default both). */
@@ -83,7 +85,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tokenHeader: (env.HERALD_TOKEN_HEADER ?? 'x-herald-webhook-token').toLowerCase(),
     deliveryTimeoutMs: int(env, 'HERALD_DELIVERY_TIMEOUT', 15, 0.1) * 1000,
     leaseMs: int(env, 'HERALD_LEASE_SECONDS', 60, 1) * 1000,
-    workerConcurrency: int(env, 'HERALD_WORKER_CONCURRENCY', 200, 1),
+    workerConcurrency: int(env, 'HERALD_WORKER_CONCURRENCY', 500, 1),
+    endpointConcurrency: int(env, 'HERALD_ENDPOINT_CONCURRENCY', 100, 1),
     pollIntervalMs: int(env, 'HERALD_POLL_INTERVAL_MS', 1000, 10),
     roles: { api: roleList.includes('api'), worker: roleList.includes('worker') },
     maxPayloadBytes: int(env, 'HERALD_MAX_PAYLOAD_BYTES', 256 * 1024, 1),

@@ -21,6 +21,9 @@ export interface ClaimedDelivery {
   endpointActive: boolean;
   secrets: string[];
   tenantToken: string;
+  maxConcurrency: number | null;
+  rateLimit: number | null;
+  ordered: boolean;
 }
 
 // Claiming moves `due_at` to the end of the lease and stamps a lease token, in one statement.
@@ -31,21 +34,38 @@ export interface ClaimedDelivery {
 // Postgres: FOR UPDATE SKIP LOCKED lets many workers on many nodes claim at once without waiting
 // on each other's rows; ORDER BY due_at serves the oldest first and reads the partial index
 // deliveries_due. SQLite has one writer at a time, so a plain UPDATE … WHERE id IN (…) is atomic.
+//
+// Two filters keep one endpoint from hurting the others: endpoints this node has saturated ($5,
+// its concurrency cap or rate limit is reached) are skipped, so their backlog does not fill the
+// batch; and for an ordered endpoint a delivery is taken only when no earlier one of that endpoint
+// is still in progress (deliveries_endpoint_pending answers that).
+const ORDERED_WAIT = (d: string) => `
+  NOT EXISTS (
+    SELECT 1 FROM endpoints ep JOIN deliveries p ON p.endpoint_id = ep.id AND p.status = 'I' AND p.id < ${d}.id
+     WHERE ep.id = ${d}.endpoint_id AND ep.ordered = 1)`;
+
 const CLAIM = {
   postgres: `
     WITH due AS (
-      SELECT id FROM deliveries
-       WHERE status = 'I' AND due_at <= $1
-       ORDER BY due_at
+      SELECT d.id FROM deliveries d
+       WHERE d.status = 'I' AND d.due_at <= $1
+         AND NOT (d.endpoint_id = ANY($5::text[]))
+         AND ${ORDERED_WAIT('d')}
+       ORDER BY d.due_at
        LIMIT $2
-       FOR UPDATE SKIP LOCKED
+       FOR UPDATE OF d SKIP LOCKED
     )
     UPDATE deliveries d SET due_at = $3, lease_token = $4, updated_at = $1
       FROM due WHERE d.id = due.id
     RETURNING d.id`,
   sqlite: `
     UPDATE deliveries SET due_at = $3, lease_token = $4, updated_at = $1
-     WHERE id IN (SELECT id FROM deliveries WHERE status = 'I' AND due_at <= $1 ORDER BY due_at LIMIT $2)
+     WHERE id IN (
+       SELECT d.id FROM deliveries d
+        WHERE d.status = 'I' AND d.due_at <= $1
+          AND d.endpoint_id NOT IN (SELECT value FROM json_each($5))
+          AND ${ORDERED_WAIT('d')}
+        ORDER BY d.due_at LIMIT $2)
     RETURNING id`,
 };
 
@@ -55,6 +75,7 @@ const DETAILS = (n: number) => `
   SELECT d.id, d.event_id, d.endpoint_id, d.tenant_id, d.lease_token, d.attempts, d.schedule_start,
          e.type, e.payload, e.occurred_at, e.created_at,
          ep.url, ep.format, ep.headers, ep.enabled, ep.deleted_at, ep.secret, ep.previous_secret, ep.previous_secret_until,
+         ep.max_concurrency, ep.rate_limit, ep.ordered,
          t.token
     FROM deliveries d
     JOIN events e ON e.id = d.event_id
@@ -62,9 +83,13 @@ const DETAILS = (n: number) => `
     JOIN tenants t ON t.id = d.tenant_id
    WHERE d.id IN (${Array.from({ length: n }, (_, i) => `$${i + 1}`).join(', ')})`;
 
-export async function claimDueDeliveries(db: Db, opts: { limit: number; leaseMs: number; leaseToken: string; now?: number }): Promise<ClaimedDelivery[]> {
+export async function claimDueDeliveries(
+  db: Db,
+  opts: { limit: number; leaseMs: number; leaseToken: string; skipEndpoints?: string[]; now?: number },
+): Promise<ClaimedDelivery[]> {
   const now = opts.now ?? Date.now();
-  const ids = await db.all<{ id: string }>(CLAIM[db.dialect], [now, opts.limit, now + opts.leaseMs, opts.leaseToken]);
+  const skip = opts.skipEndpoints ?? [];
+  const ids = await db.all<{ id: string }>(CLAIM[db.dialect], [now, opts.limit, now + opts.leaseMs, opts.leaseToken, db.dialect === 'postgres' ? skip : JSON.stringify(skip)]);
   if (ids.length === 0) return [];
   const rows = await db.all(DETAILS(ids.length), ids.map((r) => r.id));
   return rows.map((r) => ({
@@ -85,5 +110,8 @@ export async function claimDueDeliveries(db: Db, opts: { limit: number; leaseMs:
     endpointActive: r.enabled === 1 && r.deleted_at === null,
     secrets: r.previous_secret && r.previous_secret_until > now ? [r.secret, r.previous_secret] : [r.secret],
     tenantToken: r.token,
+    maxConcurrency: r.max_concurrency,
+    rateLimit: r.rate_limit,
+    ordered: r.ordered === 1,
   }));
 }

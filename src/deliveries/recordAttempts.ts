@@ -80,3 +80,13 @@ export async function releaseLeases(db: Db, leaseTokens: string[]): Promise<numb
   }
   return n;
 }
+
+/**
+ * Hands claimed deliveries back without trying them (their endpoint is at its concurrency cap or
+ * rate limit): due again at `dueAt`, no attempt counted.
+ */
+export async function deferDeliveries(db: Db, items: { id: string; leaseToken: string; dueAt: number }[]): Promise<void> {
+  for (const d of items) {
+    await db.run('UPDATE deliveries SET due_at = $3, lease_token = NULL WHERE id = $1 AND lease_token = $2', [d.id, d.leaseToken, d.dueAt]);
+  }
+}

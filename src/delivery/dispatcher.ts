@@ -3,16 +3,17 @@ import type { Agent } from 'undici';
 import type { Config } from '../config.js';
 import type { Db } from '../db/db.js';
 import { type ClaimedDelivery, claimDueDeliveries } from '../deliveries/claimDueDeliveries.js';
-import { type AttemptOutcome, recordAttempts, releaseLeases } from '../deliveries/recordAttempts.js';
+import { type AttemptOutcome, deferDeliveries, recordAttempts, releaseLeases } from '../deliveries/recordAttempts.js';
 import type { LocalWorker } from '../events/eventWriter.js';
 import type { Logger } from '../log.js';
 import { VERSION } from '../version.js';
 import { buildBody } from './body.js';
+import { EndpointGates } from './endpointGates.js';
 import { nextRetryDelay } from './retryPolicy.js';
 import { createAgent, send } from './send.js';
 import { signatureHeader } from './signature.js';
 
-type DispatcherConfig = Pick<Config, 'retrySchedule' | 'tokenHeader' | 'deliveryTimeoutMs' | 'leaseMs' | 'workerConcurrency' | 'pollIntervalMs'>;
+type DispatcherConfig = Pick<Config, 'retrySchedule' | 'tokenHeader' | 'deliveryTimeoutMs' | 'leaseMs' | 'workerConcurrency' | 'endpointConcurrency' | 'pollIntervalMs'>;
 
 /**
  * The delivery worker of one process. It claims due deliveries in batches, sends up to
@@ -33,6 +34,12 @@ export class Dispatcher implements LocalWorker {
   private pending: AttemptOutcome[] = [];
   private flushing: Promise<void> | null = null;
   private idle: (() => void) | null = null;
+  private readonly gates: EndpointGates;
+  /**
+   * Held deliveries waiting for a slot on their endpoint, which is at its concurrency cap. Each has
+   * a deadline well inside its lease: one still waiting then goes back to the table instead.
+   */
+  private readonly waiting = new Map<string, { d: ClaimedDelivery; deadline: number }[]>();
 
   constructor(
     private readonly db: Db,
@@ -40,6 +47,7 @@ export class Dispatcher implements LocalWorker {
     private readonly log: Logger,
   ) {
     this.agent = createAgent();
+    this.gates = new EndpointGates(config.endpointConcurrency);
   }
 
   start(): void {
@@ -57,11 +65,45 @@ export class Dispatcher implements LocalWorker {
   handOver(token: string, deliveries: ClaimedDelivery[], reserved: number): void {
     // The reservation already counts in inFlight; dispatch() counts each delivery again.
     this.inFlight -= reserved;
-    const unused = reserved - deliveries.length;
-    if (deliveries.length === 0) this.leases.delete(token);
-    else this.leases.set(token, deliveries.length);
-    for (const d of deliveries) this.dispatch(d);
-    if (unused > 0 && this.inFlight === 0) this.idle?.();
+    this.leases.delete(token);
+    this.accept(token, deliveries);
+    if (this.inFlight === 0) this.idle?.();
+  }
+
+  /**
+   * Sends what its endpoint's gate admits. A delivery to an endpoint at its concurrency cap waits
+   * here for a slot, up to one more round of the cap: enough to keep a busy endpoint's pipe full,
+   * not enough for a stuck endpoint to fill the worker. The rest, and what a rate limit refuses,
+   * goes back to the table, due when the gate will have room, without counting an attempt.
+   */
+  private accept(token: string, deliveries: ClaimedDelivery[]): void {
+    const deferred: { id: string; leaseToken: string; dueAt: number }[] = [];
+    // Leave room for one attempt at full timeout before the lease would end.
+    const deadline = Date.now() + this.config.leaseMs - this.config.deliveryTimeoutMs - 5000;
+    let held = 0;
+    for (const d of deliveries) {
+      const gate = this.gates.admit(d);
+      if (gate.ok) {
+        held++;
+        this.dispatch(d);
+        continue;
+      }
+      const queue = this.waiting.get(d.endpointId) ?? [];
+      if (gate.reason === 'full' && queue.length < gate.cap && deadline > Date.now()) {
+        queue.push({ d, deadline });
+        this.waiting.set(d.endpointId, queue);
+        this.inFlight++; // held: it counts against the worker's room like a delivery being sent
+        held++;
+      } else {
+        deferred.push({ id: d.id, leaseToken: d.leaseToken, dueAt: gate.retryAt });
+      }
+    }
+    if (held) this.leases.set(token, (this.leases.get(token) ?? 0) + held);
+    if (deferred.length) {
+      deferDeliveries(this.db, deferred).catch((err) =>
+        this.log.error({ err, count: deferred.length }, 'handing back deferred deliveries failed; they come due when their lease ends'),
+      );
+    }
   }
 
   /** New work may be due: look now instead of at the next poll. */
@@ -74,15 +116,15 @@ export class Dispatcher implements LocalWorker {
     while (!this.stopping) {
       let claimed = 0;
       let asked = 0;
+      this.expireWaiting();
       try {
         const room = this.config.workerConcurrency - this.inFlight;
         if (room > 0) {
           asked = Math.min(room, 100);
           const token = `${this.processTag}:${++this.batchSeq}`;
-          const batch = await claimDueDeliveries(this.db, { limit: asked, leaseMs: this.config.leaseMs, leaseToken: token });
+          const batch = await claimDueDeliveries(this.db, { limit: asked, leaseMs: this.config.leaseMs, leaseToken: token, skipEndpoints: this.gates.saturated() });
           claimed = batch.length;
-          if (claimed) this.leases.set(token, claimed);
-          for (const d of batch) this.dispatch(d);
+          this.accept(token, batch);
         }
       } catch (err) {
         // The database may be restarting: wait for the next poll and try again.
@@ -113,17 +155,72 @@ export class Dispatcher implements LocalWorker {
 
   private dispatch(d: ClaimedDelivery): void {
     this.inFlight++;
+    let endpointFreed = false;
+    // The endpoint's slot opens when its HTTP request ends; the worker's when the result is recorded.
+    const requestEnded = () => {
+      const wasFull = this.gates.release(d.endpointId);
+      endpointFreed = !this.sendWaiting(d.endpointId) && wasFull;
+    };
     this.attempt(d)
-      .then((o) => this.record(o))
+      .then(
+        (o) => (requestEnded(), this.record(o)),
+        (err) => (requestEnded(), Promise.reject(err)),
+      )
       .catch((err) => this.log.error({ err, deliveryId: d.id }, 'delivery attempt crashed'))
       .finally(() => {
         this.inFlight--;
-        const left = (this.leases.get(d.leaseToken) ?? 1) - 1;
-        if (left <= 0) this.leases.delete(d.leaseToken);
-        else this.leases.set(d.leaseToken, left);
+        this.forgetLease(d.leaseToken);
         if (this.inFlight === 0) this.idle?.();
-        if (!this.stopping && this.inFlight === this.config.workerConcurrency - 1) this.wake();
+        if (!this.stopping && (endpointFreed || this.inFlight === this.config.workerConcurrency - 1)) this.wake();
       });
+  }
+
+  /** A slot opened on this endpoint: send the next held delivery, if any. */
+  private sendWaiting(endpointId: string): boolean {
+    const queue = this.waiting.get(endpointId);
+    if (!queue?.length || this.stopping) return false;
+    const gate = this.gates.admit(queue[0].d);
+    if (!gate.ok) {
+      // Refused by the rate limit, not for want of a slot: no slot opening will help, so the queue
+      // goes back to the table, due when the bucket has tokens again.
+      if (gate.reason === 'rate') this.returnWaiting(endpointId, gate.retryAt);
+      return false;
+    }
+    const next = queue.shift()!.d;
+    if (queue.length === 0) this.waiting.delete(endpointId);
+    this.inFlight--; // dispatch() counts it again
+    this.dispatch(next);
+    return true;
+  }
+
+  /** Held deliveries past their deadline go back to the table, due now, for any worker. */
+  private expireWaiting(): void {
+    const now = Date.now();
+    for (const [endpointId, queue] of this.waiting) {
+      const expired = queue.findIndex((w) => w.deadline > now);
+      this.returnWaiting(endpointId, now, expired === -1 ? queue.length : expired);
+    }
+  }
+
+  /** Hands the first `count` held deliveries of an endpoint back to the table, due at `dueAt`. */
+  private returnWaiting(endpointId: string, dueAt: number, count = Infinity): void {
+    const queue = this.waiting.get(endpointId);
+    if (!queue) return;
+    const back = queue.splice(0, count).map(({ d }) => {
+      this.inFlight--;
+      this.forgetLease(d.leaseToken);
+      return { id: d.id, leaseToken: d.leaseToken, dueAt };
+    });
+    if (queue.length === 0) this.waiting.delete(endpointId);
+    if (back.length) {
+      deferDeliveries(this.db, back).catch((err) => this.log.error({ err }, 'handing back held deliveries failed; they come due when their lease ends'));
+    }
+  }
+
+  private forgetLease(token: string): void {
+    const left = (this.leases.get(token) ?? 1) - 1;
+    if (left <= 0) this.leases.delete(token);
+    else this.leases.set(token, left);
   }
 
   private async attempt(d: ClaimedDelivery): Promise<AttemptOutcome> {
@@ -192,6 +289,9 @@ export class Dispatcher implements LocalWorker {
     this.stopping = true;
     this.wake();
     await this.loopDone;
+    // Held deliveries will not be sent now: their leases are released below with the rest.
+    for (const queue of this.waiting.values()) this.inFlight -= queue.length;
+    this.waiting.clear();
     if (this.inFlight > 0) {
       await Promise.race([new Promise<void>((r) => (this.idle = r)), new Promise((r) => setTimeout(r, graceMs).unref())]);
     }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Queryable } from '../db/db.js';
-import { badRequest, HeraldError, notFound } from '../errors.js';
+import { badRequest, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import type { EnvironmentName } from '../keys/keys.js';
 import { type Page, pageOf } from '../pagination.js';
@@ -17,6 +17,12 @@ export interface Endpoint {
   format: BodyFormat;
   headers: Record<string, string>;
   enabled: boolean;
+  /** Deliveries in flight at once per Herald node; null: the node's default. */
+  maxConcurrency: number | null;
+  /** Deliveries per second per Herald node; null: no limit. */
+  rateLimit: number | null;
+  /** One at a time, in event order: the next waits until the previous succeeded or failed for good. */
+  ordered: boolean;
   createdAt: string;
   updatedAt: string;
 }
@@ -28,6 +34,9 @@ export interface EndpointInput {
   format?: BodyFormat;
   headers?: Record<string, string>;
   enabled?: boolean;
+  maxConcurrency?: number | null;
+  rateLimit?: number | null;
+  ordered?: boolean;
 }
 
 interface EndpointRow {
@@ -39,11 +48,14 @@ interface EndpointRow {
   format: BodyFormat;
   headers: string;
   enabled: number;
+  max_concurrency: number | null;
+  rate_limit: number | null;
+  ordered: number;
   created_at: number;
   updated_at: number;
 }
 
-const COLUMNS = 'id, tenant_id, url, description, event_types, format, headers, enabled, created_at, updated_at';
+const COLUMNS = 'id, tenant_id, url, description, event_types, format, headers, enabled, max_concurrency, rate_limit, ordered, created_at, updated_at';
 
 const toEndpoint = (r: EndpointRow): Endpoint => ({
   id: r.id,
@@ -54,6 +66,9 @@ const toEndpoint = (r: EndpointRow): Endpoint => ({
   format: r.format,
   headers: JSON.parse(r.headers),
   enabled: r.enabled === 1,
+  maxConcurrency: r.max_concurrency,
+  rateLimit: r.rate_limit,
+  ordered: r.ordered === 1,
   createdAt: new Date(r.created_at).toISOString(),
   updatedAt: new Date(r.updated_at).toISOString(),
 });
@@ -106,10 +121,10 @@ export async function createEndpoint(q: Queryable, ctx: EndpointContext, tenantI
   const secret = newSecret();
   const now = Date.now();
   const row = await q.one<EndpointRow>(
-    `INSERT INTO endpoints (id, tenant_id, url, description, event_types, format, headers, enabled, secret, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING ${COLUMNS}`,
+    `INSERT INTO endpoints (id, tenant_id, url, description, event_types, format, headers, enabled, secret, max_concurrency, rate_limit, ordered, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING ${COLUMNS}`,
     [newId('ep'), tenantId, url, input.description ?? '', JSON.stringify(eventTypes), input.format ?? 'standard',
-     JSON.stringify(input.headers ?? {}), input.enabled === false ? 0 : 1, secret, now],
+     JSON.stringify(input.headers ?? {}), input.enabled === false ? 0 : 1, secret, input.maxConcurrency ?? null, input.rateLimit ?? null, input.ordered ? 1 : 0, now],
   );
   return { ...toEndpoint(row!), secret };
 }
@@ -135,10 +150,14 @@ export async function updateEndpoint(q: Queryable, ctx: EndpointContext, current
   if (patch.eventTypes) await checkEventTypes(q, ctx.environmentId, eventTypes);
   if (patch.headers) checkHeaders(patch.headers, ctx.tokenHeader);
   const row = await q.one<EndpointRow>(
-    `UPDATE endpoints SET url = $2, description = $3, event_types = $4, format = $5, headers = $6, enabled = $7, updated_at = $8
+    `UPDATE endpoints SET url = $2, description = $3, event_types = $4, format = $5, headers = $6, enabled = $7, updated_at = $8,
+            max_concurrency = $9, rate_limit = $10, ordered = $11
       WHERE id = $1 AND deleted_at IS NULL RETURNING ${COLUMNS}`,
     [current.id, url, patch.description ?? current.description, JSON.stringify(eventTypes), patch.format ?? current.format,
-     JSON.stringify(patch.headers ?? current.headers), (patch.enabled ?? current.enabled) ? 1 : 0, Date.now()],
+     JSON.stringify(patch.headers ?? current.headers), (patch.enabled ?? current.enabled) ? 1 : 0, Date.now(),
+     patch.maxConcurrency === undefined ? current.maxConcurrency : patch.maxConcurrency,
+     patch.rateLimit === undefined ? current.rateLimit : patch.rateLimit,
+     (patch.ordered ?? current.ordered) ? 1 : 0],
   );
   if (!row) throw notFound('endpoint', current.id);
   return toEndpoint(row);
@@ -177,10 +196,4 @@ export async function rotateSecret(q: Queryable, tenantId: string, id: string): 
   );
   if (n === 0) throw notFound('endpoint', id);
   return secret;
-}
-
-export function ensureFormat(f: string | undefined): asserts f is BodyFormat | undefined {
-  if (f !== undefined && f !== 'standard' && f !== 'productfy') {
-    throw new HeraldError('bad_request', `format must be "standard" or "productfy", not "${f}"`);
-  }
 }

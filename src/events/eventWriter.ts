@@ -25,6 +25,9 @@ interface Target {
   headers: Record<string, string>;
   secrets: string[];
   tenantToken: string;
+  maxConcurrency: number | null;
+  rateLimit: number | null;
+  ordered: boolean;
 }
 
 export interface NewEvent {
@@ -100,15 +103,15 @@ export class EventWriter {
         size += r.events.length;
       }
       try {
-        const { results, lease, leased, wanted } = await this.db.tx((q) => this.writeGroup(q, group, true));
+        const { results, lease, leased, wanted, due } = await this.db.tx((q) => this.writeGroup(q, group, true));
         if (lease) this.worker!.handOver(lease.token, leased, wanted);
-        else if (wanted) this.worker?.wake();
+        if (due) this.worker?.wake();
         group.forEach((r, i) => r.resolve(results[i]));
       } catch {
         // One request must not sink the others: retry each alone, and fail only the one at fault.
         for (const r of group) {
-          await this.db.tx((q) => this.writeGroup(q, [r], false)).then(({ results, wanted }) => {
-            if (wanted) this.worker?.wake();
+          await this.db.tx((q) => this.writeGroup(q, [r], false)).then(({ results, due }) => {
+            if (due) this.worker?.wake();
             r.resolve(results[0]);
           }, r.reject);
         }
@@ -125,11 +128,13 @@ export class EventWriter {
   private async writeGroup(q: Queryable, group: Request[], handOver: boolean) {
     const targets = await loadTargets(q, [...new Set(group.map((r) => r.tenantId))]);
     const rows = plan(group, targets);
-    const wanted = rows.reduce((n, r) => n + r.targets.length, 0);
+    // Deliveries of ordered endpoints are never handed over: the claim query decides their turn.
+    const wanted = rows.reduce((n, r) => n + r.targets.filter((t) => !t.ordered).length, 0);
+    const unleased = rows.reduce((n, r) => n + r.targets.length, 0) - wanted;
     const lease = handOver && wanted ? (this.worker?.reserve(wanted) ?? null) : null;
     try {
       const { results, leased } = await insertGroup(q, group, rows, lease);
-      return { results, leased, lease, wanted };
+      return { results, leased, lease, wanted, due: unleased + (lease ? 0 : wanted) };
     } catch (err) {
       if (lease) this.worker!.handOver(lease.token, [], wanted);
       throw err;
@@ -141,7 +146,8 @@ export class EventWriter {
 async function loadTargets(q: Queryable, tenantIds: string[]): Promise<Map<string, Target[]>> {
   const now = Date.now();
   const rows = await q.all(
-    `SELECT ep.id, ep.tenant_id, ep.event_types, ep.url, ep.format, ep.headers, ep.secret, ep.previous_secret, ep.previous_secret_until, t.token
+    `SELECT ep.id, ep.tenant_id, ep.event_types, ep.url, ep.format, ep.headers, ep.secret, ep.previous_secret, ep.previous_secret_until,
+            ep.max_concurrency, ep.rate_limit, ep.ordered, t.token
        FROM endpoints ep JOIN tenants t ON t.id = ep.tenant_id
       WHERE ep.tenant_id IN (${tenantIds.map((_, i) => `$${i + 1}`).join(', ')}) AND ep.deleted_at IS NULL AND ep.enabled = 1`,
     tenantIds,
@@ -157,6 +163,9 @@ async function loadTargets(q: Queryable, tenantIds: string[]): Promise<Map<strin
       headers: JSON.parse(t.headers),
       secrets: t.previous_secret && t.previous_secret_until > now ? [t.secret, t.previous_secret] : [t.secret],
       tenantToken: t.token,
+      maxConcurrency: t.max_concurrency,
+      rateLimit: t.rate_limit,
+      ordered: t.ordered === 1,
     });
     byTenant.set(t.tenant_id, list);
   }
@@ -215,7 +224,7 @@ async function insertGroup(
 
   // Leased to the local worker: due when the lease ends (if nobody finishes them by then, they are
   // claimed like any other). Unleased: due now.
-  const leased: ClaimedDelivery[] = rows
+  const all: ClaimedDelivery[] = rows
     .filter((r) => inserted.has(r.id))
     .flatMap((r) =>
       r.targets.map((t) => ({
@@ -236,14 +245,22 @@ async function insertGroup(
         secrets: t.secrets,
         tenantToken: t.tenantToken,
         tenantId: r.tenantId,
+        maxConcurrency: t.maxConcurrency,
+        rateLimit: t.rateLimit,
+        ordered: t.ordered,
       })),
     );
-  for (const chunk of chunks(leased, 1000)) {
-    const params: unknown[] = [now, lease ? lease.until : now, lease?.token ?? null];
+  const leased = lease ? all.filter((d) => !d.ordered) : [];
+  for (const chunk of chunks(all, 1000)) {
+    const leasedHere = lease !== null && chunk.some((d) => !d.ordered);
+    const params: unknown[] = leasedHere ? [now, lease.until, lease.token] : [now];
     const values = chunk.map((d) => {
       params.push(d.id, d.eventId, d.endpointId, d.tenantId);
       const b = params.length - 4;
-      return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, 'I', 0, $2, $3, $1, $1)`;
+      // $2/$3: the lease; ordered endpoints' deliveries are due now and unleased ($1, NULL).
+      return d.ordered || !leasedHere
+        ? `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, 'I', 0, $1, NULL, $1, $1)`
+        : `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, 'I', 0, $2, $3, $1, $1)`;
     });
     await q.run(
       `INSERT INTO deliveries (id, event_id, endpoint_id, tenant_id, status, attempts, due_at, lease_token, created_at, updated_at)
@@ -265,7 +282,7 @@ async function insertGroup(
     );
     results[r.request].push({ id: prior!.id, type: prior!.type, status: prior!.status, createdAt: prior!.created_at, occurredAt: prior!.occurred_at, created: false });
   }
-  return { results, leased: lease ? leased : [] };
+  return { results, leased };
 }
 
 function chunks<T>(xs: T[], n: number): T[][] {

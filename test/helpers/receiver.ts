@@ -17,11 +17,18 @@ export class Receiver {
   private server!: http.Server;
   private waiters: { pred: () => boolean; resolve: () => void }[] = [];
   url = '';
+  /** Requests open right now, and the most ever open at once, per path. */
+  readonly open = new Map<string, number>();
+  readonly peakOpen = new Map<string, number>();
 
   constructor(public respond: Responder = () => ({ status: 200, body: 'ok' })) {}
 
   async start(): Promise<this> {
     this.server = http.createServer((req, res) => {
+      const p = req.url!;
+      this.open.set(p, (this.open.get(p) ?? 0) + 1);
+      this.peakOpen.set(p, Math.max(this.peakOpen.get(p) ?? 0, this.open.get(p)!));
+      res.on('close', () => this.open.set(p, this.open.get(p)! - 1));
       const chunks: Buffer[] = [];
       req.on('data', (c) => chunks.push(c));
       req.on('end', () => {

@@ -22,6 +22,9 @@ export const Endpoint = Type.Object(
     format: Format,
     headers: Type.Record(Type.String(), Type.String()),
     enabled: Type.Boolean(),
+    maxConcurrency: Type.Union([Type.Integer(), Type.Null()]),
+    rateLimit: Type.Union([Type.Integer(), Type.Null()]),
+    ordered: Type.Boolean(),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   },
@@ -37,6 +40,9 @@ const Fields = {
   format: Type.Optional(Format),
   headers: Type.Optional(Headers),
   enabled: Type.Optional(Type.Boolean()),
+  maxConcurrency: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1000 }), Type.Null()], { description: 'deliveries in flight at once, per Herald node (default HERALD_ENDPOINT_CONCURRENCY)' })),
+  rateLimit: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 100000 }), Type.Null()], { description: 'deliveries per second, per Herald node; null: unlimited' })),
+  ordered: Type.Optional(Type.Boolean({ description: 'deliver one at a time in event order; the next waits until the previous succeeded or failed for good' })),
 };
 
 const EndpointParams = Type.Object({ tenant: TenantParams.properties.tenant, id: Type.String({ minLength: 1, maxLength: 100 }) });
