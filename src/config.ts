@@ -1,5 +1,6 @@
 // One typed configuration object, read once at start from environment variables.
 // Every key is documented here and in docs/configuration.md.
+import net from 'node:net';
 import path from 'node:path';
 
 export interface Config {
@@ -31,6 +32,8 @@ export interface Config {
   roles: { api: boolean; worker: boolean };
   /** Largest event payload accepted, in bytes (HERALD_MAX_PAYLOAD_BYTES, default 256 KiB). */
   maxPayloadBytes: number;
+  /** CIDRs production endpoints may reach although private (HERALD_ALLOW_PRIVATE_CIDRS, comma-separated; default none). */
+  allowPrivateCidrs: string[];
   /** Log level (HERALD_LOG_LEVEL, default info). */
   logLevel: string;
   /** SQLite `synchronous` pragma (HERALD_SQLITE_SYNC: normal|full, default full). */
@@ -63,6 +66,20 @@ export function parseRetrySchedule(raw: string | undefined): number[] {
   return out;
 }
 
+function parseCidrs(raw: string | undefined): string[] {
+  if (!raw?.trim()) return [];
+  return raw.split(',').map((c) => {
+    const s = c.trim();
+    const [addr, bits] = s.split('/');
+    const v = net.isIP(addr);
+    const max = v === 4 ? 32 : 128;
+    if (!v || bits === undefined || !/^\d+$/.test(bits) || Number(bits) > max) {
+      throw new ConfigError(`HERALD_ALLOW_PRIVATE_CIDRS: "${s}" is not a CIDR like 10.0.0.0/8 or fd00::/8`);
+    }
+    return s;
+  });
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = int(env, 'HERALD_PORT', 8080);
   const roleList = (env.HERALD_ROLES ?? 'api,worker').split(',').map((s) => s.trim());
@@ -90,6 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pollIntervalMs: int(env, 'HERALD_POLL_INTERVAL_MS', 1000, 10),
     roles: { api: roleList.includes('api'), worker: roleList.includes('worker') },
     maxPayloadBytes: int(env, 'HERALD_MAX_PAYLOAD_BYTES', 256 * 1024, 1),
+    allowPrivateCidrs: parseCidrs(env.HERALD_ALLOW_PRIVATE_CIDRS),
     logLevel: env.HERALD_LOG_LEVEL ?? 'info',
     sqliteSync: sync,
   };

@@ -6,6 +6,7 @@ import type { Db } from './db/db.js';
 import { migrate } from './db/migrate.js';
 import { openDb } from './db/open.js';
 import { Dispatcher } from './delivery/dispatcher.js';
+import { AddressPolicy } from './endpoints/urlPolicy.js';
 import { EventWriter } from './events/eventWriter.js';
 import { bootstrapEnvironments } from './keys/environments.js';
 import type { Logger } from './log.js';
@@ -29,10 +30,11 @@ export async function createHerald(config: Config, log: Logger, opts: { listen?:
   const db = opts.db ?? openDb(config, (err) => log.warn({ err }, 'database connection lost; it will be reopened'));
   await migrate(db);
   const firstStartKeys = await bootstrapEnvironments(db);
-  const dispatcher = config.roles.worker ? new Dispatcher(db, config, log.child({ component: 'worker' })) : null;
+  const addresses = new AddressPolicy(config.allowPrivateCidrs);
+  const dispatcher = config.roles.worker ? new Dispatcher(db, config, addresses, log.child({ component: 'worker' })) : null;
   let app: FastifyInstance | null = null;
   if (config.roles.api) {
-    app = await buildApp({ db, config, auth: new Auth(db), events: new EventWriter(db, dispatcher), onEventsAccepted: () => dispatcher?.wake() }, log);
+    app = await buildApp({ db, config, auth: new Auth(db), events: new EventWriter(db, dispatcher), addresses, onEventsAccepted: () => dispatcher?.wake() }, log);
   }
   dispatcher?.start();
   let port = 0;

@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import type { Db } from '../db/db.js';
+import type { AddressPolicy } from '../endpoints/urlPolicy.js';
 import type { EventWriter } from '../events/eventWriter.js';
 import type { Auth } from './auth.js';
 
@@ -10,6 +11,8 @@ export interface ApiDeps {
   auth: Auth;
   /** The outbox writer (group commit) that every accepted event goes through. */
   events: EventWriter;
+  /** Which addresses production endpoints may reach (SSRF). */
+  addresses: AddressPolicy;
   /** Called after events are committed: wakes this process's delivery worker. */
   onEventsAccepted: () => void;
 }

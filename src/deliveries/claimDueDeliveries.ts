@@ -5,6 +5,8 @@ export interface ClaimedDelivery {
   eventId: string;
   endpointId: string;
   tenantId: string;
+  /** The tenant's environment: production deliveries go through the SSRF guard. */
+  environment: 'sandbox' | 'production';
   leaseToken: string;
   /** Attempts made so far (all rounds). */
   attempts: number;
@@ -76,7 +78,7 @@ const DETAILS = (n: number) => `
          e.type, e.payload, e.occurred_at, e.created_at,
          ep.url, ep.format, ep.headers, ep.enabled, ep.deleted_at, ep.secret, ep.previous_secret, ep.previous_secret_until,
          ep.max_concurrency, ep.rate_limit, ep.ordered,
-         t.token
+         t.token, t.environment_id
     FROM deliveries d
     JOIN events e ON e.id = d.event_id
     JOIN endpoints ep ON ep.id = d.endpoint_id
@@ -97,6 +99,7 @@ export async function claimDueDeliveries(
     eventId: r.event_id,
     endpointId: r.endpoint_id,
     tenantId: r.tenant_id,
+    environment: r.environment_id,
     leaseToken: r.lease_token,
     attempts: r.attempts,
     scheduleStart: r.schedule_start,

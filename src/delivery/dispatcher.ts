@@ -4,6 +4,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/db.js';
 import { type ClaimedDelivery, claimDueDeliveries } from '../deliveries/claimDueDeliveries.js';
 import { type AttemptOutcome, deferDeliveries, recordAttempts, releaseLeases } from '../deliveries/recordAttempts.js';
+import type { AddressPolicy } from '../endpoints/urlPolicy.js';
 import type { LocalWorker } from '../events/eventWriter.js';
 import type { Logger } from '../log.js';
 import { VERSION } from '../version.js';
@@ -23,6 +24,8 @@ type DispatcherConfig = Pick<Config, 'retrySchedule' | 'tokenHeader' | 'delivery
  */
 export class Dispatcher implements LocalWorker {
   private readonly agent: Agent;
+  /** Production deliveries: the same pools behind the SSRF guard. */
+  private readonly guardedAgent: Agent;
   private readonly processTag = randomBytes(6).toString('hex');
   private batchSeq = 0;
   private inFlight = 0;
@@ -44,9 +47,11 @@ export class Dispatcher implements LocalWorker {
   constructor(
     private readonly db: Db,
     private readonly config: DispatcherConfig,
+    private readonly addresses: AddressPolicy,
     private readonly log: Logger,
   ) {
     this.agent = createAgent();
+    this.guardedAgent = createAgent(addresses.guardedLookup);
     this.gates = new EndpointGates(config.endpointConcurrency);
   }
 
@@ -231,6 +236,10 @@ export class Dispatcher implements LocalWorker {
       // Disabled or deleted after the event was accepted: no request; it can be resent later.
       return { ...base, attempted: false, durationMs: 0, statusCode: null, error: 'endpoint disabled or deleted', responseBody: null, next: { status: 'F' } };
     }
+    if (d.environment === 'production' && this.addresses.isBlocked(new URL(d.url).hostname)) {
+      // A literal address never goes through DNS: check it here (an allowlist may have changed).
+      return { ...base, attempted: true, durationMs: 0, statusCode: null, error: `refused: ${new URL(d.url).hostname} is a private or reserved address`, responseBody: null, next: { status: 'F' } };
+    }
     const body = buildBody(d);
     const timestamp = Math.floor(startedAt / 1000);
     const headers: Record<string, string> = {
@@ -242,7 +251,7 @@ export class Dispatcher implements LocalWorker {
       'webhook-signature': signatureHeader(d.secrets, d.eventId, timestamp, body),
       [this.config.tokenHeader]: d.tenantToken,
     };
-    const r = await send(this.agent, d.url, headers, body, this.config.deliveryTimeoutMs);
+    const r = await send(d.environment === 'production' ? this.guardedAgent : this.agent, d.url, headers, body, this.config.deliveryTimeoutMs);
     const ok = r.statusCode !== null && r.statusCode >= 200 && r.statusCode < 300;
     let next: AttemptOutcome['next'] = { status: 'S' };
     let error = r.error;
@@ -300,7 +309,7 @@ export class Dispatcher implements LocalWorker {
     if (released) this.log.info({ released }, 'released deliveries still in flight');
     // Anything still running past the grace period is cut off; its late result cannot change the
     // delivery any more (the lease token is gone), but its attempt is still logged.
-    await this.agent.destroy().catch(() => undefined);
+    await Promise.all([this.agent.destroy(), this.guardedAgent.destroy()]).catch(() => undefined);
     if (this.inFlight > 0) await Promise.race([new Promise<void>((r) => (this.idle = r)), new Promise((r) => setTimeout(r, 1000).unref())]);
     await this.flush();
   }

@@ -48,8 +48,11 @@ export async function send(agent: Agent, url: string, headers: Record<string, st
   }
 }
 
-export function createAgent(): Agent {
-  // Keep-alive pools per origin: a busy endpoint reuses its connections instead of paying a new
-  // TCP (and TLS) handshake for every webhook.
-  return new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 128, pipelining: 1 });
+/**
+ * Keep-alive pools per origin: a busy endpoint reuses its connections instead of paying a new TCP
+ * (and TLS) handshake for every webhook. `lookup` replaces DNS resolution (production: the SSRF
+ * guard, which refuses a connection to a private address whatever the name resolves to today).
+ */
+export function createAgent(lookup?: typeof import('node:dns').lookup): Agent {
+  return new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 128, pipelining: 1, connect: lookup ? { lookup } : undefined });
 }

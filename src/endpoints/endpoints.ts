@@ -4,7 +4,7 @@ import { badRequest, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import type { EnvironmentName } from '../keys/keys.js';
 import { type Page, pageOf } from '../pagination.js';
-import { checkEndpointUrl } from './urlPolicy.js';
+import type { AddressPolicy } from './urlPolicy.js';
 
 export type BodyFormat = 'standard' | 'productfy';
 
@@ -111,10 +111,11 @@ export interface EndpointContext {
   environmentId: string;
   environment: EnvironmentName;
   tokenHeader: string;
+  addresses: AddressPolicy;
 }
 
 export async function createEndpoint(q: Queryable, ctx: EndpointContext, tenantId: string, input: EndpointInput): Promise<Endpoint & { secret: string }> {
-  const url = checkEndpointUrl(input.url, ctx.environment);
+  const url = await ctx.addresses.checkEndpointUrl(input.url, ctx.environment);
   const eventTypes = [...new Set(input.eventTypes ?? [])];
   await checkEventTypes(q, ctx.environmentId, eventTypes);
   checkHeaders(input.headers ?? {}, ctx.tokenHeader);
@@ -145,7 +146,7 @@ export async function listEndpoints(q: Queryable, tenantId: string, limit: numbe
 }
 
 export async function updateEndpoint(q: Queryable, ctx: EndpointContext, current: Endpoint, patch: Partial<EndpointInput>): Promise<Endpoint> {
-  const url = patch.url === undefined ? current.url : checkEndpointUrl(patch.url, ctx.environment);
+  const url = patch.url === undefined ? current.url : await ctx.addresses.checkEndpointUrl(patch.url, ctx.environment);
   const eventTypes = patch.eventTypes === undefined ? current.eventTypes : [...new Set(patch.eventTypes)];
   if (patch.eventTypes) await checkEventTypes(q, ctx.environmentId, eventTypes);
   if (patch.headers) checkHeaders(patch.headers, ctx.tokenHeader);

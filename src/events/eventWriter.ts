@@ -25,6 +25,7 @@ interface Target {
   headers: Record<string, string>;
   secrets: string[];
   tenantToken: string;
+  environment: 'sandbox' | 'production';
   maxConcurrency: number | null;
   rateLimit: number | null;
   ordered: boolean;
@@ -147,7 +148,7 @@ async function loadTargets(q: Queryable, tenantIds: string[]): Promise<Map<strin
   const now = Date.now();
   const rows = await q.all(
     `SELECT ep.id, ep.tenant_id, ep.event_types, ep.url, ep.format, ep.headers, ep.secret, ep.previous_secret, ep.previous_secret_until,
-            ep.max_concurrency, ep.rate_limit, ep.ordered, t.token
+            ep.max_concurrency, ep.rate_limit, ep.ordered, t.token, t.environment_id
        FROM endpoints ep JOIN tenants t ON t.id = ep.tenant_id
       WHERE ep.tenant_id IN (${tenantIds.map((_, i) => `$${i + 1}`).join(', ')}) AND ep.deleted_at IS NULL AND ep.enabled = 1`,
     tenantIds,
@@ -163,6 +164,7 @@ async function loadTargets(q: Queryable, tenantIds: string[]): Promise<Map<strin
       headers: JSON.parse(t.headers),
       secrets: t.previous_secret && t.previous_secret_until > now ? [t.secret, t.previous_secret] : [t.secret],
       tenantToken: t.token,
+      environment: t.environment_id,
       maxConcurrency: t.max_concurrency,
       rateLimit: t.rate_limit,
       ordered: t.ordered === 1,
@@ -245,6 +247,7 @@ async function insertGroup(
         secrets: t.secrets,
         tenantToken: t.tenantToken,
         tenantId: r.tenantId,
+        environment: t.environment,
         maxConcurrency: t.maxConcurrency,
         rateLimit: t.rateLimit,
         ordered: t.ordered,

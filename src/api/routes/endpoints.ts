@@ -50,9 +50,9 @@ const EndpointParams = Type.Object({ tenant: TenantParams.properties.tenant, id:
 /** The built-in type of a test event sent to an endpoint that subscribes to every type. */
 export const TEST_EVENT_TYPE = 'herald.test';
 
-export default async function endpointRoutes(app: FastifyInstance, { db, auth, config, events, onEventsAccepted }: ApiDeps) {
+export default async function endpointRoutes(app: FastifyInstance, { db, auth, config, events, addresses, onEventsAccepted }: ApiDeps) {
   const tags = ['endpoints'];
-  const ctx = (req: FastifyRequest): EndpointContext => ({ environmentId: req.scope.environmentId, environment: req.scope.environment, tokenHeader: config.tokenHeader });
+  const ctx = (req: FastifyRequest): EndpointContext => ({ environmentId: req.scope.environmentId, environment: req.scope.environment, tokenHeader: config.tokenHeader, addresses });
   const params = (req: FastifyRequest) => req.params as { tenant: string; id: string };
 
   app.post('/v1/tenants/:tenant/endpoints', {
