@@ -1,1 +1,1 @@
-export function startEmbeddedPostgres(): Promise<{ url: string; stop: () => Promise<void> }>;
+export function startEmbeddedPostgres(opts?: { persistent?: boolean }): Promise<{ url: string; stop: () => Promise<void>; start: () => Promise<void>; dir: string }>;

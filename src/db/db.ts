@@ -33,3 +33,14 @@ export function isUniqueViolation(err: unknown): boolean {
 
 // Optional filters are written `(CAST($n AS text) IS NULL OR col = $n)`: Postgres cannot infer the
 // type of a parameter that is only tested for NULL, and CAST is the spelling both dialects accept.
+
+/**
+ * True when the database could not be reached or went away mid-query (Postgres restarting, a
+ * dropped connection, SQLite busy beyond its timeout): the request may succeed if retried.
+ */
+export function isUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  if (!e) return false;
+  if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'SQLITE_BUSY', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004'].includes(e.code ?? '')) return true;
+  return /Connection terminated|connection timeout|Client has encountered a connection error|the database system is (starting up|shutting down)/i.test(e.message ?? '');
+}

@@ -47,16 +47,24 @@ export class PostgresDb implements Db {
 
   async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    let broken: Error | undefined;
+    // A checked-out client whose connection drops (Postgres restarting) emits 'error'; unheard, that
+    // would crash the process. Note it, let the query in progress fail, destroy the client after.
+    const onError = (err: Error) => (broken = err);
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const out = await fn(queryable(client));
       await client.query('COMMIT');
       return out;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      // A failed ROLLBACK means the connection itself is gone (Postgres restarted): destroy it
+      // instead of handing it back to the pool, or the next transaction would get it.
+      await client.query('ROLLBACK').catch((e) => (broken = e));
       throw err;
     } finally {
-      client.release();
+      client.off('error', onError);
+      client.release(broken);
     }
   }
 

@@ -22,7 +22,7 @@ export function heraldEnv(database: TestDatabase, extra: Record<string, string> 
 }
 
 /** Runs `bin/herald start` as a real process; resolves once it prints that it is running. */
-export async function spawnHerald(env: NodeJS.ProcessEnv): Promise<{ proc: ChildProcess; stdout: () => string; exited: Promise<number | null> }> {
+export async function spawnHerald(env: NodeJS.ProcessEnv): Promise<{ proc: ChildProcess; stdout: () => string; stderr: () => string; exited: Promise<number | null> }> {
   const proc = spawn(process.execPath, [BIN, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -40,7 +40,7 @@ export async function spawnHerald(env: NodeJS.ProcessEnv): Promise<{ proc: Child
     proc.stdout!.on('data', check);
     proc.on('exit', () => reject(new Error(`herald exited early: ${out}${err}`)));
   });
-  return { proc, stdout: () => out, exited };
+  return { proc, stdout: () => out, stderr: () => err, exited };
 }
 
 /** Runs `bin/herald <args>` to completion. */
