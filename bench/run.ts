@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { Pool } from 'undici';
+import { type BenchDb, rssMb, seedDeliveries } from './scale.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const THROUGHPUT_EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000);
@@ -45,6 +46,18 @@ class Receiver {
   reset() {
     this.arrivals.clear();
     this.count = 0;
+  }
+  /** Resolves when `count` (all requests, duplicates and fan-out included) reaches n. */
+  waitForCount(n: number, timeoutMs = 300_000) {
+    const until = Date.now() + timeoutMs;
+    return new Promise<void>((resolve, reject) => {
+      const tick = () => {
+        if (this.count >= n) return resolve();
+        if (Date.now() > until) return reject(new Error(`only ${this.count}/${n} requests arrived`));
+        setTimeout(tick, 5);
+      };
+      tick();
+    });
   }
   waitFor(n: number, timeoutMs = 120_000) {
     const until = Date.now() + timeoutMs;
@@ -182,6 +195,7 @@ async function benchHerald(label: string, rx: Receiver, extraEnv: Record<string,
   const setup = async (p: string, body: unknown) => {
     const r = await fetch(base + p, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     if (r.status >= 300) throw new Error(`${p}: ${r.status} ${await r.text()}`);
+    return r.json() as Promise<any>;
   };
   await setup('/v1/event-types', { name: 'bench.event' });
   await setup('/v1/tenants', { name: 'Bench', uid: 'bench' });
@@ -190,10 +204,48 @@ async function benchHerald(label: string, rx: Receiver, extraEnv: Record<string,
   await throughput(t, rx, 1000); // warm-up: JIT, connection pools, SQLite page cache
   const rate = await throughput(t, rx);
   const lat = await latency(t, rx);
+  const scale = process.env.BENCH_SCALE === '0' ? null : await scaleFigures(proc, setup, t, rx, extraEnv.DATABASE_URL ? { dialect: 'postgres', where: extraEnv.DATABASE_URL } : { dialect: 'sqlite', where: path.join(dataDir, 'herald.db') });
   await t.close();
   await stop(proc);
   fs.rmSync(dataDir, { recursive: true, force: true });
-  return { label, rate, ...lat };
+  return { label, rate, ...lat, scale };
+}
+
+const FANOUT_ENDPOINTS = 100;
+const FANOUT_EVENTS = Number(process.env.BENCH_FANOUT_EVENTS ?? 100);
+const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 100_000);
+const WAITING = Number(process.env.BENCH_WAITING ?? 1_000_000);
+
+/** Fan-out, backlog drain and memory with a million deliveries waiting, on a running Herald. */
+async function scaleFigures(proc: ChildProcess, setup: (p: string, body: unknown) => Promise<any>, t: Target, rx: Receiver, db: BenchDb) {
+  // Fan-out: one event to 100 endpoints.
+  await setup('/v1/tenants', { name: 'Fan', uid: 'fan' });
+  for (let i = 0; i < FANOUT_ENDPOINTS; i++) await setup('/v1/tenants/fan/endpoints', { url: rx.url.replace('/hook', `/fan/${i}`) });
+  rx.reset();
+  let started = performance.now();
+  for (let i = 0; i < FANOUT_EVENTS; i += 10) {
+    await setup('/v1/tenants/fan/events/batch', { events: Array.from({ length: 10 }, (_, j) => ({ type: 'bench.event', payload: { n: i + j } })) });
+  }
+  await rx.waitForCount(FANOUT_EVENTS * FANOUT_ENDPOINTS);
+  const fanout = (FANOUT_EVENTS * FANOUT_ENDPOINTS) / ((performance.now() - started) / 1000);
+
+  // A backlog of due deliveries, written straight into the table; Herald drains it.
+  const tenant = await setup('/v1/tenants', { name: 'Backlog', uid: 'backlog' });
+  const ep = await setup('/v1/tenants/backlog/endpoints', { url: rx.url });
+  rx.reset();
+  await seedDeliveries(db, tenant.id, ep.id, BACKLOG, Date.now(), 'backlog');
+  started = performance.now();
+  await rx.waitFor(BACKLOG, 600_000);
+  const drain = BACKLOG / ((performance.now() - started) / 1000);
+
+  // A million deliveries waiting (due in an hour), while Herald takes the usual load.
+  const idle = await setup('/v1/tenants/backlog/endpoints', { url: rx.url.replace('/hook', '/later') });
+  await seedDeliveries(db, tenant.id, idle.id, WAITING, Date.now() + 3600_000, 'waiting');
+  let peak = rssMb(proc.pid!);
+  const sampler = setInterval(() => (peak = Math.max(peak, rssMb(proc.pid!))), 100);
+  const underLoad = await throughput(t, rx);
+  clearInterval(sampler);
+  return { fanout, drain, peakRss: peak, underLoad };
 }
 
 async function benchRelay(rx: Receiver) {
@@ -214,7 +266,7 @@ async function main() {
   const rx = new Receiver();
   await rx.start();
   const pgDb = await postgresUrl();
-  const rows = [];
+  const rows: any[] = [];
   try {
     // BENCH_ONLY=sqlite|postgres skips the other dialect while working on one.
     const only = process.env.BENCH_ONLY;
@@ -230,6 +282,14 @@ async function main() {
   console.log(`${'target'.padEnd(24)} ${'deliv/s'.padStart(8)} ${'% ceil'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)}`);
   for (const r of rows) {
     console.log(`${r.label.padEnd(24)} ${fmt(r.rate, 0)} ${fmt((100 * r.rate) / ceiling, 0)}% ${fmt(r.p50)} ${fmt(r.p99)} ${fmt(r.max)}`);
+  }
+  const scaled = rows.filter((r: any) => r.scale);
+  if (scaled.length) {
+    console.log(`\nScale: fan-out = ${FANOUT_EVENTS} events × ${FANOUT_ENDPOINTS} endpoints; drain = ${BACKLOG} due deliveries; memory = peak RSS under load with ${WAITING} deliveries waiting`);
+    console.log(`${'target'.padEnd(24)} ${'fan-out/s'.padStart(10)} ${'drain/s'.padStart(10)} ${'RSS MB'.padStart(8)} ${'deliv/s'.padStart(8)}`);
+    for (const r of scaled as any[]) {
+      console.log(`${r.label.padEnd(24)} ${fmt(r.scale.fanout, 0).padStart(10)} ${fmt(r.scale.drain, 0).padStart(10)} ${fmt(r.scale.peakRss, 0)} ${fmt(r.scale.underLoad, 0)}`);
+    }
   }
   process.exit(0);
 }
