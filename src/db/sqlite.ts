@@ -35,7 +35,12 @@ export class SqliteDb implements Db {
 
   private compile(sql: string): Compiled {
     let c = this.cache.get(sql);
-    if (!c) {
+    if (c) {
+      // Least recently used first out: multi-row inserts make one text per row count.
+      this.cache.delete(sql);
+      this.cache.set(sql, c);
+    } else {
+      if (this.cache.size >= 500) this.cache.delete(this.cache.keys().next().value!);
       // `$3` → `?` and remember which parameter goes there: SQLite binds `?` in order.
       const order: number[] = [];
       const text = sql.replace(/\$(\d+)/g, (_, n: string) => {

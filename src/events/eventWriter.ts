@@ -95,6 +95,19 @@ export class EventWriter {
   }
 
   private async drain(): Promise<void> {
+    try {
+      await this.drainQueue();
+    } finally {
+      // Whatever happens, the next write must be able to start a drain again.
+      this.writing = false;
+      if (this.queue.length) {
+        this.writing = true;
+        setImmediate(() => void this.drain());
+      }
+    }
+  }
+
+  private async drainQueue(): Promise<void> {
     while (this.queue.length) {
       const group: Request[] = [];
       let size = 0;
@@ -118,7 +131,6 @@ export class EventWriter {
         }
       }
     }
-    this.writing = false;
   }
 
   /**
