@@ -32,6 +32,10 @@ export interface Config {
   roles: { api: boolean; worker: boolean };
   /** Largest event payload accepted, in bytes (HERALD_MAX_PAYLOAD_BYTES, default 256 KiB). */
   maxPayloadBytes: number;
+  /** API requests per second per key, per node; bursts up to one second's worth (HERALD_API_RATE_LIMIT, default 1000; 0: off). */
+  apiRateLimit: number;
+  /** Endpoints one tenant may have (HERALD_MAX_ENDPOINTS_PER_TENANT, default 100). */
+  maxEndpointsPerTenant: number;
   /** CIDRs production endpoints may reach although private (HERALD_ALLOW_PRIVATE_CIDRS, comma-separated; default none). */
   allowPrivateCidrs: string[];
   /** Log level (HERALD_LOG_LEVEL, default info). */
@@ -108,6 +112,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     roles: { api: roleList.includes('api'), worker: roleList.includes('worker') },
     maxPayloadBytes: int(env, 'HERALD_MAX_PAYLOAD_BYTES', 256 * 1024, 1),
     allowPrivateCidrs: parseCidrs(env.HERALD_ALLOW_PRIVATE_CIDRS),
+    apiRateLimit: int(env, 'HERALD_API_RATE_LIMIT', 1000, 0),
+    maxEndpointsPerTenant: int(env, 'HERALD_MAX_ENDPOINTS_PER_TENANT', 100, 1),
     logLevel: env.HERALD_LOG_LEVEL ?? 'info',
     sqliteSync: sync,
   };

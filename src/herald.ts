@@ -34,7 +34,7 @@ export async function createHerald(config: Config, log: Logger, opts: { listen?:
   const dispatcher = config.roles.worker ? new Dispatcher(db, config, addresses, log.child({ component: 'worker' })) : null;
   let app: FastifyInstance | null = null;
   if (config.roles.api) {
-    app = await buildApp({ db, config, auth: new Auth(db), events: new EventWriter(db, dispatcher), addresses, onEventsAccepted: () => dispatcher?.wake() }, log);
+    app = await buildApp({ db, config, auth: new Auth(db, config), events: new EventWriter(db, dispatcher), addresses, onEventsAccepted: () => dispatcher?.wake() }, log);
   }
   dispatcher?.start();
   let port = 0;

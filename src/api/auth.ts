@@ -2,7 +2,8 @@ import type { FastifyRequest } from 'fastify';
 import type { Db } from '../db/db.js';
 import { HeraldError } from '../errors.js';
 import { findKey, hashKey, type KeyScope } from '../keys/keys.js';
-import { findTenant, type Tenant } from '../tenants/tenants.js';
+import { countCall, findTenant, type Tenant } from '../tenants/tenants.js';
+import { KeyRateLimiter } from './rateLimit.js';
 import { TtlCache } from '../cache.js';
 
 declare module 'fastify' {
@@ -19,7 +20,14 @@ export class Auth {
   private readonly keys = new TtlCache<KeyScope>(5000);
   private readonly tenants = new TtlCache<Tenant>(5000);
 
-  constructor(private readonly db: Db) {}
+  private readonly limiter: KeyRateLimiter;
+
+  constructor(
+    private readonly db: Db,
+    opts: { apiRateLimit: number } = { apiRateLimit: 0 },
+  ) {
+    this.limiter = new KeyRateLimiter(opts.apiRateLimit);
+  }
 
   async authenticate(req: FastifyRequest): Promise<void> {
     const header = req.headers.authorization;
@@ -36,6 +44,7 @@ export class Auth {
     if (scope.kind !== 'secret') {
       throw new HeraldError('forbidden', `a ${scope.kind} key cannot call this API; use a secret key (sk_…)`);
     }
+    this.limiter.take(scope.keyId);
     req.scope = scope;
   }
 
@@ -44,8 +53,17 @@ export class Auth {
     if (req.scope.tenantId) throw new HeraldError('forbidden', 'this key is scoped to one tenant; this call needs an operator key');
   }
 
-  /** The tenant named in a path (id or uid), checked against the key's scope. */
+  /** The tenant named in a path (id or uid), checked against the key's scope; counts the call against its quota. */
   async tenant(req: FastifyRequest, idOrUid: string): Promise<Tenant> {
+    return this.resolve(req, idOrUid, true);
+  }
+
+  /** The same, without counting a call: for the operator changing the tenant itself. */
+  async tenantUncounted(req: FastifyRequest, idOrUid: string): Promise<Tenant> {
+    return this.resolve(req, idOrUid, false);
+  }
+
+  private async resolve(req: FastifyRequest, idOrUid: string, count: boolean): Promise<Tenant> {
     const env = req.scope.environmentId;
     const cacheKey = `${env}\u0000${idOrUid}`;
     let t = this.tenants.get(cacheKey);
@@ -57,6 +75,13 @@ export class Auth {
       throw new HeraldError('forbidden', 'this key is scoped to another tenant');
     }
     if (!t) throw new HeraldError('not_found', `tenant "${idOrUid}" was not found in the ${req.scope.environment} environment`);
+    if (count && t.callQuota !== null && !(await countCall(this.db, t.id))) {
+      throw new HeraldError(
+        'rate_limited',
+        `tenant "${t.uid}" has used its quota of ${t.callQuota} calls in the ${req.scope.environment} environment; raise it with PATCH /v1/tenants/${t.uid} {"callQuota": …}`,
+        { retryAfter: 3600 },
+      );
+    }
     return t;
   }
 

@@ -14,7 +14,9 @@ export function installErrorHandling(app: FastifyInstance, opts: { maxBodyBytes:
       status = err.status;
       code = err.code;
       message = err.message;
-      details = err.details;
+      const retryAfter = (err.details as { retryAfter?: number } | undefined)?.retryAfter;
+      if (retryAfter) reply.header('retry-after', String(retryAfter));
+      else details = err.details;
     } else if (err.validation) {
       status = 400;
       code = 'bad_request';

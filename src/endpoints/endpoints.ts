@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Queryable } from '../db/db.js';
-import { badRequest, notFound } from '../errors.js';
+import { badRequest, HeraldError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import type { EnvironmentName } from '../keys/keys.js';
 import { type Page, pageOf } from '../pagination.js';
@@ -112,10 +112,16 @@ export interface EndpointContext {
   environment: EnvironmentName;
   tokenHeader: string;
   addresses: AddressPolicy;
+  /** Endpoints one tenant may have. */
+  maxEndpoints: number;
 }
 
 export async function createEndpoint(q: Queryable, ctx: EndpointContext, tenantId: string, input: EndpointInput): Promise<Endpoint & { secret: string }> {
   const url = await ctx.addresses.checkEndpointUrl(input.url, ctx.environment);
+  const count = await q.one<{ n: number }>('SELECT COUNT(*) AS n FROM endpoints WHERE tenant_id = $1 AND deleted_at IS NULL', [tenantId]);
+  if (Number(count?.n) >= ctx.maxEndpoints) {
+    throw new HeraldError('conflict', `this tenant already has ${ctx.maxEndpoints} endpoints, the limit; delete one first (the operator sets the limit with HERALD_MAX_ENDPOINTS_PER_TENANT)`);
+  }
   const eventTypes = [...new Set(input.eventTypes ?? [])];
   await checkEventTypes(q, ctx.environmentId, eventTypes);
   checkHeaders(input.headers ?? {}, ctx.tokenHeader);

@@ -10,6 +10,9 @@ export interface Tenant {
   name: string;
   token: string;
   metadata: Record<string, unknown>;
+  /** API calls this tenant may make in all; null: unlimited. */
+  callQuota: number | null;
+  callsUsed: number;
   createdAt: string;
   updatedAt: string;
 }
@@ -20,6 +23,8 @@ interface TenantRow {
   name: string;
   token: string;
   metadata: string;
+  call_quota: number | null;
+  calls_used: number;
   created_at: number;
   updated_at: number;
 }
@@ -30,24 +35,26 @@ const toTenant = (r: TenantRow): Tenant => ({
   name: r.name,
   token: r.token,
   metadata: JSON.parse(r.metadata),
+  callQuota: r.call_quota,
+  callsUsed: r.calls_used,
   createdAt: new Date(r.created_at).toISOString(),
   updatedAt: new Date(r.updated_at).toISOString(),
 });
 
-const COLUMNS = 'id, uid, name, token, metadata, created_at, updated_at';
+const COLUMNS = 'id, uid, name, token, metadata, call_quota, calls_used, created_at, updated_at';
 
 export async function createTenant(
   q: Queryable,
   environmentId: string,
-  input: { name: string; uid?: string; metadata?: Record<string, unknown> },
+  input: { name: string; uid?: string; metadata?: Record<string, unknown>; callQuota?: number | null },
 ): Promise<Tenant> {
   const id = newId('ten');
   const now = Date.now();
   try {
     const row = await q.one<TenantRow>(
-      `INSERT INTO tenants (id, environment_id, uid, name, token, metadata, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING ${COLUMNS}`,
-      [id, environmentId, input.uid ?? id, input.name, 'whtok_' + randomToken(24), JSON.stringify(input.metadata ?? {}), now],
+      `INSERT INTO tenants (id, environment_id, uid, name, token, metadata, call_quota, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING ${COLUMNS}`,
+      [id, environmentId, input.uid ?? id, input.name, 'whtok_' + randomToken(24), JSON.stringify(input.metadata ?? {}), input.callQuota ?? null, now],
     );
     return toTenant(row!);
   } catch (err) {
@@ -86,12 +93,15 @@ export async function listTenants(q: Queryable, environmentId: string, limit: nu
 export async function updateTenant(
   q: Queryable,
   tenant: Tenant,
-  patch: { name?: string; uid?: string; metadata?: Record<string, unknown> },
+  patch: { name?: string; uid?: string; metadata?: Record<string, unknown>; callQuota?: number | null; resetCalls?: boolean },
 ): Promise<Tenant> {
   try {
     const row = await q.one<TenantRow>(
-      `UPDATE tenants SET name = $2, uid = $3, metadata = $4, updated_at = $5 WHERE id = $1 RETURNING ${COLUMNS}`,
-      [tenant.id, patch.name ?? tenant.name, patch.uid ?? tenant.uid, JSON.stringify(patch.metadata ?? tenant.metadata), Date.now()],
+      `UPDATE tenants SET name = $2, uid = $3, metadata = $4, updated_at = $5, call_quota = $6,
+              calls_used = CASE WHEN $7 = 1 THEN 0 ELSE calls_used END
+        WHERE id = $1 RETURNING ${COLUMNS}`,
+      [tenant.id, patch.name ?? tenant.name, patch.uid ?? tenant.uid, JSON.stringify(patch.metadata ?? tenant.metadata), Date.now(),
+       patch.callQuota === undefined ? tenant.callQuota : patch.callQuota, patch.resetCalls ? 1 : 0],
     );
     return toTenant(row!);
   } catch (err) {
@@ -103,4 +113,13 @@ export async function updateTenant(
 export async function deleteTenant(q: Queryable, tenantId: string): Promise<void> {
   // Foreign keys cascade: endpoints, events, their deliveries and attempts, and tenant keys go too.
   await q.run('DELETE FROM tenants WHERE id = $1', [tenantId]);
+}
+
+/**
+ * Counts one API call against the tenant's quota, in one statement so that concurrent calls on
+ * several nodes cannot overrun it. Answers false when the quota is used up.
+ */
+export async function countCall(q: Queryable, tenantId: string): Promise<boolean> {
+  const n = await q.run('UPDATE tenants SET calls_used = calls_used + 1 WHERE id = $1 AND (call_quota IS NULL OR calls_used < call_quota)', [tenantId]);
+  return n > 0;
 }

@@ -52,7 +52,7 @@ export const TEST_EVENT_TYPE = 'herald.test';
 
 export default async function endpointRoutes(app: FastifyInstance, { db, auth, config, events, addresses, onEventsAccepted }: ApiDeps) {
   const tags = ['endpoints'];
-  const ctx = (req: FastifyRequest): EndpointContext => ({ environmentId: req.scope.environmentId, environment: req.scope.environment, tokenHeader: config.tokenHeader, addresses });
+  const ctx = (req: FastifyRequest): EndpointContext => ({ environmentId: req.scope.environmentId, environment: req.scope.environment, tokenHeader: config.tokenHeader, addresses, maxEndpoints: config.maxEndpointsPerTenant });
   const params = (req: FastifyRequest) => req.params as { tenant: string; id: string };
 
   app.post('/v1/tenants/:tenant/endpoints', {

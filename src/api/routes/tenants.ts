@@ -11,11 +11,15 @@ export const Tenant = Type.Object(
     name: Type.String(),
     token: Type.String({ description: 'sent in the token header of every webhook to this tenant' }),
     metadata: JsonObject,
+    callQuota: Type.Union([Type.Integer(), Type.Null()], { description: 'API calls this tenant may make in all; null: unlimited' }),
+    callsUsed: Type.Integer(),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   },
   { $id: 'Tenant' },
 );
+
+const Quota = Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { description: 'API calls the tenant may make in all (e.g. 100 free production calls); null: unlimited' });
 
 const Uid = Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9._:@-]+$', description: "the operator's own id for this tenant" });
 
@@ -26,7 +30,7 @@ export default async function tenantRoutes(app: FastifyInstance, { db, auth }: A
     schema: {
       tags,
       summary: 'Create a tenant',
-      body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }), uid: Type.Optional(Uid), metadata: Type.Optional(JsonObject) }, { additionalProperties: false }),
+      body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }), uid: Type.Optional(Uid), metadata: Type.Optional(JsonObject), callQuota: Type.Optional(Quota) }, { additionalProperties: false }),
       response: { 201: Type.Ref('Tenant'), ...errors(400, 401, 403, 409) },
     },
   }, async (req, reply) => {
@@ -51,11 +55,20 @@ export default async function tenantRoutes(app: FastifyInstance, { db, auth }: A
       tags,
       summary: 'Change a tenant',
       params: TenantParams,
-      body: Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), uid: Type.Optional(Uid), metadata: Type.Optional(JsonObject) }, { additionalProperties: false }),
+      body: Type.Object({
+        name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+        uid: Type.Optional(Uid),
+        metadata: Type.Optional(JsonObject),
+        callQuota: Type.Optional(Quota),
+        resetCalls: Type.Optional(Type.Boolean({ description: 'start counting calls from zero again' })),
+      }, { additionalProperties: false }),
       response: { 200: Type.Ref('Tenant'), ...errors(400, 401, 403, 404, 409) },
     },
   }, async (req) => {
-    const tenant = await auth.tenant(req, (req.params as { tenant: string }).tenant);
+    const body = req.body as { callQuota?: number | null; resetCalls?: boolean };
+    // Changing a quota is the operator's call, and must work when the quota is used up.
+    if (body.callQuota !== undefined || body.resetCalls) auth.requireOperator(req);
+    const tenant = await auth.tenantUncounted(req, (req.params as { tenant: string }).tenant);
     const updated = await updateTenant(db, tenant, req.body as any);
     auth.forgetTenant(tenant.id);
     return updated;
