@@ -274,7 +274,7 @@ async function main() {
     const only = process.env.BENCH_ONLY;
     rows.push(await benchRelay(rx));
     if (only !== 'postgres') rows.push(await benchHerald('Herald on SQLite', rx, {}));
-    if (only !== 'sqlite') rows.push(await benchHerald('Herald on Postgres', rx, { DATABASE_URL: pgDb.url }));
+    if (only !== 'sqlite') rows.push(await benchHerald('Herald on Postgres', rx, { DATABASE_URL: pgDb.url, HERALD_SECRET_KEY: 'bench-secret-key-0123456789abcdefghijklmnop' }));
   } finally {
     await pgDb.cleanup();
     rx.server.close();

@@ -38,6 +38,10 @@ export interface Config {
   maxEndpointsPerTenant: number;
   /** CIDRs production endpoints may reach although private (HERALD_ALLOW_PRIVATE_CIDRS, comma-separated; default none). */
   allowPrivateCidrs: string[];
+  /** Key for secrets at rest (HERALD_SECRET_KEY, 32+ characters; generated on the embedded database when unset). */
+  secretKey: string | undefined;
+  /** Keys used before a rotation, still accepted for reading (HERALD_SECRET_KEY_PREVIOUS, comma-separated). */
+  previousSecretKeys: string[];
   /** Log level (HERALD_LOG_LEVEL, default info). */
   logLevel: string;
   /** SQLite `synchronous` pragma (HERALD_SQLITE_SYNC: normal|full, default full). */
@@ -68,6 +72,12 @@ export function parseRetrySchedule(raw: string | undefined): number[] {
     );
   }
   return out;
+}
+
+function secretKey(raw: string | undefined, name: string): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (raw.length < 32) throw new ConfigError(`${name} must be at least 32 characters long (e.g. the output of \`openssl rand -base64 48\`)`);
+  return raw;
 }
 
 function parseCidrs(raw: string | undefined): string[] {
@@ -114,6 +124,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowPrivateCidrs: parseCidrs(env.HERALD_ALLOW_PRIVATE_CIDRS),
     apiRateLimit: int(env, 'HERALD_API_RATE_LIMIT', 1000, 0),
     maxEndpointsPerTenant: int(env, 'HERALD_MAX_ENDPOINTS_PER_TENANT', 100, 1),
+    secretKey: secretKey(env.HERALD_SECRET_KEY, 'HERALD_SECRET_KEY'),
+    previousSecretKeys: (env.HERALD_SECRET_KEY_PREVIOUS ?? '').split(',').map((s) => s.trim()).filter(Boolean).map((k) => secretKey(k, 'HERALD_SECRET_KEY_PREVIOUS')!),
     logLevel: env.HERALD_LOG_LEVEL ?? 'info',
     sqliteSync: sync,
   };

@@ -9,6 +9,8 @@ import { Dispatcher } from './delivery/dispatcher.js';
 import { AddressPolicy } from './endpoints/urlPolicy.js';
 import { EventWriter } from './events/eventWriter.js';
 import { bootstrapEnvironments } from './keys/environments.js';
+import { resealSecrets } from './secrets/resealSecrets.js';
+import { resolveSecretKey, SecretBox } from './secrets/secretBox.js';
 import type { Logger } from './log.js';
 
 export interface Herald {
@@ -28,13 +30,25 @@ export interface Herald {
  */
 export async function createHerald(config: Config, log: Logger, opts: { listen?: boolean; db?: Db } = {}): Promise<Herald> {
   const db = opts.db ?? openDb(config, (err) => log.warn({ err }, 'database connection lost; it will be reopened'));
-  await migrate(db);
+  let box: SecretBox;
+  try {
+    await migrate(db);
+    box = new SecretBox(
+      resolveSecretKey({ secretKey: config.secretKey, dataDir: config.dataDir, usesPostgres: db.dialect === 'postgres' }),
+      config.previousSecretKeys,
+    );
+  } catch (err) {
+    if (!opts.db) await db.close().catch(() => undefined);
+    throw err;
+  }
+  const resealed = await resealSecrets(db, box);
+  if (resealed) log.info({ resealed }, 'secrets re-sealed with the current HERALD_SECRET_KEY');
   const firstStartKeys = await bootstrapEnvironments(db);
   const addresses = new AddressPolicy(config.allowPrivateCidrs);
-  const dispatcher = config.roles.worker ? new Dispatcher(db, config, addresses, log.child({ component: 'worker' })) : null;
+  const dispatcher = config.roles.worker ? new Dispatcher(db, config, addresses, box, log.child({ component: 'worker' })) : null;
   let app: FastifyInstance | null = null;
   if (config.roles.api) {
-    app = await buildApp({ db, config, auth: new Auth(db, config), events: new EventWriter(db, dispatcher), addresses, onEventsAccepted: () => dispatcher?.wake() }, log);
+    app = await buildApp({ db, config, auth: new Auth(db, box, config), events: new EventWriter(db, box, dispatcher), addresses, box, onEventsAccepted: () => dispatcher?.wake() }, log);
   }
   dispatcher?.start();
   let port = 0;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startEmbeddedPostgres } from '../scripts/embedded-postgres.mjs';
-import { DIALECTS } from './helpers/db.js';
+import { DIALECTS, TEST_SECRET_KEY } from './helpers/db.js';
 import { eventually, sleep, startHerald, type TestHerald } from './helpers/herald.js';
 import { freePort, spawnHerald } from './helpers/process.js';
 import { Receiver } from './helpers/receiver.js';
@@ -50,6 +50,7 @@ describe('Postgres restarting under load', () => {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       DATABASE_URL: pg.url,
+      HERALD_SECRET_KEY: TEST_SECRET_KEY,
       HERALD_PORT: String(port),
       HERALD_LOG_LEVEL: 'error',
       HERALD_LEASE_SECONDS: '3',

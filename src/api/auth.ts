@@ -3,6 +3,7 @@ import type { Db } from '../db/db.js';
 import { HeraldError } from '../errors.js';
 import { findKey, hashKey, type KeyScope } from '../keys/keys.js';
 import { countCall, findTenant, type Tenant } from '../tenants/tenants.js';
+import type { SecretBox } from '../secrets/secretBox.js';
 import { KeyRateLimiter } from './rateLimit.js';
 import { TtlCache } from '../cache.js';
 
@@ -24,6 +25,7 @@ export class Auth {
 
   constructor(
     private readonly db: Db,
+    private readonly box: SecretBox,
     opts: { apiRateLimit: number } = { apiRateLimit: 0 },
   ) {
     this.limiter = new KeyRateLimiter(opts.apiRateLimit);
@@ -68,7 +70,7 @@ export class Auth {
     const cacheKey = `${env}\u0000${idOrUid}`;
     let t = this.tenants.get(cacheKey);
     if (!t) {
-      t = await findTenant(this.db, env, idOrUid);
+      t = await findTenant(this.db, this.box, env, idOrUid);
       if (t) this.tenants.set(cacheKey, t);
     }
     if (req.scope.tenantId && (!t || t.id !== req.scope.tenantId)) {

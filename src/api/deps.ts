@@ -2,6 +2,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/db.js';
 import type { AddressPolicy } from '../endpoints/urlPolicy.js';
 import type { EventWriter } from '../events/eventWriter.js';
+import type { SecretBox } from '../secrets/secretBox.js';
 import type { Auth } from './auth.js';
 
 /** What the routes need, passed in once (no globals). */
@@ -11,6 +12,8 @@ export interface ApiDeps {
   auth: Auth;
   /** The outbox writer (group commit) that every accepted event goes through. */
   events: EventWriter;
+  /** Seals and opens secrets at rest. */
+  box: SecretBox;
   /** Which addresses production endpoints may reach (SSRF). */
   addresses: AddressPolicy;
   /** Called after events are committed: wakes this process's delivery worker. */

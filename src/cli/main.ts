@@ -5,7 +5,8 @@ import { openDb } from '../db/open.js';
 import { bootstrapEnvironments, ENVIRONMENTS, getEnvironment } from '../keys/environments.js';
 import { createKey, type EnvironmentName } from '../keys/keys.js';
 import { createLogger } from '../log.js';
-import { findTenant } from '../tenants/tenants.js';
+import { findTenantId } from '../tenants/tenants.js';
+import { SecretKeyError } from '../secrets/secretBox.js';
 import { createHerald } from '../herald.js';
 
 const USAGE = `herald — self-hostable webhooks
@@ -74,9 +75,8 @@ async function keysCreate(argv: string[]): Promise<void> {
     const env = (await getEnvironment(db, values.env))!;
     let tenantId: string | null = null;
     if (values.tenant) {
-      const t = await findTenant(db, env.id, values.tenant);
-      if (!t) throw new UsageError(`tenant "${values.tenant}" was not found in the ${env.name} environment`);
-      tenantId = t.id;
+      tenantId = (await findTenantId(db, env.id, values.tenant)) ?? null;
+      if (!tenantId) throw new UsageError(`tenant "${values.tenant}" was not found in the ${env.name} environment`);
     }
     const { key } = await createKey(db, { environmentId: env.id, environment: env.name, tenantId, name: values.name });
     process.stdout.write(values.json ? JSON.stringify({ key }) + '\n' : `${key}\n(shown once; Herald keeps only its hash)\n`);
@@ -97,7 +97,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     throw new UsageError(`unknown command "${argv.join(' ')}"`);
   } catch (err) {
-    if (err instanceof UsageError || err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (err instanceof UsageError || err instanceof ConfigError || err instanceof SecretKeyError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`herald: ${(err as Error).message}\n\n${USAGE}\n`);
       process.exit(2);
     }

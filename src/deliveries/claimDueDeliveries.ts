@@ -1,4 +1,5 @@
 import type { Db } from '../db/db.js';
+import type { SecretBox } from '../secrets/secretBox.js';
 
 export interface ClaimedDelivery {
   id: string;
@@ -87,6 +88,7 @@ const DETAILS = (n: number) => `
 
 export async function claimDueDeliveries(
   db: Db,
+  box: SecretBox,
   opts: { limit: number; leaseMs: number; leaseToken: string; skipEndpoints?: string[]; now?: number },
 ): Promise<ClaimedDelivery[]> {
   const now = opts.now ?? Date.now();
@@ -111,8 +113,8 @@ export async function claimDueDeliveries(
     format: r.format,
     headers: JSON.parse(r.headers),
     endpointActive: r.enabled === 1 && r.deleted_at === null,
-    secrets: r.previous_secret && r.previous_secret_until > now ? [r.secret, r.previous_secret] : [r.secret],
-    tenantToken: r.token,
+    secrets: (r.previous_secret && r.previous_secret_until > now ? [r.secret, r.previous_secret] : [r.secret]).map((s: string) => box.open(s)),
+    tenantToken: box.open(r.token),
     maxConcurrency: r.max_concurrency,
     rateLimit: r.rate_limit,
     ordered: r.ordered === 1,

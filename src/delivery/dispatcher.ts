@@ -6,6 +6,7 @@ import { type ClaimedDelivery, claimDueDeliveries } from '../deliveries/claimDue
 import { type AttemptOutcome, deferDeliveries, recordAttempts, releaseLeases } from '../deliveries/recordAttempts.js';
 import type { AddressPolicy } from '../endpoints/urlPolicy.js';
 import type { LocalWorker } from '../events/eventWriter.js';
+import type { SecretBox } from '../secrets/secretBox.js';
 import type { Logger } from '../log.js';
 import { VERSION } from '../version.js';
 import { buildBody } from './body.js';
@@ -48,6 +49,7 @@ export class Dispatcher implements LocalWorker {
     private readonly db: Db,
     private readonly config: DispatcherConfig,
     private readonly addresses: AddressPolicy,
+    private readonly box: SecretBox,
     private readonly log: Logger,
   ) {
     this.agent = createAgent();
@@ -127,7 +129,7 @@ export class Dispatcher implements LocalWorker {
         if (room > 0) {
           asked = Math.min(room, 100);
           const token = `${this.processTag}:${++this.batchSeq}`;
-          const batch = await claimDueDeliveries(this.db, { limit: asked, leaseMs: this.config.leaseMs, leaseToken: token, skipEndpoints: this.gates.saturated() });
+          const batch = await claimDueDeliveries(this.db, this.box, { limit: asked, leaseMs: this.config.leaseMs, leaseToken: token, skipEndpoints: this.gates.saturated() });
           claimed = batch.length;
           this.accept(token, batch);
         }

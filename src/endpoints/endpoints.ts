@@ -4,6 +4,7 @@ import { badRequest, HeraldError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import type { EnvironmentName } from '../keys/keys.js';
 import { type Page, pageOf } from '../pagination.js';
+import type { SecretBox } from '../secrets/secretBox.js';
 import type { AddressPolicy } from './urlPolicy.js';
 
 export type BodyFormat = 'standard' | 'productfy';
@@ -114,6 +115,7 @@ export interface EndpointContext {
   addresses: AddressPolicy;
   /** Endpoints one tenant may have. */
   maxEndpoints: number;
+  box: SecretBox;
 }
 
 export async function createEndpoint(q: Queryable, ctx: EndpointContext, tenantId: string, input: EndpointInput): Promise<Endpoint & { secret: string }> {
@@ -131,7 +133,7 @@ export async function createEndpoint(q: Queryable, ctx: EndpointContext, tenantI
     `INSERT INTO endpoints (id, tenant_id, url, description, event_types, format, headers, enabled, secret, max_concurrency, rate_limit, ordered, created_at, updated_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING ${COLUMNS}`,
     [newId('ep'), tenantId, url, input.description ?? '', JSON.stringify(eventTypes), input.format ?? 'standard',
-     JSON.stringify(input.headers ?? {}), input.enabled === false ? 0 : 1, secret, input.maxConcurrency ?? null, input.rateLimit ?? null, input.ordered ? 1 : 0, now],
+     JSON.stringify(input.headers ?? {}), input.enabled === false ? 0 : 1, ctx.box.seal(secret), input.maxConcurrency ?? null, input.rateLimit ?? null, input.ordered ? 1 : 0, now],
   );
   return { ...toEndpoint(row!), secret };
 }
@@ -186,20 +188,20 @@ export async function deleteEndpoint(q: Queryable, tenantId: string, id: string)
   return [...new Set(failed.map((r) => r.event_id))];
 }
 
-export async function getSecret(q: Queryable, tenantId: string, id: string): Promise<string> {
+export async function getSecret(q: Queryable, box: SecretBox, tenantId: string, id: string): Promise<string> {
   const row = await q.one<{ secret: string }>('SELECT secret FROM endpoints WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL', [id, tenantId]);
   if (!row) throw notFound('endpoint', id);
-  return row.secret;
+  return box.open(row.secret);
 }
 
 /** A new secret; the old one keeps signing beside it for SECRET_OVERLAP_MS. */
-export async function rotateSecret(q: Queryable, tenantId: string, id: string): Promise<string> {
+export async function rotateSecret(q: Queryable, box: SecretBox, tenantId: string, id: string): Promise<string> {
   const secret = newSecret();
   const now = Date.now();
   const n = await q.run(
     `UPDATE endpoints SET previous_secret = secret, previous_secret_until = $3, secret = $4, updated_at = $5
       WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL`,
-    [id, tenantId, now + SECRET_OVERLAP_MS, secret, now],
+    [id, tenantId, now + SECRET_OVERLAP_MS, box.seal(secret), now],
   );
   if (n === 0) throw notFound('endpoint', id);
   return secret;

@@ -1,6 +1,7 @@
 import type { Db, Queryable } from '../db/db.js';
 import type { ClaimedDelivery } from '../deliveries/claimDueDeliveries.js';
 import { newId } from '../ids.js';
+import type { SecretBox } from '../secrets/secretBox.js';
 
 /**
  * The delivery worker of this process, when it has one. Deliveries of a committed group can be
@@ -77,6 +78,7 @@ export class EventWriter {
 
   constructor(
     private readonly db: Db,
+    private readonly box: SecretBox,
     private readonly worker: LocalWorker | null = null,
   ) {}
 
@@ -139,7 +141,7 @@ export class EventWriter {
    * handed back if the transaction fails.
    */
   private async writeGroup(q: Queryable, group: Request[], handOver: boolean) {
-    const targets = await loadTargets(q, [...new Set(group.map((r) => r.tenantId))]);
+    const targets = await loadTargets(q, this.box, [...new Set(group.map((r) => r.tenantId))]);
     const rows = plan(group, targets);
     // Deliveries of ordered endpoints are never handed over: the claim query decides their turn.
     const wanted = rows.reduce((n, r) => n + r.targets.filter((t) => !t.ordered).length, 0);
@@ -156,7 +158,7 @@ export class EventWriter {
 }
 
 /** The enabled endpoints of these tenants, with what their deliveries need. */
-async function loadTargets(q: Queryable, tenantIds: string[]): Promise<Map<string, Target[]>> {
+async function loadTargets(q: Queryable, box: SecretBox, tenantIds: string[]): Promise<Map<string, Target[]>> {
   const now = Date.now();
   const rows = await q.all(
     `SELECT ep.id, ep.tenant_id, ep.event_types, ep.url, ep.format, ep.headers, ep.secret, ep.previous_secret, ep.previous_secret_until,
@@ -174,8 +176,8 @@ async function loadTargets(q: Queryable, tenantIds: string[]): Promise<Map<strin
       url: t.url,
       format: t.format,
       headers: JSON.parse(t.headers),
-      secrets: t.previous_secret && t.previous_secret_until > now ? [t.secret, t.previous_secret] : [t.secret],
-      tenantToken: t.token,
+      secrets: (t.previous_secret && t.previous_secret_until > now ? [t.secret, t.previous_secret] : [t.secret]).map((s: string) => box.open(s)),
+      tenantToken: box.open(t.token),
       environment: t.environment_id,
       maxConcurrency: t.max_concurrency,
       rateLimit: t.rate_limit,

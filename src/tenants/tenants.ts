@@ -3,6 +3,7 @@ import { isUniqueViolation } from '../db/db.js';
 import { HeraldError, notFound } from '../errors.js';
 import { newId, randomToken } from '../ids.js';
 import { type Page, pageOf } from '../pagination.js';
+import type { SecretBox } from '../secrets/secretBox.js';
 
 export interface Tenant {
   id: string;
@@ -29,11 +30,11 @@ interface TenantRow {
   updated_at: number;
 }
 
-const toTenant = (r: TenantRow): Tenant => ({
+const toTenant = (r: TenantRow, box: SecretBox): Tenant => ({
   id: r.id,
   uid: r.uid,
   name: r.name,
-  token: r.token,
+  token: box.open(r.token),
   metadata: JSON.parse(r.metadata),
   callQuota: r.call_quota,
   callsUsed: r.calls_used,
@@ -45,6 +46,7 @@ const COLUMNS = 'id, uid, name, token, metadata, call_quota, calls_used, created
 
 export async function createTenant(
   q: Queryable,
+  box: SecretBox,
   environmentId: string,
   input: { name: string; uid?: string; metadata?: Record<string, unknown>; callQuota?: number | null },
 ): Promise<Tenant> {
@@ -54,9 +56,9 @@ export async function createTenant(
     const row = await q.one<TenantRow>(
       `INSERT INTO tenants (id, environment_id, uid, name, token, metadata, call_quota, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING ${COLUMNS}`,
-      [id, environmentId, input.uid ?? id, input.name, 'whtok_' + randomToken(24), JSON.stringify(input.metadata ?? {}), input.callQuota ?? null, now],
+      [id, environmentId, input.uid ?? id, input.name, box.seal('whtok_' + randomToken(24)), JSON.stringify(input.metadata ?? {}), input.callQuota ?? null, now],
     );
-    return toTenant(row!);
+    return toTenant(row!, box);
   } catch (err) {
     if (isUniqueViolation(err)) {
       throw new HeraldError('conflict', `a tenant with uid "${input.uid}" already exists in this environment; use another uid or update that tenant`);
@@ -66,32 +68,42 @@ export async function createTenant(
 }
 
 /** A tenant by its id or its uid, within one environment. */
-export async function findTenant(q: Queryable, environmentId: string, idOrUid: string): Promise<Tenant | undefined> {
+/** The id of a tenant named by id or uid (no secrets opened: for the CLI). */
+export async function findTenantId(q: Queryable, environmentId: string, idOrUid: string): Promise<string | undefined> {
+  const row = await q.one<{ id: string }>(
+    'SELECT id FROM tenants WHERE environment_id = $1 AND (id = $2 OR uid = $2) ORDER BY CASE WHEN id = $2 THEN 0 ELSE 1 END LIMIT 1',
+    [environmentId, idOrUid],
+  );
+  return row?.id;
+}
+
+export async function findTenant(q: Queryable, box: SecretBox, environmentId: string, idOrUid: string): Promise<Tenant | undefined> {
   const row = await q.one<TenantRow>(
     `SELECT ${COLUMNS} FROM tenants WHERE environment_id = $1 AND (id = $2 OR uid = $2)
      ORDER BY CASE WHEN id = $2 THEN 0 ELSE 1 END LIMIT 1`,
     [environmentId, idOrUid],
   );
-  return row && toTenant(row);
+  return row && toTenant(row, box);
 }
 
-export async function getTenant(q: Queryable, environmentId: string, idOrUid: string): Promise<Tenant> {
-  const t = await findTenant(q, environmentId, idOrUid);
+export async function getTenant(q: Queryable, box: SecretBox, environmentId: string, idOrUid: string): Promise<Tenant> {
+  const t = await findTenant(q, box, environmentId, idOrUid);
   if (!t) throw notFound('tenant', idOrUid);
   return t;
 }
 
-export async function listTenants(q: Queryable, environmentId: string, limit: number, cursor?: string): Promise<Page<Tenant>> {
+export async function listTenants(q: Queryable, box: SecretBox, environmentId: string, limit: number, cursor?: string): Promise<Page<Tenant>> {
   const rows = await q.all<TenantRow>(
     `SELECT ${COLUMNS} FROM tenants WHERE environment_id = $1 AND (CAST($2 AS text) IS NULL OR id < $2)
      ORDER BY id DESC LIMIT $3`,
     [environmentId, cursor ?? null, limit + 1],
   );
-  return pageOf(rows.map(toTenant), limit);
+  return pageOf(rows.map((r) => toTenant(r, box)), limit);
 }
 
 export async function updateTenant(
   q: Queryable,
+  box: SecretBox,
   tenant: Tenant,
   patch: { name?: string; uid?: string; metadata?: Record<string, unknown>; callQuota?: number | null; resetCalls?: boolean },
 ): Promise<Tenant> {
@@ -103,7 +115,7 @@ export async function updateTenant(
       [tenant.id, patch.name ?? tenant.name, patch.uid ?? tenant.uid, JSON.stringify(patch.metadata ?? tenant.metadata), Date.now(),
        patch.callQuota === undefined ? tenant.callQuota : patch.callQuota, patch.resetCalls ? 1 : 0],
     );
-    return toTenant(row!);
+    return toTenant(row!, box);
   } catch (err) {
     if (isUniqueViolation(err)) throw new HeraldError('conflict', `uid "${patch.uid}" is taken by another tenant in this environment`);
     throw err;

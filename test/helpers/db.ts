@@ -8,6 +8,9 @@ import { SqliteDb } from '../../src/db/sqlite.js';
 
 export const DIALECTS: Dialect[] = ['sqlite', 'postgres'];
 
+/** HERALD_SECRET_KEY for Postgres runs (SQLite runs use the generated key file). */
+export const TEST_SECRET_KEY = 'test-secret-key-0123456789abcdefghijklmnop';
+
 export interface TestDatabase {
   dialect: Dialect;
   /** DATABASE_URL for Postgres, undefined for SQLite. */

@@ -2,7 +2,7 @@ import type { Dialect } from '../../src/db/db.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { createHerald, type Herald } from '../../src/herald.js';
 import { createLogger } from '../../src/log.js';
-import { freshDatabase, type TestDatabase } from './db.js';
+import { freshDatabase, TEST_SECRET_KEY, type TestDatabase } from './db.js';
 
 export interface TestHerald {
   herald: Herald;
@@ -27,7 +27,7 @@ export async function startHerald(dialect: Dialect, env: Record<string, string> 
     HERALD_LOG_LEVEL: process.env.HERALD_TEST_LOG ?? 'silent',
     HERALD_POLL_INTERVAL_MS: '100',
     HERALD_SQLITE_SYNC: 'normal',
-    ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}),
+    ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl, HERALD_SECRET_KEY: TEST_SECRET_KEY } : {}),
     ...env,
   });
   const herald = await createHerald(config, createLogger(config.logLevel), { db: database.open() });

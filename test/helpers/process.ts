@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
-import type { TestDatabase } from './db.js';
+import { TEST_SECRET_KEY, type TestDatabase } from './db.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const BIN = path.join(ROOT, 'bin/herald');
@@ -17,7 +17,10 @@ export const freePort = () =>
 export function heraldEnv(database: TestDatabase, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, HERALD_DATA_DIR: database.dataDir, HERALD_LOG_LEVEL: 'warn', ...extra };
   delete env.DATABASE_URL;
-  if (database.databaseUrl) env.DATABASE_URL = database.databaseUrl;
+  if (database.databaseUrl) {
+    env.DATABASE_URL = database.databaseUrl;
+    env.HERALD_SECRET_KEY = TEST_SECRET_KEY;
+  }
   return env;
 }
 

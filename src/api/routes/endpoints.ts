@@ -50,9 +50,9 @@ const EndpointParams = Type.Object({ tenant: TenantParams.properties.tenant, id:
 /** The built-in type of a test event sent to an endpoint that subscribes to every type. */
 export const TEST_EVENT_TYPE = 'herald.test';
 
-export default async function endpointRoutes(app: FastifyInstance, { db, auth, config, events, addresses, onEventsAccepted }: ApiDeps) {
+export default async function endpointRoutes(app: FastifyInstance, { db, auth, config, events, addresses, box, onEventsAccepted }: ApiDeps) {
   const tags = ['endpoints'];
-  const ctx = (req: FastifyRequest): EndpointContext => ({ environmentId: req.scope.environmentId, environment: req.scope.environment, tokenHeader: config.tokenHeader, addresses, maxEndpoints: config.maxEndpointsPerTenant });
+  const ctx = (req: FastifyRequest): EndpointContext => ({ environmentId: req.scope.environmentId, environment: req.scope.environment, tokenHeader: config.tokenHeader, addresses, maxEndpoints: config.maxEndpointsPerTenant, box });
   const params = (req: FastifyRequest) => req.params as { tenant: string; id: string };
 
   app.post('/v1/tenants/:tenant/endpoints', {
@@ -113,7 +113,7 @@ export default async function endpointRoutes(app: FastifyInstance, { db, auth, c
     schema: { tags, summary: "Read an endpoint's signing secret", params: EndpointParams, response: { 200: Type.Object({ secret: Type.String() }), ...errors(401, 403, 404) } },
   }, async (req) => {
     const tenant = await auth.tenant(req, params(req).tenant);
-    return { secret: await getSecret(db, tenant.id, params(req).id) };
+    return { secret: await getSecret(db, box, tenant.id, params(req).id) };
   });
 
   app.post('/v1/tenants/:tenant/endpoints/:id/rotate-secret', {
@@ -126,7 +126,7 @@ export default async function endpointRoutes(app: FastifyInstance, { db, auth, c
     },
   }, async (req) => {
     const tenant = await auth.tenant(req, params(req).tenant);
-    return { secret: await rotateSecret(db, tenant.id, params(req).id) };
+    return { secret: await rotateSecret(db, box, tenant.id, params(req).id) };
   });
 
   app.post('/v1/tenants/:tenant/endpoints/:id/test', {

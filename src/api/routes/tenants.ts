@@ -23,7 +23,7 @@ const Quota = Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { descript
 
 const Uid = Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9._:@-]+$', description: "the operator's own id for this tenant" });
 
-export default async function tenantRoutes(app: FastifyInstance, { db, auth }: ApiDeps) {
+export default async function tenantRoutes(app: FastifyInstance, { db, auth, box }: ApiDeps) {
   const tags = ['tenants'];
 
   app.post('/v1/tenants', {
@@ -35,7 +35,7 @@ export default async function tenantRoutes(app: FastifyInstance, { db, auth }: A
     },
   }, async (req, reply) => {
     auth.requireOperator(req);
-    return reply.status(201).send(await createTenant(db, req.scope.environmentId, req.body as any));
+    return reply.status(201).send(await createTenant(db, box, req.scope.environmentId, req.body as any));
   });
 
   app.get('/v1/tenants', {
@@ -43,7 +43,7 @@ export default async function tenantRoutes(app: FastifyInstance, { db, auth }: A
   }, async (req) => {
     auth.requireOperator(req);
     const q = req.query as { limit: number; cursor?: string };
-    return listTenants(db, req.scope.environmentId, q.limit, q.cursor);
+    return listTenants(db, box, req.scope.environmentId, q.limit, q.cursor);
   });
 
   app.get('/v1/tenants/:tenant', {
@@ -69,7 +69,7 @@ export default async function tenantRoutes(app: FastifyInstance, { db, auth }: A
     // Changing a quota is the operator's call, and must work when the quota is used up.
     if (body.callQuota !== undefined || body.resetCalls) auth.requireOperator(req);
     const tenant = await auth.tenantUncounted(req, (req.params as { tenant: string }).tenant);
-    const updated = await updateTenant(db, tenant, req.body as any);
+    const updated = await updateTenant(db, box, tenant, req.body as any);
     auth.forgetTenant(tenant.id);
     return updated;
   });

@@ -1,0 +1,35 @@
+import type { Db } from '../db/db.js';
+import type { SecretBox } from './secretBox.js';
+
+// At start: seals what is stored in the clear (written before encryption existed) and re-seals
+// what an older key sealed (after HERALD_SECRET_KEY was rotated), in batches, so that the previous
+// key can be dropped once every node has restarted. Answers how many values were re-sealed.
+const COLUMNS: { table: string; column: string }[] = [
+  { table: 'tenants', column: 'token' },
+  { table: 'endpoints', column: 'secret' },
+  { table: 'endpoints', column: 'previous_secret' },
+];
+
+export async function resealSecrets(db: Db, box: SecretBox): Promise<number> {
+  let changed = 0;
+  for (const { table, column } of COLUMNS) {
+    let after = '';
+    for (;;) {
+      const rows = await db.all<{ id: string; value: string }>(
+        `SELECT id, ${column} AS value FROM ${table} WHERE id > $1 AND ${column} IS NOT NULL ORDER BY id LIMIT 500`,
+        [after],
+      );
+      if (rows.length === 0) break;
+      after = rows[rows.length - 1].id;
+      const stale = rows.filter((r) => box.isStale(r.value));
+      if (stale.length === 0) continue;
+      await db.tx(async (q) => {
+        for (const r of stale) {
+          // Compare-and-set: a value changed meanwhile (a rotation on another node) is left alone.
+          changed += await q.run(`UPDATE ${table} SET ${column} = $1 WHERE id = $2 AND ${column} = $3`, [box.seal(box.open(r.value)), r.id, r.value]);
+        }
+      });
+    }
+  }
+  return changed;
+}
