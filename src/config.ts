@@ -42,6 +42,12 @@ export interface Config {
   secretKey: string | undefined;
   /** Keys used before a rotation, still accepted for reading (HERALD_SECRET_KEY_PREVIOUS, comma-separated). */
   previousSecretKeys: string[];
+  /** Days an event keeps its payload (HERALD_PAYLOAD_RETENTION_DAYS, default 90; 0: forever). */
+  payloadRetentionDays: number;
+  /** Days attempts are kept (HERALD_ATTEMPT_RETENTION_DAYS, default 90; 0: forever). */
+  attemptRetentionDays: number;
+  /** How often the maintenance loop runs, in ms (HERALD_MAINTENANCE_INTERVAL_MS, default 1000). */
+  maintenanceIntervalMs: number;
   /** Log level (HERALD_LOG_LEVEL, default info). */
   logLevel: string;
   /** SQLite `synchronous` pragma (HERALD_SQLITE_SYNC: normal|full, default full). */
@@ -126,6 +132,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxEndpointsPerTenant: int(env, 'HERALD_MAX_ENDPOINTS_PER_TENANT', 100, 1),
     secretKey: secretKey(env.HERALD_SECRET_KEY, 'HERALD_SECRET_KEY'),
     previousSecretKeys: (env.HERALD_SECRET_KEY_PREVIOUS ?? '').split(',').map((s) => s.trim()).filter(Boolean).map((k) => secretKey(k, 'HERALD_SECRET_KEY_PREVIOUS')!),
+    payloadRetentionDays: int(env, 'HERALD_PAYLOAD_RETENTION_DAYS', 90, 0),
+    attemptRetentionDays: int(env, 'HERALD_ATTEMPT_RETENTION_DAYS', 90, 0),
+    maintenanceIntervalMs: int(env, 'HERALD_MAINTENANCE_INTERVAL_MS', 1000, 10),
     logLevel: env.HERALD_LOG_LEVEL ?? 'info',
     sqliteSync: sync,
   };

@@ -6,6 +6,7 @@ import type { Db } from './db/db.js';
 import { migrate } from './db/migrate.js';
 import { openDb } from './db/open.js';
 import { Dispatcher } from './delivery/dispatcher.js';
+import { Maintenance } from './delivery/maintenance.js';
 import { AddressPolicy } from './endpoints/urlPolicy.js';
 import { EventWriter } from './events/eventWriter.js';
 import { bootstrapEnvironments } from './keys/environments.js';
@@ -50,7 +51,9 @@ export async function createHerald(config: Config, log: Logger, opts: { listen?:
   if (config.roles.api) {
     app = await buildApp({ db, config, auth: new Auth(db, box, config), events: new EventWriter(db, box, dispatcher), addresses, box, onEventsAccepted: () => dispatcher?.wake() }, log);
   }
+  const maintenance = config.roles.worker ? new Maintenance(db, config, log.child({ component: 'maintenance' })) : null;
   dispatcher?.start();
+  maintenance?.start();
   let port = 0;
   if (app && opts.listen !== false) {
     await app.listen({ port: config.port, host: config.host });
@@ -69,6 +72,7 @@ export async function createHerald(config: Config, log: Logger, opts: { listen?:
       // then close the database they both use.
       stopped ??= (async () => {
         await app?.close();
+        await maintenance?.stop();
         await dispatcher?.stop();
         if (!opts.db) await db.close();
       })();

@@ -14,6 +14,7 @@ interface World {
   endpoint: any;
   event: any;
   deliveryId: string;
+  recoveryId: string;
   key: string;
 }
 
@@ -34,7 +35,8 @@ for (const dialect of DIALECTS) {
         return e.status === 'S' && e;
       });
       const { key } = await createKey(h.herald.db, { environmentId: 'sandbox', environment: 'sandbox', tenantId: tenant.id });
-      return { tenant, endpoint, event, deliveryId: read.deliveries[0].id, key };
+      const recovery = (await h.api('POST', `/v1/tenants/${uid}/endpoints/${endpoint.id}/recover`, { since: '2020-01-01T00:00:00Z' })).body;
+      return { tenant, endpoint, event, deliveryId: read.deliveries[0].id, recoveryId: recovery.id, key };
     }
 
     before(async () => {
@@ -54,20 +56,21 @@ for (const dialect of DIALECTS) {
     });
 
     const fill = (path: string, tenant: string, ids: World) =>
-      path.replace('{tenant}', tenant).replace('{id}', path.includes('/endpoints/') ? ids.endpoint.id : path.includes('/events/') ? ids.event.id : ids.deliveryId);
+      path.replace('{tenant}', tenant).replace('{id}', path.includes('/endpoints/') ? ids.endpoint.id : path.includes('/events/') ? ids.event.id : path.includes('/recoveries/') ? ids.recoveryId : ids.deliveryId);
 
     const bodyFor = (path: string) =>
       path.endsWith('/events') ? { type: 'KycUpdate', payload: { personId: 'x', kycStatus: 'P' } }
       : path.endsWith('/batch') ? { events: [{ type: 'KycUpdate', payload: { personId: 'x', kycStatus: 'P' } }] }
       : path.endsWith('/endpoints') ? { url: 'http://127.0.0.1:9/x' }
       : path.endsWith('/test') ? {}
+      : path.endsWith('/recover') ? { since: '2020-01-01T00:00:00Z' }
       : undefined;
 
     const bodyOf = (r: { method: string; path: string }) => (r.method === 'PATCH' ? {} : r.method === 'POST' ? bodyFor(r.path) : undefined);
 
     function assertNoLeak(res: { status: number; body: any }, what: string) {
       const text = JSON.stringify(res.body);
-      for (const secret of [b.tenant.id, b.tenant.token, b.endpoint.id, b.endpoint.secret, b.event.id, b.deliveryId, 'secret-of-tenant-b']) {
+      for (const secret of [b.tenant.id, b.tenant.token, b.endpoint.id, b.endpoint.secret, b.event.id, b.deliveryId, b.recoveryId, 'secret-of-tenant-b']) {
         if (what.includes(secret)) continue; // the id we asked for may be echoed in the error message
         assert.ok(!text.includes(secret), `${what} leaked ${secret}: ${text}`);
       }

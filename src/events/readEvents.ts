@@ -18,6 +18,8 @@ export interface EventView {
   payload: unknown;
   status: 'N' | 'I' | 'S' | 'F';
   idempotencyKey: string | null;
+  /** Set when retention purged the payload (the payload then reads null). */
+  payloadPurgedAt: string | null;
   createdAt: string;
   occurredAt: string;
   deliveries?: DeliverySummary[];
@@ -29,6 +31,7 @@ interface EventRow {
   payload: string;
   status: EventView['status'];
   idempotency_key: string | null;
+  payload_purged_at: number | null;
   created_at: number;
   occurred_at: number;
 }
@@ -40,6 +43,7 @@ const toEvent = (r: EventRow): EventView => ({
   payload: JSON.parse(r.payload),
   status: r.status,
   idempotencyKey: r.idempotency_key,
+  payloadPurgedAt: r.payload_purged_at === null ? null : iso(r.payload_purged_at),
   createdAt: iso(r.created_at),
   occurredAt: iso(r.occurred_at),
 });
@@ -53,7 +57,7 @@ export interface EventFilter {
 
 export async function listEvents(q: Queryable, tenantId: string, f: EventFilter, limit: number, cursor?: string): Promise<Page<EventView>> {
   const rows = await q.all<EventRow>(
-    `SELECT id, type, payload, status, idempotency_key, created_at, occurred_at FROM events
+    `SELECT id, type, payload, status, idempotency_key, payload_purged_at, created_at, occurred_at FROM events
       WHERE tenant_id = $1
         AND (CAST($2 AS text) IS NULL OR id < $2)
         AND (CAST($3 AS text) IS NULL OR type = $3)
@@ -68,7 +72,7 @@ export async function listEvents(q: Queryable, tenantId: string, f: EventFilter,
 
 export async function getEvent(q: Queryable, tenantId: string, id: string): Promise<EventView> {
   const row = await q.one<EventRow>(
-    'SELECT id, type, payload, status, idempotency_key, created_at, occurred_at FROM events WHERE id = $1 AND tenant_id = $2',
+    'SELECT id, type, payload, status, idempotency_key, payload_purged_at, created_at, occurred_at FROM events WHERE id = $1 AND tenant_id = $2',
     [id, tenantId],
   );
   if (!row) throw notFound('event', id);

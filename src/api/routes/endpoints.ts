@@ -5,6 +5,7 @@ import {
   createEndpoint, deleteEndpoint, type EndpointContext, type EndpointInput, getEndpoint, getSecret, listEndpoints, rotateSecret, updateEndpoint,
 } from '../../endpoints/endpoints.js';
 import { HeraldError } from '../../errors.js';
+import { getRecovery, startRecovery } from '../../deliveries/recoverDeliveries.js';
 import { findEventType } from '../../event-types/eventTypes.js';
 import type { ApiDeps } from '../deps.js';
 import { errors, ListQuery, page, TenantParams, Timestamp } from '../schemas.js';
@@ -154,5 +155,41 @@ export default async function endpointRoutes(app: FastifyInstance, { db, auth, c
     const [event] = await events.write(tenant.id, [{ type, payload }], { onlyEndpointId: endpoint.id });
     onEventsAccepted();
     return reply.status(202).send({ eventId: event.id });
+  });
+
+  const Recovery = Type.Object({
+    id: Type.String(),
+    endpointId: Type.String(),
+    since: Timestamp,
+    until: Timestamp,
+    status: Type.Union([Type.Literal('running'), Type.Literal('done')]),
+    total: Type.Integer({ description: 'failed deliveries in the window when the recovery started' }),
+    done: Type.Integer({ description: 'resent so far' }),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  });
+
+  app.post('/v1/tenants/:tenant/endpoints/:id/recover', {
+    schema: {
+      tags,
+      summary: 'Resend everything that failed for an endpoint between two times',
+      description: 'Runs in the background; read its progress with GET /v1/tenants/:tenant/recoveries/:id. Each delivery starts a new round with the full retry schedule.',
+      params: EndpointParams,
+      body: Type.Object({ since: Type.String({ format: 'date-time' }), until: Type.Optional(Type.String({ format: 'date-time', description: 'default: now' })) }, { additionalProperties: false }),
+      response: { 202: Recovery, ...errors(400, 401, 403, 404) },
+    },
+  }, async (req, reply) => {
+    const tenant = await auth.tenant(req, params(req).tenant);
+    const endpoint = await getEndpoint(db, tenant.id, params(req).id);
+    const body = req.body as { since: string; until?: string };
+    const recovery = await startRecovery(db, tenant.id, endpoint.id, Date.parse(body.since), body.until ? Date.parse(body.until) : Date.now());
+    return reply.status(202).send(recovery);
+  });
+
+  app.get('/v1/tenants/:tenant/recoveries/:id', {
+    schema: { tags, summary: 'Progress of a recovery', params: EndpointParams, response: { 200: Recovery, ...errors(401, 403, 404) } },
+  }, async (req) => {
+    const tenant = await auth.tenant(req, params(req).tenant);
+    return getRecovery(db, tenant.id, params(req).id);
   });
 }

@@ -43,6 +43,7 @@ export const EventSchema = Type.Object(
     payload: Type.Unknown(),
     status: Status,
     idempotencyKey: Type.Union([Type.String(), Type.Null()]),
+    payloadPurgedAt: Type.Union([Timestamp, Type.Null()], { description: 'set when retention purged the payload' }),
     createdAt: Timestamp,
     occurredAt: Timestamp,
     deliveries: Type.Optional(Type.Array(Delivery)),

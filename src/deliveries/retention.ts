@@ -1,0 +1,29 @@
+import type { Db } from '../db/db.js';
+
+// Retention, in bounded batches so a cleanup never holds a long lock or a long transaction:
+// - payloads of events older than `payloadDays` are purged (the event, its deliveries and their
+//   attempts stay readable, without the payload);
+// - attempts older than `attemptDays` are deleted.
+// Events still in progress are never touched. Answers how many rows each step changed.
+export async function applyRetention(
+  db: Db,
+  opts: { payloadDays: number; attemptDays: number; batch: number; now?: number },
+): Promise<{ payloadsPurged: number; attemptsDeleted: number }> {
+  const now = opts.now ?? Date.now();
+  let payloadsPurged = 0;
+  let attemptsDeleted = 0;
+  if (opts.payloadDays > 0) {
+    payloadsPurged = await db.run(
+      `UPDATE events SET payload = 'null', payload_purged_at = $2
+        WHERE id IN (SELECT id FROM events WHERE created_at < $1 AND payload_purged_at IS NULL AND status <> 'I' LIMIT $3)`,
+      [now - opts.payloadDays * 86_400_000, now, opts.batch],
+    );
+  }
+  if (opts.attemptDays > 0) {
+    attemptsDeleted = await db.run(
+      `DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE started_at < $1 LIMIT $2)`,
+      [now - opts.attemptDays * 86_400_000, opts.batch],
+    );
+  }
+  return { payloadsPurged, attemptsDeleted };
+}

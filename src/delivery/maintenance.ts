@@ -1,0 +1,50 @@
+import type { Config } from '../config.js';
+import type { Db } from '../db/db.js';
+import { stepRecovery } from '../deliveries/recoverDeliveries.js';
+import { applyRetention } from '../deliveries/retention.js';
+import type { Logger } from '../log.js';
+
+type MaintenanceConfig = Pick<Config, 'maintenanceIntervalMs' | 'payloadRetentionDays' | 'attemptRetentionDays'>;
+
+/**
+ * Background work of a worker node: bulk recoveries (a bounded batch per step) and retention
+ * (a bounded batch per table per minute). Every node may run it; the recovery lease and the
+ * batch-sized statements keep nodes from stepping on each other.
+ */
+export class Maintenance {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private lastRetention = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly config: MaintenanceConfig,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      if (!this.running) this.running = this.tick().finally(() => (this.running = null));
+    }, this.config.maintenanceIntervalMs);
+    this.timer.unref();
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      // Up to 20 batches per tick: a large recovery moves along without starving the rest.
+      for (let i = 0; i < 20 && (await stepRecovery(this.db, { batch: 500, leaseMs: 30_000 })); i++);
+      if (Date.now() - this.lastRetention >= 60_000) {
+        this.lastRetention = Date.now();
+        const r = await applyRetention(this.db, { payloadDays: this.config.payloadRetentionDays, attemptDays: this.config.attemptRetentionDays, batch: 1000 });
+        if (r.payloadsPurged || r.attemptsDeleted) this.log.info(r, 'retention applied');
+      }
+    } catch (err) {
+      this.log.error({ err }, 'maintenance step failed; trying again at the next tick');
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+  }
+}

@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { applyRetention } from '../src/deliveries/retention.js';
+import { DIALECTS } from './helpers/db.js';
+import { eventually, startHerald, type TestHerald } from './helpers/herald.js';
+import { Receiver } from './helpers/receiver.js';
+
+for (const dialect of DIALECTS) {
+  describe(`replay and retention (${dialect})`, () => {
+    let h: TestHerald;
+    let rx: Receiver;
+    before(async () => {
+      h = await startHerald(dialect, { HERALD_RETRY_SCHEDULE: '0.1', HERALD_MAINTENANCE_INTERVAL_MS: '100' });
+      rx = await new Receiver().start();
+      await h.api('POST', '/v1/event-types', { name: 'thing.happened' });
+    });
+    after(async () => {
+      await h.close();
+      await rx.stop();
+    });
+
+    it('resends in the background everything that failed for an endpoint, with visible progress', async () => {
+      let down = true;
+      rx.respond = () => ({ status: down ? 500 : 200 });
+      await h.api('POST', '/v1/tenants', { name: 'rec', uid: 'rec' });
+      const ep = (await h.api('POST', '/v1/tenants/rec/endpoints', { url: `${rx.url}/rec` })).body;
+      const since = new Date(Date.now() - 1000).toISOString();
+      await h.api('POST', '/v1/tenants/rec/events/batch', { events: Array.from({ length: 30 }, (_, i) => ({ type: 'thing.happened', payload: { i } })) });
+      await eventually(async () => (await h.api('GET', '/v1/tenants/rec/events?status=F&limit=250')).body.data.length === 30, 8000, '30 failed events');
+      const triedWhileDown = rx.received.length;
+
+      down = false;
+      const started = await h.api('POST', `/v1/tenants/rec/endpoints/${ep.id}/recover`, { since });
+      assert.equal(started.status, 202);
+      assert.equal(started.body.total, 30);
+      const done = await eventually(async () => {
+        const r = (await h.api('GET', `/v1/tenants/rec/recoveries/${started.body.id}`)).body;
+        return r.status === 'done' && r;
+      }, 8000, 'the recovery to finish');
+      assert.equal(done.done, 30);
+      await eventually(async () => (await h.api('GET', '/v1/tenants/rec/events?status=S&limit=250')).body.data.length === 30, 8000, 'all 30 delivered');
+      assert.equal(rx.received.length - triedWhileDown, 30, 'each failed delivery sent once more');
+
+      const empty = await h.api('POST', `/v1/tenants/rec/endpoints/${ep.id}/recover`, { since, until: new Date(Date.parse(since) + 1).toISOString() });
+      assert.equal(empty.body.total, 0);
+      assert.equal(empty.body.status, 'done');
+      assert.equal((await h.api('POST', `/v1/tenants/rec/endpoints/${ep.id}/recover`, { since: '2030-01-01T00:00:00Z', until: '2020-01-01T00:00:00Z' })).status, 400);
+    });
+
+    it('purges old payloads and deletes old attempts in bounded batches, never touching events in progress', async () => {
+      rx.respond = (r) => (r.path === '/slow' ? { status: 200, delayMs: 3000 } : { status: 200 });
+      await h.api('POST', '/v1/tenants', { name: 'busy', uid: 'busy' });
+      await h.api('POST', '/v1/tenants/busy/endpoints', { url: `${rx.url}/slow` });
+      const inProgress = (await h.api('POST', '/v1/tenants/busy/events', { type: 'thing.happened', payload: { keep: 'me' } })).body;
+      await h.api('POST', '/v1/tenants', { name: 'ret', uid: 'ret' });
+      await h.api('POST', '/v1/tenants/ret/endpoints', { url: `${rx.url}/ret` });
+      const ev = (await h.api('POST', '/v1/tenants/ret/events', { type: 'thing.happened', payload: { secret: 'old' } })).body;
+      await eventually(async () => (await h.api('GET', `/v1/tenants/ret/events/${ev.id}`)).body.status === 'S', 5000, 'delivered');
+
+      const farFuture = Date.now() + 100 * 86_400_000;
+      let purged = 0;
+      let deleted = 0;
+      for (;;) {
+        const r = await applyRetention(h.herald.db, { payloadDays: 30, attemptDays: 30, batch: 7, now: farFuture });
+        assert.ok(r.payloadsPurged <= 7 && r.attemptsDeleted <= 7, 'each step is bounded by the batch size');
+        purged += r.payloadsPurged;
+        deleted += r.attemptsDeleted;
+        if (r.payloadsPurged === 0 && r.attemptsDeleted === 0) break;
+      }
+      assert.ok(purged > 0 && deleted > 0);
+      const read = (await h.api('GET', `/v1/tenants/ret/events/${ev.id}`)).body;
+      assert.equal(read.payload, null);
+      assert.ok(read.payloadPurgedAt);
+      assert.equal(read.deliveries.length, 1, 'the delivery record stays');
+      const attempts = (await h.api('GET', `/v1/tenants/ret/deliveries/${read.deliveries[0].id}/attempts`)).body.data;
+      assert.deepEqual(attempts, []);
+      const busy = (await h.api('GET', `/v1/tenants/busy/events/${inProgress.id}`)).body;
+      assert.equal(busy.status, 'I');
+      assert.deepEqual(busy.payload, { keep: 'me' }, 'an event in progress keeps its payload');
+    });
+  });
+}
