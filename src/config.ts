@@ -48,6 +48,14 @@ export interface Config {
   attemptRetentionDays: number;
   /** How often the maintenance loop runs, in ms (HERALD_MAINTENANCE_INTERVAL_MS, default 1000). */
   maintenanceIntervalMs: number;
+  /** Consecutive failures that open an endpoint's circuit (HERALD_CIRCUIT_THRESHOLD, default 5). */
+  circuitThreshold: number;
+  /** The least a circuit stays open before a probe, in ms; longer the longer the endpoint has failed, up to an hour (HERALD_CIRCUIT_COOLDOWN seconds, default 30). */
+  circuitCooldownMs: number;
+  /** An endpoint failing this long without a success is disabled (HERALD_DISABLE_AFTER: seconds, or 30m, 12h, 5d; default 5d). */
+  disableAfterMs: number;
+  /** Where operational events go (HERALD_OPERATOR_WEBHOOK_URL; unset: nowhere). */
+  operatorWebhookUrl: string | undefined;
   /** Log level (HERALD_LOG_LEVEL, default info). */
   logLevel: string;
   /** SQLite `synchronous` pragma (HERALD_SQLITE_SYNC: normal|full, default full). */
@@ -86,6 +94,22 @@ function secretKey(raw: string | undefined, name: string): string | undefined {
   return raw;
 }
 
+function duration(raw: string | undefined, name: string, fallback: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const m = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)?$/.exec(raw.trim());
+  if (!m) throw new ConfigError(`${name} must be seconds or a duration like 30m, 12h, 5d; got "${raw}"`);
+  return Math.round(Number(m[1]) * { s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 }[(m[2] ?? 's') as 's']!);
+}
+
+function operatorUrl(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  try {
+    const u = new URL(raw);
+    if (u.protocol === 'http:' || u.protocol === 'https:') return u.toString();
+  } catch {}
+  throw new ConfigError(`HERALD_OPERATOR_WEBHOOK_URL must be an http(s) URL; got "${raw}"`);
+}
+
 function parseCidrs(raw: string | undefined): string[] {
   if (!raw?.trim()) return [];
   return raw.split(',').map((c) => {
@@ -120,8 +144,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl,
     retrySchedule: parseRetrySchedule(env.HERALD_RETRY_SCHEDULE),
     tokenHeader: (env.HERALD_TOKEN_HEADER ?? 'x-herald-webhook-token').toLowerCase(),
-    deliveryTimeoutMs: int(env, 'HERALD_DELIVERY_TIMEOUT', 15, 0.1) * 1000,
-    leaseMs: int(env, 'HERALD_LEASE_SECONDS', 60, 1) * 1000,
+    deliveryTimeoutMs: Math.round(int(env, 'HERALD_DELIVERY_TIMEOUT', 15, 0.1) * 1000),
+    leaseMs: Math.round(int(env, 'HERALD_LEASE_SECONDS', 60, 1) * 1000),
     workerConcurrency: int(env, 'HERALD_WORKER_CONCURRENCY', 500, 1),
     endpointConcurrency: int(env, 'HERALD_ENDPOINT_CONCURRENCY', 100, 1),
     pollIntervalMs: int(env, 'HERALD_POLL_INTERVAL_MS', 1000, 10),
@@ -135,6 +159,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     payloadRetentionDays: int(env, 'HERALD_PAYLOAD_RETENTION_DAYS', 90, 0),
     attemptRetentionDays: int(env, 'HERALD_ATTEMPT_RETENTION_DAYS', 90, 0),
     maintenanceIntervalMs: int(env, 'HERALD_MAINTENANCE_INTERVAL_MS', 1000, 10),
+    circuitThreshold: int(env, 'HERALD_CIRCUIT_THRESHOLD', 5, 1),
+    circuitCooldownMs: Math.round(int(env, 'HERALD_CIRCUIT_COOLDOWN', 30, 0.01) * 1000),
+    disableAfterMs: duration(env.HERALD_DISABLE_AFTER, 'HERALD_DISABLE_AFTER', 5 * 86_400_000),
+    operatorWebhookUrl: operatorUrl(env.HERALD_OPERATOR_WEBHOOK_URL),
     logLevel: env.HERALD_LOG_LEVEL ?? 'info',
     sqliteSync: sync,
   };

@@ -7,6 +7,7 @@ import { migrate } from './db/migrate.js';
 import { openDb } from './db/open.js';
 import { Dispatcher } from './delivery/dispatcher.js';
 import { Maintenance } from './delivery/maintenance.js';
+import { OperatorEvents } from './delivery/operatorEvents.js';
 import { AddressPolicy } from './endpoints/urlPolicy.js';
 import { EventWriter } from './events/eventWriter.js';
 import { bootstrapEnvironments } from './keys/environments.js';
@@ -46,10 +47,13 @@ export async function createHerald(config: Config, log: Logger, opts: { listen?:
   if (resealed) log.info({ resealed }, 'secrets re-sealed with the current HERALD_SECRET_KEY');
   const firstStartKeys = await bootstrapEnvironments(db);
   const addresses = new AddressPolicy(config.allowPrivateCidrs);
-  const dispatcher = config.roles.worker ? new Dispatcher(db, config, addresses, box, log.child({ component: 'worker' })) : null;
+  const operator = new OperatorEvents(db, box, config.operatorWebhookUrl, log.child({ component: 'operator-events' }));
+  const dispatcher = config.roles.worker ? new Dispatcher(db, config, addresses, box, log.child({ component: 'worker' }), operator) : null;
+  const events = new EventWriter(db, box, dispatcher);
+  await operator.setup(events);
   let app: FastifyInstance | null = null;
   if (config.roles.api) {
-    app = await buildApp({ db, config, auth: new Auth(db, box, config), events: new EventWriter(db, box, dispatcher), addresses, box, onEventsAccepted: () => dispatcher?.wake() }, log);
+    app = await buildApp({ db, config, auth: new Auth(db, box, config), events, addresses, box, onEventsAccepted: () => dispatcher?.wake() }, log);
   }
   const maintenance = config.roles.worker ? new Maintenance(db, config, log.child({ component: 'maintenance' })) : null;
   dispatcher?.start();

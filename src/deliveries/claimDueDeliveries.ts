@@ -27,6 +27,10 @@ export interface ClaimedDelivery {
   maxConcurrency: number | null;
   rateLimit: number | null;
   ordered: boolean;
+  /** Failures in a row so far: at the circuit threshold, deliveries go one at a time (probes). */
+  consecutiveFailures: number;
+  /** The operator's own tenant: its endpoint is configuration, trusted (no SSRF guard). */
+  system: boolean;
 }
 
 // Claiming moves `due_at` to the end of the lease and stamps a lease token, in one statement.
@@ -42,6 +46,10 @@ export interface ClaimedDelivery {
 // its concurrency cap or rate limit is reached) are skipped, so their backlog does not fill the
 // batch; and for an ordered endpoint a delivery is taken only when no earlier one of that endpoint
 // is still in progress (deliveries_endpoint_pending answers that).
+// An endpoint whose circuit is open (endpoints/health) is skipped until the circuit half-opens.
+const CIRCUIT_OPEN = (d: string) => `
+  NOT EXISTS (SELECT 1 FROM endpoints c WHERE c.id = ${d}.endpoint_id AND c.circuit_open_until > $1)`;
+
 const ORDERED_WAIT = (d: string) => `
   NOT EXISTS (
     SELECT 1 FROM endpoints ep JOIN deliveries p ON p.endpoint_id = ep.id AND p.status = 'I' AND p.id < ${d}.id
@@ -53,6 +61,7 @@ const CLAIM = {
       SELECT d.id FROM deliveries d
        WHERE d.status = 'I' AND d.due_at <= $1
          AND NOT (d.endpoint_id = ANY($5::text[]))
+         AND ${CIRCUIT_OPEN('d')}
          AND ${ORDERED_WAIT('d')}
        ORDER BY d.due_at
        LIMIT $2
@@ -67,6 +76,7 @@ const CLAIM = {
        SELECT d.id FROM deliveries d
         WHERE d.status = 'I' AND d.due_at <= $1
           AND d.endpoint_id NOT IN (SELECT value FROM json_each($5))
+          AND ${CIRCUIT_OPEN('d')}
           AND ${ORDERED_WAIT('d')}
         ORDER BY d.due_at LIMIT $2)
     RETURNING id`,
@@ -78,8 +88,8 @@ const DETAILS = (n: number) => `
   SELECT d.id, d.event_id, d.endpoint_id, d.tenant_id, d.lease_token, d.attempts, d.schedule_start,
          e.type, e.payload, e.occurred_at, e.created_at,
          ep.url, ep.format, ep.headers, ep.enabled, ep.deleted_at, ep.secret, ep.previous_secret, ep.previous_secret_until,
-         ep.max_concurrency, ep.rate_limit, ep.ordered,
-         t.token, t.environment_id
+         ep.max_concurrency, ep.rate_limit, ep.ordered, ep.consecutive_failures,
+         t.token, t.environment_id, t.system
     FROM deliveries d
     JOIN events e ON e.id = d.event_id
     JOIN endpoints ep ON ep.id = d.endpoint_id
@@ -118,5 +128,7 @@ export async function claimDueDeliveries(
     maxConcurrency: r.max_concurrency,
     rateLimit: r.rate_limit,
     ordered: r.ordered === 1,
+    consecutiveFailures: r.consecutive_failures,
+    system: r.system === 1,
   }));
 }

@@ -1,10 +1,12 @@
 import type { Db } from '../db/db.js';
 import { newId } from '../ids.js';
+import { type HealthPolicy, type HealthTransition, updateEndpointHealth } from './endpointHealth.js';
 import { refreshEventStatus } from './eventStatus.js';
 
 export interface AttemptOutcome {
   deliveryId: string;
   eventId: string;
+  endpointId: string;
   leaseToken: string;
   /** 1-based number of this attempt over the delivery's life. */
   attempt: number;
@@ -27,9 +29,13 @@ export interface AttemptOutcome {
  * A delivery whose lease token no longer matches was reclaimed by another worker after this one's
  * lease ran out; its attempt is still logged, but the newer owner decides its state.
  */
-export async function recordAttempts(db: Db, outcomes: AttemptOutcome[]): Promise<void> {
-  if (outcomes.length === 0) return;
-  await db.tx(async (q) => {
+export async function recordAttempts(
+  db: Db,
+  outcomes: AttemptOutcome[],
+  health?: HealthPolicy,
+): Promise<{ transitions: HealthTransition[]; exhausted: { deliveryId: string; endpointId: string }[] }> {
+  if (outcomes.length === 0) return { transitions: [], exhausted: [] };
+  return db.tx(async (q) => {
     const attempted = outcomes.filter((o) => o.attempted);
     for (let i = 0; i < attempted.length; i += 100) {
       const chunk = attempted.slice(i, i + 100);
@@ -47,6 +53,7 @@ export async function recordAttempts(db: Db, outcomes: AttemptOutcome[]): Promis
     // One UPDATE for the whole batch (a VALUES list joined in): on Postgres every statement is a
     // round trip. The CASTs type the parameters for Postgres; SQLite accepts the same spelling.
     const finished: string[] = [];
+    const exhausted: { deliveryId: string; endpointId: string }[] = [];
     const now = Date.now();
     for (let i = 0; i < outcomes.length; i += 500) {
       const chunk = outcomes.slice(i, i + 500);
@@ -56,19 +63,30 @@ export async function recordAttempts(db: Db, outcomes: AttemptOutcome[]): Promis
         const b = params.length - 7;
         return `(CAST($${b + 1} AS text), CAST($${b + 2} AS text), CAST($${b + 3} AS text), CAST($${b + 4} AS integer), CAST($${b + 5} AS bigint), CAST($${b + 6} AS integer), CAST($${b + 7} AS text))`;
       });
-      const changed = await q.all<{ event_id: string; status: string }>(
+      const changed = await q.all<{ id: string; event_id: string; endpoint_id: string; status: string }>(
         `WITH v (id, lease_token, status, tried, due_at, status_code, error) AS (VALUES ${rows.join(', ')})
          UPDATE deliveries
             SET status = v.status, attempts = deliveries.attempts + v.tried, due_at = v.due_at, lease_token = NULL,
                 last_status_code = v.status_code, last_error = v.error, updated_at = $1
            FROM v
           WHERE deliveries.id = v.id AND deliveries.lease_token = v.lease_token
-         RETURNING deliveries.event_id, deliveries.status`,
+         RETURNING deliveries.id, deliveries.event_id, deliveries.endpoint_id, deliveries.status`,
         params,
       );
-      for (const c of changed) if (c.status !== 'I') finished.push(c.event_id);
+      for (const c of changed) {
+        if (c.status !== 'I') finished.push(c.event_id);
+        if (c.status === 'F') exhausted.push({ deliveryId: c.id, endpointId: c.endpoint_id });
+      }
     }
     if (finished.length) await refreshEventStatus(q, [...new Set(finished)]);
+    const transitions = health
+      ? await updateEndpointHealth(
+          q,
+          attempted.map((o) => ({ endpointId: o.endpointId, ok: o.next.status === 'S', statusCode: o.statusCode, at: o.startedAt + o.durationMs })),
+          health,
+        )
+      : [];
+    return { transitions, exhausted };
   });
 }
 

@@ -15,7 +15,15 @@ import { nextRetryDelay } from './retryPolicy.js';
 import { createAgent, send } from './send.js';
 import { signatureHeader } from './signature.js';
 
-type DispatcherConfig = Pick<Config, 'retrySchedule' | 'tokenHeader' | 'deliveryTimeoutMs' | 'leaseMs' | 'workerConcurrency' | 'endpointConcurrency' | 'pollIntervalMs'>;
+type DispatcherConfig = Pick<
+  Config,
+  'retrySchedule' | 'tokenHeader' | 'deliveryTimeoutMs' | 'leaseMs' | 'workerConcurrency' | 'endpointConcurrency' | 'pollIntervalMs' | 'circuitThreshold' | 'circuitCooldownMs' | 'disableAfterMs'
+>;
+
+/** Where the worker reports operational events (see delivery/operatorEvents.ts). */
+export interface OperationalEvents {
+  emit(environmentId: string, type: string, payload: Record<string, unknown>): void;
+}
 
 /**
  * The delivery worker of one process. It claims due deliveries in batches, sends up to
@@ -39,6 +47,8 @@ export class Dispatcher implements LocalWorker {
   private flushing: Promise<void> | null = null;
   private idle: (() => void) | null = null;
   private readonly gates: EndpointGates;
+  /** What operational events need to say about an endpoint: from its latest delivery. */
+  private readonly about = new Map<string, { environment: string; tenantId: string; eventId: string; attempts: number; statusCode: number | null; error: string | null }>();
   /**
    * Held deliveries waiting for a slot on their endpoint, which is at its concurrency cap. Each has
    * a deadline well inside its lease: one still waiting then goes back to the table instead.
@@ -51,6 +61,7 @@ export class Dispatcher implements LocalWorker {
     private readonly addresses: AddressPolicy,
     private readonly box: SecretBox,
     private readonly log: Logger,
+    private readonly operator: OperationalEvents | null = null,
   ) {
     this.agent = createAgent();
     this.guardedAgent = createAgent(addresses.guardedLookup);
@@ -89,7 +100,7 @@ export class Dispatcher implements LocalWorker {
     const deadline = Date.now() + this.config.leaseMs - this.config.deliveryTimeoutMs - 5000;
     let held = 0;
     for (const d of deliveries) {
-      const gate = this.gates.admit(d);
+      const gate = this.gates.admit(this.limits(d));
       if (gate.ok) {
         held++;
         this.dispatch(d);
@@ -170,7 +181,7 @@ export class Dispatcher implements LocalWorker {
     };
     this.attempt(d)
       .then(
-        (o) => (requestEnded(), this.record(o)),
+        (o) => (requestEnded(), this.record(o, d)),
         (err) => (requestEnded(), Promise.reject(err)),
       )
       .catch((err) => this.log.error({ err, deliveryId: d.id }, 'delivery attempt crashed'))
@@ -182,11 +193,16 @@ export class Dispatcher implements LocalWorker {
       });
   }
 
+  /** An endpoint at its circuit threshold gets one probe at a time; otherwise its own limits. */
+  private limits(d: ClaimedDelivery) {
+    return d.consecutiveFailures >= this.config.circuitThreshold ? { ...d, maxConcurrency: 1 } : d;
+  }
+
   /** A slot opened on this endpoint: send the next held delivery, if any. */
   private sendWaiting(endpointId: string): boolean {
     const queue = this.waiting.get(endpointId);
     if (!queue?.length || this.stopping) return false;
-    const gate = this.gates.admit(queue[0].d);
+    const gate = this.gates.admit(this.limits(queue[0].d));
     if (!gate.ok) {
       // Refused by the rate limit, not for want of a slot: no slot opening will help, so the queue
       // goes back to the table, due when the bucket has tokens again.
@@ -233,12 +249,13 @@ export class Dispatcher implements LocalWorker {
   private async attempt(d: ClaimedDelivery): Promise<AttemptOutcome> {
     const startedAt = Date.now();
     const attempt = d.attempts + 1;
-    const base = { deliveryId: d.id, eventId: d.eventId, leaseToken: d.leaseToken, attempt, startedAt };
+    const base = { deliveryId: d.id, eventId: d.eventId, endpointId: d.endpointId, leaseToken: d.leaseToken, attempt, startedAt };
     if (!d.endpointActive) {
       // Disabled or deleted after the event was accepted: no request; it can be resent later.
       return { ...base, attempted: false, durationMs: 0, statusCode: null, error: 'endpoint disabled or deleted', responseBody: null, next: { status: 'F' } };
     }
-    if (d.environment === 'production' && this.addresses.isBlocked(new URL(d.url).hostname)) {
+    const guarded = d.environment === 'production' && !d.system;
+    if (guarded && this.addresses.isBlocked(new URL(d.url).hostname)) {
       // A literal address never goes through DNS: check it here (an allowlist may have changed).
       return { ...base, attempted: true, durationMs: 0, statusCode: null, error: `refused: ${new URL(d.url).hostname} is a private or reserved address`, responseBody: null, next: { status: 'F' } };
     }
@@ -253,7 +270,7 @@ export class Dispatcher implements LocalWorker {
       'webhook-signature': signatureHeader(d.secrets, d.eventId, timestamp, body),
       [this.config.tokenHeader]: d.tenantToken,
     };
-    const r = await send(d.environment === 'production' ? this.guardedAgent : this.agent, d.url, headers, body, this.config.deliveryTimeoutMs);
+    const r = await send(guarded ? this.guardedAgent : this.agent, d.url, headers, body, this.config.deliveryTimeoutMs);
     const ok = r.statusCode !== null && r.statusCode >= 200 && r.statusCode < 300;
     let next: AttemptOutcome['next'] = { status: 'S' };
     let error = r.error;
@@ -267,9 +284,32 @@ export class Dispatcher implements LocalWorker {
   }
 
   /** Queues an outcome; one flush at a time writes everything queued since the last one. */
-  private record(o: AttemptOutcome): Promise<void> {
+  private record(o: AttemptOutcome, d: ClaimedDelivery): Promise<void> {
     this.pending.push(o);
+    if (!d.system) this.about.set(d.endpointId, { environment: d.environment, tenantId: d.tenantId, eventId: d.eventId, attempts: o.attempt, statusCode: o.statusCode, error: o.error });
     return this.flush();
+  }
+
+  /** Operational events for what a flush changed (never about the operator's own endpoint). */
+  private report(result: Awaited<ReturnType<typeof recordAttempts>>, batch: AttemptOutcome[]): void {
+    if (!this.operator) return;
+    for (const t of result.transitions) {
+      const who = this.about.get(t.endpointId);
+      if (!who) continue;
+      const base = { endpointId: t.endpointId, tenantId: who.tenantId };
+      if (t.kind === 'disabled') this.operator.emit(who.environment, 'endpoint.disabled', { ...base, reason: t.reason });
+      else if (t.kind === 'recovered') this.operator.emit(who.environment, 'endpoint.recovered', { ...base, failingSince: new Date(t.failingSince).toISOString() });
+      else this.operator.emit(who.environment, 'delivery.failing', { ...base, consecutiveFailures: t.failures, lastStatusCode: who.statusCode, lastError: who.error });
+    }
+    for (const x of result.exhausted) {
+      const who = this.about.get(x.endpointId);
+      const o = batch.find((b) => b.deliveryId === x.deliveryId);
+      if (!who || !o) continue;
+      this.operator.emit(who.environment, 'delivery.exhausted', {
+        deliveryId: x.deliveryId, eventId: o.eventId, endpointId: x.endpointId, tenantId: who.tenantId, attempts: o.attempt, lastStatusCode: o.statusCode, lastError: o.error,
+      });
+    }
+    if (this.about.size > 10_000) this.about.clear();
   }
 
   private flush(): Promise<void> {
@@ -280,7 +320,12 @@ export class Dispatcher implements LocalWorker {
         const batch = this.pending;
         this.pending = [];
         try {
-          await recordAttempts(this.db, batch);
+          const result = await recordAttempts(this.db, batch, {
+            threshold: this.config.circuitThreshold,
+            cooldownMs: this.config.circuitCooldownMs,
+            disableAfterMs: this.config.disableAfterMs,
+          });
+          this.report(result, batch);
         } catch (err) {
           // Not recorded: the lease will run out and the delivery will be tried again
           // (at-least-once). Keep going with the next batch.

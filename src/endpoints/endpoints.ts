@@ -160,7 +160,12 @@ export async function updateEndpoint(q: Queryable, ctx: EndpointContext, current
   if (patch.headers) checkHeaders(patch.headers, ctx.tokenHeader);
   const row = await q.one<EndpointRow>(
     `UPDATE endpoints SET url = $2, description = $3, event_types = $4, format = $5, headers = $6, enabled = $7, updated_at = $8,
-            max_concurrency = $9, rate_limit = $10, ordered = $11
+            max_concurrency = $9, rate_limit = $10, ordered = $11,
+            -- Enabling an endpoint again starts its health afresh (no open circuit, no count).
+            consecutive_failures = CASE WHEN $7 = 1 AND enabled = 0 THEN 0 ELSE consecutive_failures END,
+            failing_since = CASE WHEN $7 = 1 AND enabled = 0 THEN NULL ELSE failing_since END,
+            circuit_open_until = CASE WHEN $7 = 1 AND enabled = 0 THEN NULL ELSE circuit_open_until END,
+            disabled_reason = CASE WHEN $7 = 1 THEN NULL ELSE disabled_reason END
       WHERE id = $1 AND deleted_at IS NULL RETURNING ${COLUMNS}`,
     [current.id, url, patch.description ?? current.description, JSON.stringify(eventTypes), patch.format ?? current.format,
      JSON.stringify(patch.headers ?? current.headers), (patch.enabled ?? current.enabled) ? 1 : 0, Date.now(),

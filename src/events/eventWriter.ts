@@ -30,6 +30,10 @@ interface Target {
   maxConcurrency: number | null;
   rateLimit: number | null;
   ordered: boolean;
+  consecutiveFailures: number;
+  system: boolean;
+  /** Deliveries may go straight to the local worker: not ordered, and the endpoint is healthy. */
+  handOver: boolean;
 }
 
 export interface NewEvent {
@@ -143,8 +147,9 @@ export class EventWriter {
   private async writeGroup(q: Queryable, group: Request[], handOver: boolean) {
     const targets = await loadTargets(q, this.box, [...new Set(group.map((r) => r.tenantId))]);
     const rows = plan(group, targets);
-    // Deliveries of ordered endpoints are never handed over: the claim query decides their turn.
-    const wanted = rows.reduce((n, r) => n + r.targets.filter((t) => !t.ordered).length, 0);
+    // Deliveries of ordered or failing endpoints are never handed over: the claim query decides
+    // their turn (order; circuit breaker).
+    const wanted = rows.reduce((n, r) => n + r.targets.filter((t) => t.handOver).length, 0);
     const unleased = rows.reduce((n, r) => n + r.targets.length, 0) - wanted;
     const lease = handOver && wanted ? (this.worker?.reserve(wanted) ?? null) : null;
     try {
@@ -162,7 +167,7 @@ async function loadTargets(q: Queryable, box: SecretBox, tenantIds: string[]): P
   const now = Date.now();
   const rows = await q.all(
     `SELECT ep.id, ep.tenant_id, ep.event_types, ep.url, ep.format, ep.headers, ep.secret, ep.previous_secret, ep.previous_secret_until,
-            ep.max_concurrency, ep.rate_limit, ep.ordered, t.token, t.environment_id
+            ep.max_concurrency, ep.rate_limit, ep.ordered, ep.consecutive_failures, t.token, t.environment_id, t.system
        FROM endpoints ep JOIN tenants t ON t.id = ep.tenant_id
       WHERE ep.tenant_id IN (${tenantIds.map((_, i) => `$${i + 1}`).join(', ')}) AND ep.deleted_at IS NULL AND ep.enabled = 1`,
     tenantIds,
@@ -182,6 +187,9 @@ async function loadTargets(q: Queryable, box: SecretBox, tenantIds: string[]): P
       maxConcurrency: t.max_concurrency,
       rateLimit: t.rate_limit,
       ordered: t.ordered === 1,
+      consecutiveFailures: t.consecutive_failures,
+      system: t.system === 1,
+      handOver: t.ordered !== 1 && t.consecutive_failures === 0,
     });
     byTenant.set(t.tenant_id, list);
   }
@@ -240,7 +248,7 @@ async function insertGroup(
 
   // Leased to the local worker: due when the lease ends (if nobody finishes them by then, they are
   // claimed like any other). Unleased: due now.
-  const all: ClaimedDelivery[] = rows
+  const all: (ClaimedDelivery & { handOver: boolean })[] = rows
     .filter((r) => inserted.has(r.id))
     .flatMap((r) =>
       r.targets.map((t) => ({
@@ -265,17 +273,20 @@ async function insertGroup(
         maxConcurrency: t.maxConcurrency,
         rateLimit: t.rateLimit,
         ordered: t.ordered,
+        consecutiveFailures: t.consecutiveFailures,
+        system: t.system,
+        handOver: t.handOver,
       })),
     );
-  const leased = lease ? all.filter((d) => !d.ordered) : [];
+  const leased = lease ? all.filter((d) => d.handOver) : [];
   for (const chunk of chunks(all, 1000)) {
-    const leasedHere = lease !== null && chunk.some((d) => !d.ordered);
+    const leasedHere = lease !== null && chunk.some((d) => d.handOver);
     const params: unknown[] = leasedHere ? [now, lease.until, lease.token] : [now];
     const values = chunk.map((d) => {
       params.push(d.id, d.eventId, d.endpointId, d.tenantId);
       const b = params.length - 4;
       // $2/$3: the lease; ordered endpoints' deliveries are due now and unleased ($1, NULL).
-      return d.ordered || !leasedHere
+      return !d.handOver || !leasedHere
         ? `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, 'I', 0, $1, NULL, $1, $1)`
         : `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, 'I', 0, $2, $3, $1, $1)`;
     });
