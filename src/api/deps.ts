@@ -16,6 +16,6 @@ export interface ApiDeps {
   box: SecretBox;
   /** Which addresses production endpoints may reach (SSRF). */
   addresses: AddressPolicy;
-  /** Called after events are committed: wakes this process's delivery worker. */
+  /** Wakes this process's delivery worker: deliveries were made due outside the outbox (resend). */
   onEventsAccepted: () => void;
 }

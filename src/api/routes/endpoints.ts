@@ -51,7 +51,7 @@ const EndpointParams = Type.Object({ tenant: TenantParams.properties.tenant, id:
 /** The built-in type of a test event sent to an endpoint that subscribes to every type. */
 export const TEST_EVENT_TYPE = 'herald.test';
 
-export default async function endpointRoutes(app: FastifyInstance, { db, auth, config, events, addresses, box, onEventsAccepted }: ApiDeps) {
+export default async function endpointRoutes(app: FastifyInstance, { db, auth, config, events, addresses, box }: ApiDeps) {
   const tags = ['endpoints'];
   const ctx = (req: FastifyRequest): EndpointContext => ({ environmentId: req.scope.environmentId, environment: req.scope.environment, tokenHeader: config.tokenHeader, addresses, maxEndpoints: config.maxEndpointsPerTenant, box });
   const params = (req: FastifyRequest) => req.params as { tenant: string; id: string };
@@ -153,7 +153,6 @@ export default async function endpointRoutes(app: FastifyInstance, { db, auth, c
       payload = JSON.stringify(t.example ?? {});
     }
     const [event] = await events.write(tenant.id, [{ type, payload }], { onlyEndpointId: endpoint.id });
-    onEventsAccepted();
     return reply.status(202).send({ eventId: event.id });
   });
 

@@ -112,8 +112,8 @@ export default async function eventRoutes(app: FastifyInstance, { db, auth, conf
       throw badRequest('the Idempotency-Key header and the idempotencyKey field differ; send one of them');
     }
     const event = await prepare(req.scope.environmentId, { ...body, idempotencyKey: body.idempotencyKey ?? headerKey }, '');
+    // The writer hands the deliveries to this process's worker, or wakes it: no wake-up here.
     const [accepted] = await writer.write(tenant.id, [event]);
-    if (accepted.status === 'I') onEventsAccepted();
     return reply.status(202).send(toAccepted(accepted));
   });
 
@@ -133,7 +133,6 @@ export default async function eventRoutes(app: FastifyInstance, { db, auth, conf
     const prepared: NewEvent[] = [];
     for (let i = 0; i < events.length; i++) prepared.push(await prepare(req.scope.environmentId, events[i], `events[${i}]: `));
     const accepted = await writer.write(tenant.id, prepared);
-    if (accepted.some((e) => e.status === 'I')) onEventsAccepted();
     return reply.status(202).send({ data: accepted.map(toAccepted) });
   });
 
