@@ -7,6 +7,8 @@ export type Row = Record<string, any>;
 
 export interface Queryable {
   readonly dialect: Dialect;
+  /** Which database (the SQLite path or the Postgres host/database): keys process-wide caches. */
+  readonly where: string;
   /** All rows of a statement. */
   all<T = Row>(sql: string, params?: unknown[]): Promise<T[]>;
   /** The first row, or undefined. */
@@ -21,8 +23,6 @@ export interface Db extends Queryable {
   /** Runs a script of several statements (migrations). */
   exec(sql: string): Promise<void>;
   close(): Promise<void>;
-  /** A short description for logs: the SQLite path or the Postgres host/database. */
-  readonly where: string;
 }
 
 /** Postgres unique-violation and SQLite constraint errors, told apart from other failures. */

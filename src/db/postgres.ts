@@ -10,9 +10,10 @@ const types = {
   },
 };
 
-function queryable(client: pg.Pool | pg.PoolClient): Queryable {
+function queryable(client: pg.Pool | pg.PoolClient, where: string): Queryable {
   return {
     dialect: 'postgres',
+    where,
     all: async <T>(sql: string, params: unknown[] = []) => (await client.query(sql, params)).rows as T[],
     one: async <T>(sql: string, params: unknown[] = []) => (await client.query(sql, params)).rows[0] as T | undefined,
     run: async (sql: string, params: unknown[] = []) => (await client.query(sql, params)).rowCount ?? 0,
@@ -32,7 +33,7 @@ export class PostgresDb implements Db {
     // An idle client that loses its connection (Postgres restarted) must not crash the process;
     // the pool drops it and opens a new one on the next query.
     this.pool.on('error', (err) => opts.onError?.(err));
-    this.q = queryable(this.pool);
+    this.q = queryable(this.pool, this.where);
   }
 
   all<T = Row>(sql: string, params?: unknown[]) {
@@ -54,7 +55,7 @@ export class PostgresDb implements Db {
     client.on('error', onError);
     try {
       await client.query('BEGIN');
-      const out = await fn(queryable(client));
+      const out = await fn(queryable(client, this.where));
       await client.query('COMMIT');
       return out;
     } catch (err) {

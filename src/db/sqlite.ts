@@ -24,6 +24,7 @@ export class SqliteDb implements Db {
   constructor(file: string, opts: { synchronous?: 'normal' | 'full' } = {}) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     this.where = file;
+    this.q = { ...this.q, where: file };
     this.db = new Database(file);
     // WAL lets the CLI and readers work while the server writes; busy_timeout makes a second
     // process wait for the write lock instead of failing at once.
@@ -63,6 +64,7 @@ export class SqliteDb implements Db {
 
   private q: Queryable = {
     dialect: 'sqlite',
+    where: '',
     all: async <T>(sql: string, params: unknown[] = []) => {
       const c = this.compile(sql);
       const args = this.bind(c, params);

@@ -40,7 +40,8 @@ const ajv = addFormats(new Ajv2020({ allErrors: true, strict: false }));
 
 /** Event types by environment and name ({type: undefined} when missing), read by every event. */
 const recent = new TtlCache<{ type: EventType | undefined }>(2000);
-const cacheKey = (environmentId: string, name: string) => `${environmentId}\u0000${name}`;
+// Keyed by database too: a process may hold several (the tests do), with the same environment ids.
+const cacheKey = (q: Queryable, environmentId: string, name: string) => `${q.where}\u0000${environmentId}\u0000${name}`;
 
 /** Compiled validators, keyed by environment, name and version, so a schema compiles once. */
 const compiled = new Map<string, ValidateFunction>();
@@ -66,7 +67,7 @@ export async function upsertEventType(
     const errors = validateWith(ajv.compile(input.schema as object), input.example);
     if (errors) throw badRequest(`example does not match the schema: ${errors}`);
   }
-  recent.delete(cacheKey(environmentId, input.name));
+  recent.delete(cacheKey(q, environmentId, input.name));
   const now = Date.now();
   const existing = await q.one('SELECT 1 AS x FROM event_types WHERE environment_id = $1 AND name = $2', [environmentId, input.name]);
   if (existing && !opts.replace) {
@@ -110,7 +111,7 @@ export async function listEventTypes(q: Queryable, environmentId: string, limit:
 }
 
 export async function deleteEventType(q: Queryable, environmentId: string, name: string): Promise<void> {
-  recent.delete(cacheKey(environmentId, name));
+  recent.delete(cacheKey(q, environmentId, name));
   const n = await q.run('DELETE FROM event_types WHERE environment_id = $1 AND name = $2', [environmentId, name]);
   if (n === 0) throw notFound('event type', name);
 }
@@ -137,7 +138,7 @@ function validateWith(fn: ValidateFunction, value: unknown): string | null {
  * throws a 400 that names the failing paths, or how to create a missing type.
  */
 export async function checkPayload(q: Queryable, environmentId: string, type: string, payload: unknown): Promise<void> {
-  const key = cacheKey(environmentId, type);
+  const key = cacheKey(q, environmentId, type);
   let hit = recent.get(key);
   if (!hit) {
     hit = { type: await findEventType(q, environmentId, type) };
