@@ -38,6 +38,18 @@ export async function buildApp(deps: ApiDeps, log: Logger): Promise<FastifyInsta
     return503OnClosing: true,
     connectionTimeout: 60_000,
     requestTimeout: 60_000,
+    // Requests Node's HTTP parser refuses (headers over 16 KB, malformed request lines) never reach
+    // a route: answer them in the same JSON format, then close the connection.
+    clientErrorHandler: (err, socket) => {
+      if (!socket.writable) return socket.destroy();
+      const e = err as Error & { code?: string };
+      const [status, text, message] =
+        e.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'Request Header Fields Too Large', 'the request headers are larger than 16 KB; send fewer or smaller headers']
+          : [400, 'Bad Request', 'the request is not valid HTTP'];
+      const body = JSON.stringify({ error: { code: 'bad_request', message, requestId: newId('req') } });
+      socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    },
     // Errors the router raises before any route runs (a malformed URL, an over-long path segment)
     // answer in the same error format as everything else.
     frameworkErrors: (err, req, reply) => {
