@@ -73,7 +73,7 @@ describe('secrets stay out of logs and errors', () => {
     try {
       const res = await fetch(`http://127.0.0.1:${port}/v1/health`, { headers: { 'x-big': 'a'.repeat(20_000) } });
       assert.equal(res.status, 431);
-      const body = await res.json();
+      const body = (await res.json()) as { error: { message: string; requestId: string } };
       assert.match(body.error.message, /larger than 16 KB/);
       assert.match(body.error.requestId, /^req_/);
     } finally {
