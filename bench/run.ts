@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { Pool } from 'undici';
+import { freePort } from '../scripts/embedded-postgres.mjs';
 import { type BenchDb, rssMb, seedDeliveries } from './scale.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -71,14 +72,6 @@ class Receiver {
     });
   }
 }
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = http.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 
 async function spawnReady(args: string[], env: NodeJS.ProcessEnv, ready: string): Promise<{ proc: ChildProcess; out: () => string }> {
   const proc = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });

@@ -5,7 +5,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
-const freePort = () =>
+/** A free TCP port on 127.0.0.1 (for embedded Postgres, test servers and the bench). */
+export const freePort = () =>
   new Promise((resolve) => {
     const s = net.createServer().listen(0, '127.0.0.1', () => {
       const { port } = s.address();

@@ -82,14 +82,43 @@ const CLAIM = {
     RETURNING id`,
 };
 
+/**
+ * The endpoint and tenant columns a delivery needs (`ep`, `t`), and their mapping: read the same
+ * way by the claim query and by the outbox writer's in-memory handover.
+ */
+export const ENDPOINT_COLUMNS = `ep.url, ep.format, ep.headers, ep.secret, ep.previous_secret, ep.previous_secret_until,
+         ep.max_concurrency, ep.rate_limit, ep.ordered, ep.consecutive_failures,
+         t.token, t.environment_id, t.system`;
+
+export type EndpointFields = Pick<
+  ClaimedDelivery,
+  'url' | 'format' | 'headers' | 'secrets' | 'tenantToken' | 'environment' | 'maxConcurrency' | 'rateLimit' | 'ordered' | 'consecutiveFailures' | 'system'
+>;
+
+export function endpointFields(r: Record<string, any>, box: SecretBox, now: number): EndpointFields {
+  // The previous secret keeps signing until its overlap after a rotation ends.
+  const sealed = r.previous_secret && r.previous_secret_until > now ? [r.secret, r.previous_secret] : [r.secret];
+  return {
+    url: r.url,
+    format: r.format,
+    headers: JSON.parse(r.headers),
+    secrets: sealed.map((s: string) => box.open(s)),
+    tenantToken: box.open(r.token),
+    environment: r.environment_id,
+    maxConcurrency: r.max_concurrency,
+    rateLimit: r.rate_limit,
+    ordered: r.ordered === 1,
+    consecutiveFailures: r.consecutive_failures,
+    system: r.system === 1,
+  };
+}
+
 // Everything a worker needs to send, in one read: the event, the endpoint and its secrets, the
 // tenant's token.
 const DETAILS = (n: number) => `
   SELECT d.id, d.event_id, d.endpoint_id, d.tenant_id, d.lease_token, d.attempts, d.schedule_start,
-         e.type, e.payload, e.occurred_at, e.created_at,
-         ep.url, ep.format, ep.headers, ep.enabled, ep.deleted_at, ep.secret, ep.previous_secret, ep.previous_secret_until,
-         ep.max_concurrency, ep.rate_limit, ep.ordered, ep.consecutive_failures,
-         t.token, t.environment_id, t.system
+         e.type, e.payload, e.occurred_at, e.created_at, ep.enabled, ep.deleted_at,
+         ${ENDPOINT_COLUMNS}
     FROM deliveries d
     JOIN events e ON e.id = d.event_id
     JOIN endpoints ep ON ep.id = d.endpoint_id
@@ -111,7 +140,6 @@ export async function claimDueDeliveries(
     eventId: r.event_id,
     endpointId: r.endpoint_id,
     tenantId: r.tenant_id,
-    environment: r.environment_id,
     leaseToken: r.lease_token,
     attempts: r.attempts,
     scheduleStart: r.schedule_start,
@@ -119,16 +147,7 @@ export async function claimDueDeliveries(
     payload: r.payload,
     occurredAt: r.occurred_at,
     createdAt: r.created_at,
-    url: r.url,
-    format: r.format,
-    headers: JSON.parse(r.headers),
     endpointActive: r.enabled === 1 && r.deleted_at === null,
-    secrets: (r.previous_secret && r.previous_secret_until > now ? [r.secret, r.previous_secret] : [r.secret]).map((s: string) => box.open(s)),
-    tenantToken: box.open(r.token),
-    maxConcurrency: r.max_concurrency,
-    rateLimit: r.rate_limit,
-    ordered: r.ordered === 1,
-    consecutiveFailures: r.consecutive_failures,
-    system: r.system === 1,
+    ...endpointFields(r, box, now),
   }));
 }

@@ -7,6 +7,8 @@ export interface AttemptOutcome {
   deliveryId: string;
   eventId: string;
   endpointId: string;
+  /** Whose delivery it was, for operational events; null for the operator's own endpoint. */
+  owner: { environment: string; tenantId: string } | null;
   leaseToken: string;
   /** 1-based number of this attempt over the delivery's life. */
   attempt: number;

@@ -26,10 +26,11 @@ export interface OperationalEvents {
 }
 
 /**
- * The delivery worker of one process. It claims due deliveries in batches, sends up to
- * `workerConcurrency` at once, and hands finished attempts to one writer that records them in
- * batches. It wakes when this process accepts an event (wake()) and otherwise polls, which also
- * picks up retries that come due and leases that expired on other nodes.
+ * The delivery worker of one process. The outbox writer hands it the deliveries this process
+ * accepts (already leased, reserve() / handOver()); it claims the rest in batches: retries that
+ * come due, deliveries other nodes accepted, leases that expired. It sends up to
+ * `workerConcurrency` at once, each endpoint behind its gate, and one writer records finished
+ * attempts in batches. It polls, and wake() makes it look at once.
  */
 export class Dispatcher implements LocalWorker {
   private readonly agent: Agent;
@@ -47,8 +48,6 @@ export class Dispatcher implements LocalWorker {
   private flushing: Promise<void> | null = null;
   private idle: (() => void) | null = null;
   private readonly gates: EndpointGates;
-  /** What operational events need to say about an endpoint: from its latest delivery. */
-  private readonly about = new Map<string, { environment: string; tenantId: string; eventId: string; attempts: number; statusCode: number | null; error: string | null }>();
   /**
    * Held deliveries waiting for a slot on their endpoint, which is at its concurrency cap. Each has
    * a deadline well inside its lease: one still waiting then goes back to the table instead.
@@ -117,11 +116,15 @@ export class Dispatcher implements LocalWorker {
       }
     }
     if (held) this.leases.set(token, (this.leases.get(token) ?? 0) + held);
-    if (deferred.length) {
-      deferDeliveries(this.db, deferred).catch((err) =>
-        this.log.error({ err, count: deferred.length }, 'handing back deferred deliveries failed; they come due when their lease ends'),
-      );
-    }
+    this.handBack(deferred);
+  }
+
+  /** Deliveries back to the table, due at their `dueAt`, no attempt counted. */
+  private handBack(items: { id: string; leaseToken: string; dueAt: number }[]): void {
+    if (items.length === 0) return;
+    deferDeliveries(this.db, items).catch((err) =>
+      this.log.error({ err, count: items.length }, 'handing deliveries back failed; they come due when their lease ends'),
+    );
   }
 
   /** New work may be due: look now instead of at the next poll. */
@@ -181,7 +184,7 @@ export class Dispatcher implements LocalWorker {
     };
     this.attempt(d)
       .then(
-        (o) => (requestEnded(), this.record(o, d)),
+        (o) => (requestEnded(), this.record(o)),
         (err) => (requestEnded(), Promise.reject(err)),
       )
       .catch((err) => this.log.error({ err, deliveryId: d.id }, 'delivery attempt crashed'))
@@ -235,9 +238,7 @@ export class Dispatcher implements LocalWorker {
       return { id: d.id, leaseToken: d.leaseToken, dueAt };
     });
     if (queue.length === 0) this.waiting.delete(endpointId);
-    if (back.length) {
-      deferDeliveries(this.db, back).catch((err) => this.log.error({ err }, 'handing back held deliveries failed; they come due when their lease ends'));
-    }
+    this.handBack(back);
   }
 
   private forgetLease(token: string): void {
@@ -249,15 +250,17 @@ export class Dispatcher implements LocalWorker {
   private async attempt(d: ClaimedDelivery): Promise<AttemptOutcome> {
     const startedAt = Date.now();
     const attempt = d.attempts + 1;
-    const base = { deliveryId: d.id, eventId: d.eventId, endpointId: d.endpointId, leaseToken: d.leaseToken, attempt, startedAt };
+    const owner = d.system ? null : { environment: d.environment, tenantId: d.tenantId };
+    const base = { deliveryId: d.id, eventId: d.eventId, endpointId: d.endpointId, owner, leaseToken: d.leaseToken, attempt, startedAt };
     if (!d.endpointActive) {
       // Disabled or deleted after the event was accepted: no request; it can be resent later.
       return { ...base, attempted: false, durationMs: 0, statusCode: null, error: 'endpoint disabled or deleted', responseBody: null, next: { status: 'F' } };
     }
     const guarded = d.environment === 'production' && !d.system;
-    if (guarded && this.addresses.isBlocked(new URL(d.url).hostname)) {
+    const host = new URL(d.url).hostname;
+    if (guarded && this.addresses.isBlocked(host)) {
       // A literal address never goes through DNS: check it here (an allowlist may have changed).
-      return { ...base, attempted: true, durationMs: 0, statusCode: null, error: `refused: ${new URL(d.url).hostname} is a private or reserved address`, responseBody: null, next: { status: 'F' } };
+      return { ...base, attempted: true, durationMs: 0, statusCode: null, error: `refused: ${host} is a private or reserved address`, responseBody: null, next: { status: 'F' } };
     }
     const body = buildBody(d);
     const timestamp = Math.floor(startedAt / 1000);
@@ -284,32 +287,33 @@ export class Dispatcher implements LocalWorker {
   }
 
   /** Queues an outcome; one flush at a time writes everything queued since the last one. */
-  private record(o: AttemptOutcome, d: ClaimedDelivery): Promise<void> {
+  private record(o: AttemptOutcome): Promise<void> {
     this.pending.push(o);
-    if (!d.system) this.about.set(d.endpointId, { environment: d.environment, tenantId: d.tenantId, eventId: d.eventId, attempts: o.attempt, statusCode: o.statusCode, error: o.error });
     return this.flush();
   }
 
-  /** Operational events for what a flush changed (never about the operator's own endpoint). */
+  /**
+   * Operational events for what a flush changed, told from the batch's own outcomes (a transition
+   * always comes from an attempt in the batch); never about the operator's own endpoint.
+   */
   private report(result: Awaited<ReturnType<typeof recordAttempts>>, batch: AttemptOutcome[]): void {
     if (!this.operator) return;
     for (const t of result.transitions) {
-      const who = this.about.get(t.endpointId);
-      if (!who) continue;
-      const base = { endpointId: t.endpointId, tenantId: who.tenantId };
-      if (t.kind === 'disabled') this.operator.emit(who.environment, 'endpoint.disabled', { ...base, reason: t.reason });
-      else if (t.kind === 'recovered') this.operator.emit(who.environment, 'endpoint.recovered', { ...base, failingSince: new Date(t.failingSince).toISOString() });
-      else this.operator.emit(who.environment, 'delivery.failing', { ...base, consecutiveFailures: t.failures, lastStatusCode: who.statusCode, lastError: who.error });
+      const last = batch.findLast((o) => o.endpointId === t.endpointId && o.owner);
+      if (!last?.owner) continue;
+      const { environment, tenantId } = last.owner;
+      const base = { endpointId: t.endpointId, tenantId };
+      if (t.kind === 'disabled') this.operator.emit(environment, 'endpoint.disabled', { ...base, reason: t.reason });
+      else if (t.kind === 'recovered') this.operator.emit(environment, 'endpoint.recovered', { ...base, failingSince: new Date(t.failingSince).toISOString() });
+      else this.operator.emit(environment, 'delivery.failing', { ...base, consecutiveFailures: t.failures, lastStatusCode: last.statusCode, lastError: last.error });
     }
     for (const x of result.exhausted) {
-      const who = this.about.get(x.endpointId);
       const o = batch.find((b) => b.deliveryId === x.deliveryId);
-      if (!who || !o) continue;
-      this.operator.emit(who.environment, 'delivery.exhausted', {
-        deliveryId: x.deliveryId, eventId: o.eventId, endpointId: x.endpointId, tenantId: who.tenantId, attempts: o.attempt, lastStatusCode: o.statusCode, lastError: o.error,
+      if (!o?.owner) continue;
+      this.operator.emit(o.owner.environment, 'delivery.exhausted', {
+        deliveryId: x.deliveryId, eventId: o.eventId, endpointId: x.endpointId, tenantId: o.owner.tenantId, attempts: o.attempt, lastStatusCode: o.statusCode, lastError: o.error,
       });
     }
-    if (this.about.size > 10_000) this.about.clear();
   }
 
   private flush(): Promise<void> {
@@ -348,16 +352,20 @@ export class Dispatcher implements LocalWorker {
     // Held deliveries will not be sent now: their leases are released below with the rest.
     for (const queue of this.waiting.values()) this.inFlight -= queue.length;
     this.waiting.clear();
-    if (this.inFlight > 0) {
-      await Promise.race([new Promise<void>((r) => (this.idle = r)), new Promise((r) => setTimeout(r, graceMs).unref())]);
-    }
+    await this.waitIdle(graceMs);
     await this.flush();
     const released = await releaseLeases(this.db, [...this.leases.keys()]).catch(() => 0);
     if (released) this.log.info({ released }, 'released deliveries still in flight');
     // Anything still running past the grace period is cut off; its late result cannot change the
     // delivery any more (the lease token is gone), but its attempt is still logged.
     await Promise.all([this.agent.destroy(), this.guardedAgent.destroy()]).catch(() => undefined);
-    if (this.inFlight > 0) await Promise.race([new Promise<void>((r) => (this.idle = r)), new Promise((r) => setTimeout(r, 1000).unref())]);
+    await this.waitIdle(1000);
     await this.flush();
+  }
+
+  /** Until nothing is in flight, or `ms` have passed. */
+  private async waitIdle(ms: number): Promise<void> {
+    if (this.inFlight === 0) return;
+    await Promise.race([new Promise<void>((r) => (this.idle = r)), new Promise((r) => setTimeout(r, ms).unref())]);
   }
 }

@@ -1,5 +1,5 @@
 import type { Db, Queryable } from '../db/db.js';
-import type { ClaimedDelivery } from '../deliveries/claimDueDeliveries.js';
+import { type ClaimedDelivery, ENDPOINT_COLUMNS, type EndpointFields, endpointFields } from '../deliveries/claimDueDeliveries.js';
 import { newId } from '../ids.js';
 import type { SecretBox } from '../secrets/secretBox.js';
 
@@ -17,21 +17,10 @@ export interface LocalWorker {
   wake(): void;
 }
 
-/** What a delivery needs from its endpoint, read once per request before the transaction. */
-interface Target {
+/** A subscribed endpoint, with what its deliveries need (read in the group's transaction). */
+interface Target extends EndpointFields {
   id: string;
   types: string[];
-  url: string;
-  format: ClaimedDelivery['format'];
-  headers: Record<string, string>;
-  secrets: string[];
-  tenantToken: string;
-  environment: 'sandbox' | 'production';
-  maxConcurrency: number | null;
-  rateLimit: number | null;
-  ordered: boolean;
-  consecutiveFailures: number;
-  system: boolean;
   /** Deliveries may go straight to the local worker: not ordered, and the endpoint is healthy. */
   handOver: boolean;
 }
@@ -166,8 +155,7 @@ export class EventWriter {
 async function loadTargets(q: Queryable, box: SecretBox, tenantIds: string[]): Promise<Map<string, Target[]>> {
   const now = Date.now();
   const rows = await q.all(
-    `SELECT ep.id, ep.tenant_id, ep.event_types, ep.url, ep.format, ep.headers, ep.secret, ep.previous_secret, ep.previous_secret_until,
-            ep.max_concurrency, ep.rate_limit, ep.ordered, ep.consecutive_failures, t.token, t.environment_id, t.system
+    `SELECT ep.id, ep.tenant_id, ep.event_types, ${ENDPOINT_COLUMNS}
        FROM endpoints ep JOIN tenants t ON t.id = ep.tenant_id
       WHERE ep.tenant_id IN (${tenantIds.map((_, i) => `$${i + 1}`).join(', ')}) AND ep.deleted_at IS NULL AND ep.enabled = 1`,
     tenantIds,
@@ -178,17 +166,7 @@ async function loadTargets(q: Queryable, box: SecretBox, tenantIds: string[]): P
     list.push({
       id: t.id,
       types: JSON.parse(t.event_types),
-      url: t.url,
-      format: t.format,
-      headers: JSON.parse(t.headers),
-      secrets: (t.previous_secret && t.previous_secret_until > now ? [t.secret, t.previous_secret] : [t.secret]).map((s: string) => box.open(s)),
-      tenantToken: box.open(t.token),
-      environment: t.environment_id,
-      maxConcurrency: t.max_concurrency,
-      rateLimit: t.rate_limit,
-      ordered: t.ordered === 1,
-      consecutiveFailures: t.consecutive_failures,
-      system: t.system === 1,
+      ...endpointFields(t, box, now),
       handOver: t.ordered !== 1 && t.consecutive_failures === 0,
     });
     byTenant.set(t.tenant_id, list);
@@ -251,10 +229,12 @@ async function insertGroup(
   const all: (ClaimedDelivery & { handOver: boolean })[] = rows
     .filter((r) => inserted.has(r.id))
     .flatMap((r) =>
-      r.targets.map((t) => ({
+      r.targets.map(({ id: endpointId, types: _types, ...endpoint }) => ({
+        ...endpoint,
         id: newId('dlv', now),
         eventId: r.id,
-        endpointId: t.id,
+        endpointId,
+        tenantId: r.tenantId,
         leaseToken: lease?.token ?? '',
         attempts: 0,
         scheduleStart: 0,
@@ -262,20 +242,7 @@ async function insertGroup(
         payload: r.event.payload,
         occurredAt: r.occurredAt,
         createdAt: r.createdAt,
-        url: t.url,
-        format: t.format,
-        headers: t.headers,
         endpointActive: true,
-        secrets: t.secrets,
-        tenantToken: t.tenantToken,
-        tenantId: r.tenantId,
-        environment: t.environment,
-        maxConcurrency: t.maxConcurrency,
-        rateLimit: t.rateLimit,
-        ordered: t.ordered,
-        consecutiveFailures: t.consecutiveFailures,
-        system: t.system,
-        handOver: t.handOver,
       })),
     );
   const leased = lease ? all.filter((d) => d.handOver) : [];

@@ -44,6 +44,10 @@ const toTenant = (r: TenantRow, box: SecretBox): Tenant => ({
 
 const COLUMNS = 'id, uid, name, token, metadata, call_quota, calls_used, created_at, updated_at';
 
+// A tenant named in a path by its id or its uid ($2), in one environment ($1); an id wins over a
+// uid that happens to look the same.
+const BY_ID_OR_UID = 'WHERE environment_id = $1 AND (id = $2 OR uid = $2) ORDER BY CASE WHEN id = $2 THEN 0 ELSE 1 END LIMIT 1';
+
 export async function createTenant(
   q: Queryable,
   box: SecretBox,
@@ -71,7 +75,7 @@ export async function createTenant(
 /** The id of a tenant named by id or uid (no secrets opened: for the CLI). */
 export async function findTenantId(q: Queryable, environmentId: string, idOrUid: string): Promise<string | undefined> {
   const row = await q.one<{ id: string }>(
-    'SELECT id FROM tenants WHERE environment_id = $1 AND (id = $2 OR uid = $2) ORDER BY CASE WHEN id = $2 THEN 0 ELSE 1 END LIMIT 1',
+    `SELECT id FROM tenants ${BY_ID_OR_UID}`,
     [environmentId, idOrUid],
   );
   return row?.id;
@@ -79,8 +83,7 @@ export async function findTenantId(q: Queryable, environmentId: string, idOrUid:
 
 export async function findTenant(q: Queryable, box: SecretBox, environmentId: string, idOrUid: string): Promise<Tenant | undefined> {
   const row = await q.one<TenantRow>(
-    `SELECT ${COLUMNS} FROM tenants WHERE environment_id = $1 AND (id = $2 OR uid = $2)
-     ORDER BY CASE WHEN id = $2 THEN 0 ELSE 1 END LIMIT 1`,
+    `SELECT ${COLUMNS} FROM tenants ${BY_ID_OR_UID}`,
     [environmentId, idOrUid],
   );
   return row && toTenant(row, box);

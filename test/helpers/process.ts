@@ -1,18 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { TEST_SECRET_KEY, type TestDatabase } from './db.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const BIN = path.join(ROOT, 'bin/herald');
 
-export const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
+export { freePort } from '../../scripts/embedded-postgres.mjs';
 
 export function heraldEnv(database: TestDatabase, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, HERALD_DATA_DIR: database.dataDir, HERALD_LOG_LEVEL: 'warn', ...extra };
