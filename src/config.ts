@@ -32,6 +32,8 @@ export interface Config {
   roles: { api: boolean; worker: boolean };
   /** Largest event payload accepted, in bytes (HERALD_MAX_PAYLOAD_BYTES, default 256 KiB). */
   maxPayloadBytes: number;
+  /** Largest body a source accepts, in bytes (HERALD_INBOUND_MAX_BYTES, default 1 MiB); larger: 413. */
+  inboundMaxBytes: number;
   /** API requests per second per key, per node; bursts up to one second's worth (HERALD_API_RATE_LIMIT, default 1000; 0: off). */
   apiRateLimit: number;
   /** Endpoints one tenant may have (HERALD_MAX_ENDPOINTS_PER_TENANT, default 100). */
@@ -151,6 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pollIntervalMs: int(env, 'HERALD_POLL_INTERVAL_MS', 1000, 10),
     roles: { api: roleList.includes('api'), worker: roleList.includes('worker') },
     maxPayloadBytes: int(env, 'HERALD_MAX_PAYLOAD_BYTES', 256 * 1024, 1),
+    inboundMaxBytes: int(env, 'HERALD_INBOUND_MAX_BYTES', 1024 * 1024, 1),
     allowPrivateCidrs: parseCidrs(env.HERALD_ALLOW_PRIVATE_CIDRS),
     apiRateLimit: int(env, 'HERALD_API_RATE_LIMIT', 1000, 0),
     maxEndpointsPerTenant: int(env, 'HERALD_MAX_ENDPOINTS_PER_TENANT', 100, 1),

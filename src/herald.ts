@@ -10,6 +10,7 @@ import { Maintenance } from './delivery/maintenance.js';
 import { OperatorEvents } from './delivery/operatorEvents.js';
 import { AddressPolicy } from './endpoints/urlPolicy.js';
 import { EventWriter } from './events/eventWriter.js';
+import { InboundProcessor } from './inbound/processInbound.js';
 import { bootstrapEnvironments } from './keys/environments.js';
 import { resealSecrets } from './secrets/resealSecrets.js';
 import { resolveSecretKey, SecretBox } from './secrets/secretBox.js';
@@ -51,12 +52,19 @@ export async function createHerald(config: Config, log: Logger, opts: { listen?:
   const dispatcher = config.roles.worker ? new Dispatcher(db, config, addresses, box, log.child({ component: 'worker' }), operator) : null;
   const events = new EventWriter(db, box, dispatcher);
   await operator.setup(events);
+  const inbound = config.roles.worker
+    ? new InboundProcessor(db, box, log.child({ component: 'inbound' }), () => dispatcher?.wake(), { pollIntervalMs: config.pollIntervalMs, leaseMs: config.leaseMs })
+    : null;
   let app: FastifyInstance | null = null;
   if (config.roles.api) {
-    app = await buildApp({ db, config, auth: new Auth(db, box, config), events, addresses, box, onEventsAccepted: () => dispatcher?.wake() }, log);
+    app = await buildApp(
+      { db, config, auth: new Auth(db, box, config), events, addresses, box, onEventsAccepted: () => dispatcher?.wake(), onInboundReceived: () => inbound?.wake() },
+      log,
+    );
   }
   const maintenance = config.roles.worker ? new Maintenance(db, config, log.child({ component: 'maintenance' })) : null;
   dispatcher?.start();
+  inbound?.start();
   maintenance?.start();
   let port = 0;
   if (app && opts.listen !== false) {
@@ -77,6 +85,7 @@ export async function createHerald(config: Config, log: Logger, opts: { listen?:
       stopped ??= (async () => {
         await app?.close();
         await maintenance?.stop();
+        await inbound?.stop();
         await dispatcher?.stop();
         if (!opts.db) await db.close();
       })();

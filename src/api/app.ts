@@ -13,6 +13,10 @@ import endpointRoutes, { Endpoint } from './routes/endpoints.js';
 import eventRoutes, { AcceptedEventSchema, EventSchema } from './routes/events.js';
 import eventTypeRoutes, { EventType } from './routes/eventTypes.js';
 import tenantRoutes, { Tenant } from './routes/tenants.js';
+import sourceRoutes, { Source } from './routes/sources.js';
+import inboundRoutes from './routes/inbound.js';
+import customerRoutes, { Customer } from './routes/customers.js';
+import billingRoutes from './routes/billing.js';
 import { ErrorBody } from './schemas.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -83,7 +87,7 @@ export async function buildApp(deps: ApiDeps, log: Logger): Promise<FastifyInsta
     refResolver: { buildLocalReference: (json, _base, _frag, i) => (json.$id as string) ?? `def-${i}` },
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
-  for (const s of [ErrorBody, Tenant, EventType, Endpoint, AcceptedEventSchema, EventSchema]) app.addSchema(s);
+  for (const s of [ErrorBody, Tenant, EventType, Endpoint, AcceptedEventSchema, EventSchema, Source, Customer]) app.addSchema(s);
 
   app.get('/v1/health', { schema: { tags: ['health'], summary: 'Is Herald up?', security: [], response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({ status: 'ok' }));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -94,7 +98,12 @@ export async function buildApp(deps: ApiDeps, log: Logger): Promise<FastifyInsta
     await tenantRoutes(api, deps);
     await endpointRoutes(api, deps);
     await eventRoutes(api, deps);
+    await sourceRoutes(api, deps);
+    await customerRoutes(api, deps);
+    await billingRoutes(api, deps);
   });
+  // Providers post here without a key: the signature is the credential.
+  await app.register(async (inbound) => inboundRoutes(inbound, deps));
   return app;
 }
 
@@ -104,6 +113,8 @@ export async function buildApp(deps: ApiDeps, log: Logger): Promise<FastifyInsta
 const JSON_FIELDS = new Set(['payload', 'schema', 'example', 'metadata']);
 
 function findNul(value: unknown, path: string): string | null {
+  // Raw bodies (received webhooks) are stored as bytes, NULs and all.
+  if (Buffer.isBuffer(value)) return null;
   if (typeof value === 'string') return value.includes('\u0000') ? path : null;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {

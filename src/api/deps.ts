@@ -18,4 +18,6 @@ export interface ApiDeps {
   addresses: AddressPolicy;
   /** Wakes this process's delivery worker: deliveries were made due outside the outbox (resend). */
   onEventsAccepted: () => void;
+  /** Wakes this process's inbound processor: a received message was stored. */
+  onInboundReceived: () => void;
 }

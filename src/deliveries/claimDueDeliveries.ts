@@ -18,7 +18,9 @@ export interface ClaimedDelivery {
   occurredAt: number;
   createdAt: number;
   url: string;
-  format: 'standard' | 'productfy';
+  format: 'standard' | 'productfy' | 'original';
+  /** Format "original" and an event forwarded from a source: the request as it was received. */
+  original?: { headers: Record<string, string>; body: Buffer };
   headers: Record<string, string>;
   /** False when the endpoint was disabled or deleted after the event was accepted. */
   endpointActive: boolean;
@@ -118,11 +120,13 @@ export function endpointFields(r: Record<string, any>, box: SecretBox, now: numb
 const DETAILS = (n: number) => `
   SELECT d.id, d.event_id, d.endpoint_id, d.tenant_id, d.lease_token, d.attempts, d.schedule_start,
          e.type, e.payload, e.occurred_at, e.created_at, ep.enabled, ep.deleted_at,
+         im.headers AS original_headers, im.body AS original_body,
          ${ENDPOINT_COLUMNS}
     FROM deliveries d
     JOIN events e ON e.id = d.event_id
     JOIN endpoints ep ON ep.id = d.endpoint_id
     JOIN tenants t ON t.id = d.tenant_id
+    LEFT JOIN inbound_messages im ON im.id = e.inbound_id AND ep.format = 'original'
    WHERE d.id IN (${Array.from({ length: n }, (_, i) => `$${i + 1}`).join(', ')})`;
 
 export async function claimDueDeliveries(
@@ -149,5 +153,6 @@ export async function claimDueDeliveries(
     createdAt: r.created_at,
     endpointActive: r.enabled === 1 && r.deleted_at === null,
     ...endpointFields(r, box, now),
+    ...(r.original_body ? { original: { headers: JSON.parse(r.original_headers), body: Buffer.from(r.original_body) } } : {}),
   }));
 }

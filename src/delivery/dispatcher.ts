@@ -14,6 +14,7 @@ import { EndpointGates } from './endpointGates.js';
 import { nextRetryDelay } from './retryPolicy.js';
 import { createAgent, send } from './send.js';
 import { signatureHeader } from './signature.js';
+import { Waker } from '../wake.js';
 
 type DispatcherConfig = Pick<
   Config,
@@ -41,8 +42,7 @@ export class Dispatcher implements LocalWorker {
   private inFlight = 0;
   private readonly leases = new Map<string, number>(); // lease token → deliveries still held
   private stopping = false;
-  private wakeUp: (() => void) | null = null;
-  private woken = false;
+  private readonly waker = new Waker();
   private loopDone: Promise<void> | null = null;
   private pending: AttemptOutcome[] = [];
   private flushing: Promise<void> | null = null;
@@ -129,8 +129,7 @@ export class Dispatcher implements LocalWorker {
 
   /** New work may be due: look now instead of at the next poll. */
   wake(): void {
-    this.woken = true;
-    this.wakeUp?.();
+    this.waker.wake();
   }
 
   private async loop(): Promise<void> {
@@ -152,26 +151,8 @@ export class Dispatcher implements LocalWorker {
         this.log.error({ err }, 'claiming due deliveries failed; retrying at the next poll');
       }
       if (claimed > 0 && claimed === asked) continue; // there may be more due right now
-      await this.sleep();
+      await this.waker.sleep(this.config.pollIntervalMs);
     }
-  }
-
-  private sleep(): Promise<void> {
-    if (this.woken) {
-      this.woken = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, this.config.pollIntervalMs);
-      const self = this;
-      function done() {
-        clearTimeout(timer);
-        self.wakeUp = null;
-        self.woken = false;
-        resolve();
-      }
-      this.wakeUp = done;
-    });
   }
 
   private dispatch(d: ClaimedDelivery): void {
@@ -262,11 +243,12 @@ export class Dispatcher implements LocalWorker {
       // A literal address never goes through DNS: check it here (an allowlist may have changed).
       return { ...base, attempted: true, durationMs: 0, statusCode: null, error: `refused: ${host} is a private or reserved address`, responseBody: null, next: { status: 'F' } };
     }
-    const body = buildBody(d);
+    const body = d.original?.body ?? buildBody(d);
     const timestamp = Math.floor(startedAt / 1000);
     const headers: Record<string, string> = {
+      ...(d.original && originalHeaders(d.original.headers)),
       ...d.headers,
-      'content-type': 'application/json',
+      'content-type': d.original?.headers['content-type'] ?? 'application/json',
       'user-agent': `Herald/${VERSION}`,
       'webhook-id': d.eventId,
       'webhook-timestamp': String(timestamp),
@@ -368,4 +350,14 @@ export class Dispatcher implements LocalWorker {
     if (this.inFlight === 0) return;
     await Promise.race([new Promise<void>((r) => (this.idle = r)), new Promise((r) => setTimeout(r, ms).unref())]);
   }
+}
+
+// Headers of a received request that describe the hop, not the message: not forwarded. What is
+// left (the provider's signature, event name, delivery id) lets a receiver verify the original.
+const HOP = new Set(['host', 'connection', 'keep-alive', 'content-length', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'expect', 'proxy-authorization', 'authorization']);
+
+function originalHeaders(headers: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) if (!HOP.has(k) && v !== '[redacted]') out[k] = v;
+  return out;
 }

@@ -16,7 +16,7 @@ const KEEP = 4096;
  * failure). At most 4 KiB of the answer is kept; a larger answer is cut off and its connection
  * dropped rather than read to the end.
  */
-export async function send(agent: Agent, url: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<SendResult> {
+export async function send(agent: Agent, url: string, headers: Record<string, string>, body: string | Buffer, timeoutMs: number): Promise<SendResult> {
   const started = performance.now();
   const signal = AbortSignal.timeout(timeoutMs);
   try {

@@ -7,7 +7,7 @@ import { type Page, pageOf } from '../pagination.js';
 import type { SecretBox } from '../secrets/secretBox.js';
 import type { AddressPolicy } from './urlPolicy.js';
 
-export type BodyFormat = 'standard' | 'productfy';
+export type BodyFormat = 'standard' | 'productfy' | 'original';
 
 export interface Endpoint {
   id: string;

@@ -160,3 +160,18 @@ export async function checkPayload(q: Queryable, environmentId: string, type: st
   const errors = validateWith(fn, payload);
   if (errors) throw badRequest(`payload does not match the schema of "${type}": ${errors}`);
 }
+
+/**
+ * Makes sure these types exist, leaving existing ones as they are: the types a source forwards are
+ * known before the first webhook arrives, so endpoints can subscribe to them.
+ */
+export async function ensureEventTypes(q: Queryable, environmentId: string, types: { name: string; description: string }[]): Promise<void> {
+  const now = Date.now();
+  for (const t of types) {
+    await q.run(
+      `INSERT INTO event_types (environment_id, name, description, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
+       ON CONFLICT (environment_id, name) DO NOTHING`,
+      [environmentId, t.name, t.description, now],
+    );
+  }
+}

@@ -31,6 +31,8 @@ export interface NewEvent {
   payload: string;
   occurredAt?: number;
   idempotencyKey?: string;
+  /** The inbound message this event forwards (endpoints with format "original" get its bytes). */
+  inboundId?: string;
 }
 
 export interface AcceptedEvent {
@@ -151,6 +153,19 @@ export class EventWriter {
   }
 }
 
+/**
+ * Writes events inside a transaction the caller already holds, with the other records they
+ * announce (a billing record and its event commit together or not at all). The deliveries are due
+ * at once and unleased: after the commit, wake the worker so it claims them.
+ */
+export async function insertEvents(q: Queryable, box: SecretBox, tenantId: string, events: NewEvent[]): Promise<AcceptedEvent[]> {
+  if (events.length === 0) return [];
+  const group: Request[] = [{ tenantId, events, resolve: () => undefined, reject: () => undefined }];
+  const rows = plan(group, await loadTargets(q, box, [tenantId]));
+  const { results } = await insertGroup(q, group, rows, null);
+  return results[0];
+}
+
 /** The enabled endpoints of these tenants, with what their deliveries need. */
 async function loadTargets(q: Queryable, box: SecretBox, tenantIds: string[]): Promise<Map<string, Target[]>> {
   const now = Date.now();
@@ -211,12 +226,12 @@ async function insertGroup(
   for (const chunk of chunks(rows, 500)) {
     const params: unknown[] = [];
     const values = chunk.map((r) => {
-      params.push(r.id, r.tenantId, r.event.type, r.event.payload, r.targets.length ? 'I' : 'N', r.event.idempotencyKey ?? null, r.occurredAt, r.createdAt);
-      const b = params.length - 8;
-      return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}, $${b + 8})`;
+      params.push(r.id, r.tenantId, r.event.type, r.event.payload, r.targets.length ? 'I' : 'N', r.event.idempotencyKey ?? null, r.occurredAt, r.createdAt, r.event.inboundId ?? null);
+      const b = params.length - 9;
+      return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}, $${b + 8}, $${b + 9})`;
     });
     const ids = await q.all<{ id: string }>(
-      `INSERT INTO events (id, tenant_id, type, payload, status, idempotency_key, occurred_at, created_at)
+      `INSERT INTO events (id, tenant_id, type, payload, status, idempotency_key, occurred_at, created_at, inbound_id)
        VALUES ${values.join(', ')}
        ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id`,
       params,

@@ -8,6 +8,7 @@ const COLUMNS: { table: string; column: string }[] = [
   { table: 'tenants', column: 'token' },
   { table: 'endpoints', column: 'secret' },
   { table: 'endpoints', column: 'previous_secret' },
+  { table: 'sources', column: 'secret' },
 ];
 
 export async function resealSecrets(db: Db, box: SecretBox): Promise<number> {

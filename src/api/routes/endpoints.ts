@@ -10,7 +10,9 @@ import { findEventType } from '../../event-types/eventTypes.js';
 import type { ApiDeps } from '../deps.js';
 import { errors, ListQuery, page, TenantParams, Timestamp } from '../schemas.js';
 
-const Format = Type.Union([Type.Literal('standard'), Type.Literal('productfy')], { description: 'body format: standard (Standard Webhooks) or productfy (seeds/004 envelope)' });
+const Format = Type.Union([Type.Literal('standard'), Type.Literal('productfy'), Type.Literal('original')], {
+  description: 'body format: standard (Standard Webhooks), productfy (seeds/004 envelope), or original (events forwarded from a source arrive with the body and headers the provider sent, unchanged, plus Herald’s signature headers; other events as standard)',
+});
 const Headers = Type.Record(Type.String({ maxLength: 100 }), Type.String({ maxLength: 2000 }), { description: 'custom headers sent with every webhook', maxProperties: 20 });
 
 export const Endpoint = Type.Object(

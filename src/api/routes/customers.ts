@@ -1,0 +1,138 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { releaseWaiting } from '../../billing/applyBilling.js';
+import { createCustomer, type Customer as CustomerRecord, type CustomerInput, type CustomerKind, deleteCustomer, getCustomer, listCustomers, updateCustomer } from '../../customers/customers.js';
+import { insertEvents } from '../../events/eventWriter.js';
+import type { ApiDeps } from '../deps.js';
+import { errors, JsonObject, ListQuery, page, TenantParams, Timestamp } from '../schemas.js';
+
+const Kind = Type.Union([Type.Literal('person'), Type.Literal('organization')]);
+const Field = (description: string, maxLength = 200) => Type.Optional(Type.String({ minLength: 1, maxLength, description }));
+const Address = Type.Object(
+  {
+    placeId: Field('a Google Places id; give it alone, or the full address instead', 500),
+    streetNumber: Field('required without placeId', 50),
+    streetName: Field('required without placeId'),
+    streetSuffix: Field('required without placeId (St, Ave, …)', 50),
+    unitNumber: Field('if applicable, with unitType', 50),
+    unitType: Field('if applicable, with unitNumber (Apt, Suite, …)', 50),
+    city: Field('required without placeId'),
+    postalCode: Field('required without placeId', 20),
+    countryCode: Type.Optional(Type.String({ pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 alpha-2; required without placeId' })),
+    usTerritory: Field('state or territory code; required when countryCode is US', 50),
+  },
+  { additionalProperties: false, description: 'either { placeId } or the full address (seeds/000)' },
+);
+const Key = Type.String({ minLength: 1, maxLength: 200, description: 'the customer key: unique in the tenant; billing webhooks find the customer by it (Chargify: the customer reference)' });
+
+export const Customer = Type.Object(
+  {
+    id: Type.String(),
+    tenantId: Type.String(),
+    key: Type.String(),
+    kind: Kind,
+    name: Type.String(),
+    email: Type.Union([Type.String(), Type.Null()]),
+    profile: JsonObject,
+    address: Type.Union([Address, Type.Null()]),
+    customData: JsonObject,
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  },
+  { $id: 'Customer' },
+);
+
+const Email = Type.String({ format: 'email', maxLength: 320 });
+const Profile = Type.Record(Type.String(), Type.Unknown(), { description: 'demographic and other details (date of birth, phone, …)', maxProperties: 100 });
+const CustomData = Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), { description: 'custom data fields; on PATCH they merge, and a field set to null is removed', maxProperties: 100 });
+
+const CustomerParams = Type.Object({ tenant: TenantParams.properties.tenant, customer: Type.String({ minLength: 1, maxLength: 200, description: 'the customer id or key' }) });
+
+export default async function customerRoutes(app: FastifyInstance, { db, auth, box, onEventsAccepted, onInboundReceived }: ApiDeps) {
+  const tags = ['customers'];
+  const params = (req: FastifyRequest) => req.params as { tenant: string; customer: string };
+
+  /** Billing messages held for this key get their turn; the change is announced in the same commit. */
+  const announce = async (q: Parameters<Parameters<typeof db.tx>[0]>[0], c: CustomerRecord, type: string) => {
+    const released = await releaseWaiting(q, c.tenantId, `customer:${c.key}`);
+    await insertEvents(q, box, c.tenantId, [{ type, payload: JSON.stringify({ customer: c }) }]);
+    return released;
+  };
+
+  app.post('/v1/tenants/:tenant/customers', {
+    schema: {
+      tags,
+      summary: 'Create a customer (person or organization)',
+      description: 'Billing webhooks held as unmatched for this key are applied now, in the order they arrived.',
+      params: TenantParams,
+      body: Type.Object({ key: Key, kind: Kind, name: Type.Optional(Type.String({ maxLength: 200 })), email: Type.Optional(Type.Union([Email, Type.Null()])), profile: Type.Optional(Profile), address: Type.Optional(Type.Union([Address, Type.Null()])), customData: Type.Optional(CustomData) }, { additionalProperties: false }),
+      response: { 201: Type.Ref('Customer'), ...errors(400, 401, 403, 404, 409) },
+    },
+  }, async (req, reply) => {
+    const tenant = await auth.tenant(req, (req.params as { tenant: string }).tenant);
+    const { customer, released } = await db.tx(async (q) => {
+      const c = await createCustomer(q, tenant.id, req.body as CustomerInput);
+      return { customer: c, released: await announce(q, c, 'customer.created') };
+    });
+    onEventsAccepted();
+    if (released) onInboundReceived();
+    return reply.status(201).send(customer);
+  });
+
+  app.get('/v1/tenants/:tenant/customers', {
+    schema: {
+      tags,
+      summary: 'List or search customers',
+      params: TenantParams,
+      querystring: Type.Object({ ...ListQuery.properties, search: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'part of the key, name or email, any case' })), kind: Type.Optional(Kind) }, { additionalProperties: false }),
+      response: { 200: page(Type.Ref('Customer')), ...errors(400, 401, 403, 404) },
+    },
+  }, async (req) => {
+    const tenant = await auth.tenant(req, (req.params as { tenant: string }).tenant);
+    const q = req.query as { limit: number; cursor?: string; search?: string; kind?: CustomerKind };
+    return listCustomers(db, tenant.id, q);
+  });
+
+  app.get('/v1/tenants/:tenant/customers/:customer', {
+    schema: { tags, summary: 'Get a customer by id or key', params: CustomerParams, response: { 200: Type.Ref('Customer'), ...errors(401, 403, 404) } },
+  }, async (req) => {
+    const tenant = await auth.tenant(req, params(req).tenant);
+    return getCustomer(db, tenant.id, params(req).customer);
+  });
+
+  app.get('/v1/tenants/:tenant/customers/:customer/custom-data', {
+    schema: { tags, summary: "Read a customer's custom data fields", params: CustomerParams, response: { 200: Type.Object({ customData: JsonObject }), ...errors(401, 403, 404) } },
+  }, async (req) => {
+    const tenant = await auth.tenant(req, params(req).tenant);
+    return { customData: (await getCustomer(db, tenant.id, params(req).customer)).customData };
+  });
+
+  app.patch('/v1/tenants/:tenant/customers/:customer', {
+    schema: {
+      tags,
+      summary: 'Change a customer; customData merges (null removes a field)',
+      params: CustomerParams,
+      body: Type.Object({ key: Type.Optional(Key), kind: Type.Optional(Kind), name: Type.Optional(Type.String({ maxLength: 200 })), email: Type.Optional(Type.Union([Email, Type.Null()])), profile: Type.Optional(Profile), address: Type.Optional(Type.Union([Address, Type.Null()])), customData: Type.Optional(CustomData) }, { additionalProperties: false }),
+      response: { 200: Type.Ref('Customer'), ...errors(400, 401, 403, 404, 409) },
+    },
+  }, async (req) => {
+    const tenant = await auth.tenant(req, params(req).tenant);
+    const current = await getCustomer(db, tenant.id, params(req).customer);
+    const { customer, released } = await db.tx(async (q) => {
+      const c = await updateCustomer(q, current, req.body as Partial<CustomerInput>);
+      return { customer: c, released: await announce(q, c, 'customer.updated') };
+    });
+    onEventsAccepted();
+    if (released) onInboundReceived();
+    return customer;
+  });
+
+  app.delete('/v1/tenants/:tenant/customers/:customer', {
+    schema: { tags, summary: 'Delete a customer and its billing records', params: CustomerParams, response: { 204: Type.Null(), ...errors(401, 403, 404) } },
+  }, async (req, reply) => {
+    const tenant = await auth.tenant(req, params(req).tenant);
+    const current = await getCustomer(db, tenant.id, params(req).customer);
+    await deleteCustomer(db, tenant.id, current.id);
+    return reply.status(204).send();
+  });
+}

@@ -1,0 +1,104 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { TtlCache } from '../../cache.js';
+import { HeraldError, notFound } from '../../errors.js';
+import { storableHeaders, storeInbound } from '../../inbound/storeInbound.js';
+import { MalformedBody, PROVIDERS } from '../../sources/providers/index.js';
+import { DEFAULT_TOKEN_HEADER } from '../../sources/providers/token.js';
+import { findReceivingSource, type ReceivingSource } from '../../sources/sources.js';
+import type { ApiDeps } from '../deps.js';
+import { errors } from '../schemas.js';
+
+const Params = Type.Object({ sourceId: Type.String({ minLength: 1, maxLength: 100 }) });
+const Accepted = Type.Object({
+  id: Type.String({ description: 'the stored message; for a duplicate, the first one' }),
+  status: Type.Union([Type.Literal('accepted'), Type.Literal('duplicate')]),
+});
+
+/** Headers that carry the source's own credentials: stored redacted. */
+function secretHeaders(s: ReceivingSource): string[] {
+  if (s.provider === 'basic') return ['authorization'];
+  if (s.provider === 'token') return [(s.options.header ?? DEFAULT_TOKEN_HEADER).toLowerCase()];
+  return [];
+}
+
+/**
+ * POST /in/:sourceId — where providers post. Registered in its own plugin: it takes any content
+ * type as raw bytes (the signature covers the exact bytes), with its own size limit. The request
+ * is verified in memory, stored in one statement, and answered; what it means is worked out
+ * afterwards by the inbound processor.
+ */
+export default async function inboundRoutes(app: FastifyInstance, { db, box, config, onInboundReceived }: ApiDeps) {
+  const sources = new TtlCache<ReceivingSource | null>(5000);
+  const source = async (id: string): Promise<ReceivingSource | null> => {
+    let s = sources.get(id);
+    if (s === undefined) {
+      s = (await findReceivingSource(db, box, id)) ?? null;
+      sources.set(id, s);
+    }
+    return s;
+  };
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.inboundMaxBytes }, (_req, body, done) => done(null, body));
+
+  const store = (s: ReceivingSource, req: FastifyRequest, body: Buffer, status: 'received' | 'rejected', reason: string | null, parsed?: { type: string; dedupeKey: string | null }) =>
+    storeInbound(db, {
+      sourceId: s.id,
+      tenantId: s.tenantId,
+      status,
+      reason,
+      dedupeKey: parsed?.dedupeKey ?? null,
+      eventType: parsed?.type ?? null,
+      headers: storableHeaders(req.headers, secretHeaders(s)),
+      body,
+      receivedAt: Date.now(),
+    });
+
+  // A body over the limit never reaches the handler; it is still recorded (without the body), so
+  // the tenant can see why a provider's webhooks fail.
+  app.addHook('onError', async (req, _reply, err) => {
+    if ((err as { code?: string }).code !== 'FST_ERR_CTP_BODY_TOO_LARGE') return;
+    const s = await source((req.params as { sourceId?: string }).sourceId ?? '').catch(() => null);
+    if (s) await store(s, req, Buffer.alloc(0), 'rejected', `body larger than the limit of ${config.inboundMaxBytes} bytes (HERALD_INBOUND_MAX_BYTES); not stored`).catch(() => undefined);
+  });
+
+  app.post('/in/:sourceId', {
+    bodyLimit: config.inboundMaxBytes,
+    schema: {
+      tags: ['inbound'],
+      summary: 'Receive a webhook from a provider',
+      description: 'Verifies the request as the source’s provider signs it, stores it exactly as it came, and answers 200. A duplicate (same provider id) is answered 200 and not processed again. A request that fails verification is stored as rejected, with the reason, and answered 401.',
+      security: [],
+      params: Params,
+      response: { 200: Accepted, ...errors(400, 401, 403, 404, 413) },
+    },
+  }, async (req) => {
+    const id = (req.params as { sourceId: string }).sourceId;
+    const s = await source(id);
+    if (!s) throw notFound('source', id);
+    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    if (!s.enabled) {
+      await store(s, req, body, 'rejected', 'the source is disabled');
+      throw new HeraldError('forbidden', 'this source is disabled; its tenant can enable it again');
+    }
+    const provider = PROVIDERS[s.provider];
+    const message = { headers: req.headers as Record<string, string>, body, receivedAt: Date.now() };
+    const refused = provider.verify(message, s.secret, s.options);
+    if (refused) {
+      await store(s, req, body, 'rejected', refused);
+      throw new HeraldError('unauthorized', `${refused}; the request was stored as rejected`);
+    }
+    let parsed;
+    try {
+      parsed = provider.parse(message);
+    } catch (err) {
+      if (!(err instanceof MalformedBody)) throw err;
+      await store(s, req, body, 'rejected', err.message);
+      throw new HeraldError('bad_request', `${err.message}; the request was stored as rejected`);
+    }
+    const stored = await store(s, req, body, 'received', null, parsed);
+    if (!stored.duplicate) onInboundReceived();
+    return { id: stored.id, status: stored.duplicate ? 'duplicate' : 'accepted' };
+  });
+}

@@ -1,0 +1,149 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ensureEventTypes } from '../../event-types/eventTypes.js';
+import { getInbound, listInbound } from '../../inbound/readInbound.js';
+import type { InboundStatus } from '../../inbound/storeInbound.js';
+import { PROVIDER_NAMES, PROVIDERS, type ProviderName } from '../../sources/providers/index.js';
+import { createSource, deleteSource, getSource, getSourceSecret, listSources, type SourceInput, updateSource } from '../../sources/sources.js';
+import type { ApiDeps } from '../deps.js';
+import { errors, ListQuery, page, TenantParams, Timestamp } from '../schemas.js';
+
+const Provider = Type.Union(PROVIDER_NAMES.map((p) => Type.Literal(p)), { description: 'how requests are verified: ' + PROVIDER_NAMES.join(', ') });
+const Options = Type.Object(
+  { header: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$', description: 'token sources: the header carrying the token (default x-webhook-token)' })) },
+  { additionalProperties: false },
+);
+const Secret = Type.String({ minLength: 1, maxLength: 500, description: 'the secret the provider signs with; generated for github, standard, token and basic when left out' });
+
+export const Source = Type.Object(
+  {
+    id: Type.String(),
+    tenantId: Type.String(),
+    provider: Provider,
+    name: Type.String(),
+    url: Type.String({ description: 'where the provider posts: <HERALD_PUBLIC_URL>/in/<id>' }),
+    options: Options,
+    enabled: Type.Boolean(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  },
+  { $id: 'Source' },
+);
+
+const Status = Type.Union(['received', 'processed', 'unmatched', 'rejected', 'failed'].map((s) => Type.Literal(s)));
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+
+const InboundFields = {
+  id: Type.String(),
+  sourceId: Type.String(),
+  status: Status,
+  reason: Nullable(Type.String()),
+  waitingFor: Nullable(Type.String()),
+  dedupeKey: Nullable(Type.String()),
+  duplicates: Type.Integer(),
+  eventType: Nullable(Type.String()),
+  eventId: Nullable(Type.String({ description: 'the tenant event it was forwarded as' })),
+  attempts: Type.Integer(),
+  receivedAt: Timestamp,
+  processedAt: Nullable(Timestamp),
+};
+const InboundSummary = Type.Object(InboundFields);
+const InboundMessage = Type.Object({
+  ...InboundFields,
+  headers: Type.Record(Type.String(), Type.String()),
+  body: Type.String(),
+  bodyEncoding: Type.Union([Type.Literal('utf8'), Type.Literal('base64')]),
+});
+
+const SourceParams = Type.Object({ tenant: TenantParams.properties.tenant, id: Type.String({ minLength: 1, maxLength: 100 }) });
+
+export default async function sourceRoutes(app: FastifyInstance, { db, auth, box, config }: ApiDeps) {
+  const tags = ['sources'];
+  const params = (req: FastifyRequest) => req.params as { tenant: string; id: string };
+
+  app.post('/v1/tenants/:tenant/sources', {
+    schema: {
+      tags,
+      summary: 'Create a source: a URL that receives one provider’s webhooks',
+      description: 'Answers the source with its `url` (give it to the provider) and its `secret`.',
+      params: TenantParams,
+      body: Type.Object({ provider: Provider, name: Type.String({ minLength: 1, maxLength: 200 }), secret: Type.Optional(Secret), options: Type.Optional(Options), enabled: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+      response: { 201: Type.Intersect([Type.Ref('Source'), Type.Object({ secret: Type.String() })]), ...errors(400, 401, 403, 404) },
+    },
+  }, async (req, reply) => {
+    const tenant = await auth.tenant(req, params(req).tenant);
+    const input = req.body as SourceInput;
+    const source = await db.tx(async (q) => {
+      const s = await createSource(q, box, config.publicUrl, tenant.id, input);
+      await ensureEventTypes(q, req.scope.environmentId, PROVIDERS[input.provider as ProviderName].knownEvents.map((e) => ({ name: `${input.provider}.${e}`, description: `Forwarded from ${input.provider} webhooks.` })));
+      return s;
+    });
+    return reply.status(201).send(source);
+  });
+
+  app.get('/v1/tenants/:tenant/sources', {
+    schema: { tags, summary: 'List sources', params: TenantParams, querystring: ListQuery, response: { 200: page(Type.Ref('Source')), ...errors(400, 401, 403, 404) } },
+  }, async (req) => {
+    const tenant = await auth.tenant(req, params(req).tenant);
+    const q = req.query as { limit: number; cursor?: string };
+    return listSources(db, config.publicUrl, tenant.id, q.limit, q.cursor);
+  });
+
+  app.get('/v1/tenants/:tenant/sources/:id', {
+    schema: { tags, summary: 'Get a source', params: SourceParams, response: { 200: Type.Ref('Source'), ...errors(401, 403, 404) } },
+  }, async (req) => {
+    const tenant = await auth.tenant(req, params(req).tenant);
+    return getSource(db, config.publicUrl, tenant.id, params(req).id);
+  });
+
+  app.get('/v1/tenants/:tenant/sources/:id/secret', {
+    schema: { tags, summary: "Read a source's secret", params: SourceParams, response: { 200: Type.Object({ secret: Type.String() }), ...errors(401, 403, 404) } },
+  }, async (req) => {
+    const tenant = await auth.tenant(req, params(req).tenant);
+    return { secret: await getSourceSecret(db, box, tenant.id, params(req).id) };
+  });
+
+  app.patch('/v1/tenants/:tenant/sources/:id', {
+    schema: {
+      tags,
+      summary: 'Change a source (name, secret, options, enabled)',
+      params: SourceParams,
+      body: Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), secret: Type.Optional(Secret), options: Type.Optional(Options), enabled: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+      response: { 200: Type.Ref('Source'), ...errors(400, 401, 403, 404) },
+    },
+  }, async (req) => {
+    const tenant = await auth.tenant(req, params(req).tenant);
+    const current = await getSource(db, config.publicUrl, tenant.id, params(req).id);
+    return updateSource(db, box, config.publicUrl, current, req.body as any);
+  });
+
+  app.delete('/v1/tenants/:tenant/sources/:id', {
+    schema: { tags, summary: 'Delete a source; its URL answers 404 from then on, what it received stays readable', params: SourceParams, response: { 204: Type.Null(), ...errors(401, 403, 404) } },
+  }, async (req, reply) => {
+    const tenant = await auth.tenant(req, params(req).tenant);
+    await deleteSource(db, tenant.id, params(req).id);
+    return reply.status(204).send();
+  });
+
+  app.get('/v1/tenants/:tenant/inbound', {
+    schema: {
+      tags,
+      summary: 'List received messages (newest first)',
+      description: 'Every request that reached a source of this tenant: processed, unmatched (held until its customer exists), rejected (with the reason) or failed.',
+      params: TenantParams,
+      querystring: Type.Object({ ...ListQuery.properties, source: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })), status: Type.Optional(Status) }, { additionalProperties: false }),
+      response: { 200: page(InboundSummary), ...errors(400, 401, 403, 404) },
+    },
+  }, async (req) => {
+    const tenant = await auth.tenant(req, params(req).tenant);
+    const q = req.query as { limit: number; cursor?: string; source?: string; status?: InboundStatus };
+    return listInbound(db, tenant.id, { limit: q.limit, cursor: q.cursor, sourceId: q.source, status: q.status });
+  });
+
+  app.get('/v1/tenants/:tenant/inbound/:id', {
+    schema: { tags, summary: 'Get one received message, with its headers and exact body', params: SourceParams, response: { 200: InboundMessage, ...errors(401, 403, 404) } },
+  }, async (req) => {
+    const tenant = await auth.tenant(req, params(req).tenant);
+    return getInbound(db, tenant.id, params(req).id);
+  });
+}

@@ -1,0 +1,161 @@
+import type { Queryable } from '../db/db.js';
+import type { NewEvent } from '../events/eventWriter.js';
+import { newId } from '../ids.js';
+import type { BillingChange, CustomerRef, RefundChange, SubscriptionChange, TransactionChange } from './changes.js';
+import { readRefund, readSubscription, readTransaction } from './records.js';
+
+// Writes billing changes under the tenant's customers, inside the processing transaction of the
+// message they came from. Every write is keyed by the provider's own id, so applying a message a
+// second time (after a crash, or when it is released from `unmatched`) changes nothing and
+// announces nothing twice. A change whose customer (or subscription) does not exist yet is not
+// an error: the message is held as `unmatched`, waiting for it, and released when it appears.
+
+export type BillingOutcome =
+  | { status: 'processed'; events: NewEvent[] }
+  | { status: 'unmatched'; waitingFor: string; reason: string; events: NewEvent[] };
+
+class Unmatched {
+  constructor(
+    readonly waitingFor: string,
+    readonly reason: string,
+  ) {}
+}
+
+const event = (type: string, body: Record<string, unknown>): NewEvent => ({ type, payload: JSON.stringify(body) });
+
+/** Messages held for `waitingFor` become due again, to be applied in the order they arrived. */
+export async function releaseWaiting(q: Queryable, tenantId: string, waitingFor: string): Promise<number> {
+  return q.run(
+    `UPDATE inbound_messages SET status = 'received', due_at = $3, waiting_for = NULL, reason = NULL
+      WHERE tenant_id = $1 AND status = 'unmatched' AND waiting_for = $2`,
+    [tenantId, waitingFor, Date.now()],
+  );
+}
+
+async function customerId(q: Queryable, tenantId: string, ref: CustomerRef): Promise<string> {
+  let key: string;
+  if ('key' in ref) {
+    key = ref.key;
+  } else {
+    const link = await q.one<{ customer_key: string }>(
+      'SELECT customer_key FROM provider_customers WHERE tenant_id = $1 AND provider = $2 AND external_id = $3',
+      [tenantId, ref.provider, ref.externalId],
+    );
+    if (!link) {
+      throw new Unmatched(
+        `provider-customer:${ref.provider}:${ref.externalId}`,
+        `${ref.provider} customer ${ref.externalId} is not known to stand for a customer key yet; it will be applied when a customer event with metadata.customer_key arrives`,
+      );
+    }
+    key = link.customer_key;
+  }
+  const row = await q.one<{ id: string }>('SELECT id FROM customers WHERE tenant_id = $1 AND key = $2', [tenantId, key]);
+  if (!row) throw new Unmatched(`customer:${key}`, `no customer with key "${key}" in this tenant yet; it will be applied when one is created`);
+  return row.id;
+}
+
+async function subscriptionId(q: Queryable, tenantId: string, provider: string, providerId: string | null): Promise<string | null> {
+  if (!providerId) return null;
+  const row = await q.one<{ id: string }>('SELECT id FROM subscriptions WHERE tenant_id = $1 AND provider = $2 AND provider_id = $3', [tenantId, provider, providerId]);
+  return row?.id ?? null;
+}
+
+async function applyTransaction(q: Queryable, tenantId: string, c: TransactionChange, now: number): Promise<NewEvent[]> {
+  const customer = await customerId(q, tenantId, c.customer);
+  const inserted = await q.one<{ id: string }>(
+    `INSERT INTO transactions (id, tenant_id, customer_id, subscription_id, provider, provider_id, amount, currency, memo, occurred_at, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+     ON CONFLICT (tenant_id, provider, provider_id) DO NOTHING RETURNING id`,
+    [newId('txn', now), tenantId, customer, await subscriptionId(q, tenantId, c.provider, c.subscriptionProviderId), c.provider, c.providerId,
+     c.amount, c.currency, c.memo, Math.round(c.occurredAt), now],
+  );
+  return inserted ? [event('transaction.recorded', { transaction: await readTransaction(q, inserted.id) })] : [];
+}
+
+async function applySubscription(q: Queryable, tenantId: string, c: SubscriptionChange, now: number): Promise<NewEvent[]> {
+  const current = await q.one<{ id: string; product_id: string | null; product_name: string | null; state: string; amount: number | string | null; currency: string | null; components: string }>(
+    'SELECT id, product_id, product_name, state, amount, currency, components FROM subscriptions WHERE tenant_id = $1 AND provider = $2 AND provider_id = $3',
+    [tenantId, c.provider, c.providerId],
+  );
+  if (!current) {
+    if (!c.customer) {
+      throw new Unmatched(`subscription:${c.provider}:${c.providerId}`, `no ${c.provider} subscription ${c.providerId} recorded yet; it will be applied when its signup is`);
+    }
+    const customer = await customerId(q, tenantId, c.customer);
+    const id = newId('sub', now);
+    await q.run(
+      `INSERT INTO subscriptions (id, tenant_id, customer_id, provider, provider_id, product_id, product_name, state, amount, currency, components, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)`,
+      [id, tenantId, customer, c.provider, c.providerId, c.productId ?? null, c.productName ?? null, c.state ?? 'active', c.amount ?? null,
+       c.currency ?? null, JSON.stringify(c.components ?? {}), now],
+    );
+    // Changes that came before their signup (an allocation, say) wait for it: their turn now.
+    await releaseWaiting(q, tenantId, `subscription:${c.provider}:${c.providerId}`);
+    return [event('subscription.created', { subscription: await readSubscription(q, id) })];
+  }
+  const before = { productId: current.product_id, productName: current.product_name, state: current.state, amount: current.amount === null ? null : Number(current.amount), currency: current.currency, components: JSON.parse(current.components) as Record<string, number> };
+  const after = {
+    productId: c.productId === undefined ? before.productId : c.productId,
+    productName: c.productName === undefined ? before.productName : c.productName,
+    state: c.state ?? before.state,
+    amount: c.amount === undefined ? before.amount : c.amount,
+    currency: c.currency === undefined ? before.currency : c.currency,
+    components: { ...before.components, ...c.components },
+  };
+  const changed = (Object.keys(after) as (keyof typeof after)[]).filter((k) => JSON.stringify(after[k]) !== JSON.stringify(before[k]));
+  if (changed.length === 0) return [];
+  await q.run(
+    `UPDATE subscriptions SET product_id = $2, product_name = $3, state = $4, amount = $5, currency = $6, components = $7, updated_at = $8 WHERE id = $1`,
+    [current.id, after.productId, after.productName, after.state, after.amount, after.currency, JSON.stringify(after.components), now],
+  );
+  const previous = Object.fromEntries(changed.map((k) => [k, before[k]]));
+  return [event('subscription.updated', { subscription: await readSubscription(q, current.id), changed, previous })];
+}
+
+async function applyRefund(q: Queryable, tenantId: string, c: RefundChange, now: number): Promise<NewEvent[]> {
+  const customer = await customerId(q, tenantId, c.customer);
+  const payment = c.paymentId
+    ? await q.one<{ id: string; currency: string }>('SELECT id, currency FROM transactions WHERE tenant_id = $1 AND provider = $2 AND provider_id = $3', [tenantId, c.provider, c.paymentId])
+    : undefined;
+  const inserted = await q.one<{ id: string }>(
+    `INSERT INTO refunds (id, tenant_id, customer_id, transaction_id, provider, provider_id, payment_id, amount, currency, memo, occurred_at, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+     ON CONFLICT (tenant_id, provider, provider_id) DO NOTHING RETURNING id`,
+    [newId('rfd', now), tenantId, customer, payment?.id ?? null, c.provider, c.providerId, c.paymentId, c.amount, c.currency ?? payment?.currency ?? 'USD',
+     c.memo, Math.round(c.occurredAt), now],
+  );
+  return inserted ? [event('refund.recorded', { refund: await readRefund(q, inserted.id) })] : [];
+}
+
+async function applyOne(q: Queryable, tenantId: string, c: BillingChange, now: number): Promise<NewEvent[]> {
+  switch (c.kind) {
+    case 'transaction':
+      return applyTransaction(q, tenantId, c, now);
+    case 'subscription':
+      return applySubscription(q, tenantId, c, now);
+    case 'refund':
+      return applyRefund(q, tenantId, c, now);
+    case 'customer-link':
+      await q.run(
+        `INSERT INTO provider_customers (tenant_id, provider, external_id, customer_key) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (tenant_id, provider, external_id) DO UPDATE SET customer_key = excluded.customer_key`,
+        [tenantId, c.provider, c.externalId, c.customerKey],
+      );
+      await releaseWaiting(q, tenantId, `provider-customer:${c.provider}:${c.externalId}`);
+      return [];
+  }
+}
+
+export async function applyBilling(q: Queryable, tenantId: string, changes: BillingChange[]): Promise<BillingOutcome> {
+  const now = Date.now();
+  const events: NewEvent[] = [];
+  for (const c of changes) {
+    try {
+      events.push(...(await applyOne(q, tenantId, c, now)));
+    } catch (err) {
+      if (err instanceof Unmatched) return { status: 'unmatched', waitingFor: err.waitingFor, reason: err.reason, events };
+      throw err;
+    }
+  }
+  return { status: 'processed', events };
+}

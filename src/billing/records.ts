@@ -1,0 +1,154 @@
+import type { Queryable } from '../db/db.js';
+import { notFound } from '../errors.js';
+import { type Page, pageOf } from '../pagination.js';
+
+// Reading billing records. Each carries its customer's key beside the id, and a subscription its
+// plan (the tenant's plan whose key is the subscription's product id), so a receiver of the
+// billing events needs no second call.
+
+export interface Subscription {
+  id: string;
+  customerId: string;
+  customerKey: string;
+  provider: string;
+  providerId: string;
+  productId: string | null;
+  productName: string | null;
+  plan: { id: string; key: string; name: string } | null;
+  state: string;
+  amount: number | null;
+  currency: string | null;
+  components: Record<string, number>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Transaction {
+  id: string;
+  customerId: string;
+  customerKey: string;
+  subscriptionId: string | null;
+  provider: string;
+  providerId: string;
+  amount: number;
+  currency: string;
+  memo: string | null;
+  occurredAt: string;
+  createdAt: string;
+}
+
+export interface Refund {
+  id: string;
+  customerId: string;
+  customerKey: string;
+  transactionId: string | null;
+  paymentId: string | null;
+  provider: string;
+  providerId: string;
+  amount: number;
+  currency: string;
+  memo: string | null;
+  occurredAt: string;
+  createdAt: string;
+}
+
+const iso = (ms: number | string) => new Date(Number(ms)).toISOString();
+const num = (v: number | string | null) => (v === null ? null : Number(v));
+
+const SUBSCRIPTIONS = `
+  SELECT s.*, c.key AS customer_key, p.id AS plan_id, p.key AS plan_key, p.name AS plan_name
+    FROM subscriptions s
+    JOIN customers c ON c.id = s.customer_id
+    LEFT JOIN plans p ON p.tenant_id = s.tenant_id AND p.key = s.product_id`;
+
+const toSubscription = (r: Record<string, any>): Subscription => ({
+  id: r.id,
+  customerId: r.customer_id,
+  customerKey: r.customer_key,
+  provider: r.provider,
+  providerId: r.provider_id,
+  productId: r.product_id,
+  productName: r.product_name,
+  plan: r.plan_id ? { id: r.plan_id, key: r.plan_key, name: r.plan_name } : null,
+  state: r.state,
+  amount: num(r.amount),
+  currency: r.currency,
+  components: JSON.parse(r.components),
+  createdAt: iso(r.created_at),
+  updatedAt: iso(r.updated_at),
+});
+
+const TRANSACTIONS = 'SELECT t.*, c.key AS customer_key FROM transactions t JOIN customers c ON c.id = t.customer_id';
+
+const toTransaction = (r: Record<string, any>): Transaction => ({
+  id: r.id,
+  customerId: r.customer_id,
+  customerKey: r.customer_key,
+  subscriptionId: r.subscription_id,
+  provider: r.provider,
+  providerId: r.provider_id,
+  amount: Number(r.amount),
+  currency: r.currency,
+  memo: r.memo,
+  occurredAt: iso(r.occurred_at),
+  createdAt: iso(r.created_at),
+});
+
+const REFUNDS = 'SELECT f.*, c.key AS customer_key FROM refunds f JOIN customers c ON c.id = f.customer_id';
+
+const toRefund = (r: Record<string, any>): Refund => ({
+  id: r.id,
+  customerId: r.customer_id,
+  customerKey: r.customer_key,
+  transactionId: r.transaction_id,
+  paymentId: r.payment_id,
+  provider: r.provider,
+  providerId: r.provider_id,
+  amount: Number(r.amount),
+  currency: r.currency,
+  memo: r.memo,
+  occurredAt: iso(r.occurred_at),
+  createdAt: iso(r.created_at),
+});
+
+export async function readSubscription(q: Queryable, id: string): Promise<Subscription> {
+  const row = await q.one(`${SUBSCRIPTIONS} WHERE s.id = $1`, [id]);
+  if (!row) throw notFound('subscription', id);
+  return toSubscription(row);
+}
+
+export async function readTransaction(q: Queryable, id: string): Promise<Transaction> {
+  const row = await q.one(`${TRANSACTIONS} WHERE t.id = $1`, [id]);
+  if (!row) throw notFound('transaction', id);
+  return toTransaction(row);
+}
+
+export async function readRefund(q: Queryable, id: string): Promise<Refund> {
+  const row = await q.one(`${REFUNDS} WHERE f.id = $1`, [id]);
+  if (!row) throw notFound('refund', id);
+  return toRefund(row);
+}
+
+export type RecordKind = 'subscriptions' | 'transactions' | 'refunds';
+
+const LISTS = {
+  subscriptions: { sql: SUBSCRIPTIONS, alias: 's', map: toSubscription },
+  transactions: { sql: TRANSACTIONS, alias: 't', map: toTransaction },
+  refunds: { sql: REFUNDS, alias: 'f', map: toRefund },
+} as const;
+
+/** One tenant's records of a kind, newest first, optionally of one customer. */
+export async function listRecords<K extends RecordKind>(
+  q: Queryable,
+  kind: K,
+  tenantId: string,
+  opts: { limit: number; cursor?: string; customerId?: string },
+): Promise<Page<ReturnType<(typeof LISTS)[K]['map']>>> {
+  const { sql, alias: a, map } = LISTS[kind];
+  const rows = await q.all(
+    `${sql} WHERE ${a}.tenant_id = $1 AND (CAST($2 AS text) IS NULL OR ${a}.customer_id = $2) AND (CAST($3 AS text) IS NULL OR ${a}.id < $3)
+      ORDER BY ${a}.id DESC LIMIT $4`,
+    [tenantId, opts.customerId ?? null, opts.cursor ?? null, opts.limit + 1],
+  );
+  return pageOf(rows.map(map as (r: Record<string, any>) => ReturnType<(typeof LISTS)[K]['map']>), opts.limit);
+}
