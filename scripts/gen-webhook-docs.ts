@@ -17,6 +17,7 @@ export function renderWebhookReference(): string {
     '',
     '- `standard`: `{"id","type","timestamp","data": <payload>}`',
     '- `productfy`: `{"id","status","createdTs","callbackUrl","triggerType","eventPayload": <payload>,"triggeringEventTs"}`',
+    '- `original`: an event forwarded from a source arrives with the provider\'s own body and headers, unchanged; other events as `standard`',
     '',
     'See [receiving webhooks](receiving-webhooks.md) for the headers and how to verify the signature.',
     '',

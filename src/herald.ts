@@ -11,6 +11,7 @@ import { OperatorEvents } from './delivery/operatorEvents.js';
 import { AddressPolicy } from './endpoints/urlPolicy.js';
 import { EventWriter } from './events/eventWriter.js';
 import { InboundProcessor } from './inbound/processInbound.js';
+import { TtlCache } from './cache.js';
 import { bootstrapEnvironments } from './keys/environments.js';
 import { resealSecrets } from './secrets/resealSecrets.js';
 import { resolveSecretKey, SecretBox } from './secrets/secretBox.js';
@@ -58,7 +59,7 @@ export async function createHerald(config: Config, log: Logger, opts: { listen?:
   let app: FastifyInstance | null = null;
   if (config.roles.api) {
     app = await buildApp(
-      { db, config, auth: new Auth(db, box, config), events, addresses, box, onEventsAccepted: () => dispatcher?.wake(), onInboundReceived: () => inbound?.wake() },
+      { db, config, auth: new Auth(db, box, config), events, addresses, box, onEventsAccepted: () => dispatcher?.wake(), onInboundReceived: () => inbound?.wake(), receivingSources: new TtlCache(5000) },
       log,
     );
   }

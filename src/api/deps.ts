@@ -3,6 +3,8 @@ import type { Db } from '../db/db.js';
 import type { AddressPolicy } from '../endpoints/urlPolicy.js';
 import type { EventWriter } from '../events/eventWriter.js';
 import type { SecretBox } from '../secrets/secretBox.js';
+import type { TtlCache } from '../cache.js';
+import type { ReceivingSource } from '../sources/sources.js';
 import type { Auth } from './auth.js';
 
 /** What the routes need, passed in once (no globals). */
@@ -20,4 +22,6 @@ export interface ApiDeps {
   onEventsAccepted: () => void;
   /** Wakes this process's inbound processor: a received message was stored. */
   onInboundReceived: () => void;
+  /** Sources by id, as the receiving route checks them; changed sources are dropped from it. */
+  receivingSources: TtlCache<ReceivingSource | null>;
 }

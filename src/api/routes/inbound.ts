@@ -1,6 +1,5 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { TtlCache } from '../../cache.js';
 import { HeraldError, notFound } from '../../errors.js';
 import { storableHeaders, storeInbound } from '../../inbound/storeInbound.js';
 import { MalformedBody, PROVIDERS } from '../../sources/providers/index.js';
@@ -28,8 +27,7 @@ function secretHeaders(s: ReceivingSource): string[] {
  * is verified in memory, stored in one statement, and answered; what it means is worked out
  * afterwards by the inbound processor.
  */
-export default async function inboundRoutes(app: FastifyInstance, { db, box, config, onInboundReceived }: ApiDeps) {
-  const sources = new TtlCache<ReceivingSource | null>(5000);
+export default async function inboundRoutes(app: FastifyInstance, { db, box, config, onInboundReceived, receivingSources: sources }: ApiDeps) {
   const source = async (id: string): Promise<ReceivingSource | null> => {
     let s = sources.get(id);
     if (s === undefined) {

@@ -57,7 +57,7 @@ const InboundMessage = Type.Object({
 
 const SourceParams = Type.Object({ tenant: TenantParams.properties.tenant, id: Type.String({ minLength: 1, maxLength: 100 }) });
 
-export default async function sourceRoutes(app: FastifyInstance, { db, auth, box, config }: ApiDeps) {
+export default async function sourceRoutes(app: FastifyInstance, { db, auth, box, config, receivingSources }: ApiDeps) {
   const tags = ['sources'];
   const params = (req: FastifyRequest) => req.params as { tenant: string; id: string };
 
@@ -114,7 +114,9 @@ export default async function sourceRoutes(app: FastifyInstance, { db, auth, box
   }, async (req) => {
     const tenant = await auth.tenant(req, params(req).tenant);
     const current = await getSource(db, config.publicUrl, tenant.id, params(req).id);
-    return updateSource(db, box, config.publicUrl, current, req.body as any);
+    const updated = await updateSource(db, box, config.publicUrl, current, req.body as any);
+    receivingSources.delete(current.id);
+    return updated;
   });
 
   app.delete('/v1/tenants/:tenant/sources/:id', {
@@ -122,6 +124,7 @@ export default async function sourceRoutes(app: FastifyInstance, { db, auth, box
   }, async (req, reply) => {
     const tenant = await auth.tenant(req, params(req).tenant);
     await deleteSource(db, tenant.id, params(req).id);
+    receivingSources.delete(params(req).id);
     return reply.status(204).send();
   });
 
