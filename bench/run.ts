@@ -17,6 +17,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { Pool } from 'undici';
 import { freePort } from '../scripts/embedded-postgres.mjs';
+import { inboundFigures } from './inbound.js';
 import { type BenchDb, rssMb, seedDeliveries } from './scale.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -187,11 +188,12 @@ async function benchHerald(label: string, rx: Receiver, extraEnv: Record<string,
   const { proc, out } = await spawnReady([...nodeArgs, path.join(ROOT, 'bin/herald'), 'start'], env, 'Herald is running');
   const key = /sandbox\s+(sk_test_\S+)/.exec(out())![1];
   const base = `http://127.0.0.1:${port}`;
-  const setup = async (p: string, body: unknown) => {
-    const r = await fetch(base + p, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    if (r.status >= 300) throw new Error(`${p}: ${r.status} ${await r.text()}`);
+  const api = async (method: string, p: string, body?: unknown) => {
+    const r = await fetch(base + p, { method, headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+    if (r.status >= 300) throw new Error(`${method} ${p}: ${r.status} ${await r.text()}`);
     return r.json() as Promise<any>;
   };
+  const setup = (p: string, body: unknown) => api('POST', p, body);
   await setup('/v1/event-types', { name: 'bench.event' });
   await setup('/v1/tenants', { name: 'Bench', uid: 'bench' });
   await setup('/v1/tenants/bench/endpoints', { url: rx.url });
@@ -199,11 +201,12 @@ async function benchHerald(label: string, rx: Receiver, extraEnv: Record<string,
   await throughput(t, rx, 1000); // warm-up: JIT, connection pools, SQLite page cache
   const rate = await throughput(t, rx);
   const lat = await latency(t, rx);
+  const inbound = process.env.BENCH_INBOUND === '0' ? null : await inboundFigures(base, api);
   const scale = process.env.BENCH_SCALE === '0' ? null : await scaleFigures(proc, setup, t, rx, extraEnv.DATABASE_URL ? { dialect: 'postgres', where: extraEnv.DATABASE_URL } : { dialect: 'sqlite', where: path.join(dataDir, 'herald.db') });
   await t.close();
   await stop(proc);
   fs.rmSync(dataDir, { recursive: true, force: true });
-  return { label, rate, ...lat, scale };
+  return { label, rate, ...lat, inbound, scale };
 }
 
 const FANOUT_ENDPOINTS = 100;
@@ -277,6 +280,15 @@ async function main() {
   console.log(`${'target'.padEnd(24)} ${'deliv/s'.padStart(8)} ${'% ceil'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)}`);
   for (const r of rows) {
     console.log(`${r.label.padEnd(24)} ${fmt(r.rate, 0)} ${fmt((100 * r.rate) / ceiling, 0)}% ${fmt(r.p50)} ${fmt(r.p99)} ${fmt(r.max)}`);
+  }
+  const inbound = rows.filter((r: any) => r.inbound);
+  if (inbound.length) {
+    console.log(`\nInbound: verified Chargify payment_success webhooks to a source; accepted/s and p99 answer at concurrency ${CONCURRENCY}; receipt → billing record and → forwarded delivery at 100/s`);
+    console.log(`${'target'.padEnd(24)} ${'accept/s'.padStart(8)} ${'p99 2xx'.padStart(8)} ${'rec p50'.padStart(8)} ${'rec p99'.padStart(8)} ${'fwd p50'.padStart(8)} ${'fwd p99'.padStart(8)}`);
+    for (const r of inbound as any[]) {
+      const i = r.inbound;
+      console.log(`${r.label.padEnd(24)} ${fmt(i.acceptedPerSec, 0)} ${fmt(i.p99AnswerMs)} ${fmt(i.p50RecordMs)} ${fmt(i.p99RecordMs)} ${fmt(i.p50ForwardMs)} ${fmt(i.p99ForwardMs)}`);
+    }
   }
   const scaled = rows.filter((r: any) => r.scale);
   if (scaled.length) {

@@ -15,6 +15,10 @@ interface World {
   event: any;
   deliveryId: string;
   recoveryId: string;
+  source: any;
+  inboundId: string;
+  customer: any;
+  plan: any;
   key: string;
 }
 
@@ -36,7 +40,12 @@ for (const dialect of DIALECTS) {
       });
       const { key } = await createKey(h.herald.db, { environmentId: 'sandbox', environment: 'sandbox', tenantId: tenant.id });
       const recovery = (await h.api('POST', `/v1/tenants/${uid}/endpoints/${endpoint.id}/recover`, { since: '2020-01-01T00:00:00Z' })).body;
-      return { tenant, endpoint, event, deliveryId: read.deliveries[0].id, recoveryId: recovery.id, key };
+      const source = (await h.api('POST', `/v1/tenants/${uid}/sources`, { provider: 'token', name: 'in', secret: `token-of-${uid}` })).body;
+      const inbound = await fetch(`${h.url}/in/${source.id}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-webhook-token': `token-of-${uid}` }, body: `{"type":"x","secret":"secret-of-${uid}"}` });
+      const inboundId = ((await inbound.json()) as { id: string }).id;
+      const customer = (await h.api('POST', `/v1/tenants/${uid}/customers`, { key: `key-of-${uid}`, kind: 'person', email: `secret-of-${uid}@example.com` })).body;
+      const plan = (await h.api('POST', `/v1/tenants/${uid}/plans`, { key: `plan-of-${uid}`, name: 'Gold' })).body;
+      return { tenant, endpoint, event, deliveryId: read.deliveries[0].id, recoveryId: recovery.id, source, inboundId, customer, plan, key };
     }
 
     before(async () => {
@@ -55,8 +64,15 @@ for (const dialect of DIALECTS) {
       await rx.stop();
     });
 
+    const idFor = (path: string, ids: World) =>
+      path.includes('/endpoints/') ? ids.endpoint.id
+      : path.includes('/events/') ? ids.event.id
+      : path.includes('/recoveries/') ? ids.recoveryId
+      : path.includes('/sources/') ? ids.source.id
+      : path.includes('/inbound/') ? ids.inboundId
+      : ids.deliveryId;
     const fill = (path: string, tenant: string, ids: World) =>
-      path.replace('{tenant}', tenant).replace('{id}', path.includes('/endpoints/') ? ids.endpoint.id : path.includes('/events/') ? ids.event.id : path.includes('/recoveries/') ? ids.recoveryId : ids.deliveryId);
+      path.replace('{tenant}', tenant).replace('{id}', idFor(path, ids)).replace('{customer}', ids.customer.key).replace('{plan}', ids.plan.key);
 
     const bodyFor = (path: string) =>
       path.endsWith('/events') ? { type: 'KycUpdate', payload: { personId: 'x', kycStatus: 'P' } }
@@ -64,13 +80,16 @@ for (const dialect of DIALECTS) {
       : path.endsWith('/endpoints') ? { url: 'http://127.0.0.1:9/x' }
       : path.endsWith('/test') ? {}
       : path.endsWith('/recover') ? { since: '2020-01-01T00:00:00Z' }
+      : path.endsWith('/sources') ? { provider: 'token', name: 'x', secret: 'y' }
+      : path.endsWith('/customers') ? { key: 'k', kind: 'person' }
+      : path.endsWith('/plans') ? { key: 'p', name: 'P' }
       : undefined;
 
     const bodyOf = (r: { method: string; path: string }) => (r.method === 'PATCH' ? {} : r.method === 'POST' ? bodyFor(r.path) : undefined);
 
     function assertNoLeak(res: { status: number; body: any }, what: string) {
       const text = JSON.stringify(res.body);
-      for (const secret of [b.tenant.id, b.tenant.token, b.endpoint.id, b.endpoint.secret, b.event.id, b.deliveryId, b.recoveryId, 'secret-of-tenant-b']) {
+      for (const secret of [b.tenant.id, b.tenant.token, b.endpoint.id, b.endpoint.secret, b.event.id, b.deliveryId, b.recoveryId, b.source.id, b.inboundId, b.customer.id, b.plan.id, 'token-of-tenant-b', 'secret-of-tenant-b']) {
         if (what.includes(secret)) continue; // the id we asked for may be echoed in the error message
         assert.ok(!text.includes(secret), `${what} leaked ${secret}: ${text}`);
       }
@@ -88,7 +107,7 @@ for (const dialect of DIALECTS) {
     });
 
     it("answers 404 for tenant B's ids under tenant A's own paths", async () => {
-      for (const r of routes.filter((x) => x.path.includes('{id}'))) {
+      for (const r of routes.filter((x) => /\{(id|customer|plan)\}/.test(x.path))) {
         const path = fill(r.path, a.tenant.uid, b);
         const res = await h.api(r.method, path, bodyOf(r), { key: a.key });
         assert.equal(res.status, 404, `${r.method} ${path} → ${res.status} ${JSON.stringify(res.body)}`);
@@ -112,8 +131,13 @@ for (const dialect of DIALECTS) {
       assert.equal(eps.length, 1);
       assert.equal(eps[0].enabled, true);
       const events = (await h.api('GET', '/v1/tenants/tenant-b/events')).body.data;
-      assert.equal(events.length, 1, 'no event was created in B');
+      // B's own: the one KycUpdate, its customer.created and the forwarded inbound message.
+      assert.equal(events.filter((e: { type: string }) => e.type === 'KycUpdate').length, 1, 'no event was created in B');
+      assert.equal(events.length, 3);
       assert.equal((await h.api('GET', '/v1/tenants/tenant-b')).body.name, 'tenant-b');
+      assert.equal((await h.api('GET', '/v1/tenants/tenant-b/customers')).body.data.length, 1, 'no customer was created or deleted in B');
+      assert.equal((await h.api('GET', '/v1/tenants/tenant-b/sources')).body.data[0].enabled, true);
+      assert.equal((await h.api('GET', `/v1/tenants/tenant-b/customers/${b.customer.key}`)).body.email, 'secret-of-tenant-b@example.com');
     });
   });
 }

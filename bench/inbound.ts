@@ -1,0 +1,115 @@
+// Inbound figures for `npm run bench`: verified Chargify webhooks posted to a source of a running
+// Herald. Reports webhooks accepted per second (closed loop), p99 from sending to the 200, and,
+// at a steady 100 webhooks/s, the time from sending to the billing record (the transaction's
+// createdAt, same clock) and to the forwarded event's arrival at an endpoint.
+import { createHmac } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Pool } from 'undici';
+
+const N = Number(process.env.BENCH_INBOUND ?? 5000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
+const RATE = 100;
+const RATE_SECONDS = 5;
+const KEY = 'bench-shared-key';
+
+/** Forwarded chargify.payment_success events: arrival time by Chargify webhook id. */
+function forwardReceiver() {
+  const arrivals = new Map<string, number>();
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const id = String(JSON.parse(Buffer.concat(chunks).toString()).data.id);
+      if (!arrivals.has(id)) arrivals.set(id, Date.now());
+      res.writeHead(200).end();
+    });
+  });
+  return { arrivals, server };
+}
+
+const body = (i: number) =>
+  `id=${i}&event=payment_success&payload[subscription][id]=${1 + (i % 50)}&payload[subscription][customer][reference]=acme` +
+  `&payload[subscription][currency]=USD&payload[transaction][id]=${i}&payload[transaction][amount_in_cents]=1999&payload[transaction][memo]=Renewal`;
+
+const pct = (xs: number[], p: number) => xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
+
+export interface InboundFigures {
+  acceptedPerSec: number;
+  p99AnswerMs: number;
+  p50RecordMs: number;
+  p99RecordMs: number;
+  p50ForwardMs: number;
+  p99ForwardMs: number;
+}
+
+export async function inboundFigures(base: string, api: (method: string, path: string, body?: unknown) => Promise<any>): Promise<InboundFigures> {
+  const fwd = forwardReceiver();
+  await new Promise<void>((r) => fwd.server.listen(0, '127.0.0.1', r));
+  const fwdUrl = `http://127.0.0.1:${(fwd.server.address() as AddressInfo).port}/forwarded`;
+  await api('POST', '/v1/tenants', { name: 'Inbound', uid: 'inbound' });
+  await api('POST', '/v1/tenants/inbound/customers', { key: 'acme', kind: 'organization' });
+  const src = await api('POST', '/v1/tenants/inbound/sources', { provider: 'chargify', name: 'Chargify', secret: KEY });
+  await api('POST', '/v1/tenants/inbound/endpoints', { url: fwdUrl, eventTypes: ['chargify.payment_success'] });
+  const pool = new Pool(base, { connections: CONCURRENCY, pipelining: 1 });
+  const send = async (i: number) => {
+    const b = body(i);
+    const started = performance.now();
+    const r = await pool.request({
+      method: 'POST',
+      path: `/in/${src.id}`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-chargify-webhook-signature-hmac-sha-256': createHmac('sha256', KEY).update(b).digest('hex') },
+      body: b,
+    });
+    await r.body.dump();
+    if (r.statusCode !== 200) throw new Error(`inbound answered ${r.statusCode}`);
+    return performance.now() - started;
+  };
+
+  // Closed loop: how many verified webhooks are stored and answered per second.
+  const answers: number[] = [];
+  let next = 1;
+  const started = performance.now();
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (next <= N) answers.push(await send(next++));
+  }));
+  const acceptedPerSec = N / ((performance.now() - started) / 1000);
+  const until = Date.now() + 300_000;
+  while (fwd.arrivals.size < N && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+
+  // Open loop at a steady rate: receipt to record, receipt to forwarded delivery.
+  const sentAt = new Map<string, number>();
+  const first = N + 1;
+  const total = RATE * RATE_SECONDS;
+  const t0 = performance.now();
+  const sends: Promise<number>[] = [];
+  for (let i = 0; i < total; i++) {
+    const wait = t0 + (i * 1000) / RATE - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    sentAt.set(String(first + i), Date.now());
+    sends.push(send(first + i));
+  }
+  await Promise.all(sends);
+  while ([...sentAt.keys()].some((id) => !fwd.arrivals.has(id)) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  const record: number[] = [];
+  for (let cursor: string | null = null, done = false; !done; ) {
+    const page: { data: { providerId: string; createdAt: string }[]; nextCursor: string | null } = await api('GET', `/v1/tenants/inbound/transactions?limit=250${cursor ? `&cursor=${cursor}` : ''}`);
+    for (const t of page.data) {
+      const at = sentAt.get(t.providerId);
+      if (at !== undefined) record.push(Date.parse(t.createdAt) - at);
+    }
+    cursor = page.nextCursor;
+    done = !cursor || record.length >= total;
+  }
+  const forward = [...sentAt].map(([id, at]) => fwd.arrivals.get(id)! - at);
+  await pool.close();
+  fwd.server.close();
+  return {
+    acceptedPerSec,
+    p99AnswerMs: pct(answers, 0.99),
+    p50RecordMs: pct(record, 0.5),
+    p99RecordMs: pct(record, 0.99),
+    p50ForwardMs: pct(forward, 0.5),
+    p99ForwardMs: pct(forward, 0.99),
+  };
+}
