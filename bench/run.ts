@@ -21,6 +21,10 @@ import { inboundFigures } from './inbound.js';
 import { type BenchDb, rssMb, seedDeliveries } from './scale.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
+/** The node flags `npm start` gives Herald, read from package.json so the two cannot drift apart. */
+const START_NODE_FLAGS = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts.start as string)
+  .split(/\s+/)
+  .filter((w) => w.startsWith('--'));
 const THROUGHPUT_EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const RATE = 500;
@@ -184,7 +188,8 @@ async function benchHerald(label: string, rx: Receiver, extraEnv: Record<string,
     // The load generator is one key far over the default per-key API limit: measure Herald, not the limiter.
     HERALD_API_RATE_LIMIT: '0', ...extraEnv };
   if (!extraEnv.DATABASE_URL) delete env.DATABASE_URL;
-  const nodeArgs = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  // Herald runs with the node flags of `npm start` (package.json), plus a CPU profile when asked.
+  const nodeArgs = [...START_NODE_FLAGS, ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [])];
   const { proc, out } = await spawnReady([...nodeArgs, path.join(ROOT, 'bin/herald'), 'start'], env, 'Herald is running');
   const key = /sandbox\s+(sk_test_\S+)/.exec(out())![1];
   const base = `http://127.0.0.1:${port}`;

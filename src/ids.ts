@@ -13,10 +13,32 @@ function encodeTime(ms: number): string {
   return out;
 }
 
+// Within one millisecond, ids made by this process keep increasing (as monotonic ULIDs do): the
+// random part of the previous id plus one. Events written in one group share a millisecond, and
+// an ordered endpoint takes its deliveries in id order, so that order must be the write order.
+let lastTime = -1;
+let lastRand: number[] = [];
+
+function nextRand(now: number): number[] {
+  if (now === lastTime) {
+    const r = [...lastRand];
+    let i = r.length - 1;
+    while (i >= 0 && r[i] === 31) r[i--] = 0;
+    if (i >= 0) {
+      r[i]++;
+      lastRand = r;
+      return r;
+    }
+  }
+  lastTime = now;
+  // The first id of a millisecond starts low enough that billions can follow it in the same one.
+  lastRand = [...randomBytes(12)].map((b, i) => (i === 0 ? b & 15 : b & 31));
+  return lastRand;
+}
+
 export function newId(prefix: string, now = Date.now()): string {
-  const bytes = randomBytes(12);
   let rand = '';
-  for (const b of bytes) rand += ALPHABET[b & 31];
+  for (const v of nextRand(now)) rand += ALPHABET[v];
   return `${prefix}_${encodeTime(now)}${rand}`;
 }
 

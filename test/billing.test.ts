@@ -28,7 +28,8 @@ for (const dialect of DIALECTS) {
       const uid = `b${++n}`;
       await h.api('POST', '/v1/tenants', { name: uid, uid });
       const src = (await h.api('POST', `/v1/tenants/${uid}/sources`, { provider: 'chargify', name: 'Chargify', secret: 'shared' })).body;
-      await h.api('POST', `/v1/tenants/${uid}/endpoints`, { url: `${rx.url}/billing-${uid}`, eventTypes: ['customer.created', 'transaction.recorded', 'subscription.created', 'subscription.updated', 'refund.recorded'] });
+      // Ordered: the billing events arrive in the order they were recorded.
+      await h.api('POST', `/v1/tenants/${uid}/endpoints`, { url: `${rx.url}/billing-${uid}`, ordered: true, eventTypes: ['customer.created', 'transaction.recorded', 'subscription.created', 'subscription.updated', 'refund.recorded'] });
       let webhookId = 1000;
       const chargify = async (event: string, payload: Record<string, string | number>) => {
         const body = chargifyBody(++webhookId, event, payload);

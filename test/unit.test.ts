@@ -79,6 +79,10 @@ describe('ids and addresses', () => {
     assert.ok(a < b);
     assert.match(a, /^evt_[0-9a-z]{22}$/);
   });
+  it('keeps ids made in the same millisecond in the order they were made', () => {
+    const ids = Array.from({ length: 5000 }, (_, i) => newId(i % 2 ? 'evt' : 'dlv', 1_700_000_000_002).slice(4));
+    for (let i = 1; i < ids.length; i++) assert.ok(ids[i - 1] < ids[i], `${ids[i - 1]} < ${ids[i]}`);
+  });
   it('blocks private, loopback, link-local, CGNAT, unique-local and mapped addresses', () => {
     const p = new AddressPolicy();
     for (const h of ['127.0.0.1', 'localhost', 'api.localhost', '10.1.2.3', '172.16.5.5', '192.168.0.1', '169.254.169.254', '[::1]', '100.64.0.1', 'fd00::1', 'fe80::1', '::ffff:10.0.0.1', '0.0.0.0']) assert.ok(p.isBlocked(h), h);

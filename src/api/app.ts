@@ -42,6 +42,9 @@ export async function buildApp(deps: ApiDeps, log: Logger): Promise<FastifyInsta
     return503OnClosing: true,
     connectionTimeout: 60_000,
     requestTimeout: 60_000,
+    // Idle keep-alive connections are closed (and advertised as kept) for less than the connection
+    // timeout: otherwise a client told "timeout=72" reuses a socket the server destroyed at 60 s.
+    keepAliveTimeout: 30_000,
     // Requests Node's HTTP parser refuses (headers over 16 KB, malformed request lines) never reach
     // a route: answer them in the same JSON format, then close the connection.
     clientErrorHandler: (err, socket) => {

@@ -32,3 +32,6 @@ export const TenantParams = Type.Object({ tenant: Type.String({ minLength: 1, ma
 export const Timestamp = Type.String({ format: 'date-time' });
 
 export const JsonObject = Type.Record(Type.String(), Type.Unknown());
+
+/** A value or null. */
+export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);

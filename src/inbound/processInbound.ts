@@ -63,12 +63,9 @@ export class InboundProcessor {
     while (!this.stopping) {
       let claimed = 0;
       try {
-        const batch = await claimInbound(this.db, { limit: 50, leaseMs: this.opts.leaseMs });
+        const batch = await claimInbound(this.db, { limit: 100, leaseMs: this.opts.leaseMs });
         claimed = batch.length;
-        for (const m of batch) {
-          if (this.stopping) break; // the rest come due again when their lease ends
-          await this.process(m);
-        }
+        if (batch.length) await this.processBatch(batch);
       } catch (err) {
         this.log.error({ err }, 'claiming received messages failed; retrying at the next poll');
       }
@@ -76,7 +73,29 @@ export class InboundProcessor {
     }
   }
 
-  /** Processes one claimed message; never throws. */
+  /**
+   * A claimed batch in one transaction (one commit for all, in arrival order). If it fails, each
+   * message goes alone, so one message that cannot be processed holds up no other.
+   */
+  async processBatch(batch: ClaimedInbound[]): Promise<void> {
+    const newTypes: string[] = [];
+    try {
+      const wrote = await this.db.tx(async (q) => {
+        let any = false;
+        for (const m of batch) any = (await this.apply(q, m, newTypes)) || any;
+        return any;
+      });
+      for (const t of newTypes) this.knownTypes.add(t);
+      if (wrote) this.onEvents();
+    } catch {
+      for (const m of batch) {
+        if (this.stopping) break; // the rest come due again when their lease ends
+        await this.process(m);
+      }
+    }
+  }
+
+  /** Processes one claimed message alone; never throws. */
   async process(m: ClaimedInbound): Promise<void> {
     try {
       const newTypes: string[] = [];

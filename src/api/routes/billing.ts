@@ -4,9 +4,8 @@ import { createPlan, deletePlan, getPlan, listPlans, type PlanInput, updatePlan 
 import { listRecords, type RecordKind } from '../../billing/records.js';
 import { getCustomer } from '../../customers/customers.js';
 import type { ApiDeps } from '../deps.js';
-import { errors, ListQuery, page, TenantParams, Timestamp } from '../schemas.js';
+import { errors, ListQuery, Nullable, page, TenantParams, Timestamp } from '../schemas.js';
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 const Currency = Type.String({ pattern: '^[A-Za-z]{3}$', description: 'ISO 4217 code' });
 const Amount = Type.Integer({ description: 'minor units (cents)' });
 

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HeraldError, notFound } from '../../errors.js';
+import { GroupCommit } from '../../db/groupCommit.js';
 import { storableHeaders, storeInbound } from '../../inbound/storeInbound.js';
 import { MalformedBody, PROVIDERS } from '../../sources/providers/index.js';
 import { DEFAULT_TOKEN_HEADER } from '../../sources/providers/token.js';
@@ -37,11 +38,15 @@ export default async function inboundRoutes(app: FastifyInstance, { db, box, con
     return s;
   };
 
+  // Concurrent requests are stored in one transaction (one WAL flush on SQLite), each answered
+  // after the commit that holds it.
+  const writer = new GroupCommit(db, storeInbound);
+
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.inboundMaxBytes }, (_req, body, done) => done(null, body));
 
   const store = (s: ReceivingSource, req: FastifyRequest, body: Buffer, status: 'received' | 'rejected', reason: string | null, parsed?: { type: string; dedupeKey: string | null }) =>
-    storeInbound(db, {
+    writer.submit({
       sourceId: s.id,
       tenantId: s.tenantId,
       status,

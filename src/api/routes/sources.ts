@@ -6,7 +6,7 @@ import type { InboundStatus } from '../../inbound/storeInbound.js';
 import { PROVIDER_NAMES, PROVIDERS, type ProviderName } from '../../sources/providers/index.js';
 import { createSource, deleteSource, getSource, getSourceSecret, listSources, type SourceInput, updateSource } from '../../sources/sources.js';
 import type { ApiDeps } from '../deps.js';
-import { errors, ListQuery, page, TenantParams, Timestamp } from '../schemas.js';
+import { errors, ListQuery, Nullable, page, TenantParams, Timestamp } from '../schemas.js';
 
 const Provider = Type.Union(PROVIDER_NAMES.map((p) => Type.Literal(p)), { description: 'how requests are verified: ' + PROVIDER_NAMES.join(', ') });
 const Options = Type.Object(
@@ -31,7 +31,6 @@ export const Source = Type.Object(
 );
 
 const Status = Type.Union(['received', 'processed', 'unmatched', 'rejected', 'failed'].map((s) => Type.Literal(s)));
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
 const InboundFields = {
   id: Type.String(),
