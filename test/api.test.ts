@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { DIALECTS } from './helpers/db.js';
 import { startHerald, type TestHerald } from './helpers/herald.js';
@@ -18,6 +19,14 @@ for (const dialect of DIALECTS) {
       assert.equal(r.status, 200);
       assert.deepEqual(r.body, { status: 'ok' });
       assert.match(r.headers.get('x-request-id')!, /^req_/);
+    });
+
+    it('tells keep-alive clients a shorter idle time than the connection timeout, so no reused socket is already closed', async () => {
+      const agent = new http.Agent({ keepAlive: true });
+      const res = await new Promise<http.IncomingMessage>((resolve, reject) => http.get(`${h.url}/v1/health`, { agent }, resolve).on('error', reject));
+      agent.destroy();
+      res.resume();
+      assert.match(String(res.headers['keep-alive']), /timeout=30\b/);
     });
 
     it('serves an OpenAPI 3.1 document that lists the v1 paths', async () => {

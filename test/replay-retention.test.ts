@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { applyRetention } from '../src/deliveries/retention.js';
 import { DIALECTS } from './helpers/db.js';
@@ -57,6 +58,15 @@ for (const dialect of DIALECTS) {
       await h.api('POST', '/v1/tenants/ret/endpoints', { url: `${rx.url}/ret` });
       const ev = (await h.api('POST', '/v1/tenants/ret/events', { type: 'thing.happened', payload: { secret: 'old' } })).body;
       await eventually(async () => (await h.api('GET', `/v1/tenants/ret/events/${ev.id}`)).body.status === 'S', 5000, 'delivered');
+      // Received webhooks: one processed, one held as unmatched (still needed: it keeps its body).
+      const token = (await h.api('POST', '/v1/tenants/ret/sources', { provider: 'token', name: 't', secret: 'tok' })).body;
+      const receive = async (body: string) => ((await (await fetch(`${h.url}/in/${token.id}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-webhook-token': 'tok' }, body })).json()) as { id: string }).id;
+      const done = await receive('{"type":"old.news"}');
+      const chargify = (await h.api('POST', '/v1/tenants/ret/sources', { provider: 'chargify', name: 'c', secret: 'k' })).body;
+      const form = 'id=1&event=payment_success&payload[subscription][customer][reference]=nobody&payload[transaction][id]=1&payload[transaction][amount_in_cents]=5';
+      const held = ((await (await fetch(`${h.url}/in/${chargify.id}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-chargify-webhook-signature-hmac-sha-256': createHmac('sha256', 'k').update(form).digest('hex') }, body: form })).json()) as { id: string }).id;
+      const inbound = (id: string) => h.api('GET', `/v1/tenants/ret/inbound/${id}`).then((r) => r.body);
+      await eventually(async () => (await inbound(done)).status === 'processed' && (await inbound(held)).status === 'unmatched', 5000, 'inbound processed');
 
       const farFuture = Date.now() + 100 * 86_400_000;
       let purged = 0;
@@ -66,7 +76,7 @@ for (const dialect of DIALECTS) {
         assert.ok(r.payloadsPurged <= 7 && r.attemptsDeleted <= 7, 'each step is bounded by the batch size');
         purged += r.payloadsPurged;
         deleted += r.attemptsDeleted;
-        if (r.payloadsPurged === 0 && r.attemptsDeleted === 0) break;
+        if (r.payloadsPurged === 0 && r.attemptsDeleted === 0 && r.inboundPurged === 0) break;
       }
       assert.ok(purged > 0 && deleted > 0);
       const read = (await h.api('GET', `/v1/tenants/ret/events/${ev.id}`)).body;
@@ -78,6 +88,12 @@ for (const dialect of DIALECTS) {
       const busy = (await h.api('GET', `/v1/tenants/busy/events/${inProgress.id}`)).body;
       assert.equal(busy.status, 'I');
       assert.deepEqual(busy.payload, { keep: 'me' }, 'an event in progress keeps its payload');
+      const purgedMsg = await inbound(done);
+      assert.deepEqual([purgedMsg.status, purgedMsg.body, purgedMsg.headers], ['processed', '', {}]);
+      assert.ok(purgedMsg.bodyPurgedAt);
+      const heldMsg = await inbound(held);
+      assert.equal(heldMsg.body, form, 'an unmatched message keeps its body until it is applied');
+      assert.equal(heldMsg.bodyPurgedAt, null);
     });
   });
 }

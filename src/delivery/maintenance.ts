@@ -36,7 +36,7 @@ export class Maintenance {
       if (Date.now() - this.lastRetention >= 60_000) {
         this.lastRetention = Date.now();
         const r = await applyRetention(this.db, { payloadDays: this.config.payloadRetentionDays, attemptDays: this.config.attemptRetentionDays, batch: 1000 });
-        if (r.payloadsPurged || r.attemptsDeleted) this.log.info(r, 'retention applied');
+        if (r.payloadsPurged || r.attemptsDeleted || r.inboundPurged) this.log.info(r, 'retention applied');
       }
     } catch (err) {
       this.log.error({ err }, 'maintenance step failed; trying again at the next tick');

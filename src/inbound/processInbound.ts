@@ -4,7 +4,7 @@ import { type BillingChange, BillingRefused } from '../billing/changes.js';
 import { stripeChanges } from '../billing/stripe.js';
 import type { Db, Queryable } from '../db/db.js';
 import { ensureEventTypes } from '../event-types/eventTypes.js';
-import { insertEvents } from '../events/eventWriter.js';
+import { insertEvents, type NewEvent } from '../events/eventWriter.js';
 import type { Logger } from '../log.js';
 import type { SecretBox } from '../secrets/secretBox.js';
 import { MalformedBody, PROVIDERS } from '../sources/providers/index.js';
@@ -80,11 +80,7 @@ export class InboundProcessor {
   async processBatch(batch: ClaimedInbound[]): Promise<void> {
     const newTypes: string[] = [];
     try {
-      const wrote = await this.db.tx(async (q) => {
-        let any = false;
-        for (const m of batch) any = (await this.apply(q, m, newTypes)) || any;
-        return any;
-      });
+      const wrote = await this.db.tx((q) => this.applyAll(q, batch, newTypes));
       for (const t of newTypes) this.knownTypes.add(t);
       if (wrote) this.onEvents();
     } catch {
@@ -99,7 +95,7 @@ export class InboundProcessor {
   async process(m: ClaimedInbound): Promise<void> {
     try {
       const newTypes: string[] = [];
-      const wrote = await this.db.tx((q) => this.apply(q, m, newTypes));
+      const wrote = await this.db.tx((q) => this.applyAll(q, [m], newTypes));
       // Only a committed registration is remembered.
       for (const t of newTypes) this.knownTypes.add(t);
       if (wrote) this.onEvents();
@@ -117,33 +113,70 @@ export class InboundProcessor {
     }
   }
 
-  private async apply(q: Queryable, m: ClaimedInbound, newTypes: string[]): Promise<boolean> {
-    let outcome: Outcome;
-    let forwardedId: string | null = null;
-    let type: string | null = null;
+  /** What one message means: its forwarded event and its billing outcome (records written, events not yet). */
+  private async decide(q: Queryable, m: ClaimedInbound, newTypes: string[]): Promise<{ type: string | null; forwarded: NewEvent | null; outcome: Outcome }> {
     try {
       const parsed = PROVIDERS[m.provider].parse({ headers: m.headers, body: m.body, receivedAt: m.receivedAt });
-      type = parsed.type;
       await this.ensureType(q, m.environmentId, parsed.type, m.provider, newTypes);
       // The forwarded event's idempotency key makes a second pass (a release from `unmatched`,
       // a retry) find the same event instead of sending it twice.
-      const [forwarded] = await insertEvents(q, this.box, m.tenantId, [
-        { type: parsed.type, payload: parsed.payload, idempotencyKey: `inbound:${m.id}`, inboundId: m.id, occurredAt: m.receivedAt },
-      ]);
-      forwardedId = forwarded.id;
-      outcome = await applyBilling(q, m.tenantId, billingChanges(m, parsed.payload));
+      const forwarded = { type: parsed.type, payload: parsed.payload, idempotencyKey: `inbound:${m.id}`, inboundId: m.id, occurredAt: m.receivedAt };
+      let outcome: Outcome;
+      try {
+        outcome = await applyBilling(q, m.tenantId, billingChanges(m, parsed.payload));
+      } catch (err) {
+        if (!(err instanceof BillingRefused)) throw err;
+        outcome = { status: 'failed', reason: err.message, events: [] };
+      }
+      return { type: parsed.type, forwarded, outcome };
     } catch (err) {
-      if (!(err instanceof BillingRefused || err instanceof MalformedBody)) throw err;
-      outcome = { status: 'failed', reason: err.message, events: [] };
+      if (!(err instanceof MalformedBody)) throw err;
+      return { type: null, forwarded: null, outcome: { status: 'failed', reason: err.message, events: [] } };
     }
-    await insertEvents(q, this.box, m.tenantId, outcome.events);
-    await q.run(
-      `UPDATE inbound_messages SET status = $2, reason = $3, waiting_for = $4, event_id = COALESCE($5, event_id), event_type = COALESCE($6, event_type),
-              attempts = attempts + 1, due_at = NULL, processed_at = $7
-        WHERE id = $1`,
-      [m.id, outcome.status, 'reason' in outcome ? outcome.reason : null, outcome.status === 'unmatched' ? outcome.waitingFor : null, forwardedId, type, Date.now()],
-    );
-    return forwardedId !== null || outcome.events.length > 0;
+  }
+
+  /**
+   * Applies messages in arrival order, then writes the events of all of them with one outbox
+   * write per tenant (each forwarded event followed by its billing events), then their statuses.
+   * Answers whether any event was written.
+   */
+  private async applyAll(q: Queryable, batch: ClaimedInbound[], newTypes: string[]): Promise<boolean> {
+    const decided = [];
+    for (const m of batch) decided.push(await this.decide(q, m, newTypes));
+    const byTenant = new Map<string, { events: NewEvent[]; owner: (number | null)[] }>();
+    decided.forEach((d, i) => {
+      const t = byTenant.get(batch[i].tenantId) ?? { events: [], owner: [] };
+      byTenant.set(batch[i].tenantId, t);
+      if (d.forwarded) {
+        t.events.push(d.forwarded);
+        t.owner.push(i);
+      }
+      for (const e of d.outcome.events) {
+        t.events.push(e);
+        t.owner.push(null);
+      }
+    });
+    const forwardedId: (string | null)[] = batch.map(() => null);
+    let wrote = false;
+    for (const [tenantId, t] of byTenant) {
+      const accepted = await insertEvents(q, this.box, tenantId, t.events);
+      accepted.forEach((a, j) => {
+        const owner = t.owner[j];
+        if (owner !== null) forwardedId[owner] = a.id;
+      });
+      wrote ||= accepted.length > 0;
+    }
+    const now = Date.now();
+    for (const [i, d] of decided.entries()) {
+      const o = d.outcome;
+      await q.run(
+        `UPDATE inbound_messages SET status = $2, reason = $3, waiting_for = $4, event_id = COALESCE($5, event_id), event_type = COALESCE($6, event_type),
+                attempts = attempts + 1, due_at = NULL, processed_at = $7
+          WHERE id = $1`,
+        [batch[i].id, o.status, 'reason' in o ? o.reason : null, o.status === 'unmatched' ? o.waitingFor : null, forwardedId[i], d.type, now],
+      );
+    }
+    return wrote;
   }
 
   private async ensureType(q: Queryable, environmentId: string, type: string, provider: string, newTypes: string[]): Promise<void> {

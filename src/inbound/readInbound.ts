@@ -26,6 +26,8 @@ export interface InboundMessage extends InboundSummary {
   /** The body as it came: UTF-8 text, or base64 when it is not valid UTF-8 (see bodyEncoding). */
   body: string;
   bodyEncoding: 'utf8' | 'base64';
+  /** When retention emptied the headers and body (HERALD_PAYLOAD_RETENTION_DAYS). */
+  bodyPurgedAt: string | null;
 }
 
 const SUMMARY = 'id, source_id, status, reason, waiting_for, dedupe_key, duplicates, event_type, event_id, attempts, received_at, processed_at';
@@ -62,7 +64,7 @@ export async function listInbound(
 }
 
 export async function getInbound(q: Queryable, tenantId: string, id: string): Promise<InboundMessage> {
-  const r = await q.one(`SELECT ${SUMMARY}, headers, body FROM inbound_messages WHERE id = $1 AND tenant_id = $2`, [id, tenantId]);
+  const r = await q.one(`SELECT ${SUMMARY}, headers, body, body_purged_at FROM inbound_messages WHERE id = $1 AND tenant_id = $2`, [id, tenantId]);
   if (!r) throw notFound('inbound message', id);
   const bytes = Buffer.from(r.body);
   let body: string;
@@ -73,5 +75,5 @@ export async function getInbound(q: Queryable, tenantId: string, id: string): Pr
     body = bytes.toString('base64');
     bodyEncoding = 'base64';
   }
-  return { ...toSummary(r), headers: JSON.parse(r.headers), body, bodyEncoding };
+  return { ...toSummary(r), headers: JSON.parse(r.headers), body, bodyEncoding, bodyPurgedAt: r.body_purged_at === null ? null : new Date(Number(r.body_purged_at)).toISOString() };
 }

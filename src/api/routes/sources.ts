@@ -52,6 +52,7 @@ const InboundMessage = Type.Object({
   headers: Type.Record(Type.String(), Type.String()),
   body: Type.String(),
   bodyEncoding: Type.Union([Type.Literal('utf8'), Type.Literal('base64')]),
+  bodyPurgedAt: Nullable(Timestamp),
 });
 
 const SourceParams = Type.Object({ tenant: TenantParams.properties.tenant, id: Type.String({ minLength: 1, maxLength: 100 }) });
