@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import v8 from 'node:v8';
 import { ConfigError, loadConfig } from '../config.js';
 import { migrate } from '../db/migrate.js';
 import { openDb } from '../db/open.js';
@@ -20,7 +21,19 @@ Configuration is read from environment variables: see docs/configuration.md.`;
 
 class UsageError extends Error {}
 
+/**
+ * A server's heap: by default V8 lets the old generation grow to several times what is alive
+ * before collecting it (Herald keeps 45–70 MB alive under load and V8 let its heap reach ~195 MB).
+ * Growing it by at most 2× after each full collection keeps the process near 200 MB at no
+ * measurable cost in throughput (`npm run bench`, memory column). This flag is read at every
+ * collection, so it can be set here; a value given on the node command line wins.
+ */
+function boundHeapGrowth(): void {
+  if (!process.execArgv.some((a) => a.startsWith('--heap-growing-percent'))) v8.setFlagsFromString('--heap-growing-percent=100');
+}
+
 async function start(): Promise<void> {
+  boundHeapGrowth();
   const config = loadConfig();
   const log = createLogger(config.logLevel);
   const herald = await createHerald(config, log);
