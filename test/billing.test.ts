@@ -145,6 +145,8 @@ for (const dialect of DIALECTS) {
       assert.match(m.reason, /customer\]\[reference\] is missing; set the customer reference in Chargify/);
       const bad = await settled(await chargify('payment_success', { ...signup(1, 'k'), 'transaction.id': 3, 'transaction.amount_in_cents': '12.50' }));
       assert.match(bad.reason, /not an amount in minor units/);
+      const nul = await settled(await chargify('payment_success', { ...signup(1, 'k\u0000'), 'transaction.id': 4, 'transaction.amount_in_cents': 5 }));
+      assert.deepEqual([nul.status, nul.reason], ['failed', 'a field holds a NUL character, which cannot be a key, id or memo']);
       assert.ok((await h.api('GET', `/v1/tenants/${uid}/inbound/${m.id}`)).body.eventId, 'it was forwarded all the same');
     });
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { DIALECTS } from './helpers/db.js';
-import { startHerald, type TestHerald } from './helpers/herald.js';
+import { eventually, startHerald, type TestHerald } from './helpers/herald.js';
 
 // Throws random and malformed requests at every route of the OpenAPI document: never a 5xx, never
 // a crash; every refusal is a JSON error with a message. Seeded, so a failure reproduces: the seed
@@ -90,6 +91,63 @@ for (const dialect of DIALECTS) {
       }
       const health = await h.api('GET', '/v1/health', undefined, { key: null });
       assert.equal(health.status, 200, `still alive after ${n} hostile requests`);
+    });
+
+    it('takes random, malformed and correctly signed garbage at real sources without a 5xx, and processes what it accepted', async () => {
+      const seed = Number(process.env.HERALD_FUZZ_SEED ?? Date.now() % 1_000_000);
+      const r = prng(seed);
+      const secrets: Record<string, string> = { chargify: 'k', stripe: 'whsec_k', github: 'k', shopify: 'k', standard: 'whsec_a2V5a2V5a2V5', token: 'k', basic: 'u:p' };
+      // A tenant of its own: the test above may well have deleted "fuzz".
+      await h.api('POST', '/v1/tenants', { name: 'Fuzz inbound', uid: 'fuzz-in' });
+      const sources: { id: string; provider: string }[] = [];
+      for (const [provider, secret] of Object.entries(secrets)) {
+        const created = await h.api('POST', '/v1/tenants/fuzz-in/sources', { provider, name: provider, secret });
+        assert.equal(created.status, 201);
+        sources.push({ provider, id: created.body.id });
+      }
+      const FORMS = ['payload[a][b]=1', 'payload[a]=1&payload[a][b]=2', 'a[=1', '%zz=1', 'id=1&event=payment_success&payload[transaction][amount_in_cents]=x', 'payload=%7B', 'event=&id=', 'a[][b]=1&a[][b]=2&a[]=3'];
+      let accepted = 0;
+      for (let i = 0; i < 300; i++) {
+        const src = sources[Math.floor(r() * sources.length)];
+        const kind = r();
+        const body = kind < 0.3 ? FORMS[Math.floor(r() * FORMS.length)] + (r() < 0.5 ? '&' + FORMS[Math.floor(r() * FORMS.length)] : '')
+          : kind < 0.6 ? JSON.stringify(randomJson(r))
+          : kind < 0.8 ? Buffer.from(Array.from({ length: Math.floor(r() * 200) }, () => Math.floor(r() * 256))).toString('latin1')
+          : NASTY[Math.floor(r() * NASTY.length)];
+        const bytes = Buffer.from(body, kind < 0.8 && kind >= 0.6 ? 'latin1' : 'utf8');
+        const secret = secrets[src.provider];
+        const t = String(Math.floor(Date.now() / 1000));
+        const mac = (key: string | Buffer, data: (string | Buffer)[], enc: 'hex' | 'base64') => { const m = createHmac('sha256', key); for (const d of data) m.update(d); return m.digest(enc); };
+        // Half the requests are signed correctly, so they reach the body parsers and the processor.
+        const signed = r() < 0.5;
+        const headers: Record<string, string> = {
+          'content-type': ['application/x-www-form-urlencoded', 'application/json', 'text/plain', 'nonsense', 'application/x-www-form-urlencoded; charset=utf-8'][Math.floor(r() * 5)],
+          'x-chargify-webhook-signature-hmac-sha-256': signed ? mac(secret, [bytes], 'hex') : NASTY[Math.floor(r() * NASTY.length)].replace(/[^\x21-\x7e]/g, ''),
+          'stripe-signature': signed ? `t=${t},v1=${mac(secret, [`${t}.`, bytes], 'hex')}` : 't=abc,v1=',
+          'x-hub-signature-256': signed ? 'sha256=' + mac(secret, [bytes], 'hex') : 'sha256=',
+          'x-shopify-hmac-sha256': signed ? mac(secret, [bytes], 'base64') : '=',
+          'webhook-id': `msg_${i}`, 'webhook-timestamp': signed ? t : '1',
+          'webhook-signature': signed ? 'v1,' + mac(Buffer.from(secret.slice(6), 'base64'), [`msg_${i}.${t}.`, bytes], 'base64') : 'v1,',
+          'x-webhook-token': signed ? secret : 'no',
+          authorization: 'Basic ' + Buffer.from(signed ? secret : 'u:x').toString('base64'),
+          'x-github-event': NASTY[Math.floor(r() * NASTY.length)].replace(/[^\x21-\x7e]/g, '') || 'push',
+          'x-github-delivery': `d-${i}`,
+        };
+        const res = await fetch(`${h.url}/in/${src.id}`, { method: 'POST', headers, body: bytes });
+        const text = await res.text();
+        const where = `seed ${seed}: ${src.provider} ${JSON.stringify(body.slice(0, 120))} signed=${signed} → ${res.status} ${text.slice(0, 300)}`;
+        assert.ok(res.status < 500, where);
+        if (res.status === 200) accepted++;
+        else assert.ok(JSON.parse(text).error.message.length > 0, where);
+      }
+      // Whatever was accepted is processed (to processed, unmatched or failed); nothing is stuck.
+      const done = await eventually(async () => {
+        const waiting = (await h.api('GET', '/v1/tenants/fuzz-in/inbound?status=received')).body.data.length;
+        return waiting === 0;
+      }, 15_000, 'the processor to get through what was accepted');
+      assert.ok(done);
+      assert.ok(accepted > 0, `seed ${seed}: some correctly signed requests were accepted`);
+      assert.equal((await h.api('GET', '/v1/health', undefined, { key: null })).status, 200);
     });
   });
 }

@@ -74,3 +74,9 @@ export function timeOf(v: unknown, fallback: number): number {
   }
   return fallback;
 }
+
+/** Keys and ids are stored as text, and Postgres text cannot hold NUL: such a webhook is refused. */
+export function refuseNul(changes: BillingChange[]): BillingChange[] {
+  if (JSON.stringify(changes).includes('\\u0000')) throw new BillingRefused('a field holds a NUL character, which cannot be a key, id or memo');
+  return changes;
+}

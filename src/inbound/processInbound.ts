@@ -1,6 +1,6 @@
 import { chargifyChanges } from '../billing/chargify.js';
 import { applyBilling, type BillingOutcome } from '../billing/applyBilling.js';
-import { type BillingChange, BillingRefused } from '../billing/changes.js';
+import { type BillingChange, BillingRefused, refuseNul } from '../billing/changes.js';
 import { stripeChanges } from '../billing/stripe.js';
 import type { Db, Queryable } from '../db/db.js';
 import { ensureEventTypes } from '../event-types/eventTypes.js';
@@ -10,13 +10,14 @@ import type { SecretBox } from '../secrets/secretBox.js';
 import { MalformedBody, PROVIDERS } from '../sources/providers/index.js';
 import { Waker } from '../wake.js';
 import { claimInbound, type ClaimedInbound } from './claimInbound.js';
+import { storableText } from './storeInbound.js';
 
 /** Processing gives up on a message after this many failed tries (the database down for long). */
 const MAX_ATTEMPTS = 10;
 
 function billingChanges(m: ClaimedInbound, payload: string): BillingChange[] {
-  if (m.provider === 'chargify') return chargifyChanges(JSON.parse(payload), m.receivedAt);
-  if (m.provider === 'stripe') return stripeChanges(JSON.parse(payload), m.receivedAt);
+  if (m.provider === 'chargify') return refuseNul(chargifyChanges(JSON.parse(payload), m.receivedAt));
+  if (m.provider === 'stripe') return refuseNul(stripeChanges(JSON.parse(payload), m.receivedAt));
   return [];
 }
 
@@ -107,7 +108,7 @@ export class InboundProcessor {
       await this.db
         .run(
           `UPDATE inbound_messages SET attempts = $2, status = $3, reason = $4, due_at = $5 WHERE id = $1 AND status = 'received'`,
-          [m.id, attempts, failed ? 'failed' : 'received', `processing failed: ${(err as Error).message}`.slice(0, 500), failed ? null : Date.now() + Math.min(2 ** attempts * 1000, 600_000)],
+          [m.id, attempts, failed ? 'failed' : 'received', storableText(`processing failed: ${(err as Error).message}`.slice(0, 500)), failed ? null : Date.now() + Math.min(2 ** attempts * 1000, 600_000)],
         )
         .catch(() => undefined); // still down: the lease runs out and the message comes due anyway
     }
@@ -173,7 +174,7 @@ export class InboundProcessor {
         `UPDATE inbound_messages SET status = $2, reason = $3, waiting_for = $4, event_id = COALESCE($5, event_id), event_type = COALESCE($6, event_type),
                 attempts = attempts + 1, due_at = NULL, processed_at = $7
           WHERE id = $1`,
-        [batch[i].id, o.status, 'reason' in o ? o.reason : null, o.status === 'unmatched' ? o.waitingFor : null, forwardedId[i], d.type, now],
+        [batch[i].id, o.status, 'reason' in o ? storableText(o.reason) : null, o.status === 'unmatched' ? o.waitingFor : null, forwardedId[i], d.type, now],
       );
     }
     return wrote;

@@ -15,6 +15,9 @@ export interface NewInbound {
   receivedAt: number;
 }
 
+/** Postgres text cannot hold NUL, and a reason may quote the body that held one (a JSON error). */
+export const storableText = (s: string | null) => (s === null ? null : s.replace(/\u0000/g, '\\0'));
+
 /**
  * Stores one request as it came, in one statement, before anything is done with it. A received
  * message is due for processing at once. When the provider's id was seen before on this source,
@@ -27,7 +30,7 @@ export async function storeInbound(q: Queryable, m: NewInbound): Promise<{ id: s
     `INSERT INTO inbound_messages (id, source_id, tenant_id, status, reason, dedupe_key, headers, body, event_type, due_at, received_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
      ON CONFLICT (source_id, dedupe_key) DO NOTHING RETURNING id`,
-    [id, m.sourceId, m.tenantId, m.status, m.reason, dedupeKey, JSON.stringify(m.headers), m.body, m.eventType, m.receivedAt],
+    [id, m.sourceId, m.tenantId, m.status, storableText(m.reason), storableText(dedupeKey), JSON.stringify(m.headers), m.body, storableText(m.eventType), m.receivedAt],
   );
   if (inserted) return { id, duplicate: false };
   const first = await q.one<{ id: string }>(
