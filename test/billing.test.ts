@@ -184,6 +184,10 @@ for (const dialect of DIALECTS) {
       assert.equal(txns[0].subscriptionId, sub.id);
       const refund = (await h.api('GET', `/v1/tenants/${uid}/refunds`)).body.data[0];
       assert.deepEqual([refund.providerId, refund.amount, refund.transactionId], ['re_1', 500, txns[1].id]);
+
+      // Deleting the tenant takes its sources, messages, customers and records with it.
+      assert.equal((await h.api('DELETE', `/v1/tenants/${uid}`)).status, 204);
+      assert.equal((await fetch(`${h.url}/in/${src.id}`, { method: 'POST', body: '{}' })).status, 404);
     });
   });
 }

@@ -31,6 +31,12 @@ export function isUniqueViolation(err: unknown): boolean {
   return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
+/** A row refers to one that no longer exists (deleted meanwhile, perhaps on another node). */
+export function isForeignKeyViolation(err: unknown): boolean {
+  const e = err as { code?: string };
+  return e?.code === '23503' || e?.code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
+}
+
 // Optional filters are written `(CAST($n AS text) IS NULL OR col = $n)`: Postgres cannot infer the
 // type of a parameter that is only tested for NULL, and CAST is the spelling both dialects accept.
 

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HeraldError, notFound } from '../../errors.js';
+import { isForeignKeyViolation } from '../../db/db.js';
 import { GroupCommit } from '../../db/groupCommit.js';
 import { storableHeaders, storeInbound } from '../../inbound/storeInbound.js';
 import { MalformedBody, PROVIDERS } from '../../sources/providers/index.js';
@@ -45,18 +46,26 @@ export default async function inboundRoutes(app: FastifyInstance, { db, box, con
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.inboundMaxBytes }, (_req, body, done) => done(null, body));
 
-  const store = (s: ReceivingSource, req: FastifyRequest, body: Buffer, status: 'received' | 'rejected', reason: string | null, parsed?: { type: string; dedupeKey: string | null }) =>
-    writer.submit({
-      sourceId: s.id,
-      tenantId: s.tenantId,
-      status,
-      reason,
-      dedupeKey: parsed?.dedupeKey ?? null,
-      eventType: parsed?.type ?? null,
-      headers: storableHeaders(req.headers, secretHeaders(s)),
-      body,
-      receivedAt: Date.now(),
-    });
+  const store = async (s: ReceivingSource, req: FastifyRequest, body: Buffer, status: 'received' | 'rejected', reason: string | null, parsed?: { type: string; dedupeKey: string | null }) => {
+    try {
+      return await writer.submit({
+        sourceId: s.id,
+        tenantId: s.tenantId,
+        status,
+        reason,
+        dedupeKey: parsed?.dedupeKey ?? null,
+        eventType: parsed?.type ?? null,
+        headers: storableHeaders(req.headers, secretHeaders(s)),
+        body,
+        receivedAt: Date.now(),
+      });
+    } catch (err) {
+      // Deleted (with its tenant, or on another node) after it was cached: it is gone.
+      if (!isForeignKeyViolation(err)) throw err;
+      sources.delete(s.id);
+      throw notFound('source', s.id);
+    }
+  };
 
   // A body over the limit never reaches the handler; it is still recorded (without the body), so
   // the tenant can see why a provider's webhooks fail.

@@ -23,7 +23,7 @@ const Quota = Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { descript
 
 const Uid = Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9._:@-]+$', description: "the operator's own id for this tenant" });
 
-export default async function tenantRoutes(app: FastifyInstance, { db, auth, box }: ApiDeps) {
+export default async function tenantRoutes(app: FastifyInstance, { db, auth, box, receivingSources }: ApiDeps) {
   const tags = ['tenants'];
 
   app.post('/v1/tenants', {
@@ -81,6 +81,7 @@ export default async function tenantRoutes(app: FastifyInstance, { db, auth, box
     const tenant = await auth.tenant(req, (req.params as { tenant: string }).tenant);
     await deleteTenant(db, tenant.id);
     auth.forgetTenant(tenant.id);
+    receivingSources.deleteWhere((s) => s?.tenantId === tenant.id);
     return reply.status(204).send();
   });
 }
