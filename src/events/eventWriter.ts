@@ -1,5 +1,6 @@
 import type { Db, Queryable } from '../db/db.js';
 import { type ClaimedDelivery, ENDPOINT_COLUMNS, type EndpointFields, endpointFields } from '../deliveries/claimDueDeliveries.js';
+import { type GroupWrite, GroupCommit } from '../db/groupCommit.js';
 import { newId } from '../ids.js';
 import type { SecretBox } from '../secrets/secretBox.js';
 
@@ -49,8 +50,6 @@ interface Request {
   tenantId: string;
   events: NewEvent[];
   onlyEndpointId?: string;
-  resolve: (r: AcceptedEvent[]) => void;
-  reject: (e: unknown) => void;
 }
 
 const subscribes = (types: string[], type: string) => types.length === 0 || types.includes(type);
@@ -62,72 +61,26 @@ const GROUP_MAX_EVENTS = 2000;
  * loses nothing: the workers find the deliveries in the table. An idempotency key seen before
  * answers the earlier event and creates nothing.
  *
- * Group commit: requests that arrive while a transaction is being written wait and go together in
- * the next one, with one multi-row INSERT for their events and one for their deliveries. Every
- * caller is answered only after its own commit, so nothing is acknowledged early; under load one
- * commit (one WAL flush) serves dozens of requests instead of one.
+ * Group commit (db/groupCommit.ts): requests that arrive while a transaction is being written wait
+ * and go together in the next one, with one multi-row INSERT for their events and one for their
+ * deliveries. Every caller is answered only after its own commit; under load one commit (one WAL
+ * flush) serves dozens of requests instead of one.
  */
 export class EventWriter {
-  private queue: Request[] = [];
-  private writing = false;
+  private readonly writer: GroupCommit<Request, AcceptedEvent[]>;
 
   constructor(
-    private readonly db: Db,
+    db: Db,
     private readonly box: SecretBox,
     private readonly worker: LocalWorker | null = null,
-  ) {}
+  ) {
+    // A group holds up to GROUP_MAX_EVENTS events; a retried request alone hands nothing over.
+    this.writer = new GroupCommit(db, (q, group, alone) => this.writeGroup(q, group, !alone), { maxWeight: GROUP_MAX_EVENTS, weight: (r) => r.events.length });
+  }
 
   /** `onlyEndpointId` limits the deliveries to one endpoint (test events). */
   write(tenantId: string, events: NewEvent[], opts: { onlyEndpointId?: string } = {}): Promise<AcceptedEvent[]> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ tenantId, events, onlyEndpointId: opts.onlyEndpointId, resolve, reject });
-      if (!this.writing) {
-        // Start on the next turn of the event loop, not now: requests parsed in the same I/O phase
-        // then join this group (with SQLite a transaction never yields, so without the pause every
-        // group would hold one request).
-        this.writing = true;
-        setImmediate(() => void this.drain());
-      }
-    });
-  }
-
-  private async drain(): Promise<void> {
-    try {
-      await this.drainQueue();
-    } finally {
-      // Whatever happens, the next write must be able to start a drain again.
-      this.writing = false;
-      if (this.queue.length) {
-        this.writing = true;
-        setImmediate(() => void this.drain());
-      }
-    }
-  }
-
-  private async drainQueue(): Promise<void> {
-    while (this.queue.length) {
-      const group: Request[] = [];
-      let size = 0;
-      while (this.queue.length && (group.length === 0 || size + this.queue[0].events.length <= GROUP_MAX_EVENTS)) {
-        const r = this.queue.shift()!;
-        group.push(r);
-        size += r.events.length;
-      }
-      try {
-        const { results, lease, leased, wanted, due } = await this.db.tx((q) => this.writeGroup(q, group, true));
-        if (lease) this.worker!.handOver(lease.token, leased, wanted);
-        if (due) this.worker?.wake();
-        group.forEach((r, i) => r.resolve(results[i]));
-      } catch {
-        // One request must not sink the others: retry each alone, and fail only the one at fault.
-        for (const r of group) {
-          await this.db.tx((q) => this.writeGroup(q, [r], false)).then(({ results, due }) => {
-            if (due) this.worker?.wake();
-            r.resolve(results[0]);
-          }, r.reject);
-        }
-      }
-    }
+    return this.writer.submit({ tenantId, events, onlyEndpointId: opts.onlyEndpointId });
   }
 
   /**
@@ -135,7 +88,7 @@ export class EventWriter {
    * reserves room in the local worker for the deliveries, and inserts. A lease reserved here is
    * handed back if the transaction fails.
    */
-  private async writeGroup(q: Queryable, group: Request[], handOver: boolean) {
+  private async writeGroup(q: Queryable, group: Request[], handOver: boolean): Promise<GroupWrite<AcceptedEvent[]>> {
     const targets = await loadTargets(q, this.box, [...new Set(group.map((r) => r.tenantId))]);
     const rows = plan(group, targets);
     // Deliveries of ordered or failing endpoints are never handed over: the claim query decides
@@ -145,7 +98,14 @@ export class EventWriter {
     const lease = handOver && wanted ? (this.worker?.reserve(wanted) ?? null) : null;
     try {
       const { results, leased } = await insertGroup(q, group, rows, lease);
-      return { results, leased, lease, wanted, due: unleased + (lease ? 0 : wanted) };
+      const due = unleased + (lease ? 0 : wanted);
+      return {
+        results,
+        afterCommit: () => {
+          if (lease) this.worker!.handOver(lease.token, leased, wanted);
+          if (due) this.worker?.wake();
+        },
+      };
     } catch (err) {
       if (lease) this.worker!.handOver(lease.token, [], wanted);
       throw err;
@@ -160,7 +120,7 @@ export class EventWriter {
  */
 export async function insertEvents(q: Queryable, box: SecretBox, tenantId: string, events: NewEvent[]): Promise<AcceptedEvent[]> {
   if (events.length === 0) return [];
-  const group: Request[] = [{ tenantId, events, resolve: () => undefined, reject: () => undefined }];
+  const group: Request[] = [{ tenantId, events }];
   const rows = plan(group, await loadTargets(q, box, [tenantId]));
   const { results } = await insertGroup(q, group, rows, null);
   return results[0];

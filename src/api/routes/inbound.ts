@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HeraldError, notFound } from '../../errors.js';
 import { isForeignKeyViolation } from '../../db/db.js';
 import { GroupCommit } from '../../db/groupCommit.js';
-import { storableHeaders, storeInbound } from '../../inbound/storeInbound.js';
+import { type NewInbound, storableHeaders, storeInbound } from '../../inbound/storeInbound.js';
 import { MalformedBody, PROVIDERS } from '../../sources/providers/index.js';
 import { DEFAULT_TOKEN_HEADER } from '../../sources/providers/token.js';
 import { findReceivingSource, type ReceivingSource } from '../../sources/sources.js';
@@ -41,7 +41,11 @@ export default async function inboundRoutes(app: FastifyInstance, { db, box, con
 
   // Concurrent requests are stored in one transaction (one WAL flush on SQLite), each answered
   // after the commit that holds it.
-  const writer = new GroupCommit(db, storeInbound);
+  const writer = new GroupCommit<NewInbound, { id: string; duplicate: boolean }>(db, async (q, items) => {
+    const results = [];
+    for (const m of items) results.push(await storeInbound(q, m));
+    return { results };
+  });
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.inboundMaxBytes }, (_req, body, done) => done(null, body));
