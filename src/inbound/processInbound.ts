@@ -26,9 +26,10 @@ type Outcome = BillingOutcome | { status: 'failed'; reason: string; events: [] }
 /**
  * Turns received messages into what they mean, after the sender has had its answer: each becomes
  * an event of the tenant (forwarded through the normal delivery engine) and, for billing
- * providers, records under the tenant's customers. One transaction per message holds the
- * forwarded event, the records, their events and the message's new status, so a crash at any
- * point leaves the message `received` and it is simply processed again when its lease ends.
+ * providers, records under the tenant's customers. One transaction per claimed batch (or per
+ * message, when a batch fails) holds the forwarded events, the records, their events and the
+ * messages' new statuses, so a crash at any point leaves the messages `received` and they are
+ * simply processed again when their lease ends.
  */
 export class InboundProcessor {
   private readonly waker = new Waker();
