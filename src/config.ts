@@ -34,6 +34,8 @@ export interface Config {
   maxPayloadBytes: number;
   /** Largest body a source accepts, in bytes (HERALD_INBOUND_MAX_BYTES, default 1 MiB); larger: 413. */
   inboundMaxBytes: number;
+  /** Refused requests a source stores per second, per node; beyond it they are refused unstored (HERALD_INBOUND_REJECTIONS_STORED, default 10; 0: all). */
+  inboundRejectionsStored: number;
   /** API requests per second per key, per node; bursts up to one second's worth (HERALD_API_RATE_LIMIT, default 1000; 0: off). */
   apiRateLimit: number;
   /** Endpoints one tenant may have (HERALD_MAX_ENDPOINTS_PER_TENANT, default 100). */
@@ -154,6 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     roles: { api: roleList.includes('api'), worker: roleList.includes('worker') },
     maxPayloadBytes: int(env, 'HERALD_MAX_PAYLOAD_BYTES', 256 * 1024, 1),
     inboundMaxBytes: int(env, 'HERALD_INBOUND_MAX_BYTES', 1024 * 1024, 1),
+    inboundRejectionsStored: int(env, 'HERALD_INBOUND_REJECTIONS_STORED', 10),
     allowPrivateCidrs: parseCidrs(env.HERALD_ALLOW_PRIVATE_CIDRS),
     apiRateLimit: int(env, 'HERALD_API_RATE_LIMIT', 1000, 0),
     maxEndpointsPerTenant: int(env, 'HERALD_MAX_ENDPOINTS_PER_TENANT', 100, 1),

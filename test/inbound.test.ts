@@ -15,7 +15,7 @@ for (const dialect of DIALECTS) {
     let rx: Receiver;
     let n = 0;
     before(async () => {
-      h = await startHerald(dialect, { HERALD_INBOUND_MAX_BYTES: '4096' });
+      h = await startHerald(dialect, { HERALD_INBOUND_MAX_BYTES: '4096', HERALD_INBOUND_REJECTIONS_STORED: '3' });
       rx = await new Receiver().start();
     });
     after(async () => {
@@ -100,6 +100,17 @@ for (const dialect of DIALECTS) {
       assert.equal(list.length, 2);
       assert.match(list[0].reason, /missing X-Chargify-Webhook-Signature/);
       assert.match(list[1].reason, /does not match/);
+    });
+
+    it('stores a flood of forged requests only up to a rate, and refuses every one of them', async () => {
+      const uid = await tenant();
+      const src = (await h.api('POST', `/v1/tenants/${uid}/sources`, { provider: 'github', name: 'gh', secret: 's' })).body;
+      const answers = await Promise.all(Array.from({ length: 20 }, (_, i) =>
+        post(src.id, `{"n":${i}}`, { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': 'sha256=' + '0'.repeat(64) })));
+      assert.ok(answers.every((a) => a.status === 401));
+      assert.ok(answers.some((a) => /too many refused requests for this source right now/.test(a.body.error.message)));
+      const stored = (await h.api('GET', `/v1/tenants/${uid}/inbound?status=rejected&limit=250`)).body.data.length;
+      assert.ok(stored >= 3 && stored < 20, `stored ${stored} of 20`);
     });
 
     it('refuses malformed bodies, stale timestamps, oversized bodies and unknown sources with a clear 4xx', async () => {

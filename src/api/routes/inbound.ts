@@ -1,7 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { HeraldError, notFound } from '../../errors.js';
+import { type ErrorCode, HeraldError, notFound } from '../../errors.js';
 import { isForeignKeyViolation } from '../../db/db.js';
+import { KeyRateLimiter } from '../rateLimit.js';
 import { GroupCommit } from '../../db/groupCommit.js';
 import { type NewInbound, storableHeaders, storeInbound } from '../../inbound/storeInbound.js';
 import { MalformedBody, PROVIDERS } from '../../sources/providers/index.js';
@@ -47,6 +48,15 @@ export default async function inboundRoutes(app: FastifyInstance, { db, box, con
     return { results };
   });
 
+  // Refused requests are stored so a tenant can see why a provider's webhooks fail, but a flood of
+  // forged ones must not fill the database: past this rate they are refused without a trace.
+  const refusals = new KeyRateLimiter(config.inboundRejectionsStored);
+  const refuse = async (s: ReceivingSource, req: FastifyRequest, body: Buffer, code: ErrorCode, reason: string, message = reason): Promise<never> => {
+    const kept = refusals.tryTake(s.id) === 0;
+    if (kept) await store(s, req, body, 'rejected', reason);
+    throw new HeraldError(code, `${message}; ${kept ? 'the request was stored as rejected' : 'too many refused requests for this source right now to store this one'}`);
+  };
+
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.inboundMaxBytes }, (_req, body, done) => done(null, body));
 
@@ -76,7 +86,7 @@ export default async function inboundRoutes(app: FastifyInstance, { db, box, con
   app.addHook('onError', async (req, _reply, err) => {
     if ((err as { code?: string }).code !== 'FST_ERR_CTP_BODY_TOO_LARGE') return;
     const s = await source((req.params as { sourceId?: string }).sourceId ?? '').catch(() => null);
-    if (s) await store(s, req, Buffer.alloc(0), 'rejected', `body larger than the limit of ${config.inboundMaxBytes} bytes (HERALD_INBOUND_MAX_BYTES); not stored`).catch(() => undefined);
+    if (s && refusals.tryTake(s.id) === 0) await store(s, req, Buffer.alloc(0), 'rejected', `body larger than the limit of ${config.inboundMaxBytes} bytes (HERALD_INBOUND_MAX_BYTES); not stored`).catch(() => undefined);
   });
 
   app.post('/in/:sourceId', {
@@ -94,24 +104,17 @@ export default async function inboundRoutes(app: FastifyInstance, { db, box, con
     const s = await source(id);
     if (!s) throw notFound('source', id);
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    if (!s.enabled) {
-      await store(s, req, body, 'rejected', 'the source is disabled');
-      throw new HeraldError('forbidden', 'this source is disabled; its tenant can enable it again');
-    }
+    if (!s.enabled) return refuse(s, req, body, 'forbidden', 'the source is disabled', 'this source is disabled; its tenant can enable it again');
     const provider = PROVIDERS[s.provider];
     const message = { headers: req.headers as Record<string, string>, body, receivedAt: Date.now() };
     const refused = provider.verify(message, s.secret, s.options);
-    if (refused) {
-      await store(s, req, body, 'rejected', refused);
-      throw new HeraldError('unauthorized', `${refused}; the request was stored as rejected`);
-    }
+    if (refused) return refuse(s, req, body, 'unauthorized', refused);
     let parsed;
     try {
       parsed = provider.parse(message);
     } catch (err) {
       if (!(err instanceof MalformedBody)) throw err;
-      await store(s, req, body, 'rejected', err.message);
-      throw new HeraldError('bad_request', `${err.message}; the request was stored as rejected`);
+      return refuse(s, req, body, 'bad_request', err.message);
     }
     const stored = await store(s, req, body, 'received', null, parsed);
     if (!stored.duplicate) onInboundReceived();
