@@ -80,36 +80,25 @@ const toSubscription = (r: Record<string, any>): Subscription => ({
 
 const TRANSACTIONS = 'SELECT t.*, c.key AS customer_key FROM transactions t JOIN customers c ON c.id = t.customer_id';
 
-const toTransaction = (r: Record<string, any>): Transaction => ({
-  id: r.id,
-  customerId: r.customer_id,
-  customerKey: r.customer_key,
-  subscriptionId: r.subscription_id,
-  provider: r.provider,
-  providerId: r.provider_id,
+/** What a transaction and a refund both are: an amount of money under a customer, from a provider. */
+const money = (r: Record<string, any>) => ({
+  id: r.id as string,
+  customerId: r.customer_id as string,
+  customerKey: r.customer_key as string,
+  provider: r.provider as string,
+  providerId: r.provider_id as string,
   amount: Number(r.amount),
-  currency: r.currency,
-  memo: r.memo,
+  currency: r.currency as string,
+  memo: r.memo as string | null,
   occurredAt: iso(r.occurred_at),
   createdAt: iso(r.created_at),
 });
+
+const toTransaction = (r: Record<string, any>): Transaction => ({ ...money(r), subscriptionId: r.subscription_id });
 
 const REFUNDS = 'SELECT f.*, c.key AS customer_key FROM refunds f JOIN customers c ON c.id = f.customer_id';
 
-const toRefund = (r: Record<string, any>): Refund => ({
-  id: r.id,
-  customerId: r.customer_id,
-  customerKey: r.customer_key,
-  transactionId: r.transaction_id,
-  paymentId: r.payment_id,
-  provider: r.provider,
-  providerId: r.provider_id,
-  amount: Number(r.amount),
-  currency: r.currency,
-  memo: r.memo,
-  occurredAt: iso(r.occurred_at),
-  createdAt: iso(r.created_at),
-});
+const toRefund = (r: Record<string, any>): Refund => ({ ...money(r), transactionId: r.transaction_id, paymentId: r.payment_id });
 
 export async function readSubscription(q: Queryable, id: string): Promise<Subscription> {
   const row = await q.one(`${SUBSCRIPTIONS} WHERE s.id = $1`, [id]);
