@@ -23,33 +23,17 @@ export interface Subscription {
   updatedAt: string;
 }
 
-export interface Transaction {
-  id: string;
-  customerId: string;
-  customerKey: string;
+/** What a transaction and a refund both are: an amount of money under a customer, from a provider. */
+export type Money = ReturnType<typeof money>;
+
+export interface Transaction extends Money {
   subscriptionId: string | null;
-  provider: string;
-  providerId: string;
-  amount: number;
-  currency: string;
-  memo: string | null;
-  occurredAt: string;
-  createdAt: string;
 }
 
-export interface Refund {
-  id: string;
-  customerId: string;
-  customerKey: string;
+export interface Refund extends Money {
   transactionId: string | null;
+  /** The provider's id of the refunded payment. */
   paymentId: string | null;
-  provider: string;
-  providerId: string;
-  amount: number;
-  currency: string;
-  memo: string | null;
-  occurredAt: string;
-  createdAt: string;
 }
 
 const iso = (ms: number | string) => new Date(Number(ms)).toISOString();
@@ -80,7 +64,7 @@ const toSubscription = (r: Record<string, any>): Subscription => ({
 
 const TRANSACTIONS = 'SELECT t.*, c.key AS customer_key FROM transactions t JOIN customers c ON c.id = t.customer_id';
 
-/** What a transaction and a refund both are: an amount of money under a customer, from a provider. */
+/** Maps the fields of Money from a transactions or refunds row (amounts in minor units). */
 const money = (r: Record<string, any>) => ({
   id: r.id as string,
   customerId: r.customer_id as string,
