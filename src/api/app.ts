@@ -1,14 +1,12 @@
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { badRequest } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../log.js';
-import { VERSION } from '../version.js';
 import type { ApiDeps } from './deps.js';
 import { installErrorHandling } from './errors.js';
+import { registerOpenApi } from './openapi.js';
 import endpointRoutes, { Endpoint } from './routes/endpoints.js';
 import eventRoutes, { AcceptedEventSchema, EventSchema } from './routes/events.js';
 import eventTypeRoutes, { EventType } from './routes/eventTypes.js';
@@ -76,24 +74,10 @@ export async function buildApp(deps: ApiDeps, log: Logger): Promise<FastifyInsta
   installErrorHandling(app, { maxBodyBytes: deps.config.maxPayloadBytes });
   app.addHook('preValidation', async (req) => refuseNul(req));
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'Herald API',
-        version: VERSION,
-        description: 'Send signed, retried, logged webhooks to your tenants’ endpoints. Authenticate with `Authorization: Bearer sk_test_…` (sandbox) or `sk_live_…` (production).',
-      },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'a secret key: sk_test_… or sk_live_…' } } },
-      security: [{ bearer: [] }],
-    },
-    refResolver: { buildLocalReference: (json, _base, _frag, i) => (json.$id as string) ?? `def-${i}` },
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
+  await registerOpenApi(app);
   for (const s of [ErrorBody, Tenant, EventType, Endpoint, AcceptedEventSchema, EventSchema, Source, Customer]) app.addSchema(s);
 
   app.get('/v1/health', { schema: { tags: ['health'], summary: 'Is Herald up?', security: [], response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({ status: 'ok' }));
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(async (api) => {
     api.addHook('onRequest', async (req) => deps.auth.authenticate(req));
