@@ -34,14 +34,14 @@ export default async function billingRoutes(app: FastifyInstance, { db, auth }: 
   const params = (req: FastifyRequest) => req.params as { tenant: string; plan: string; customer: string };
 
   app.post('/v1/tenants/:tenant/plans', {
-    schema: { tags, summary: 'Create a plan; its key is the provider’s product id', params: TenantParams, body: Type.Object(PlanFields, { additionalProperties: false }), response: { 201: Plan, ...errors(400, 401, 403, 404, 409) } },
+    schema: { tags, summary: 'Create a plan; its key is the provider’s product id', description: 'A plan names a provider product (Chargify product id, Stripe price or product id). Subscriptions on that product link to it whether they were recorded before or after the plan. Operator or tenant key.', params: TenantParams, body: Type.Object(PlanFields, { additionalProperties: false }), response: { 201: Plan, ...errors(400, 401, 403, 404, 409) } },
   }, async (req, reply) => {
     const tenant = await auth.tenant(req, params(req).tenant);
     return reply.status(201).send(await createPlan(db, tenant.id, req.body as PlanInput));
   });
 
   app.get('/v1/tenants/:tenant/plans', {
-    schema: { tags, summary: 'List plans', params: TenantParams, querystring: ListQuery, response: { 200: page(Plan), ...errors(400, 401, 403, 404) } },
+    schema: { tags, summary: 'List plans', description: 'The tenant’s plans, oldest first, a page at a time (`nextCursor`).', params: TenantParams, querystring: ListQuery, response: { 200: page(Plan), ...errors(400, 401, 403, 404) } },
   }, async (req) => {
     const tenant = await auth.tenant(req, params(req).tenant);
     const q = req.query as { limit: number; cursor?: string };
@@ -49,21 +49,21 @@ export default async function billingRoutes(app: FastifyInstance, { db, auth }: 
   });
 
   app.get('/v1/tenants/:tenant/plans/:plan', {
-    schema: { tags, summary: 'Get a plan by id or key', params: PlanParams, response: { 200: Plan, ...errors(401, 403, 404) } },
+    schema: { tags, summary: 'Get a plan by id or key', description: 'The plan, by Herald’s id (`pln_…`) or by its key (the provider’s product id).', params: PlanParams, response: { 200: Plan, ...errors(401, 403, 404) } },
   }, async (req) => {
     const tenant = await auth.tenant(req, params(req).tenant);
     return getPlan(db, tenant.id, params(req).plan);
   });
 
   app.patch('/v1/tenants/:tenant/plans/:plan', {
-    schema: { tags, summary: 'Change a plan', params: PlanParams, body: Type.Partial(Type.Object(PlanFields), { additionalProperties: false }), response: { 200: Plan, ...errors(400, 401, 403, 404, 409) } },
+    schema: { tags, summary: 'Change a plan', description: 'Changes only the fields sent. Changing the key relinks subscriptions to the new product id.', params: PlanParams, body: Type.Partial(Type.Object(PlanFields), { additionalProperties: false }), response: { 200: Plan, ...errors(400, 401, 403, 404, 409) } },
   }, async (req) => {
     const tenant = await auth.tenant(req, params(req).tenant);
     return updatePlan(db, tenant.id, await getPlan(db, tenant.id, params(req).plan), req.body as Partial<PlanInput>);
   });
 
   app.delete('/v1/tenants/:tenant/plans/:plan', {
-    schema: { tags, summary: 'Delete a plan (subscriptions on its product then show no plan)', params: PlanParams, response: { 204: Type.Null(), ...errors(401, 403, 404) } },
+    schema: { tags, summary: 'Delete a plan (subscriptions on its product then show no plan)', description: 'Subscriptions and their history stay; they simply show no plan until one with the same key is created again.', params: PlanParams, response: { 204: Type.Null(), ...errors(401, 403, 404) } },
   }, async (req, reply) => {
     const tenant = await auth.tenant(req, params(req).tenant);
     await deletePlan(db, tenant.id, (await getPlan(db, tenant.id, params(req).plan)).id);
@@ -75,6 +75,7 @@ export default async function billingRoutes(app: FastifyInstance, { db, auth }: 
       schema: {
         tags,
         summary: `List ${kind} (newest first)`,
+        description: `Billing records made from received webhooks (Chargify, Stripe), newest first; \`customer\` narrows to one customer.`,
         params: TenantParams,
         querystring: Type.Object({ ...ListQuery.properties, customer: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'only this customer’s (id or key)' })) }, { additionalProperties: false }),
         response: { 200: page(RECORDS[kind]), ...errors(400, 401, 403, 404) },
@@ -87,7 +88,7 @@ export default async function billingRoutes(app: FastifyInstance, { db, auth }: 
     });
 
     app.get(`/v1/tenants/:tenant/customers/:customer/${kind}`, {
-      schema: { tags, summary: `List one customer's ${kind}`, params: CustomerParams, querystring: ListQuery, response: { 200: page(RECORDS[kind]), ...errors(400, 401, 403, 404) } },
+      schema: { tags, summary: `List one customer's ${kind}`, description: `The ${kind} recorded under this customer (by id or key), newest first.`, params: CustomerParams, querystring: ListQuery, response: { 200: page(RECORDS[kind]), ...errors(400, 401, 403, 404) } },
     }, async (req) => {
       const tenant = await auth.tenant(req, params(req).tenant);
       const q = req.query as { limit: number; cursor?: string };

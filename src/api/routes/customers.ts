@@ -83,6 +83,7 @@ export default async function customerRoutes(app: FastifyInstance, { db, auth, b
     schema: {
       tags,
       summary: 'List or search customers',
+      description: '`search` matches part of the key, name or email in any case (`%` and `_` are taken literally); `kind` keeps persons or organizations.',
       params: TenantParams,
       querystring: Type.Object({ ...ListQuery.properties, search: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'part of the key, name or email, any case' })), kind: Type.Optional(Kind) }, { additionalProperties: false }),
       response: { 200: page(Type.Ref('Customer')), ...errors(400, 401, 403, 404) },
@@ -94,14 +95,14 @@ export default async function customerRoutes(app: FastifyInstance, { db, auth, b
   });
 
   app.get('/v1/tenants/:tenant/customers/:customer', {
-    schema: { tags, summary: 'Get a customer by id or key', params: CustomerParams, response: { 200: Type.Ref('Customer'), ...errors(401, 403, 404) } },
+    schema: { tags, summary: 'Get a customer by id or key', description: 'The customer by Herald’s id (`cus_…`) or by the tenant’s customer key.', params: CustomerParams, response: { 200: Type.Ref('Customer'), ...errors(401, 403, 404) } },
   }, async (req) => {
     const tenant = await auth.tenant(req, params(req).tenant);
     return getCustomer(db, tenant.id, params(req).customer);
   });
 
   app.get('/v1/tenants/:tenant/customers/:customer/custom-data', {
-    schema: { tags, summary: "Read a customer's custom data fields", params: CustomerParams, response: { 200: Type.Object({ customData: JsonObject }), ...errors(401, 403, 404) } },
+    schema: { tags, summary: "Read a customer's custom data fields", description: 'The custom data fields saved on the customer, as one JSON object.', params: CustomerParams, response: { 200: Type.Object({ customData: JsonObject }), ...errors(401, 403, 404) } },
   }, async (req) => {
     const tenant = await auth.tenant(req, params(req).tenant);
     return { customData: (await getCustomer(db, tenant.id, params(req).customer)).customData };
@@ -111,6 +112,7 @@ export default async function customerRoutes(app: FastifyInstance, { db, auth, b
     schema: {
       tags,
       summary: 'Change a customer; customData merges (null removes a field)',
+      description: 'Changes only the fields sent; `customData` merges field by field and a `null` removes one. Announced as `customer.updated`; billing webhooks waiting for a new key are applied.',
       params: CustomerParams,
       body: Type.Object({ key: Type.Optional(Key), kind: Type.Optional(Kind), name: Type.Optional(Type.String({ maxLength: 200 })), email: Type.Optional(Type.Union([Email, Type.Null()])), profile: Type.Optional(Profile), address: Type.Optional(Type.Union([Address, Type.Null()])), customData: Type.Optional(CustomData) }, { additionalProperties: false }),
       response: { 200: Type.Ref('Customer'), ...errors(400, 401, 403, 404, 409) },
@@ -128,7 +130,7 @@ export default async function customerRoutes(app: FastifyInstance, { db, auth, b
   });
 
   app.delete('/v1/tenants/:tenant/customers/:customer', {
-    schema: { tags, summary: 'Delete a customer and its billing records', params: CustomerParams, response: { 204: Type.Null(), ...errors(401, 403, 404) } },
+    schema: { tags, summary: 'Delete a customer and its billing records', description: 'Removes the customer with its subscriptions, transactions and refunds. Webhooks received for its key later wait as unmatched.', params: CustomerParams, response: { 204: Type.Null(), ...errors(401, 403, 404) } },
   }, async (req, reply) => {
     const tenant = await auth.tenant(req, params(req).tenant);
     const current = await getCustomer(db, tenant.id, params(req).customer);

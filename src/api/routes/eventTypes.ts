@@ -44,7 +44,7 @@ export default async function eventTypeRoutes(app: FastifyInstance, { db, auth }
   const tags = ['event types'];
 
   app.post('/v1/event-types', {
-    schema: { tags, summary: 'Create an event type', body: Body, response: { 201: Type.Ref('EventType'), ...errors(400, 401, 403, 409) } },
+    schema: { tags, summary: 'Create an event type', description: 'An event type is a name endpoints subscribe to, with an optional JSON Schema that every payload must match and an example sent by test events. Operator keys only.', body: Body, response: { 201: Type.Ref('EventType'), ...errors(400, 401, 403, 409) } },
   }, async (req, reply) => {
     auth.requireOperator(req);
     const { eventType } = await upsertEventType(db, req.scope.environmentId, req.body as any, { replace: false });
@@ -52,18 +52,18 @@ export default async function eventTypeRoutes(app: FastifyInstance, { db, auth }
   });
 
   app.get('/v1/event-types', {
-    schema: { tags, summary: 'List event types', querystring: ListQuery, response: { 200: page(Type.Ref('EventType')), ...errors(400, 401) } },
+    schema: { tags, summary: 'List event types', description: 'The environment’s catalogue, a page at a time. Any key of the environment may read it.', querystring: ListQuery, response: { 200: page(Type.Ref('EventType')), ...errors(400, 401) } },
   }, async (req) => {
     const q = req.query as { limit: number; cursor?: string };
     return listEventTypes(db, req.scope.environmentId, q.limit, q.cursor);
   });
 
   app.get('/v1/event-types/:name', {
-    schema: { tags, summary: 'Get an event type', params: NameParams, response: { 200: Type.Ref('EventType'), ...errors(401, 404) } },
+    schema: { tags, summary: 'Get an event type', description: 'One type with its schema and example.', params: NameParams, response: { 200: Type.Ref('EventType'), ...errors(401, 404) } },
   }, async (req) => getEventType(db, req.scope.environmentId, (req.params as { name: string }).name));
 
   app.patch('/v1/event-types/:name', {
-    schema: { tags, summary: 'Change an event type', params: NameParams, body: Patch, response: { 200: Type.Ref('EventType'), ...errors(400, 401, 403, 404) } },
+    schema: { tags, summary: 'Change an event type', description: 'Changes only the fields sent; a new schema applies to events posted from now on. Operator keys only.', params: NameParams, body: Patch, response: { 200: Type.Ref('EventType'), ...errors(400, 401, 403, 404) } },
   }, async (req) => {
     auth.requireOperator(req);
     const { name } = req.params as { name: string };
@@ -79,7 +79,7 @@ export default async function eventTypeRoutes(app: FastifyInstance, { db, auth }
   });
 
   app.delete('/v1/event-types/:name', {
-    schema: { tags, summary: 'Delete an event type', params: NameParams, response: { 204: Type.Null(), ...errors(401, 403, 404) } },
+    schema: { tags, summary: 'Delete an event type', description: 'Endpoints that subscribed to it keep the name in their list but receive nothing more of it. Operator keys only.', params: NameParams, response: { 204: Type.Null(), ...errors(401, 403, 404) } },
   }, async (req, reply) => {
     auth.requireOperator(req);
     await deleteEventType(db, req.scope.environmentId, (req.params as { name: string }).name);
