@@ -4,7 +4,7 @@ import { HeraldError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import { type Page, pageOf } from '../pagination.js';
 
-// A plan's key is the billing provider's product id (seeds/003: "the plan key on PartnerStack
+// A plan's key is the billing provider's product id (PartnerStack's Chargify listener: "the plan key on PartnerStack
 // matches the product id on Chargify"): subscriptions on that product show it as their plan,
 // whether the plan was created before or after them.
 export interface Plan {

@@ -49,14 +49,14 @@ export default async function billingRoutes(app: FastifyInstance, { db, auth }: 
   });
 
   app.get('/v1/tenants/:tenant/plans/:plan', {
-    schema: { tags, summary: 'Get a plan by id or key', description: 'The plan, by Herald’s id (`pln_…`) or by its key (the provider’s product id).', params: PlanParams, response: { 200: Plan, ...errors(401, 403, 404) } },
+    schema: { tags, summary: 'Get a plan by id or key', description: 'The plan, by Herald’s id or by its key (the provider’s product id).', params: PlanParams, response: { 200: Plan, ...errors(401, 403, 404) } },
   }, async (req) => {
     const tenant = await auth.tenant(req, params(req).tenant);
     return getPlan(db, tenant.id, params(req).plan);
   });
 
   app.patch('/v1/tenants/:tenant/plans/:plan', {
-    schema: { tags, summary: 'Change a plan', description: 'Changes only the fields sent. Changing the key relinks subscriptions to the new product id.', params: PlanParams, body: Type.Partial(Type.Object(PlanFields), { additionalProperties: false }), response: { 200: Plan, ...errors(400, 401, 403, 404, 409) } },
+    schema: { tags, summary: 'Change a plan', description: 'Changes only the fields sent. Subscriptions show the plan whose key is their product id, so a new key moves the plan to that product’s subscriptions.', params: PlanParams, body: Type.Partial(Type.Object(PlanFields), { additionalProperties: false }), response: { 200: Plan, ...errors(400, 401, 403, 404, 409) } },
   }, async (req) => {
     const tenant = await auth.tenant(req, params(req).tenant);
     return updatePlan(db, tenant.id, await getPlan(db, tenant.id, params(req).plan), req.body as Partial<PlanInput>);

@@ -95,7 +95,7 @@ export default async function customerRoutes(app: FastifyInstance, { db, auth, b
   });
 
   app.get('/v1/tenants/:tenant/customers/:customer', {
-    schema: { tags, summary: 'Get a customer by id or key', description: 'The customer by Herald’s id (`cus_…`) or by the tenant’s customer key.', params: CustomerParams, response: { 200: Type.Ref('Customer'), ...errors(401, 403, 404) } },
+    schema: { tags, summary: 'Get a customer by id or key', description: 'The customer by Herald’s id or by the tenant’s customer key.', params: CustomerParams, response: { 200: Type.Ref('Customer'), ...errors(401, 403, 404) } },
   }, async (req) => {
     const tenant = await auth.tenant(req, params(req).tenant);
     return getCustomer(db, tenant.id, params(req).customer);
