@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ensureEventTypes } from '../../event-types/eventTypes.js';
 import { getInbound, listInbound } from '../../inbound/readInbound.js';
 import type { InboundStatus } from '../../inbound/storeInbound.js';
-import { PROVIDER_NAMES, PROVIDERS, type ProviderName } from '../../sources/providers/index.js';
+import { PROVIDER_NAMES, registeredTypes } from '../../sources/providers/index.js';
 import { createSource, deleteSource, getSource, getSourceSecret, listSources, type SourceInput, updateSource } from '../../sources/sources.js';
 import type { ApiDeps } from '../deps.js';
 import { errors, ListQuery, Nullable, page, TenantParams, Timestamp } from '../schemas.js';
@@ -75,7 +75,7 @@ export default async function sourceRoutes(app: FastifyInstance, { db, auth, box
     const input = req.body as SourceInput;
     const source = await db.tx(async (q) => {
       const s = await createSource(q, box, config.publicUrl, tenant.id, input);
-      await ensureEventTypes(q, req.scope.environmentId, PROVIDERS[input.provider as ProviderName].knownEvents.map((e) => ({ name: `${input.provider}.${e}`, description: `Forwarded from ${input.provider} webhooks.` })));
+      await ensureEventTypes(q, req.scope.environmentId, registeredTypes(input.provider).map((name) => ({ name, description: `Forwarded from ${input.provider} webhooks.` })));
       return s;
     });
     return reply.status(201).send(source);
