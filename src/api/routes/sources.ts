@@ -53,6 +53,8 @@ const InboundMessage = Type.Object({
   body: Type.String(),
   bodyEncoding: Type.Union([Type.Literal('utf8'), Type.Literal('base64')]),
   bodyPurgedAt: Nullable(Timestamp),
+  bodySize: Nullable(Type.Integer({ description: 'the size of the body as it came, in bytes' })),
+  bodyTruncated: Type.Boolean({ description: 'body holds only the first bytes: a rejected request keeps no more (HERALD_INBOUND_REJECTED_BODY_BYTES)' }),
 });
 
 const SourceParams = Type.Object({ tenant: TenantParams.properties.tenant, id: Type.String({ minLength: 1, maxLength: 100 }) });
@@ -144,7 +146,7 @@ export default async function sourceRoutes(app: FastifyInstance, { db, auth, box
   });
 
   app.get('/v1/tenants/:tenant/inbound/:id', {
-    schema: { tags, summary: 'Get one received message, with its headers and exact body', params: SourceParams, response: { 200: InboundMessage, ...errors(401, 403, 404) } },
+    schema: { tags, summary: 'Get one received message, with its headers and exact body (a rejected one: its first bytes)', params: SourceParams, response: { 200: InboundMessage, ...errors(401, 403, 404) } },
   }, async (req) => {
     const tenant = await auth.tenant(req, params(req).tenant);
     return getInbound(db, tenant.id, params(req).id);
