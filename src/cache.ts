@@ -24,6 +24,11 @@ export class TtlCache<V> {
     this.map.set(k, { value, until: Date.now() + this.ttlMs });
   }
 
+  /** Entries held, expired ones included until they are read or the cache is cleared. */
+  get size(): number {
+    return this.map.size;
+  }
+
   delete(k: string): void {
     this.map.delete(k);
   }

@@ -36,6 +36,12 @@ export interface Config {
   inboundMaxBytes: number;
   /** Refused requests a source stores per second, per node; beyond it they are refused unstored (HERALD_INBOUND_REJECTIONS_STORED, default 10; 0: all). */
   inboundRejectionsStored: number;
+  /** Bytes of a refused request's body that are stored, its first ones (HERALD_INBOUND_REJECTED_BODY_BYTES, default 1024; at most 65536). */
+  inboundRejectedBodyBytes: number;
+  /** Bytes of refused requests one source stores per hour, per node, headers and row included (HERALD_INBOUND_REJECTED_BYTES_PER_HOUR, default 131072; 0: no byte limit). */
+  inboundRejectedBytesPerHour: number;
+  /** Refused requests are deleted after this, in ms (HERALD_INBOUND_REJECTED_RETENTION: seconds, or 12h, 7d; default 7d; 0: kept, emptied with payloads). */
+  inboundRejectedRetentionMs: number;
   /** API requests per second per key, per node; bursts up to one second's worth (HERALD_API_RATE_LIMIT, default 1000; 0: off). */
   apiRateLimit: number;
   /** Endpoints one tenant may have (HERALD_MAX_ENDPOINTS_PER_TENANT, default 100). */
@@ -105,6 +111,24 @@ function duration(raw: string | undefined, name: string, fallback: number): numb
   return Math.round(Number(m[1]) * { s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 }[(m[2] ?? 's') as 's']!);
 }
 
+function rejectedBodyBytes(env: NodeJS.ProcessEnv): number {
+  const n = int(env, 'HERALD_INBOUND_REJECTED_BODY_BYTES', 1024);
+  if (!Number.isInteger(n) || n > 65_536) {
+    throw new ConfigError(`HERALD_INBOUND_REJECTED_BODY_BYTES must be a whole number of bytes from 0 to 65536 (refused requests keep only the start of their body); got "${env.HERALD_INBOUND_REJECTED_BODY_BYTES}"`);
+  }
+  return n;
+}
+
+// A refused request costs up to its body prefix, 4 KiB of headers and its reason: a budget smaller
+// than 16 KiB would store none (or nearly none), which is surely not what was meant.
+function rejectedBytesPerHour(env: NodeJS.ProcessEnv): number {
+  const n = int(env, 'HERALD_INBOUND_REJECTED_BYTES_PER_HOUR', 128 * 1024);
+  if (n !== 0 && (!Number.isInteger(n) || n < 16_384)) {
+    throw new ConfigError(`HERALD_INBOUND_REJECTED_BYTES_PER_HOUR must be 0 (no byte limit) or a whole number of bytes of at least 16384; got "${env.HERALD_INBOUND_REJECTED_BYTES_PER_HOUR}"`);
+  }
+  return n;
+}
+
 function operatorUrl(raw: string | undefined): string | undefined {
   if (!raw) return undefined;
   try {
@@ -157,6 +181,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxPayloadBytes: int(env, 'HERALD_MAX_PAYLOAD_BYTES', 256 * 1024, 1),
     inboundMaxBytes: int(env, 'HERALD_INBOUND_MAX_BYTES', 1024 * 1024, 1),
     inboundRejectionsStored: int(env, 'HERALD_INBOUND_REJECTIONS_STORED', 10),
+    inboundRejectedBodyBytes: rejectedBodyBytes(env),
+    inboundRejectedBytesPerHour: rejectedBytesPerHour(env),
+    inboundRejectedRetentionMs: duration(env.HERALD_INBOUND_REJECTED_RETENTION, 'HERALD_INBOUND_REJECTED_RETENTION', 7 * 86_400_000),
     allowPrivateCidrs: parseCidrs(env.HERALD_ALLOW_PRIVATE_CIDRS),
     apiRateLimit: int(env, 'HERALD_API_RATE_LIMIT', 1000, 0),
     maxEndpointsPerTenant: int(env, 'HERALD_MAX_ENDPOINTS_PER_TENANT', 100, 1),

@@ -116,6 +116,28 @@ for (const dialect of DIALECTS) {
       assert.deepEqual({ changed: allocation.changed, previous: allocation.previous }, { changed: ['components'], previous: { components: {} } });
     });
 
+    it('links a payment that arrived before its signup to the subscription once the signup is recorded', async () => {
+      const { uid, chargify, settled } = await setup();
+      await h.api('POST', `/v1/tenants/${uid}/customers`, { key: 'early-pay', kind: 'organization' });
+      // Chargify does not promise order: the payment of a signup may reach the source first.
+      const pay = await settled(await chargify('payment_success', { ...signup(4711, 'early-pay'), 'transaction.id': 8801, 'transaction.amount_in_cents': 5000 }));
+      assert.equal(pay.status, 'processed');
+      const before = (await h.api('GET', `/v1/tenants/${uid}/transactions`)).body.data;
+      assert.deepEqual(before.map((t: { providerId: string; subscriptionId: string | null }) => [t.providerId, t.subscriptionId]), [['8801', null]]);
+      // A payment of another subscription of the same customer stays with its own (none yet).
+      await settled(await chargify('payment_success', { ...signup(4712, 'early-pay'), 'transaction.id': 8802, 'transaction.amount_in_cents': 100 }));
+
+      const sign = await settled(await chargify('signup_success', signup(4711, 'early-pay')));
+      assert.equal(sign.status, 'processed');
+      const sub = (await h.api('GET', `/v1/tenants/${uid}/subscriptions`)).body.data[0];
+      assert.equal(sub.providerId, '4711');
+      const txns = (await h.api('GET', `/v1/tenants/${uid}/customers/early-pay/transactions`)).body.data;
+      assert.deepEqual(
+        txns.map((t: { providerId: string; subscriptionId: string | null }) => [t.providerId, t.subscriptionId]).sort(),
+        [['8801', sub.id], ['8802', null]],
+      );
+    });
+
     it('holds events for an unknown customer as unmatched and applies them in order once the customer exists', async () => {
       const { uid, chargify, settled, events } = await setup();
       // The allocation arrives before its signup, the signup and payment before the customer.

@@ -63,11 +63,11 @@ async function subscriptionId(q: Queryable, tenantId: string, provider: string, 
 async function applyTransaction(q: Queryable, tenantId: string, c: TransactionChange, now: number): Promise<NewEvent[]> {
   const customer = await customerId(q, tenantId, c.customer);
   const inserted = await q.one<{ id: string }>(
-    `INSERT INTO transactions (id, tenant_id, customer_id, subscription_id, provider, provider_id, amount, currency, memo, occurred_at, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+    `INSERT INTO transactions (id, tenant_id, customer_id, subscription_id, subscription_provider_id, provider, provider_id, amount, currency, memo, occurred_at, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
      ON CONFLICT (tenant_id, provider, provider_id) DO NOTHING RETURNING id`,
-    [newId('txn', now), tenantId, customer, await subscriptionId(q, tenantId, c.provider, c.subscriptionProviderId), c.provider, c.providerId,
-     c.amount, c.currency, c.memo, Math.round(c.occurredAt), now],
+    [newId('txn', now), tenantId, customer, await subscriptionId(q, tenantId, c.provider, c.subscriptionProviderId), c.subscriptionProviderId, c.provider,
+     c.providerId, c.amount, c.currency, c.memo, Math.round(c.occurredAt), now],
   );
   return inserted ? [event('transaction.recorded', { transaction: await readTransaction(q, inserted.id) })] : [];
 }
@@ -88,6 +88,14 @@ async function applySubscription(q: Queryable, tenantId: string, c: Subscription
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)`,
       [id, tenantId, customer, c.provider, c.providerId, c.productId ?? null, c.productName ?? null, c.state ?? 'active', c.amount ?? null,
        c.currency ?? null, JSON.stringify(c.components ?? {}), now],
+    );
+    // A payment recorded before its signup (providers do not promise order) named this
+    // subscription without finding it: it belongs here. The payment is recorded at once rather
+    // than held, because its signup may never come (a subscription older than the source).
+    await q.run(
+      `UPDATE transactions SET subscription_id = $1
+        WHERE tenant_id = $2 AND provider = $3 AND subscription_provider_id = $4 AND subscription_id IS NULL`,
+      [id, tenantId, c.provider, c.providerId],
     );
     // Changes that came before their signup (an allocation, say) wait for it: their turn now.
     await releaseWaiting(q, tenantId, `subscription:${c.provider}:${c.providerId}`);

@@ -1,4 +1,5 @@
 import type { Db } from '../db/db.js';
+import { deleteOldRejections } from '../inbound/inboundRetention.js';
 
 // Retention, in bounded batches so a cleanup never holds a long lock or a long transaction:
 // - payloads of events older than `payloadDays` are purged (the event, its deliveries and their
@@ -6,12 +7,14 @@ import type { Db } from '../db/db.js';
 // - attempts older than `attemptDays` are deleted;
 // - received webhooks older than `payloadDays` that are done with lose their headers and body
 //   (the row, its status and its provider id stay: a late duplicate is still recognised).
+// - refused webhooks older than `rejectedMs` are deleted (inbound/inboundRetention.ts).
 // Events still in progress are never touched. Answers how many rows each step changed.
 export async function applyRetention(
   db: Db,
-  opts: { payloadDays: number; attemptDays: number; batch: number; now?: number },
-): Promise<{ payloadsPurged: number; attemptsDeleted: number; inboundPurged: number }> {
+  opts: { payloadDays: number; attemptDays: number; rejectedMs?: number; batch: number; now?: number },
+): Promise<{ payloadsPurged: number; attemptsDeleted: number; inboundPurged: number; rejectedDeleted: number }> {
   const now = opts.now ?? Date.now();
+  const rejectedDeleted = await deleteOldRejections(db, { olderThanMs: opts.rejectedMs ?? 0, batch: opts.batch, now });
   let payloadsPurged = 0;
   let attemptsDeleted = 0;
   let inboundPurged = 0;
@@ -34,5 +37,5 @@ export async function applyRetention(
       [now - opts.attemptDays * 86_400_000, opts.batch],
     );
   }
-  return { payloadsPurged, attemptsDeleted, inboundPurged };
+  return { payloadsPurged, attemptsDeleted, inboundPurged, rejectedDeleted };
 }

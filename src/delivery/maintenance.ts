@@ -4,7 +4,7 @@ import { stepRecovery } from '../deliveries/recoverDeliveries.js';
 import { applyRetention } from '../deliveries/retention.js';
 import type { Logger } from '../log.js';
 
-type MaintenanceConfig = Pick<Config, 'maintenanceIntervalMs' | 'payloadRetentionDays' | 'attemptRetentionDays'>;
+type MaintenanceConfig = Pick<Config, 'maintenanceIntervalMs' | 'payloadRetentionDays' | 'attemptRetentionDays' | 'inboundRejectedRetentionMs'>;
 
 /**
  * Background work of a worker node: bulk recoveries (a bounded batch per step) and retention
@@ -35,8 +35,8 @@ export class Maintenance {
       for (let i = 0; i < 20 && (await stepRecovery(this.db, { batch: 500, leaseMs: 30_000 })); i++);
       if (Date.now() - this.lastRetention >= 60_000) {
         this.lastRetention = Date.now();
-        const r = await applyRetention(this.db, { payloadDays: this.config.payloadRetentionDays, attemptDays: this.config.attemptRetentionDays, batch: 1000 });
-        if (r.payloadsPurged || r.attemptsDeleted || r.inboundPurged) this.log.info(r, 'retention applied');
+        const r = await applyRetention(this.db, { payloadDays: this.config.payloadRetentionDays, attemptDays: this.config.attemptRetentionDays, rejectedMs: this.config.inboundRejectedRetentionMs, batch: 1000 });
+        if (r.payloadsPurged || r.attemptsDeleted || r.inboundPurged || r.rejectedDeleted) this.log.info(r, 'retention applied');
       }
     } catch (err) {
       this.log.error({ err }, 'maintenance step failed; trying again at the next tick');

@@ -1,4 +1,5 @@
 import { chargifyChanges } from '../billing/chargify.js';
+import { TtlCache } from '../cache.js';
 import { applyBilling, type BillingOutcome } from '../billing/applyBilling.js';
 import { type BillingChange, BillingRefused, refuseNul } from '../billing/changes.js';
 import { stripeChanges } from '../billing/stripe.js';
@@ -7,7 +8,7 @@ import { ensureEventTypes } from '../event-types/eventTypes.js';
 import { insertEvents, type NewEvent } from '../events/eventWriter.js';
 import type { Logger } from '../log.js';
 import type { SecretBox } from '../secrets/secretBox.js';
-import { MalformedBody, PROVIDERS } from '../sources/providers/index.js';
+import { isRegisteredType, MalformedBody, PROVIDERS } from '../sources/providers/index.js';
 import { Waker } from '../wake.js';
 import { claimInbound, type ClaimedInbound } from './claimInbound.js';
 import { storableText } from './storeInbound.js';
@@ -35,8 +36,13 @@ export class InboundProcessor {
   private readonly waker = new Waker();
   private stopping = false;
   private loopDone: Promise<void> | null = null;
-  /** Event types known to exist, per environment: registering them is one write per new type. */
-  private readonly knownTypes = new Set<string>();
+  /**
+   * Provider event types known to exist, per database and environment, so registering one is a
+   * write only the first time. Only a provider's known events are registered (see
+   * registeredTypes), so this holds at most their number per environment; the cache's own limit
+   * and time-out are a second bound, and let a type the operator deleted come back in time.
+   */
+  private readonly knownTypes = new TtlCache<true>(3_600_000, 1000);
 
   constructor(
     private readonly db: Db,
@@ -83,7 +89,7 @@ export class InboundProcessor {
     const newTypes: string[] = [];
     try {
       const wrote = await this.db.tx((q) => this.applyAll(q, batch, newTypes));
-      for (const t of newTypes) this.knownTypes.add(t);
+      for (const t of newTypes) this.knownTypes.set(t, true);
       if (wrote) this.onEvents();
     } catch {
       for (const m of batch) {
@@ -99,7 +105,7 @@ export class InboundProcessor {
       const newTypes: string[] = [];
       const wrote = await this.db.tx((q) => this.applyAll(q, [m], newTypes));
       // Only a committed registration is remembered.
-      for (const t of newTypes) this.knownTypes.add(t);
+      for (const t of newTypes) this.knownTypes.set(t, true);
       if (wrote) this.onEvents();
     } catch (err) {
       // The database failed mid-way: nothing of this try was kept. Try again later.
@@ -181,9 +187,20 @@ export class InboundProcessor {
     return wrote;
   }
 
+  /** How many event types the processor remembers as registered (bounded; for tests and metrics). */
+  get rememberedTypes(): number {
+    return this.knownTypes.size;
+  }
+
+  /**
+   * Registers a forwarded type in the environment's catalogue if it is one of the provider's known
+   * events. Any other type is forwarded without a catalogue entry: the name comes from the request,
+   * and a tenant would otherwise write without limit to a list every tenant shares.
+   */
   private async ensureType(q: Queryable, environmentId: string, type: string, provider: string, newTypes: string[]): Promise<void> {
+    if (!isRegisteredType(type)) return;
     const key = `${q.where}|${environmentId}|${type}`;
-    if (this.knownTypes.has(key)) return;
+    if (this.knownTypes.get(key)) return;
     await ensureEventTypes(q, environmentId, [{ name: type, description: `Forwarded from ${provider} webhooks.` }]);
     newTypes.push(key);
   }

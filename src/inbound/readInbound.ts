@@ -28,6 +28,10 @@ export interface InboundMessage extends InboundSummary {
   bodyEncoding: 'utf8' | 'base64';
   /** When retention emptied the headers and body (HERALD_PAYLOAD_RETENTION_DAYS). */
   bodyPurgedAt: string | null;
+  /** The size of the body as it came, in bytes (null when unknown: stored before Herald recorded it). */
+  bodySize: number | null;
+  /** True when `body` is only the first bytes of it: a refused request keeps no more (HERALD_INBOUND_REJECTED_BODY_BYTES). */
+  bodyTruncated: boolean;
 }
 
 const SUMMARY = 'id, source_id, status, reason, waiting_for, dedupe_key, duplicates, event_type, event_id, attempts, received_at, processed_at';
@@ -64,7 +68,7 @@ export async function listInbound(
 }
 
 export async function getInbound(q: Queryable, tenantId: string, id: string): Promise<InboundMessage> {
-  const r = await q.one(`SELECT ${SUMMARY}, headers, body, body_purged_at FROM inbound_messages WHERE id = $1 AND tenant_id = $2`, [id, tenantId]);
+  const r = await q.one(`SELECT ${SUMMARY}, headers, body, body_size, body_purged_at FROM inbound_messages WHERE id = $1 AND tenant_id = $2`, [id, tenantId]);
   if (!r) throw notFound('inbound message', id);
   const bytes = Buffer.from(r.body);
   let body: string;
@@ -75,5 +79,14 @@ export async function getInbound(q: Queryable, tenantId: string, id: string): Pr
     body = bytes.toString('base64');
     bodyEncoding = 'base64';
   }
-  return { ...toSummary(r), headers: JSON.parse(r.headers), body, bodyEncoding, bodyPurgedAt: r.body_purged_at === null ? null : new Date(Number(r.body_purged_at)).toISOString() };
+  const bodySize = r.body_size === null ? null : Number(r.body_size);
+  return {
+    ...toSummary(r),
+    headers: JSON.parse(r.headers),
+    body,
+    bodyEncoding,
+    bodyPurgedAt: r.body_purged_at === null ? null : new Date(Number(r.body_purged_at)).toISOString(),
+    bodySize,
+    bodyTruncated: r.body_purged_at === null && bodySize !== null && bytes.length < bodySize,
+  };
 }

@@ -11,7 +11,10 @@ export interface NewInbound {
   dedupeKey: string | null;
   eventType: string | null;
   headers: Record<string, string>;
+  /** The body as it came; for a refused request, only its first bytes (see refusals.ts). */
   body: Buffer;
+  /** The size of the body as it came (larger than `body` when only a prefix is kept), or null when unknown. */
+  bodySize: number | null;
   receivedAt: number;
 }
 
@@ -27,10 +30,10 @@ export async function storeInbound(q: Queryable, m: NewInbound): Promise<{ id: s
   const id = newId('in', m.receivedAt);
   const dedupeKey = m.status === 'received' ? m.dedupeKey : null;
   const inserted = await q.one<{ id: string }>(
-    `INSERT INTO inbound_messages (id, source_id, tenant_id, status, reason, dedupe_key, headers, body, event_type, due_at, received_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+    `INSERT INTO inbound_messages (id, source_id, tenant_id, status, reason, dedupe_key, headers, body, body_size, event_type, due_at, received_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
      ON CONFLICT (source_id, dedupe_key) DO NOTHING RETURNING id`,
-    [id, m.sourceId, m.tenantId, m.status, storableText(m.reason), storableText(dedupeKey), JSON.stringify(m.headers), m.body, storableText(m.eventType), m.receivedAt],
+    [id, m.sourceId, m.tenantId, m.status, storableText(m.reason), storableText(dedupeKey), JSON.stringify(m.headers), m.body, m.bodySize, storableText(m.eventType), m.receivedAt],
   );
   if (inserted) return { id, duplicate: false };
   const first = await q.one<{ id: string }>(

@@ -4,6 +4,7 @@ import { type ErrorCode, HeraldError, notFound } from '../../errors.js';
 import { isForeignKeyViolation } from '../../db/db.js';
 import { KeyRateLimiter } from '../rateLimit.js';
 import { GroupCommit } from '../../db/groupCommit.js';
+import { refusedCopy, RefusalBudget } from '../../inbound/refusals.js';
 import { type NewInbound, storableHeaders, storeInbound } from '../../inbound/storeInbound.js';
 import { MalformedBody, PROVIDERS } from '../../sources/providers/index.js';
 import { DEFAULT_TOKEN_HEADER } from '../../sources/providers/token.js';
@@ -48,29 +49,39 @@ export default async function inboundRoutes(app: FastifyInstance, { db, box, con
     return { results };
   });
 
-  // Refused requests are stored so a tenant can see why a provider's webhooks fail, but a flood of
-  // forged ones must not fill the database: past this rate they are refused without a trace.
+  // Refused requests are stored so a tenant can see why a provider's webhooks fail, but anyone who
+  // knows the URL can post them: a flood of forged ones must cost the database almost nothing. What
+  // is kept of one is bounded (a prefix of the body, bounded headers: inbound/refusals.ts), and
+  // each source may store so many per second and so many bytes per hour; beyond that they are
+  // refused all the same, without a trace. Maintenance deletes them after their own retention.
   const refusals = new KeyRateLimiter(config.inboundRejectionsStored);
+  const budget = new RefusalBudget(config.inboundRejectedBytesPerHour);
+  const keepRefusal = async (s: ReceivingSource, req: FastifyRequest, body: Buffer, bodySize: number | null, reason: string): Promise<boolean> => {
+    const copy = refusedCopy(storableHeaders(req.headers, secretHeaders(s)), body, bodySize, config.inboundRejectedBodyBytes, reason);
+    if (refusals.tryTake(s.id) !== 0 || !budget.tryTake(s.id, copy.cost)) return false;
+    await store(s, { status: 'rejected', reason, headers: copy.headers, body: copy.body, bodySize: copy.bodySize });
+    return true;
+  };
   const refuse = async (s: ReceivingSource, req: FastifyRequest, body: Buffer, code: ErrorCode, reason: string, message = reason): Promise<never> => {
-    const kept = refusals.tryTake(s.id) === 0;
-    if (kept) await store(s, req, body, 'rejected', reason);
+    const kept = await keepRefusal(s, req, body, body.length, reason);
     throw new HeraldError(code, `${message}; ${kept ? 'the request was stored as rejected' : 'too many refused requests for this source right now to store this one'}`);
   };
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.inboundMaxBytes }, (_req, body, done) => done(null, body));
 
-  const store = async (s: ReceivingSource, req: FastifyRequest, body: Buffer, status: 'received' | 'rejected', reason: string | null, parsed?: { type: string; dedupeKey: string | null }) => {
+  const store = async (s: ReceivingSource, m: Pick<NewInbound, 'status' | 'reason' | 'headers' | 'body' | 'bodySize'> & { parsed?: { type: string; dedupeKey: string | null } }) => {
     try {
       return await writer.submit({
         sourceId: s.id,
         tenantId: s.tenantId,
-        status,
-        reason,
-        dedupeKey: parsed?.dedupeKey ?? null,
-        eventType: parsed?.type ?? null,
-        headers: storableHeaders(req.headers, secretHeaders(s)),
-        body,
+        status: m.status,
+        reason: m.reason,
+        dedupeKey: m.parsed?.dedupeKey ?? null,
+        eventType: m.parsed?.type ?? null,
+        headers: m.headers,
+        body: m.body,
+        bodySize: m.bodySize,
         receivedAt: Date.now(),
       });
     } catch (err) {
@@ -81,12 +92,13 @@ export default async function inboundRoutes(app: FastifyInstance, { db, box, con
     }
   };
 
-  // A body over the limit never reaches the handler; it is still recorded (without the body), so
-  // the tenant can see why a provider's webhooks fail.
+  // A body over the limit never reaches the handler; it is still recorded (without the body, with
+  // the size it announced), so the tenant can see why a provider's webhooks fail.
   app.addHook('onError', async (req, _reply, err) => {
     if ((err as { code?: string }).code !== 'FST_ERR_CTP_BODY_TOO_LARGE') return;
     const s = await source((req.params as { sourceId?: string }).sourceId ?? '').catch(() => null);
-    if (s && refusals.tryTake(s.id) === 0) await store(s, req, Buffer.alloc(0), 'rejected', `body larger than the limit of ${config.inboundMaxBytes} bytes (HERALD_INBOUND_MAX_BYTES); not stored`).catch(() => undefined);
+    const announced = /^\d{1,15}$/.test(req.headers['content-length'] ?? '') ? Number(req.headers['content-length']) : null;
+    if (s) await keepRefusal(s, req, Buffer.alloc(0), announced, `body larger than the limit of ${config.inboundMaxBytes} bytes (HERALD_INBOUND_MAX_BYTES); not stored`).catch(() => undefined);
   });
 
   app.post('/in/:sourceId', {
@@ -94,7 +106,7 @@ export default async function inboundRoutes(app: FastifyInstance, { db, box, con
     schema: {
       tags: ['inbound'],
       summary: 'Receive a webhook from a provider',
-      description: 'Verifies the request as the source’s provider signs it, stores it exactly as it came, and answers 200. A duplicate (same provider id) is answered 200 and not processed again. A request that fails verification is stored as rejected, with the reason, and answered 401.',
+      description: 'Verifies the request as the source’s provider signs it, stores it exactly as it came, and answers 200. A duplicate (same provider id) is answered 200 and not processed again. A request that fails verification is answered 401 and stored as rejected, with the reason, its headers and the first bytes of its body, within a byte budget per source.',
       security: [],
       params: Params,
       response: { 200: Accepted, ...errors(400, 401, 403, 404, 413) },
@@ -116,7 +128,7 @@ export default async function inboundRoutes(app: FastifyInstance, { db, box, con
       if (!(err instanceof MalformedBody)) throw err;
       return refuse(s, req, body, 'bad_request', err.message);
     }
-    const stored = await store(s, req, body, 'received', null, parsed);
+    const stored = await store(s, { status: 'received', reason: null, headers: storableHeaders(req.headers, secretHeaders(s)), body, bodySize: body.length, parsed });
     if (!stored.duplicate) onInboundReceived();
     return { id: stored.id, status: stored.duplicate ? 'duplicate' : 'accepted' };
   });

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ensureEventTypes } from '../../event-types/eventTypes.js';
 import { getInbound, listInbound } from '../../inbound/readInbound.js';
 import type { InboundStatus } from '../../inbound/storeInbound.js';
-import { PROVIDER_NAMES, PROVIDERS, type ProviderName } from '../../sources/providers/index.js';
+import { PROVIDER_NAMES, registeredTypes } from '../../sources/providers/index.js';
 import { createSource, deleteSource, getSource, getSourceSecret, listSources, type SourceInput, updateSource } from '../../sources/sources.js';
 import type { ApiDeps } from '../deps.js';
 import { errors, ListQuery, Nullable, page, TenantParams, Timestamp } from '../schemas.js';
@@ -53,6 +53,8 @@ const InboundMessage = Type.Object({
   body: Type.String(),
   bodyEncoding: Type.Union([Type.Literal('utf8'), Type.Literal('base64')]),
   bodyPurgedAt: Nullable(Timestamp),
+  bodySize: Nullable(Type.Integer({ description: 'the size of the body as it came, in bytes' })),
+  bodyTruncated: Type.Boolean({ description: 'body holds only the first bytes: a rejected request keeps no more (HERALD_INBOUND_REJECTED_BODY_BYTES)' }),
 });
 
 const SourceParams = Type.Object({ tenant: TenantParams.properties.tenant, id: Type.String({ minLength: 1, maxLength: 100 }) });
@@ -75,7 +77,7 @@ export default async function sourceRoutes(app: FastifyInstance, { db, auth, box
     const input = req.body as SourceInput;
     const source = await db.tx(async (q) => {
       const s = await createSource(q, box, config.publicUrl, tenant.id, input);
-      await ensureEventTypes(q, req.scope.environmentId, PROVIDERS[input.provider as ProviderName].knownEvents.map((e) => ({ name: `${input.provider}.${e}`, description: `Forwarded from ${input.provider} webhooks.` })));
+      await ensureEventTypes(q, req.scope.environmentId, registeredTypes(input.provider).map((name) => ({ name, description: `Forwarded from ${input.provider} webhooks.` })));
       return s;
     });
     return reply.status(201).send(source);
@@ -144,7 +146,7 @@ export default async function sourceRoutes(app: FastifyInstance, { db, auth, box
   });
 
   app.get('/v1/tenants/:tenant/inbound/:id', {
-    schema: { tags, summary: 'Get one received message, with its headers and exact body', params: SourceParams, response: { 200: InboundMessage, ...errors(401, 403, 404) } },
+    schema: { tags, summary: 'Get one received message, with its headers and exact body (a rejected one: its first bytes)', params: SourceParams, response: { 200: InboundMessage, ...errors(401, 403, 404) } },
   }, async (req) => {
     const tenant = await auth.tenant(req, params(req).tenant);
     return getInbound(db, tenant.id, params(req).id);
