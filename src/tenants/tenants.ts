@@ -125,6 +125,21 @@ export async function updateTenant(
   }
 }
 
+/**
+ * Replaces the tenant's webhook token. There is no overlap, unlike endpoint signing secrets: the
+ * token header carries one value, which receivers compare for equality, so Herald cannot send the
+ * old and the new one side by side, and keeping a possibly leaked token in use would defeat the
+ * rotation. The overlap lives in the receiver instead (accept both for a while); `token` lets the
+ * operator choose the new value, so the receiver can accept it before the switch.
+ */
+export async function rotateTenantToken(q: Queryable, box: SecretBox, tenant: Tenant, token?: string): Promise<Tenant> {
+  const next = token ?? 'whtok_' + randomToken(24);
+  if (next === tenant.token) throw new HeraldError('bad_request', 'the new token is the current one; choose another value (or leave "token" out to get a random one)');
+  const row = await q.one<TenantRow>(`UPDATE tenants SET token = $2, updated_at = $3 WHERE id = $1 RETURNING ${COLUMNS}`, [tenant.id, box.seal(next), Date.now()]);
+  if (!row) throw notFound('tenant', tenant.uid);
+  return toTenant(row, box);
+}
+
 export async function deleteTenant(q: Queryable, tenantId: string): Promise<void> {
   // Foreign keys cascade: endpoints, events, their deliveries and attempts, and tenant keys go too.
   await q.run('DELETE FROM tenants WHERE id = $1', [tenantId]);
