@@ -3,6 +3,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { loadConfig } from '../src/config.js';
+import { createHerald } from '../src/herald.js';
+import { createLogger } from '../src/log.js';
 import { freshDatabase, TEST_SECRET_KEY } from './helpers/db.js';
 import { freePort, heraldEnv, runCli, spawnHerald } from './helpers/process.js';
 
@@ -54,6 +57,29 @@ describe('start-up failures', () => {
         assert.match(line, new RegExp(`createdb .*${name}`));
         assert.match(line, new RegExp(`CREATE DATABASE "${name}"`));
       }
+    } finally {
+      await database.drop();
+    }
+  });
+
+  it('a secret key that does not open the stored secrets, or a lost secret.key: one line saying what to do', async () => {
+    const database = await freshDatabase('sqlite');
+    try {
+      // A first start seals secrets (the operator tenant's token) with the generated secret.key.
+      const h = await createHerald(loadConfig({ HERALD_DATA_DIR: database.dataDir, HERALD_ROLES: 'api' }), createLogger('silent'), { listen: false });
+      await h.stop();
+      const env = heraldEnv(database, { HERALD_PORT: String(await freePort()) });
+
+      const wrong = await runCli(['start'], { ...env, HERALD_SECRET_KEY: 'another-key-0123456789abcdefghijklmnopqrstuvwxyz' });
+      assert.notEqual(wrong.code, 0);
+      assert.match(assertOneLine(wrong.stderr), /HERALD_SECRET_KEY \(key id "\w+"\) does not open the secrets stored in this database.*Start Herald with the HERALD_SECRET_KEY this database was set up with/);
+
+      const file = path.join(database.dataDir, 'secret.key');
+      fs.rmSync(file);
+      const lost = await runCli(['start'], env);
+      assert.notEqual(lost.code, 0);
+      assert.ok(assertOneLine(lost.stderr).includes(`the secret key file ${file} is missing`), lost.stderr);
+      assert.ok(!fs.existsSync(file));
     } finally {
       await database.drop();
     }
