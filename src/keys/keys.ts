@@ -3,6 +3,7 @@ import type { Queryable } from '../db/db.js';
 import { badRequest, HeraldError } from '../errors.js';
 import { newId } from '../ids.js';
 import { type Page, pageOf } from '../pagination.js';
+import { findTenantId } from '../tenants/tenants.js';
 
 // Keys follow the glossary: sk_test_/sk_live_ secret keys, pk_test_/pk_live_ public keys and ct_
 // client tokens. Only a sha256 of a key is stored; the key is shown once, when it is made.
@@ -169,12 +170,8 @@ export async function issueKey(q: Queryable, req: KeyRequest): Promise<{ id: str
   if (!env) throw new HeraldError('not_found', `the ${v.environment} environment does not exist yet; start Herald once to create it`);
   let tenantId: string | null = null;
   if (req.tenant !== undefined) {
-    const t = await q.one<{ id: string }>(
-      'SELECT id FROM tenants WHERE environment_id = $1 AND (id = $2 OR uid = $2) ORDER BY CASE WHEN id = $2 THEN 0 ELSE 1 END LIMIT 1',
-      [env.id, req.tenant],
-    );
-    if (!t) throw new HeraldError('not_found', `tenant "${req.tenant}" was not found in the ${v.environment} environment`);
-    tenantId = t.id;
+    tenantId = (await findTenantId(q, env.id, req.tenant)) ?? null;
+    if (!tenantId) throw new HeraldError('not_found', `tenant "${req.tenant}" was not found in the ${v.environment} environment`);
   }
   const made = await createKey(q, { environmentId: env.id, environment: v.environment, kind: v.kind, tenantId, name: v.name, ttlMs: v.ttlMs, allowedOrigins: v.allowedOrigins });
   return { ...made, info: (await getKeyInfo(q, made.id))! };

@@ -71,16 +71,12 @@ export async function createTenant(
   }
 }
 
-/** A tenant by its id or its uid, within one environment. */
-/** The id of a tenant named by id or uid (no secrets opened: for the CLI). */
+/** The id of a tenant named by id or uid (no secrets opened: for key scopes). */
 export async function findTenantId(q: Queryable, environmentId: string, idOrUid: string): Promise<string | undefined> {
-  const row = await q.one<{ id: string }>(
-    `SELECT id FROM tenants ${BY_ID_OR_UID}`,
-    [environmentId, idOrUid],
-  );
-  return row?.id;
+  return (await q.one<{ id: string }>(`SELECT id FROM tenants ${BY_ID_OR_UID}`, [environmentId, idOrUid]))?.id;
 }
 
+/** A tenant by its id or its uid, within one environment. */
 export async function findTenant(q: Queryable, box: SecretBox, environmentId: string, idOrUid: string): Promise<Tenant | undefined> {
   const row = await q.one<TenantRow>(
     `SELECT ${COLUMNS} FROM tenants ${BY_ID_OR_UID}`,
