@@ -13,8 +13,8 @@ import { EventWriter } from './events/eventWriter.js';
 import { InboundProcessor } from './inbound/processInbound.js';
 import { TtlCache } from './cache.js';
 import { bootstrapEnvironments } from './keys/environments.js';
-import { resealSecrets } from './secrets/resealSecrets.js';
-import { resolveSecretKey, SecretBox } from './secrets/secretBox.js';
+import { resealSecrets, sealedKeyIds } from './secrets/resealSecrets.js';
+import { assertOpensSealed, resolveSecretKey, SecretBox } from './secrets/secretBox.js';
 import type { Logger } from './log.js';
 
 export interface Herald {
@@ -37,10 +37,11 @@ export async function createHerald(config: Config, log: Logger, opts: { listen?:
   let box: SecretBox;
   try {
     await migrate(db);
-    box = new SecretBox(
-      resolveSecretKey({ secretKey: config.secretKey, dataDir: config.dataDir, usesPostgres: db.dialect === 'postgres' }),
-      config.previousSecretKeys,
-    );
+    // Before anything is sealed or opened: the key must open what the database already holds.
+    const sealedBy = await sealedKeyIds(db);
+    const resolved = resolveSecretKey({ secretKey: config.secretKey, dataDir: config.dataDir, usesPostgres: db.dialect === 'postgres', hasSealedSecrets: sealedBy.size > 0 });
+    box = new SecretBox(resolved.key, config.previousSecretKeys);
+    assertOpensSealed(box, sealedBy, resolved.source);
   } catch (err) {
     if (!opts.db) await db.close().catch(() => undefined);
     throw err;
@@ -69,7 +70,14 @@ export async function createHerald(config: Config, log: Logger, opts: { listen?:
   maintenance?.start();
   let port = 0;
   if (app && opts.listen !== false) {
-    await app.listen({ port: config.port, host: config.host });
+    try {
+      await app.listen({ port: config.port, host: config.host });
+    } catch (err) {
+      // A port in use: hand back what the worker may already hold, close the database, then say so.
+      await Promise.all([maintenance?.stop(), inbound?.stop(), dispatcher?.stop()]);
+      if (!opts.db) await db.close();
+      throw err;
+    }
     const addr = app.server.address();
     port = typeof addr === 'object' && addr ? addr.port : config.port;
   }

@@ -76,6 +76,93 @@ for (const dialect of DIALECTS) {
   });
 }
 
+for (const dialect of DIALECTS) {
+  describe(`a key that does not open the stored secrets (${dialect})`, () => {
+    it('refuses to start and says which key to use, instead of failing webhook by webhook', async () => {
+      const database = await freshDatabase(dialect);
+      const log = createLogger('silent');
+      const env = (extra: Record<string, string>) =>
+        loadConfig({ HERALD_DATA_DIR: database.dataDir, HERALD_ROLES: 'api', ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}), ...extra });
+      try {
+        // What the README's one-liner did: a new random HERALD_SECRET_KEY on every start.
+        const first = await createHerald(env({ HERALD_SECRET_KEY: KEY_A }), log, { listen: false });
+        await first.app!.inject({ method: 'POST', url: '/v1/tenants', payload: { name: 'k', uid: 'k' }, headers: { authorization: `Bearer ${first.firstStartKeys[0].key}` } });
+        await first.stop();
+        const refused = await createHerald(env({ HERALD_SECRET_KEY: KEY_B }), log, { listen: false }).then(
+          (h) => h.stop().then(() => assert.fail('started with a key that does not open the stored secrets')),
+          (err: Error) => err,
+        );
+        assert.ok(refused instanceof SecretKeyError, String(refused));
+        assert.match(refused.message, /HERALD_SECRET_KEY \(key id "[0-9a-f]{8}"\) does not open the secrets stored in this database/);
+        assert.match(refused.message, /Start Herald with the HERALD_SECRET_KEY this database was set up with/);
+        assert.match(refused.message, /HERALD_SECRET_KEY_PREVIOUS/);
+        assert.match(refused.message, /openssl rand -base64 48 > herald-secret.key/, 'says how to make a key once and keep it');
+        // With the right key it starts again, nothing lost.
+        const again = await createHerald(env({ HERALD_SECRET_KEY: KEY_A }), log, { listen: false });
+        await again.stop();
+      } finally {
+        await database.drop();
+      }
+    });
+  });
+}
+
+describe('a lost secret.key (sqlite)', () => {
+  it('is never replaced by a new key over sealed data: Herald says the file is missing and where it was', async () => {
+    const database = await freshDatabase('sqlite');
+    const log = createLogger('silent');
+    const config = loadConfig({ HERALD_DATA_DIR: database.dataDir, HERALD_ROLES: 'api' });
+    const file = path.join(database.dataDir, 'secret.key');
+    try {
+      const first = await createHerald(config, log, { listen: false });
+      const auth = { authorization: `Bearer ${first.firstStartKeys[0].key}` };
+      const token = (await first.app!.inject({ method: 'POST', url: '/v1/tenants', payload: { name: 'l', uid: 'l' }, headers: auth })).json().token;
+      await first.stop();
+      const kept = fs.readFileSync(file, 'utf8');
+      fs.rmSync(file);
+
+      const err = await createHerald(config, log, { listen: false }).then(
+        (h) => h.stop().then(() => assert.fail('started over sealed secrets with a new key')),
+        (e: Error) => e,
+      );
+      assert.ok(err instanceof SecretKeyError, String(err));
+      assert.ok(err.message.includes(`the secret key file ${file} is missing`), err.message);
+      assert.match(err.message, /Restore the file from your backup.*or set HERALD_SECRET_KEY to the key it held/);
+      assert.doesNotMatch(err.message, /neither HERALD_SECRET_KEY/, 'does not blame a variable the user never set');
+      assert.ok(!fs.existsSync(file), 'no new key was written over the sealed data');
+
+      // Restored from the backup: it starts, and the secrets open.
+      fs.writeFileSync(file, kept, { mode: 0o600 });
+      const restored = await createHerald(config, log, { listen: false });
+      assert.equal((await restored.app!.inject({ method: 'GET', url: '/v1/tenants/l', headers: auth })).json().token, token);
+      await restored.stop();
+
+      // A replaced key file is named as such.
+      fs.writeFileSync(file, KEY_B + '\n', { mode: 0o600 });
+      const replaced = await createHerald(config, log, { listen: false }).then(
+        (h) => h.stop().then(() => assert.fail('started with a key file that does not open the secrets')),
+        (e: Error) => e,
+      );
+      assert.ok(replaced.message.includes(`the key in ${file} (key id`), replaced.message);
+      assert.match(replaced.message, /Put back the secret.key file this database was set up with/);
+    } finally {
+      await database.drop();
+    }
+  });
+
+  it('generates the key on a database that holds no sealed secret yet', async () => {
+    const database = await freshDatabase('sqlite');
+    try {
+      const config = loadConfig({ HERALD_DATA_DIR: database.dataDir, HERALD_ROLES: 'api' });
+      const h = await createHerald(config, createLogger('silent'), { listen: false });
+      await h.stop();
+      assert.ok(fs.existsSync(path.join(database.dataDir, 'secret.key')));
+    } finally {
+      await database.drop();
+    }
+  });
+});
+
 describe('secret key configuration', () => {
   it('refuses to start on Postgres without HERALD_SECRET_KEY, and says how to set it', async () => {
     const database = await freshDatabase('postgres');

@@ -15,6 +15,7 @@ import sourceRoutes, { Source } from './routes/sources.js';
 import inboundRoutes from './routes/inbound.js';
 import customerRoutes, { Customer } from './routes/customers.js';
 import billingRoutes from './routes/billing.js';
+import keyRoutes from './routes/keys.js';
 import { ErrorBody } from './schemas.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -88,6 +89,7 @@ export async function buildApp(deps: ApiDeps, log: Logger): Promise<FastifyInsta
     await sourceRoutes(api, deps);
     await customerRoutes(api, deps);
     await billingRoutes(api, deps);
+    await keyRoutes(api, deps);
   });
   // Providers post here without a key: the signature is the credential.
   await app.register(async (inbound) => inboundRoutes(inbound, deps));

@@ -1,21 +1,28 @@
+import net from 'node:net';
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
-import { ConfigError, loadConfig } from '../config.js';
+import { type Config, ConfigError, loadConfig } from '../config.js';
 import { migrate } from '../db/migrate.js';
 import { openDb } from '../db/open.js';
-import { bootstrapEnvironments, ENVIRONMENTS, getEnvironment } from '../keys/environments.js';
-import { createKey, type EnvironmentName } from '../keys/keys.js';
+import type { Db } from '../db/db.js';
+import { HeraldError } from '../errors.js';
+import { bootstrapEnvironments } from '../keys/environments.js';
+import { issueKey, type KeyInfo, listKeys, parseEnvironment, revokeKey } from '../keys/keys.js';
 import { createLogger } from '../log.js';
-import { findTenantId } from '../tenants/tenants.js';
 import { SecretKeyError } from '../secrets/secretBox.js';
 import { createHerald } from '../herald.js';
+import { describeStartupError } from './startupErrors.js';
 
 const USAGE = `herald — self-hostable webhooks
 
   herald start                 run the API and the delivery workers (HERALD_ROLES splits them)
   herald migrate               apply database migrations and exit
-  herald keys create --env sandbox|production [--tenant ID_OR_UID] [--name NAME] [--json]
-                               create a secret key (shown once)
+  herald keys create --env sandbox|production [--tenant ID_OR_UID] [--kind secret|public]
+                     [--allowed-origin ORIGIN]… [--expires-in SECONDS] [--name NAME] [--json]
+                               create a key (shown once); public keys need an allowed origin
+  herald keys list [--env sandbox|production] [--json]
+                               list keys (never the keys themselves)
+  herald keys revoke KEY_ID    revoke a key: 401 at once here, within 5 s on running servers
 
 Configuration is read from environment variables: see docs/configuration.md.`;
 
@@ -32,9 +39,23 @@ function boundHeapGrowth(): void {
   if (!process.execArgv.some((a) => a.startsWith('--heap-growing-percent'))) v8.setFlagsFromString('--heap-growing-percent=100');
 }
 
+/**
+ * Fails fast, before the database is touched, when the API's port is taken: otherwise a first
+ * start would mint the environments' keys and then exit without printing them.
+ */
+async function assertPortFree(config: Config): Promise<void> {
+  if (!config.roles.api || config.port === 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen({ port: config.port, host: config.host, exclusive: true }, () => probe.close(() => resolve()));
+  });
+}
+
 async function start(): Promise<void> {
   boundHeapGrowth();
   const config = loadConfig();
+  await assertPortFree(config);
   const log = createLogger(config.logLevel);
   const herald = await createHerald(config, log);
   const lines = [`Herald is running on ${config.publicUrl} (database: ${herald.db.dialect} ${herald.db.where})`];
@@ -71,31 +92,89 @@ async function migrateCmd(): Promise<void> {
   }
 }
 
-async function keysCreate(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { env: { type: 'string' }, tenant: { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean', default: false } },
-    strict: true,
-  });
-  if (!values.env || !ENVIRONMENTS.includes(values.env as EnvironmentName)) {
-    throw new UsageError('--env must be sandbox or production');
-  }
-  const config = loadConfig();
+/** Opens the database for a CLI command (migrated, environments made), runs `fn`, closes it. */
+async function withDb<T>(config: Config, fn: (db: Db) => Promise<T>): Promise<T> {
   const db = openDb(config);
   try {
     await migrate(db);
     await bootstrapEnvironments(db);
-    const env = (await getEnvironment(db, values.env))!;
-    let tenantId: string | null = null;
-    if (values.tenant) {
-      tenantId = (await findTenantId(db, env.id, values.tenant)) ?? null;
-      if (!tenantId) throw new UsageError(`tenant "${values.tenant}" was not found in the ${env.name} environment`);
-    }
-    const { key } = await createKey(db, { environmentId: env.id, environment: env.name, tenantId, name: values.name });
-    process.stdout.write(values.json ? JSON.stringify({ key }) + '\n' : `${key}\n(shown once; Herald keeps only its hash)\n`);
+    return await fn(db);
   } finally {
     await db.close();
   }
+}
+
+function parseExpiresIn(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  // Whole seconds only: "-5", "1.5" or "1h" are refused rather than read as something else.
+  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new UsageError(`--expires-in must be a positive whole number of seconds (e.g. 86400 for a day); got "${raw}"`);
+  return Number(raw);
+}
+
+async function keysCreate(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      env: { type: 'string' },
+      tenant: { type: 'string' },
+      name: { type: 'string' },
+      kind: { type: 'string' },
+      'allowed-origin': { type: 'string', multiple: true },
+      'expires-in': { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (!values.env) throw new UsageError('--env must be sandbox or production');
+  // Checked before the database is opened: a typo costs nothing.
+  if (values.env !== 'sandbox' && values.env !== 'production') throw new UsageError(`--env must be sandbox or production; got "${values.env}"`);
+  const expiresInSeconds = parseExpiresIn(values['expires-in']);
+  const made = await withDb(loadConfig(), (db) =>
+    issueKey(db, { environment: values.env!, tenant: values.tenant, name: values.name, kind: values.kind, allowedOrigins: values['allowed-origin'], expiresInSeconds }),
+  );
+  if (values.json) {
+    process.stdout.write(JSON.stringify({ id: made.id, key: made.key }) + '\n');
+  } else {
+    const expires = made.info.expiresAt ? `, expires ${made.info.expiresAt}` : '';
+    process.stdout.write(`${made.key}\n(${made.id}${expires}; shown once: Herald keeps only its hash)\n`);
+  }
+}
+
+async function keysList(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { env: { type: 'string' }, json: { type: 'boolean', default: false } }, strict: true });
+  if (values.env !== undefined) parseEnvironment(values.env);
+  const keys = await withDb(loadConfig(), async (db) => {
+    const envId = values.env === undefined ? undefined : (await db.one<{ id: string }>('SELECT id FROM environments WHERE name = $1', [values.env]))!.id;
+    const all: KeyInfo[] = [];
+    for (let cursor: string | undefined; ; ) {
+      const page = await listKeys(db, { environmentId: envId, limit: 250, cursor });
+      all.push(...page.data);
+      if (!page.nextCursor) return all;
+      cursor = page.nextCursor;
+    }
+  });
+  if (values.json) {
+    process.stdout.write(JSON.stringify(keys) + '\n');
+    return;
+  }
+  const now = Date.now();
+  const status = (k: KeyInfo) => (k.revokedAt ? 'revoked' : k.expiresAt && Date.parse(k.expiresAt) <= now ? 'expired' : 'active');
+  const rows = [
+    ['ID', 'KIND', 'PREFIX', 'ENV', 'TENANT', 'STATUS', 'CREATED', 'LAST USED', 'EXPIRES'],
+    ...keys.map((k) => [k.id, k.kind, `${k.prefix}…`, k.environment, k.tenantUid ?? '-', status(k), k.createdAt, k.lastUsedAt ?? 'never', k.expiresAt ?? 'never']),
+  ];
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  process.stdout.write(rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n') + '\n');
+}
+
+async function keysRevoke(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false } }, allowPositionals: true, strict: true });
+  if (positionals.length !== 1) throw new UsageError('keys revoke takes one key id (key_…); `herald keys list` shows them');
+  const id = positionals[0];
+  const info = await withDb(loadConfig(), (db) => revokeKey(db, id));
+  if (!info) throw new HeraldError('not_found', `key "${id}" was not found; \`herald keys list\` shows the keys`);
+  if (values.json) process.stdout.write(JSON.stringify({ id: info.id, revokedAt: info.revokedAt }) + '\n');
+  else process.stdout.write(`revoked ${info.id} (${info.prefix}…) at ${info.revokedAt}; running servers refuse it within 5 s\n`);
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -104,15 +183,31 @@ export async function main(argv: string[]): Promise<void> {
     if (cmd === 'start') return await start();
     if (cmd === 'migrate') return await migrateCmd();
     if (cmd === 'keys' && sub === 'create') return await keysCreate(rest);
+    if (cmd === 'keys' && sub === 'list') return await keysList(rest);
+    if (cmd === 'keys' && sub === 'revoke') return await keysRevoke(rest);
     if (!cmd || cmd === 'help' || cmd === '--help' || cmd === '-h') {
       process.stdout.write(USAGE + '\n');
       return;
     }
     throw new UsageError(`unknown command "${argv.join(' ')}"`);
   } catch (err) {
-    if (err instanceof UsageError || err instanceof ConfigError || err instanceof SecretKeyError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`herald: ${(err as Error).message}\n\n${USAGE}\n`);
       process.exit(2);
+    }
+    // Refusals that say what to fix: one line, no stack trace.
+    if (err instanceof ConfigError || err instanceof SecretKeyError || err instanceof HeraldError) {
+      process.stderr.write(`herald: ${err.message}\n`);
+      process.exit(2);
+    }
+    let config: Config | undefined;
+    try {
+      config = loadConfig();
+    } catch {}
+    const line = config && describeStartupError(err, config);
+    if (line) {
+      process.stderr.write(`herald: ${line}\n`);
+      process.exit(1);
     }
     throw err;
   }

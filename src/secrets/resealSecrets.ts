@@ -1,10 +1,11 @@
 import type { Db } from '../db/db.js';
-import type { SecretBox } from './secretBox.js';
+import { SEALED_PREFIX, type SecretBox } from './secretBox.js';
 
 // At start: seals what is stored in the clear (written before encryption existed) and re-seals
 // what an older key sealed (after HERALD_SECRET_KEY was rotated), in batches, so that the previous
 // key can be dropped once every node has restarted. Answers how many values were re-sealed.
-const COLUMNS: { table: string; column: string }[] = [
+// Every column that holds a sealed value: re-sealed here, and checked at start by sealedKeyIds.
+export const SEALED_COLUMNS: { table: string; column: string }[] = [
   { table: 'tenants', column: 'token' },
   { table: 'endpoints', column: 'secret' },
   { table: 'endpoints', column: 'previous_secret' },
@@ -13,7 +14,7 @@ const COLUMNS: { table: string; column: string }[] = [
 
 export async function resealSecrets(db: Db, box: SecretBox): Promise<number> {
   let changed = 0;
-  for (const { table, column } of COLUMNS) {
+  for (const { table, column } of SEALED_COLUMNS) {
     let after = '';
     for (;;) {
       const rows = await db.all<{ id: string; value: string }>(
@@ -33,4 +34,21 @@ export async function resealSecrets(db: Db, box: SecretBox): Promise<number> {
     }
   }
   return changed;
+}
+
+/**
+ * The ids of the keys that sealed the stored secrets (empty: nothing sealed yet). A value reads
+ * `enc:v1:<key id>:…`, so the id is 8 characters from the 8th. One scan of each column at start,
+ * as re-sealing does anyway.
+ */
+export async function sealedKeyIds(db: Db): Promise<Set<string>> {
+  const ids = new Set<string>();
+  const at = SEALED_PREFIX.length + 1;
+  for (const { table, column } of SEALED_COLUMNS) {
+    const rows = await db.all<{ kid: string }>(
+      `SELECT DISTINCT substr(${column}, ${at}, 8) AS kid FROM ${table} WHERE ${column} LIKE '${SEALED_PREFIX}%'`,
+    );
+    for (const r of rows) ids.add(r.kid);
+  }
+  return ids;
 }

@@ -71,16 +71,12 @@ export async function createTenant(
   }
 }
 
-/** A tenant by its id or its uid, within one environment. */
-/** The id of a tenant named by id or uid (no secrets opened: for the CLI). */
+/** The id of a tenant named by id or uid (no secrets opened: for key scopes). */
 export async function findTenantId(q: Queryable, environmentId: string, idOrUid: string): Promise<string | undefined> {
-  const row = await q.one<{ id: string }>(
-    `SELECT id FROM tenants ${BY_ID_OR_UID}`,
-    [environmentId, idOrUid],
-  );
-  return row?.id;
+  return (await q.one<{ id: string }>(`SELECT id FROM tenants ${BY_ID_OR_UID}`, [environmentId, idOrUid]))?.id;
 }
 
+/** A tenant by its id or its uid, within one environment. */
 export async function findTenant(q: Queryable, box: SecretBox, environmentId: string, idOrUid: string): Promise<Tenant | undefined> {
   const row = await q.one<TenantRow>(
     `SELECT ${COLUMNS} FROM tenants ${BY_ID_OR_UID}`,
@@ -123,6 +119,21 @@ export async function updateTenant(
     if (isUniqueViolation(err)) throw new HeraldError('conflict', `uid "${patch.uid}" is taken by another tenant in this environment`);
     throw err;
   }
+}
+
+/**
+ * Replaces the tenant's webhook token. There is no overlap, unlike endpoint signing secrets: the
+ * token header carries one value, which receivers compare for equality, so Herald cannot send the
+ * old and the new one side by side, and keeping a possibly leaked token in use would defeat the
+ * rotation. The overlap lives in the receiver instead (accept both for a while); `token` lets the
+ * operator choose the new value, so the receiver can accept it before the switch.
+ */
+export async function rotateTenantToken(q: Queryable, box: SecretBox, tenant: Tenant, token?: string): Promise<Tenant> {
+  const next = token ?? 'whtok_' + randomToken(24);
+  if (next === tenant.token) throw new HeraldError('bad_request', 'the new token is the current one; choose another value (or leave "token" out to get a random one)');
+  const row = await q.one<TenantRow>(`UPDATE tenants SET token = $2, updated_at = $3 WHERE id = $1 RETURNING ${COLUMNS}`, [tenant.id, box.seal(next), Date.now()]);
+  if (!row) throw notFound('tenant', tenant.uid);
+  return toTenant(row, box);
 }
 
 export async function deleteTenant(q: Queryable, tenantId: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { createTenant, deleteTenant, listTenants, updateTenant } from '../../tenants/tenants.js';
+import { createTenant, deleteTenant, listTenants, rotateTenantToken, updateTenant } from '../../tenants/tenants.js';
 import type { ApiDeps } from '../deps.js';
 import { errors, JsonObject, ListQuery, page, TenantParams, Timestamp } from '../schemas.js';
 
@@ -72,6 +72,31 @@ export default async function tenantRoutes(app: FastifyInstance, { db, auth, box
     const updated = await updateTenant(db, box, tenant, req.body as any);
     auth.forgetTenant(tenant.id);
     return updated;
+  });
+
+  app.post('/v1/tenants/:tenant/rotate-token', {
+    schema: {
+      tags,
+      summary: "Rotate the tenant's webhook token",
+      description:
+        'Replaces the token sent in the token header of every webhook to this tenant, at once: there is no overlap (the header carries one ' +
+        'value). Deliveries a worker has already claimed may still carry the old token (within HERALD_LEASE_SECONDS); every later attempt carries the new one. ' +
+        'To switch without a refused webhook, choose the new token yourself, make the receiver accept both, rotate with {"token": …}, then drop the old one.',
+      params: TenantParams,
+      body: Type.Object({
+        token: Type.Optional(Type.String({ minLength: 24, maxLength: 200, pattern: '^[\\x21-\\x7e]+$', description: 'the new token (24–200 visible ASCII characters, no spaces); random when left out' })),
+      }, { additionalProperties: false }),
+      response: { 200: Type.Ref('Tenant'), ...errors(400, 401, 403, 404) },
+    },
+    // The body is optional: a bare POST (no body, no content-type) means "a random new token".
+    preValidation: async (req) => {
+      req.body ??= {};
+    },
+  }, async (req) => {
+    const tenant = await auth.tenant(req, (req.params as { tenant: string }).tenant);
+    const rotated = await rotateTenantToken(db, box, tenant, (req.body as { token?: string } | undefined)?.token);
+    auth.forgetTenant(tenant.id);
+    return rotated;
   });
 
   app.delete('/v1/tenants/:tenant', {
