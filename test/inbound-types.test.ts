@@ -21,7 +21,7 @@ for (const dialect of DIALECTS) {
     before(async () => {
       // API only: the test drives the processor itself, so it can look at what the processor keeps.
       h = await startHerald(dialect, { HERALD_ROLES: 'api' });
-      const box = new SecretBox(resolveSecretKey({ secretKey: h.config.secretKey, dataDir: h.config.dataDir, usesPostgres: dialect === 'postgres' }), h.config.previousSecretKeys);
+      const box = new SecretBox(resolveSecretKey({ secretKey: h.config.secretKey, dataDir: h.config.dataDir, usesPostgres: dialect === 'postgres', hasSealedSecrets: true }).key, h.config.previousSecretKeys);
       processor = new InboundProcessor(h.herald.db, box, createLogger('silent'), () => undefined, { pollIntervalMs: 100, leaseMs: 60_000 });
     });
     after(async () => {

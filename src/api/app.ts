@@ -78,7 +78,7 @@ export async function buildApp(deps: ApiDeps, log: Logger): Promise<FastifyInsta
   await registerOpenApi(app);
   for (const s of [ErrorBody, Tenant, EventType, Endpoint, AcceptedEventSchema, EventSchema, Source, Customer]) app.addSchema(s);
 
-  app.get('/v1/health', { schema: { tags: ['health'], summary: 'Is Herald up?', security: [], response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({ status: 'ok' }));
+  app.get('/v1/health', { schema: { tags: ['health'], summary: 'Is Herald up?', description: 'Answers 200 while this node serves requests; no key needed (for load balancers and probes).', security: [], response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({ status: 'ok' }));
 
   await app.register(async (api) => {
     api.addHook('onRequest', async (req) => deps.auth.authenticate(req));

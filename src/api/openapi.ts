@@ -58,7 +58,16 @@ export function describeRoute(schema: RouteSchema, method: string): RouteSchema 
     if (typeof r.description === 'string') continue;
     response[code] = { ...r, description: STATUS_TEXT[Number(code)] ?? `HTTP ${code}` };
   }
-  return { ...schema, response };
+  const out: RouteSchema = { ...schema, response };
+  // Routes that take the raw request (sources) have no body schema to validate against; the
+  // document still says what they accept.
+  const raw = schema['x-raw-body'];
+  if (typeof raw === 'string') {
+    delete out['x-raw-body'];
+    out.body = { type: 'string', format: 'binary', description: raw };
+    out.consumes = ['application/json', 'application/x-www-form-urlencoded', 'application/octet-stream'];
+  }
+  return out;
 }
 
 const LOGO = `<svg xmlns="http://www.w3.org/2000/svg" width="150" height="36" viewBox="0 0 150 36"><rect width="36" height="36" rx="8" fill="#1f6feb"/><path d="M10 9h5v7h6V9h5v18h-5v-7h-6v7h-5z" fill="#fff"/><text x="44" y="25" font-family="system-ui,sans-serif" font-size="20" font-weight="600" fill="#fff">Herald API</text></svg>`;

@@ -108,6 +108,7 @@ export default async function inboundRoutes(app: FastifyInstance, { db, box, con
       summary: 'Receive a webhook from a provider',
       description: 'Verifies the request as the source’s provider signs it, stores it exactly as it came, and answers 200. A duplicate (same provider id) is answered 200 and not processed again. A request that fails verification is answered 401 and stored as rejected, with the reason, its headers and the first bytes of its body, within a byte budget per source.',
       security: [],
+      'x-raw-body': 'The provider’s request exactly as it sends it: JSON, a form (Chargify) or any other bytes, up to HERALD_INBOUND_MAX_BYTES. Herald verifies the signature over these bytes.',
       params: Params,
       response: { 200: Accepted, ...errors(400, 401, 403, 404, 413) },
     },

@@ -84,7 +84,7 @@ export default async function sourceRoutes(app: FastifyInstance, { db, auth, box
   });
 
   app.get('/v1/tenants/:tenant/sources', {
-    schema: { tags, summary: 'List sources', params: TenantParams, querystring: ListQuery, response: { 200: page(Type.Ref('Source')), ...errors(400, 401, 403, 404) } },
+    schema: { tags, summary: 'List sources', description: 'The tenant’s sources with their receiving URLs, a page at a time.', params: TenantParams, querystring: ListQuery, response: { 200: page(Type.Ref('Source')), ...errors(400, 401, 403, 404) } },
   }, async (req) => {
     const tenant = await auth.tenant(req, params(req).tenant);
     const q = req.query as { limit: number; cursor?: string };
@@ -92,14 +92,14 @@ export default async function sourceRoutes(app: FastifyInstance, { db, auth, box
   });
 
   app.get('/v1/tenants/:tenant/sources/:id', {
-    schema: { tags, summary: 'Get a source', params: SourceParams, response: { 200: Type.Ref('Source'), ...errors(401, 403, 404) } },
+    schema: { tags, summary: 'Get a source', description: 'One source with its receiving URL, provider, options and whether it is enabled.', params: SourceParams, response: { 200: Type.Ref('Source'), ...errors(401, 403, 404) } },
   }, async (req) => {
     const tenant = await auth.tenant(req, params(req).tenant);
     return getSource(db, config.publicUrl, tenant.id, params(req).id);
   });
 
   app.get('/v1/tenants/:tenant/sources/:id/secret', {
-    schema: { tags, summary: "Read a source's secret", params: SourceParams, response: { 200: Type.Object({ secret: Type.String() }), ...errors(401, 403, 404) } },
+    schema: { tags, summary: "Read a source's secret", description: 'The secret Herald verifies this source’s webhooks with (a provider’s signing secret, a token or a password).', params: SourceParams, response: { 200: Type.Object({ secret: Type.String() }), ...errors(401, 403, 404) } },
   }, async (req) => {
     const tenant = await auth.tenant(req, params(req).tenant);
     return { secret: await getSourceSecret(db, box, tenant.id, params(req).id) };
@@ -109,6 +109,7 @@ export default async function sourceRoutes(app: FastifyInstance, { db, auth, box
     schema: {
       tags,
       summary: 'Change a source (name, secret, options, enabled)',
+      description: 'Changes only the fields sent; a new secret verifies the next request at once, on every node within seconds.',
       params: SourceParams,
       body: Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), secret: Type.Optional(Secret), options: Type.Optional(Options), enabled: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
       response: { 200: Type.Ref('Source'), ...errors(400, 401, 403, 404) },
@@ -122,7 +123,7 @@ export default async function sourceRoutes(app: FastifyInstance, { db, auth, box
   });
 
   app.delete('/v1/tenants/:tenant/sources/:id', {
-    schema: { tags, summary: 'Delete a source; its URL answers 404 from then on, what it received stays readable', params: SourceParams, response: { 204: Type.Null(), ...errors(401, 403, 404) } },
+    schema: { tags, summary: 'Delete a source; its URL answers 404 from then on, what it received stays readable', description: 'Messages already received keep their records and forwarded events.', params: SourceParams, response: { 204: Type.Null(), ...errors(401, 403, 404) } },
   }, async (req, reply) => {
     const tenant = await auth.tenant(req, params(req).tenant);
     await deleteSource(db, tenant.id, params(req).id);
@@ -146,7 +147,7 @@ export default async function sourceRoutes(app: FastifyInstance, { db, auth, box
   });
 
   app.get('/v1/tenants/:tenant/inbound/:id', {
-    schema: { tags, summary: 'Get one received message, with its headers and exact body (a rejected one: its first bytes)', params: SourceParams, response: { 200: InboundMessage, ...errors(401, 403, 404) } },
+    schema: { tags, summary: 'Get one received message, with its headers and exact body (a rejected one: its first bytes)', description: 'Credentials in headers are shown as `[redacted]`. The body is base64 when it is not UTF-8 text.', params: SourceParams, response: { 200: InboundMessage, ...errors(401, 403, 404) } },
   }, async (req) => {
     const tenant = await auth.tenant(req, params(req).tenant);
     return getInbound(db, tenant.id, params(req).id);

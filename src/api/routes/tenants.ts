@@ -30,6 +30,7 @@ export default async function tenantRoutes(app: FastifyInstance, { db, auth, box
     schema: {
       tags,
       summary: 'Create a tenant',
+      description: 'A tenant is one of your clients. `uid` is your own id for it and works in paths wherever an id does. The answer holds its webhook `token`, sent in the token header with every webhook. Operator keys only.',
       body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }), uid: Type.Optional(Uid), metadata: Type.Optional(JsonObject), callQuota: Type.Optional(Quota) }, { additionalProperties: false }),
       response: { 201: Type.Ref('Tenant'), ...errors(400, 401, 403, 409) },
     },
@@ -39,7 +40,7 @@ export default async function tenantRoutes(app: FastifyInstance, { db, auth, box
   });
 
   app.get('/v1/tenants', {
-    schema: { tags, summary: 'List tenants', querystring: ListQuery, response: { 200: page(Type.Ref('Tenant')), ...errors(400, 401, 403) } },
+    schema: { tags, summary: 'List tenants', description: 'Every tenant of the environment, oldest first, a page at a time. Operator keys only.', querystring: ListQuery, response: { 200: page(Type.Ref('Tenant')), ...errors(400, 401, 403) } },
   }, async (req) => {
     auth.requireOperator(req);
     const q = req.query as { limit: number; cursor?: string };
@@ -47,13 +48,14 @@ export default async function tenantRoutes(app: FastifyInstance, { db, auth, box
   });
 
   app.get('/v1/tenants/:tenant', {
-    schema: { tags, summary: 'Get a tenant', params: TenantParams, response: { 200: Type.Ref('Tenant'), ...errors(401, 403, 404) } },
+    schema: { tags, summary: 'Get a tenant', description: 'The tenant by id or uid, with its token, metadata and quota. A tenant-scoped key reads only its own tenant.', params: TenantParams, response: { 200: Type.Ref('Tenant'), ...errors(401, 403, 404) } },
   }, async (req) => auth.tenant(req, (req.params as { tenant: string }).tenant));
 
   app.patch('/v1/tenants/:tenant', {
     schema: {
       tags,
       summary: 'Change a tenant',
+      description: 'Changes only the fields sent; `metadata` is replaced whole. Operator keys only.',
       params: TenantParams,
       body: Type.Object({
         name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
@@ -100,7 +102,7 @@ export default async function tenantRoutes(app: FastifyInstance, { db, auth, box
   });
 
   app.delete('/v1/tenants/:tenant', {
-    schema: { tags, summary: 'Delete a tenant and everything under it', params: TenantParams, response: { 204: Type.Null(), ...errors(401, 403, 404) } },
+    schema: { tags, summary: 'Delete a tenant and everything under it', description: 'Removes its endpoints, events, deliveries, sources, customers and billing records. Deliveries in flight are not sent again. Operator keys only.', params: TenantParams, response: { 204: Type.Null(), ...errors(401, 403, 404) } },
   }, async (req, reply) => {
     auth.requireOperator(req);
     const tenant = await auth.tenant(req, (req.params as { tenant: string }).tenant);
