@@ -9,6 +9,7 @@ import { createLogger } from '../log.js';
 import { findTenantId } from '../tenants/tenants.js';
 import { SecretKeyError } from '../secrets/secretBox.js';
 import { createHerald } from '../herald.js';
+import { usersCommand } from './users.js';
 
 const USAGE = `herald — self-hostable webhooks
 
@@ -104,6 +105,7 @@ export async function main(argv: string[]): Promise<void> {
     if (cmd === 'start') return await start();
     if (cmd === 'migrate') return await migrateCmd();
     if (cmd === 'keys' && sub === 'create') return await keysCreate(rest);
+    if (cmd === 'users') return await usersCommand(argv.slice(1));
     if (!cmd || cmd === 'help' || cmd === '--help' || cmd === '-h') {
       process.stdout.write(USAGE + '\n');
       return;
