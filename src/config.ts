@@ -134,7 +134,8 @@ function rejectedBytesPerHour(env: NodeJS.ProcessEnv): number {
 // A session shorter than a minute could not be refreshed in time by a client; one longer than a
 // day defeats the point of short sessions (a stolen key works until it expires).
 function sessionTtlSeconds(env: NodeJS.ProcessEnv): number {
-  const n = int(env, 'HERALD_SESSION_TTL_SECONDS', 1200);
+  const raw = env.HERALD_SESSION_TTL_SECONDS;
+  const n = raw === undefined || raw === '' ? 1200 : Number(raw);
   if (!Number.isInteger(n) || n < 60 || n > 86_400) {
     throw new ConfigError(`HERALD_SESSION_TTL_SECONDS must be a whole number of seconds from 60 to 86400 (default 1200: 20 minutes); got "${env.HERALD_SESSION_TTL_SECONDS}"`);
   }
