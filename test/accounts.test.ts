@@ -6,7 +6,7 @@ import { ADDRESS_FAILURE_LIMIT, ADDRESS_WINDOW_MS, USERNAME_FAILURE_LIMIT, USERN
 import { checkPassword, hashPassword, verifyPassword } from '../src/accounts/passwords.js';
 import { normalizeRecoveryCode } from '../src/accounts/recoveryCodes.js';
 import { findSession, logOut, refreshSession } from '../src/accounts/sessions.js';
-import { matchTotp, otpauthUri, totpCode, totpQrCode } from '../src/accounts/totp.js';
+import { base32Decode, base32Encode, matchTotp, newTotpSecret, otpauthUri, totpCode, totpQrCode } from '../src/accounts/totp.js';
 import { createUser, disableUser, enableUser, listUsers, resetMfa } from '../src/accounts/users.js';
 import { loadConfig } from '../src/config.js';
 import type { Db } from '../src/db/db.js';
@@ -46,7 +46,24 @@ describe('TOTP (RFC 6238)', () => {
       [2000000000, '69279037'],
       [20000000000, '65353130'],
     ];
-    for (const [t, code] of vectors) assert.equal(totpCode(RFC_KEY, t, 8), code, `T=${t}`);
+    for (const [t, code] of vectors) {
+      assert.equal(totpCode(RFC_KEY, t, 8), code, `T=${t}`);
+      // The same key as an authenticator app would hold it: base32.
+      assert.equal(totpCode('GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ', t, 8), code, `T=${t}, base32 key`);
+    }
+    assert.equal(totpCode(RFC_KEY, 59), '287082', 'six digits are the last six of eight');
+  });
+
+  it('encodes and decodes base32 (RFC 4648 vectors), and makes 160-bit secrets', () => {
+    for (const [plain, encoded] of [['', ''], ['f', 'MY'], ['fo', 'MZXQ'], ['foo', 'MZXW6'], ['foob', 'MZXW6YQ'], ['fooba', 'MZXW6YTB'], ['foobar', 'MZXW6YTBOI']]) {
+      assert.equal(base32Encode(Buffer.from(plain)), encoded);
+      assert.equal(base32Decode(encoded).toString(), plain);
+      assert.equal(base32Decode(encoded.toLowerCase() + '====').toString(), plain);
+    }
+    const secret = newTotpSecret();
+    assert.match(secret, /^[A-Z2-7]{32}$/);
+    assert.equal(base32Decode(secret).length, 20);
+    assert.notEqual(newTotpSecret(), secret);
   });
 
   it('accepts the code of the step before, the current one and the one after, and no other', () => {
@@ -68,6 +85,7 @@ describe('TOTP (RFC 6238)', () => {
     assert.match(uri, /^otpauth:\/\/totp\/Herald:ana%40example\.com\?/);
     assert.match(uri, /secret=JBSWY3DPEHPK3PXP/);
     assert.match(uri, /issuer=Herald/);
+    assert.match(uri, /algorithm=SHA1&digits=6&period=30/);
     const qr = await totpQrCode(uri);
     assert.match(qr.svg, /^<svg[^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
     assert.ok(qr.dataUrl.startsWith('data:image/svg+xml;base64,'));
