@@ -5,7 +5,7 @@ import { logIn, type AccountsDeps, type LogInInput } from '../src/accounts/logIn
 import { ADDRESS_FAILURE_LIMIT, ADDRESS_WINDOW_MS, USERNAME_FAILURE_LIMIT, USERNAME_LOCK_MS } from '../src/accounts/loginThrottle.js';
 import { checkPassword, hashPassword, verifyPassword } from '../src/accounts/passwords.js';
 import { normalizeRecoveryCode } from '../src/accounts/recoveryCodes.js';
-import { findSession, logOut, refreshSession } from '../src/accounts/sessions.js';
+import { deleteExpiredSessions, findSession, logOut, refreshSession } from '../src/accounts/sessions.js';
 import { base32Decode, base32Encode, matchTotp, newTotpSecret, otpauthUri, totpCode, totpQrCode } from '../src/accounts/totp.js';
 import { createUser, disableUser, enableUser, listUsers, resetMfa } from '../src/accounts/users.js';
 import { loadConfig } from '../src/config.js';
@@ -270,6 +270,15 @@ for (const dialect of DIALECTS) {
       assert.equal(await findSession(db, r.key, clock), undefined);
       await refused(logOut(db, r.key, { now: clock }), 'unauthorized');
       assert.equal(await findSession(db, 'sess_not-a-real-key', clock), undefined);
+
+      // A day after their expiry, dead sessions are deleted; live ones stay.
+      const live = await login({ username: u.user.email, recoveryCode: u.recoveryCodes[0] });
+      const count = async () => Number((await db.one<{ n: number }>('SELECT COUNT(*) AS n FROM sessions WHERE user_id = $1', [u.user.id]))!.n);
+      assert.equal(await count(), 3);
+      assert.equal(await deleteExpiredSessions(db, clock), 0);
+      assert.ok((await deleteExpiredSessions(db, expiry + 86_400_001)) >= 1, 'the first session, expired over a day before (and older tests\' ones)');
+      assert.equal(await count(), 2);
+      assert.ok(await findSession(db, live.key, clock));
     });
 
     it('refuses a disabled user: its sessions end and it cannot log in; enabling lets it back', async () => {

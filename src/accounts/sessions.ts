@@ -125,3 +125,12 @@ export async function logOut(db: Db, key: string, opts: { address?: string | nul
 export async function endUserSessions(q: Queryable, userId: string, reason: EndReason, now: number): Promise<number> {
   return q.run('UPDATE sessions SET ended_at = $1, ended_reason = $2 WHERE user_id = $3 AND ended_at IS NULL', [now, reason, userId]);
 }
+
+/**
+ * Deletes sessions that expired more than a day ago (ended ones included: a session never outlives
+ * its expiry), `batch` at a time; answers how many. The audit log keeps their history. Meant for
+ * the maintenance loop, like the other retention steps.
+ */
+export async function deleteExpiredSessions(q: Queryable, now: number, batch = 1000): Promise<number> {
+  return q.run('DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires_at < $1 ORDER BY id LIMIT $2)', [now - 86_400_000, batch]);
+}
