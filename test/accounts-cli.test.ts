@@ -5,6 +5,7 @@ import { logIn } from '../src/accounts/logIn.js';
 import { totpCode } from '../src/accounts/totp.js';
 import { loadConfig } from '../src/config.js';
 import { HeraldError } from '../src/errors.js';
+import { bootstrapEnvironments } from '../src/keys/environments.js';
 import { resolveSecretKey, SecretBox } from '../src/secrets/secretBox.js';
 import { createTenant } from '../src/tenants/tenants.js';
 import { DIALECTS, freshDatabase, type TestDatabase } from './helpers/db.js';
@@ -57,6 +58,13 @@ for (const dialect of DIALECTS) {
         assert.ok(out.otpauthUri.startsWith('otpauth://totp/'));
         assert.ok(out.otpauthUri.includes(`secret=${out.totpSecret}`));
         assert.equal(out.recoveryCodes.length, 10);
+
+        // The CLI leaves the environments to Herald's first start, which prints their keys; here
+        // the test plays that start.
+        const first = database.open();
+        assert.equal(Number((await first.one<{ n: number }>('SELECT COUNT(*) AS n FROM environments'))!.n), 0);
+        await bootstrapEnvironments(first);
+        await first.close();
 
         const session = await loginAs(database, { username: 'ops@example.com', password: PASSWORD, totpCode: totpCode(out.totpSecret, now()) });
         assert.match(session.key, /^sess_/);

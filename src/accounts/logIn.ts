@@ -58,7 +58,7 @@ export async function logIn(deps: AccountsDeps, input: LogInInput): Promise<Logg
   const address = input.address ?? null;
   const envName = input.environment ?? 'sandbox';
   const env = await getEnvironment(db, envName);
-  if (!env) throw badRequest(`there is no environment "${envName}"; use sandbox or production`);
+  if (!env) throw badRequest(`there is no environment "${envName}": log in to sandbox or production (they exist once Herald has started)`);
   const username = emailKey(String(input.username ?? ''));
   const password = String(input.password ?? '');
 

@@ -150,7 +150,7 @@ export async function createUser(db: Db, box: SecretBox, input: CreateUserInput,
     } else {
       if (input.tenantId) throw badRequest('an operator user reaches every tenant of its environments: leave out the tenant, or make a tenant user');
       if (environmentId && !(await q.one('SELECT 1 FROM environments WHERE id = $1', [environmentId]))) {
-        throw badRequest(`there is no environment "${environmentId}"; use sandbox or production`);
+        throw badRequest(`there is no environment "${environmentId}": environments are sandbox and production, created when Herald first starts (\`herald start\`)`);
       }
     }
     const id = newId('usr', now);

@@ -6,7 +6,7 @@ import type { Db } from '../db/db.js';
 import { migrate } from '../db/migrate.js';
 import { openDb } from '../db/open.js';
 import { HeraldError } from '../errors.js';
-import { bootstrapEnvironments, ENVIRONMENTS, getEnvironment } from '../keys/environments.js';
+import { ENVIRONMENTS, getEnvironment } from '../keys/environments.js';
 import type { EnvironmentName } from '../keys/keys.js';
 import { resolveSecretKey, SecretBox } from '../secrets/secretBox.js';
 import { findTenantId } from '../tenants/tenants.js';
@@ -36,8 +36,9 @@ async function withDb<T>(fn: (db: Db, box: () => SecretBox) => Promise<T>): Prom
   const config = loadConfig();
   const db = openDb(config);
   try {
+    // Migrated, but the environments are not created here: their first start prints their secret
+    // keys, once, and a CLI run before it would create them with nobody to see those keys.
     await migrate(db);
-    await bootstrapEnvironments(db);
     const box = () => new SecretBox(resolveSecretKey({ secretKey: config.secretKey, dataDir: config.dataDir, usesPostgres: db.dialect === 'postgres' }), config.previousSecretKeys);
     return await fn(db, box);
   } finally {
