@@ -92,14 +92,10 @@ async function findRow(q: Queryable, idOrEmail: string): Promise<UserRow | undef
   return q.one<UserRow>(`${SELECT} WHERE u.id = $1 OR u.email_key = $2`, [idOrEmail, emailKey(idOrEmail)]);
 }
 
-export async function findUserCredentials(q: Queryable, idOrEmail: string): Promise<UserCredentials | undefined> {
-  const row = await findRow(q, idOrEmail);
-  return row && { ...toUser(row), passwordHash: row.password_hash, sealedTotpSecret: row.totp_secret, environmentId: row.environment_id };
-}
-
 /** The user whose email is this username (logIn: the username is an email, never an id). */
 export async function findUserByEmail(q: Queryable, email: string): Promise<UserCredentials | undefined> {
   const row = await q.one<UserRow>(`${SELECT} WHERE u.email_key = $1`, [emailKey(email)]);
+  // The only way out for the password hash and the sealed secret: logIn needs them, a User never carries them.
   return row && { ...toUser(row), passwordHash: row.password_hash, sealedTotpSecret: row.totp_secret, environmentId: row.environment_id };
 }
 
