@@ -66,6 +66,8 @@ export interface Config {
   disableAfterMs: number;
   /** Where operational events go (HERALD_OPERATOR_WEBHOOK_URL; unset: nowhere). */
   operatorWebhookUrl: string | undefined;
+  /** Lifetime of a login session in ms, absolute: using it does not extend it (HERALD_SESSION_TTL_SECONDS, default 1200: 20 minutes). */
+  sessionTtlMs: number;
   /** Log level (HERALD_LOG_LEVEL, default info). */
   logLevel: string;
   /** SQLite `synchronous` pragma (HERALD_SQLITE_SYNC: normal|full, default full). */
@@ -125,6 +127,17 @@ function rejectedBytesPerHour(env: NodeJS.ProcessEnv): number {
   const n = int(env, 'HERALD_INBOUND_REJECTED_BYTES_PER_HOUR', 128 * 1024);
   if (n !== 0 && (!Number.isInteger(n) || n < 16_384)) {
     throw new ConfigError(`HERALD_INBOUND_REJECTED_BYTES_PER_HOUR must be 0 (no byte limit) or a whole number of bytes of at least 16384; got "${env.HERALD_INBOUND_REJECTED_BYTES_PER_HOUR}"`);
+  }
+  return n;
+}
+
+// A session shorter than a minute could not be refreshed in time by a client; one longer than a
+// day defeats the point of short sessions (a stolen key works until it expires).
+function sessionTtlSeconds(env: NodeJS.ProcessEnv): number {
+  const raw = env.HERALD_SESSION_TTL_SECONDS;
+  const n = raw === undefined || raw === '' ? 1200 : Number(raw);
+  if (!Number.isInteger(n) || n < 60 || n > 86_400) {
+    throw new ConfigError(`HERALD_SESSION_TTL_SECONDS must be a whole number of seconds from 60 to 86400 (default 1200: 20 minutes); got "${env.HERALD_SESSION_TTL_SECONDS}"`);
   }
   return n;
 }
@@ -196,6 +209,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     circuitCooldownMs: Math.round(int(env, 'HERALD_CIRCUIT_COOLDOWN', 30, 0.01) * 1000),
     disableAfterMs: duration(env.HERALD_DISABLE_AFTER, 'HERALD_DISABLE_AFTER', 5 * 86_400_000),
     operatorWebhookUrl: operatorUrl(env.HERALD_OPERATOR_WEBHOOK_URL),
+    sessionTtlMs: sessionTtlSeconds(env) * 1000,
     logLevel: env.HERALD_LOG_LEVEL ?? 'info',
     sqliteSync: sync,
   };

@@ -13,8 +13,9 @@ import { EventWriter } from './events/eventWriter.js';
 import { InboundProcessor } from './inbound/processInbound.js';
 import { TtlCache } from './cache.js';
 import { bootstrapEnvironments } from './keys/environments.js';
-import { resealSecrets, sealedKeyIds } from './secrets/resealSecrets.js';
-import { assertOpensSealed, resolveSecretKey, SecretBox } from './secrets/secretBox.js';
+import { resealSecrets } from './secrets/resealSecrets.js';
+import { openSecretBox } from './secrets/openSecretBox.js';
+import type { SecretBox } from './secrets/secretBox.js';
 import type { Logger } from './log.js';
 
 export interface Herald {
@@ -37,11 +38,7 @@ export async function createHerald(config: Config, log: Logger, opts: { listen?:
   let box: SecretBox;
   try {
     await migrate(db);
-    // Before anything is sealed or opened: the key must open what the database already holds.
-    const sealedBy = await sealedKeyIds(db);
-    const resolved = resolveSecretKey({ secretKey: config.secretKey, dataDir: config.dataDir, usesPostgres: db.dialect === 'postgres', hasSealedSecrets: sealedBy.size > 0 });
-    box = new SecretBox(resolved.key, config.previousSecretKeys);
-    assertOpensSealed(box, sealedBy, resolved.source);
+    box = await openSecretBox(db, config);
   } catch (err) {
     if (!opts.db) await db.close().catch(() => undefined);
     throw err;

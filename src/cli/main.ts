@@ -12,6 +12,7 @@ import { createLogger } from '../log.js';
 import { SecretKeyError } from '../secrets/secretBox.js';
 import { createHerald } from '../herald.js';
 import { describeStartupError } from './startupErrors.js';
+import { usersCommand } from './users.js';
 
 const USAGE = `herald — self-hostable webhooks
 
@@ -23,6 +24,8 @@ const USAGE = `herald — self-hostable webhooks
   herald keys list [--env sandbox|production] [--json]
                                list keys (never the keys themselves)
   herald keys revoke KEY_ID    revoke a key: 401 at once here, within 5 s on running servers
+  herald users create|list|disable|enable|reset-mfa …
+                               people who log in, with their second factor (herald users help)
 
 Configuration is read from environment variables: see docs/configuration.md.`;
 
@@ -185,6 +188,7 @@ export async function main(argv: string[]): Promise<void> {
     if (cmd === 'keys' && sub === 'create') return await keysCreate(rest);
     if (cmd === 'keys' && sub === 'list') return await keysList(rest);
     if (cmd === 'keys' && sub === 'revoke') return await keysRevoke(rest);
+    if (cmd === 'users') return await usersCommand(argv.slice(1));
     if (!cmd || cmd === 'help' || cmd === '--help' || cmd === '-h') {
       process.stdout.write(USAGE + '\n');
       return;

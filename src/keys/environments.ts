@@ -1,4 +1,4 @@
-import type { Db } from '../db/db.js';
+import type { Db, Queryable } from '../db/db.js';
 import { createKey, ENVIRONMENT_NAMES, type EnvironmentName } from './keys.js';
 
 export const ENVIRONMENTS = ENVIRONMENT_NAMES;
@@ -6,6 +6,10 @@ export const ENVIRONMENTS = ENVIRONMENT_NAMES;
 export interface Environment {
   id: string;
   name: EnvironmentName;
+}
+
+export async function getEnvironment(q: Queryable, name: string): Promise<Environment | undefined> {
+  return q.one<Environment>('SELECT id, name FROM environments WHERE name = $1', [name]);
 }
 
 /**

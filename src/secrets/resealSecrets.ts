@@ -10,6 +10,7 @@ export const SEALED_COLUMNS: { table: string; column: string }[] = [
   { table: 'endpoints', column: 'secret' },
   { table: 'endpoints', column: 'previous_secret' },
   { table: 'sources', column: 'secret' },
+  { table: 'users', column: 'totp_secret' },
 ];
 
 export async function resealSecrets(db: Db, box: SecretBox): Promise<number> {
