@@ -27,6 +27,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The route wants the exact source text of its event payloads (request.jsonSource). */
     rawPayloads?: boolean;
+    /** The setting behind the route's body limit, named when a body is over it. */
+    bodyLimitSetting?: string;
   }
   interface FastifyRequest {
     /** What the JSON body parser found besides the value (see api/jsonBody.ts). */

@@ -26,7 +26,8 @@ export function installErrorHandling(app: FastifyInstance, opts: { maxBodyBytes:
     } else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       status = 413;
       code = 'payload_too_large';
-      message = `request body is larger than the limit of ${req.routeOptions.bodyLimit ?? opts.maxBodyBytes} bytes`;
+      const setting = req.routeOptions.config?.bodyLimitSetting;
+      message = `the request body is larger than the limit of ${req.routeOptions.bodyLimit ?? opts.maxBodyBytes} bytes${setting ? ` (${setting})` : ''}; send a smaller one`;
     } else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       status = 415;
       code = 'unsupported_media_type';

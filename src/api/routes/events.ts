@@ -125,7 +125,7 @@ export default async function eventRoutes(app: FastifyInstance, { db, auth, conf
 
   app.post('/v1/tenants/:tenant/events', {
     bodyLimit: config.maxPayloadBytes + 64 * 1024,
-    config: { rawPayloads: true },
+    config: { rawPayloads: true, bodyLimitSetting: 'HERALD_MAX_PAYLOAD_BYTES, plus 64 KiB for the envelope' },
     onRequest: resolveTenant,
     schema: {
       tags,
@@ -151,7 +151,7 @@ export default async function eventRoutes(app: FastifyInstance, { db, auth, conf
 
   app.post('/v1/tenants/:tenant/events/batch', {
     bodyLimit: batchLimit,
-    config: { rawPayloads: true },
+    config: { rawPayloads: true, bodyLimitSetting: batchLimit === config.maxBatchBytes ? 'HERALD_MAX_BATCH_BYTES' : `${MAX_BATCH} × HERALD_MAX_PAYLOAD_BYTES` },
     onRequest: resolveTenant,
     schema: {
       tags,
