@@ -88,9 +88,10 @@ export async function buildApp(deps: ApiDeps, log: Logger): Promise<FastifyInsta
     if (httpPart !== 'body') return v.text.compile(schema);
     const check = v.body.compile(schema);
     // No body (or an empty one sent with content-type: application/json) is an empty object: a
-    // POST or DELETE whose fields are all optional needs none.
+    // POST or DELETE whose fields are all optional needs none. Fastify hands a missing body to
+    // the validator as null, so a body of JSON null counts as none too.
     const validate = (data: unknown) => {
-      if (data !== undefined) {
+      if (data !== undefined && data !== null) {
         const ok = check(data);
         validate.errors = check.errors;
         return ok;
@@ -98,7 +99,7 @@ export async function buildApp(deps: ApiDeps, log: Logger): Promise<FastifyInsta
       const empty = {};
       if (check(empty)) return { value: empty };
       validate.errors = check.errors;
-      return { error: badRequest('the body is empty; send a JSON object (see /openapi.json for its fields)') };
+      return { error: badRequest('the body is empty (or null); send a JSON object (see /openapi.json for its fields)') };
     };
     validate.errors = null as typeof check.errors;
     return validate;
