@@ -29,7 +29,7 @@ for (const dialect of DIALECTS) {
         const reader = new Database(path.join(h.database.dataDir, 'herald.db'), { readonly: true });
         const stmt = reader.prepare('SELECT count(*) AS n FROM events WHERE tenant_id = ?');
         countEvents = async (t) => (stmt.get(t) as { n: number }).n;
-        closeReader = async () => reader.close();
+        closeReader = async () => void reader.close();
       } else {
         const reader = new pg.Client({ connectionString: h.database.databaseUrl });
         await reader.connect();

@@ -94,9 +94,13 @@ export default async function eventRoutes(app: FastifyInstance, { db, auth, conf
   // the body is read, parsed and validated in memory before anything is stored.
   const batchLimit = Math.min(config.maxBatchBytes, MAX_BATCH * (config.maxPayloadBytes + 1024));
   const resolveTenant = async (req: FastifyRequest) => {
-    tenants.set(req, await auth.tenant(req, (req.params as { tenant: string }).tenant));
+    const { tenant } = req.params as { tenant: string };
+    // Path parameters are not validated yet in onRequest: one that validation will refuse (a NUL,
+    // which Postgres cannot even compare; an over-long one) is left to it.
+    if (tenant.length > 200 || tenant.includes('\u0000')) return;
+    tenants.set(req, await auth.tenant(req, tenant));
   };
-  const tenantOf = (req: FastifyRequest): Tenant => tenants.get(req)!;
+  const tenantOf = async (req: FastifyRequest): Promise<Tenant> => tenants.get(req) ?? auth.tenant(req, (req.params as { tenant: string }).tenant);
 
   /**
    * Checks one event and turns it into what the outbox stores. `source` is the payload's exact text
@@ -137,7 +141,7 @@ export default async function eventRoutes(app: FastifyInstance, { db, auth, conf
       response: { 202: Type.Ref('AcceptedEvent'), ...errors(400, 401, 403, 404, 409, 413) },
     },
   }, async (req, reply) => {
-    const tenant = tenantOf(req);
+    const tenant = await tenantOf(req);
     const body = req.body as EventBody;
     const headerKey = req.headers['idempotency-key'] as string | undefined;
     if (headerKey && body.idempotencyKey && headerKey !== body.idempotencyKey) {
@@ -164,7 +168,7 @@ export default async function eventRoutes(app: FastifyInstance, { db, auth, conf
       response: { 202: Type.Object({ data: Type.Array(Type.Ref('AcceptedEvent')) }), ...errors(400, 401, 403, 404, 409, 413) },
     },
   }, async (req, reply) => {
-    const tenant = tenantOf(req);
+    const tenant = await tenantOf(req);
     const { events } = req.body as { events: EventBody[] };
     const sources = req.jsonSource?.events ?? [];
     const prepared: NewEvent[] = [];
