@@ -24,23 +24,29 @@ function now(body: string): number {
   return Buffer.byteLength(s.payload!);
 }
 
-function measure(label: string, fn: (b: string) => number, body: string, iterations: number): number {
-  for (let i = 0; i < Math.min(iterations, 2000); i++) fn(body); // warm-up
-  let best = Infinity;
-  for (let round = 0; round < 5; round++) {
-    const t = process.hrtime.bigint();
-    for (let i = 0; i < iterations; i++) fn(body);
-    best = Math.min(best, Number(process.hrtime.bigint() - t) / iterations / 1000);
+/** Median µs per call over 15 rounds; the variants of one body take turns, so drift hits them alike. */
+function compare(name: string, body: string, iterations: number, variants: [string, (b: string) => unknown][]): number[] {
+  for (const [, fn] of variants) for (let i = 0; i < Math.min(iterations, 2000); i++) fn(body); // warm-up
+  const times: number[][] = variants.map(() => []);
+  for (let round = 0; round < 15; round++) {
+    variants.forEach(([, fn], v) => {
+      const t = process.hrtime.bigint();
+      for (let i = 0; i < iterations; i++) fn(body);
+      times[v].push(Number(process.hrtime.bigint() - t) / iterations / 1000);
+    });
   }
-  console.log(`${label.padEnd(44)} ${best.toFixed(2).padStart(9)} µs`);
-  return best;
+  const medians = times.map((ts) => ts.sort((a, b) => a - b)[Math.floor(ts.length / 2)]);
+  variants.forEach(([label], v) => console.log(`${name}: ${label.padEnd(40)} ${medians[v].toFixed(2).padStart(9)} µs`));
+  return medians;
 }
 
-console.log(`typical body ${typical.length} B (payload ${JSON.stringify(JSON.parse(typical).payload).length} B), large body ${(large.length / 1024).toFixed(0)} KB; best of 5 rounds`);
-for (const [name, body, n] of [['typical', typical, 100_000], ['200 KB', large, 200]] as const) {
-  const a = measure(`${name}: parse + re-serialize payload (before)`, old, body, n);
-  const b = measure(`${name}: parse + scan, exact payload text (after)`, now, body, n);
-  const p = measure(`${name}: JSON.parse alone`, (x) => (JSON.parse(x), 0), body, n);
-  const s = measure(`${name}: scan alone`, (x) => (scanJson(x, 64, true), 0), body, n);
-  console.log(`${name}: after/before ${(b / a).toFixed(2)}×; scan/parse ${(s / p).toFixed(2)}×\n`);
+console.log(`typical body ${typical.length} B, large body ${(large.length / 1024).toFixed(0)} KB; median of 15 rounds`);
+for (const [name, body, n] of [['typical', typical, 50_000], ['200 KB', large, 100]] as const) {
+  const [before, after, parse, scan] = compare(name, body, n, [
+    ['parse + re-serialize payload (before)', old],
+    ['parse + scan, exact payload text (after)', now],
+    ['JSON.parse alone', (x) => JSON.parse(x)],
+    ['scan alone', (x) => scanJson(x, 64, true)],
+  ]);
+  console.log(`${name}: after − before ${(after - before).toFixed(2)} µs (${(after / before).toFixed(2)}×); scan / JSON.parse ${(scan / parse).toFixed(2)}×\n`);
 }

@@ -79,7 +79,8 @@ const MAX_ROWS_PER_COMMIT = 2000;
 const MAX_HANDOVER = 1000;
 
 /**
- * What the request asked for, hashed: type, occurredAt as sent, and the payload's exact text. An
+ * What the request asked for, hashed: type, occurredAt (the instant sent, or none), and the
+ * payload's exact text, so the same payload with other whitespace is another request. An
  * idempotency key is only a safe retry when it is the same request (Stripe answers a key reused
  * with different parameters with an error, and so does Herald: 409).
  */
