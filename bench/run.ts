@@ -17,6 +17,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { Pool } from 'undici';
 import { freePort } from '../scripts/embedded-postgres.mjs';
+import { batchMemoryFigures, printBatchMemory } from './batchMemory.js';
 import { inboundFigures } from './inbound.js';
 import { type BenchDb, rssMb, seedDeliveries } from './scale.js';
 
@@ -206,12 +207,13 @@ async function benchHerald(label: string, rx: Receiver, extraEnv: Record<string,
   await throughput(t, rx, 1000); // warm-up: JIT, connection pools, SQLite page cache
   const rate = await throughput(t, rx);
   const lat = await latency(t, rx);
+  const batch = process.env.BENCH_BATCH === '0' ? null : await batchMemoryFigures(proc.pid!, base, key);
   const inbound = process.env.BENCH_INBOUND === '0' ? null : await inboundFigures(base, api);
   const scale = process.env.BENCH_SCALE === '0' ? null : await scaleFigures(proc, setup, t, rx, extraEnv.DATABASE_URL ? { dialect: 'postgres', where: extraEnv.DATABASE_URL } : { dialect: 'sqlite', where: path.join(dataDir, 'herald.db') });
   await t.close();
   await stop(proc);
   fs.rmSync(dataDir, { recursive: true, force: true });
-  return { label, rate, ...lat, inbound, scale };
+  return { label, rate, ...lat, batch, inbound, scale };
 }
 
 const FANOUT_ENDPOINTS = 100;
@@ -295,6 +297,7 @@ async function main() {
       console.log(`${r.label.padEnd(24)} ${fmt(i.acceptedPerSec, 0)} ${fmt(i.p99AnswerMs)} ${fmt(i.p50RecordMs)} ${fmt(i.p99RecordMs)} ${fmt(i.p50ForwardMs)} ${fmt(i.p99ForwardMs)}`);
     }
   }
+  printBatchMemory(rows.filter((r: any) => r.batch));
   const scaled = rows.filter((r: any) => r.scale);
   if (scaled.length) {
     console.log(`\nScale: fan-out = ${FANOUT_EVENTS} events × ${FANOUT_ENDPOINTS} endpoints; drain = ${BACKLOG} due deliveries; memory = peak RSS under load with ${WAITING} deliveries waiting`);

@@ -32,6 +32,10 @@ export interface Config {
   roles: { api: boolean; worker: boolean };
   /** Largest event payload accepted, in bytes (HERALD_MAX_PAYLOAD_BYTES, default 256 KiB). */
   maxPayloadBytes: number;
+  /** Largest body of a batch of events, in bytes (HERALD_MAX_BATCH_BYTES, default 8 MiB); larger: 413. */
+  maxBatchBytes: number;
+  /** How deeply objects and arrays may nest in a JSON request body (HERALD_MAX_JSON_DEPTH, default 64); deeper: 400. */
+  maxJsonDepth: number;
   /** Largest body a source accepts, in bytes (HERALD_INBOUND_MAX_BYTES, default 1 MiB); larger: 413. */
   inboundMaxBytes: number;
   /** Refused requests a source stores per second, per node; beyond it they are refused unstored (HERALD_INBOUND_REJECTIONS_STORED, default 10; 0: all). */
@@ -192,6 +196,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pollIntervalMs: int(env, 'HERALD_POLL_INTERVAL_MS', 1000, 10),
     roles: { api: roleList.includes('api'), worker: roleList.includes('worker') },
     maxPayloadBytes: int(env, 'HERALD_MAX_PAYLOAD_BYTES', 256 * 1024, 1),
+    maxBatchBytes: int(env, 'HERALD_MAX_BATCH_BYTES', 8 * 1024 * 1024, 1024),
+    // A batch's own envelope ({"events":[{"payload":…}]}) takes three levels.
+    maxJsonDepth: int(env, 'HERALD_MAX_JSON_DEPTH', 64, 4),
     inboundMaxBytes: int(env, 'HERALD_INBOUND_MAX_BYTES', 1024 * 1024, 1),
     inboundRejectionsStored: int(env, 'HERALD_INBOUND_REJECTIONS_STORED', 10),
     inboundRejectedBodyBytes: rejectedBodyBytes(env),

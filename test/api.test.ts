@@ -74,7 +74,7 @@ for (const dialect of DIALECTS) {
       assert.equal(mismatch.status, 400);
       const unknownField = await h.api('POST', '/v1/event-types', { name: 'x.y', colour: 'red' });
       assert.equal(unknownField.status, 400);
-      assert.match(unknownField.body.error.message, /additional properties/);
+      assert.match(unknownField.body.error.message, /unknown field "colour"/);
       const patched = await h.api('PATCH', '/v1/event-types/payment.succeeded', { description: 'a payment went through' });
       assert.equal(patched.body.description, 'a payment went through');
       assert.equal(patched.body.example.amount, 100);
@@ -133,7 +133,7 @@ for (const dialect of DIALECTS) {
         [{ url: 'https://example.com', eventTypes: ['Nope'] }, /unknown event types: Nope/],
         [{ url: 'https://example.com', format: 'xml' }, /format/],
         [{ url: 'https://example.com', headers: { 'webhook-id': 'x' } }, /set by Herald/],
-        [{ url: 'https://example.com', color: 1 }, /additional properties/],
+        [{ url: 'https://example.com', color: 1 }, /unknown field "color"/],
         [{ url: 42 }, /url/],
       ] as const) {
         const r = await h.api('POST', '/v1/tenants/ep-tenant/endpoints', body);
@@ -247,6 +247,94 @@ for (const dialect of DIALECTS) {
       assert.equal((await h.api('GET', '/v1/tenants', undefined, { key })).status, 403);
       assert.equal((await h.api('POST', '/v1/tenants', { name: 'x' }, { key })).status, 403);
       assert.equal((await h.api('GET', '/v1/event-types', undefined, { key })).status, 200, 'the catalog is readable');
+    });
+
+    it('says what is wrong with a request once and plainly: the allowed values, the unknown or missing field', async () => {
+      await h.api('POST', '/v1/tenants', { name: 'Msg', uid: 'msg-t' });
+      const provider = await h.api('POST', '/v1/tenants/msg-t/sources', { provider: 'nope', name: 'x' });
+      assert.equal(provider.status, 400);
+      assert.match(provider.body.error.message, /^invalid request: provider must be one of: chargify, stripe, github, shopify, standard, token, basic$/);
+      const wrongType = await h.api('POST', '/v1/tenants/msg-t/sources', { provider: 7, name: 'x' });
+      assert.match(wrongType.body.error.message, /^invalid request: provider must be one of: chargify, stripe, /);
+      const format = await h.api('POST', '/v1/tenants/msg-t/endpoints', { url: 'http://127.0.0.1:9/x', format: 'xml' });
+      assert.match(format.body.error.message, /^invalid request: format must be one of: standard, productfy/);
+      const unknown = await h.api('POST', '/v1/tenants/msg-t/endpoints', { url: 'http://127.0.0.1:9/x', colour: 'red' });
+      assert.match(unknown.body.error.message, /the body has an unknown field "colour"; remove it \(known fields: url, /);
+      const missing = await h.api('POST', '/v1/event-types', { description: 'no name' });
+      assert.match(missing.body.error.message, /the body is missing the required field "name"/);
+      const inBatch = await h.api('POST', '/v1/tenants/msg-t/events/batch', { events: [{ payload: {} }] });
+      assert.match(inBatch.body.error.message, /events\[0\] is missing the required field "type"/);
+      const query = await h.api('GET', '/v1/tenants/msg-t/events?status=X');
+      assert.match(query.body.error.message, /^invalid request: query parameter status must be one of: N, I, S, F$/);
+      for (const r of [provider, wrongType, format, unknown, missing, inBatch, query]) {
+        assert.equal(r.status, 400);
+        assert.doesNotMatch(r.body.error.message, /equal to constant|must match a schema in anyOf/);
+      }
+    });
+
+    it('accepts a POST or DELETE without a body that says content-type: application/json', async () => {
+      await h.api('POST', '/v1/tenants', { name: 'Bodiless', uid: 'bodiless' });
+      const json = { headers: { 'content-type': 'application/json' } };
+      const ep = (await h.api('POST', '/v1/tenants/bodiless/endpoints', { url: 'http://127.0.0.1:9/x' })).body;
+      const rotated = await h.api('POST', `/v1/tenants/bodiless/endpoints/${ep.id}/rotate-secret`, undefined, json);
+      assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
+      const test = await h.api('POST', `/v1/tenants/bodiless/endpoints/${ep.id}/test`, undefined, json);
+      assert.equal(test.status, 202, JSON.stringify(test.body));
+      const emptyText = await h.api('POST', `/v1/tenants/bodiless/endpoints/${ep.id}/test`, '', json);
+      assert.equal(emptyText.status, 202, JSON.stringify(emptyText.body));
+      const quiet = (await h.api('POST', '/v1/tenants/bodiless/endpoints', { url: 'http://127.0.0.1:9/y' })).body;
+      assert.equal((await h.api('DELETE', `/v1/tenants/bodiless/endpoints/${quiet.id}`, undefined, json)).status, 204);
+      assert.equal((await h.api('DELETE', '/v1/tenants/bodiless', '', json)).status, 204);
+      // A route that needs fields says so.
+      const needs = await h.api('POST', '/v1/tenants', undefined, json);
+      assert.equal(needs.status, 400);
+      assert.match(needs.body.error.message, /the body is empty .*send a JSON object/);
+    });
+
+    it('refuses an idempotency key reused with a different request (409); the same request, even sent at once, answers one event', async () => {
+      await h.api('POST', '/v1/tenants', { name: 'Idem', uid: 'idem-t' });
+      await h.api('POST', '/v1/event-types', { name: 'idem.other' });
+      await h.api('POST', '/v1/tenants/idem-t/endpoints', { url: 'http://127.0.0.1:9/never' });
+      const key = { headers: { 'idempotency-key': 'order-1' } };
+      const body = { type: 'KycUpdate', payload: { personId: 'p1', kycStatus: 'P' }, occurredAt: '2021-07-09T09:15:18.223Z' };
+      const first = await h.api('POST', '/v1/tenants/idem-t/events', body, key);
+      assert.equal(first.status, 202);
+      assert.equal((await h.api('POST', '/v1/tenants/idem-t/events', body, key)).body.id, first.body.id);
+      for (const changed of [
+        { ...body, payload: { personId: 'p1', kycStatus: 'F' } },
+        { ...body, occurredAt: '2021-07-09T09:15:19.000Z' },
+        { ...body, type: 'idem.other' },
+        { type: body.type, payload: body.payload },
+      ]) {
+        const r = await h.api('POST', '/v1/tenants/idem-t/events', changed, key);
+        assert.equal(r.status, 409, JSON.stringify(changed));
+        assert.equal(r.body.error.code, 'conflict');
+        assert.match(r.body.error.message, new RegExp(`idempotency key "order-1" was already used for event ${first.body.id} with a different`));
+      }
+      const batch = await h.api('POST', '/v1/tenants/idem-t/events/batch', { events: [{ type: 'KycUpdate', payload: { personId: 'p9', kycStatus: 'P' } }, { ...body, payload: { personId: 'p2', kycStatus: 'P' }, idempotencyKey: 'order-1' }] });
+      assert.equal(batch.status, 409);
+
+      // Ten at once with one new key: one event, one delivery, the same answer to all.
+      const same = { type: 'KycUpdate', payload: { personId: 'p3', kycStatus: 'P' } };
+      const answers = await Promise.all(Array.from({ length: 10 }, () => h.api('POST', '/v1/tenants/idem-t/events', same, { headers: { 'idempotency-key': 'order-2' } })));
+      assert.deepEqual(new Set(answers.map((a) => a.status)), new Set([202]));
+      assert.equal(new Set(answers.map((a) => a.body.id)).size, 1);
+      assert.equal((await h.api('GET', `/v1/tenants/idem-t/events/${answers[0].body.id}`)).body.deliveries.length, 1);
+      const stored = (await h.api('GET', '/v1/tenants/idem-t/events?limit=250')).body.data;
+      assert.equal(stored.length, 2, 'the refused requests, the batch included, stored nothing');
+    });
+
+    it('refuses a reused key in a batch written in several transactions before storing any of it', async () => {
+      await h.api('POST', '/v1/tenants', { name: 'Idem big', uid: 'idem-big' });
+      for (let i = 0; i < 25; i++) await h.api('POST', '/v1/tenants/idem-big/endpoints', { url: `http://127.0.0.1:9/${i}` });
+      const taken = await h.api('POST', '/v1/tenants/idem-big/events', { type: 'KycUpdate', payload: { personId: 'x', kycStatus: 'P' }, idempotencyKey: 'taken' });
+      assert.equal(taken.status, 202);
+      // 100 events × 25 endpoints: more deliveries than one transaction writes.
+      const events = Array.from({ length: 100 }, (_, i) => ({ type: 'KycUpdate', payload: { personId: `b${i}`, kycStatus: 'P' }, idempotencyKey: `big-${i}` }));
+      events[99] = { ...events[99], idempotencyKey: 'taken' };
+      const r = await h.api('POST', '/v1/tenants/idem-big/events/batch', { events });
+      assert.equal(r.status, 409);
+      assert.equal((await h.api('GET', '/v1/tenants/idem-big/events?limit=250')).body.data.length, 1, 'nothing of the batch was stored');
     });
 
     it('answers 404 with a JSON error for unknown routes and ids', async () => {

@@ -71,7 +71,8 @@ for (const dialect of DIALECTS) {
           const headers: Record<string, string> = { authorization: `Bearer ${r() < 0.9 ? h.sandboxKey : NASTY[Math.floor(r() * NASTY.length)].replace(/[^\x21-\x7e]/g, '')}` };
           if (route.method !== 'GET' && route.method !== 'DELETE') {
             if (kind < 0.6) body = JSON.stringify(randomJson(r));
-            else if (kind < 0.75) body = '{"type": "KycUpdate", "payload": {'; // truncated
+            else if (kind < 0.7) body = '{"type": "KycUpdate", "payload": {'; // truncated
+            else if (kind < 0.75) body = r() < 0.5 ? `{"payload":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}` : '{"type":"a","payload":{"k":1,"k":2},"type":"b"}'; // nested too deep; duplicate keys
             else if (kind < 0.85) body = Buffer.from(Array.from({ length: 64 }, () => Math.floor(r() * 256))).toString('latin1');
             else body = JSON.stringify({ type: 'KycUpdate', payload: { personId: 'p', kycStatus: 'P' } });
             headers['content-type'] = r() < 0.9 ? 'application/json' : ['text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1', 'nonsense'][Math.floor(r() * 4)];

@@ -2,11 +2,13 @@ import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { badRequest } from '../errors.js';
+import { decodeCursor, encodeCursor, type Page } from '../pagination.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../log.js';
 import type { ApiDeps } from './deps.js';
 import { installErrorHandling } from './errors.js';
 import { registerOpenApi } from './openapi.js';
+import { type JsonSource, scanJson } from './jsonBody.js';
 import endpointRoutes, { Endpoint } from './routes/endpoints.js';
 import eventRoutes, { AcceptedEventSchema, EventSchema } from './routes/events.js';
 import eventTypeRoutes, { EventType } from './routes/eventTypes.js';
@@ -20,11 +22,25 @@ import { ErrorBody } from './schemas.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route wants the exact source text of its event payloads (request.jsonSource). */
+    rawPayloads?: boolean;
+    /** The setting behind the route's body limit, named when a body is over it. */
+    bodyLimitSetting?: string;
+  }
+  interface FastifyRequest {
+    /** What the JSON body parser found besides the value (see api/jsonBody.ts). */
+    jsonSource: JsonSource | null;
+  }
+}
+
 // Two validators: bodies are checked strictly (no type coercion, unknown fields refused where the
 // schema says so, nothing silently removed); query strings and path parameters arrive as text and
 // are coerced to the schema's types ("?limit=10" → 10).
 function validators() {
-  const base = { allErrors: false, strict: false, useDefaults: true, removeAdditional: false as const };
+  // verbose: errors carry the schema that failed, so a message can list the allowed values.
+  const base = { allErrors: false, strict: false, useDefaults: true, removeAdditional: false as const, verbose: true };
   const body = addFormats(new Ajv({ ...base, coerceTypes: false }));
   const text = addFormats(new Ajv({ ...base, coerceTypes: 'array' as const }));
   return { body, text };
@@ -67,7 +83,28 @@ export async function buildApp(deps: ApiDeps, log: Logger): Promise<FastifyInsta
   const v = validators();
   // The API speaks JSON only: anything else is a clear 415, not a confusing validation error.
   app.removeContentTypeParser('text/plain');
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? v.body : v.text).compile(schema));
+  app.setValidatorCompiler(({ schema, httpPart }) => {
+    if (httpPart !== 'body') return v.text.compile(schema);
+    const check = v.body.compile(schema);
+    // No body (or an empty one sent with content-type: application/json) is an empty object: a
+    // POST or DELETE whose fields are all optional needs none. Fastify hands a missing body to
+    // the validator as null, so a body of JSON null counts as none too.
+    const validate = (data: unknown) => {
+      if (data !== undefined && data !== null) {
+        const ok = check(data);
+        validate.errors = check.errors;
+        return ok;
+      }
+      const empty = {};
+      if (check(empty)) return { value: empty };
+      validate.errors = check.errors;
+      return { error: badRequest('the body is empty (or null); send a JSON object (see /openapi.json for its fields)') };
+    };
+    validate.errors = null as typeof check.errors;
+    return validate;
+  });
+  installJsonBody(app, deps.config.maxJsonDepth);
+  installCursors(app);
 
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
@@ -94,6 +131,57 @@ export async function buildApp(deps: ApiDeps, log: Logger): Promise<FastifyInsta
   // Providers post here without a key: the signature is the credential.
   await app.register(async (inbound) => inboundRoutes(inbound, deps));
   return app;
+}
+
+/**
+ * Every JSON body is read as text and parsed once, here: JSON.parse for the value, then one scan
+ * (api/jsonBody.ts) that bounds the nesting depth, refuses duplicate keys, and, for the event
+ * routes, keeps the exact text of each payload. A body nested thousands of levels deep is refused
+ * before anything recursive (validation, serialization) can meet it.
+ */
+function installJsonBody(app: FastifyInstance, maxDepth: number): void {
+  app.decorateRequest('jsonSource', null);
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    let text = body as string;
+    if (text.length === 0) return done(null, undefined);
+    // A byte order mark is not JSON, but some clients send one.
+    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      return done(badRequest(`malformed JSON body: ${(err as Error).message}`), undefined);
+    }
+    // Only objects and arrays nest or have keys.
+    if (value !== null && typeof value === 'object') {
+      try {
+        req.jsonSource = scanJson(text, maxDepth, req.routeOptions.config?.rawPayloads === true);
+      } catch (err) {
+        return done(err as Error, undefined);
+      }
+    }
+    done(null, value);
+  });
+}
+
+/**
+ * Cursors are opaque (pagination.ts): every list answers its `nextCursor` encoded for that list,
+ * and a `?cursor=` is decoded back to a position here, once for all routes, before any handler
+ * sees it. A cursor Herald did not issue for this list is a 400, never a silently wrong page.
+ */
+function installCursors(app: FastifyInstance): void {
+  app.addHook('preHandler', async (req) => {
+    const q = req.query as { cursor?: unknown } | undefined;
+    if (typeof q?.cursor === 'string') q.cursor = decodeCursor(req.routeOptions.url ?? '', q.cursor);
+  });
+  app.addHook('preSerialization', async (req, _reply, payload: unknown) => {
+    const page = payload as Page<unknown> | null;
+    if (page && typeof page === 'object' && typeof page.nextCursor === 'string' && Array.isArray(page.data)) {
+      page.nextCursor = encodeCursor(req.routeOptions.url ?? '', page.nextCursor);
+    }
+    return payload;
+  });
 }
 
 // Postgres cannot store a NUL character in text; SQLite can. So that both behave the same, a NUL

@@ -1,4 +1,5 @@
 import { type TSchema, Type } from '@sinclair/typebox';
+import { badRequest } from '../errors.js';
 
 // Shared request and response schemas. They validate requests at the edge and are the source of
 // the OpenAPI document, so the two cannot drift apart.
@@ -35,3 +36,17 @@ export const JsonObject = Type.Record(Type.String(), Type.Unknown());
 
 /** A value or null. */
 export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+
+/**
+ * Milliseconds of an ISO 8601 date-time that passed the `date-time` format. RFC 3339 allows a leap
+ * second (23:59:60), which JavaScript time does not have (Date.parse answers NaN): it is read as
+ * the last millisecond of that minute, 23:59:59.999, which keeps it after everything earlier in
+ * the minute and before the next one.
+ */
+export function parseTimestamp(value: string): number {
+  const ms = Date.parse(value);
+  if (!Number.isNaN(ms)) return ms;
+  const clamped = Date.parse(value.replace(/:60(\.\d+)?(?=([Zz]|[+-]\d\d:\d\d)$)/, ':59.999'));
+  if (!Number.isNaN(clamped)) return clamped;
+  throw badRequest(`"${value}" is not a date-time Herald can read; send ISO 8601 with a time zone, like 2021-07-09T09:15:18.223Z`);
+}

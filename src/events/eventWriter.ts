@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import type { Db, Queryable } from '../db/db.js';
 import { type ClaimedDelivery, ENDPOINT_COLUMNS, type EndpointFields, endpointFields } from '../deliveries/claimDueDeliveries.js';
 import { type GroupWrite, GroupCommit } from '../db/groupCommit.js';
+import { HeraldError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { SecretBox } from '../secrets/secretBox.js';
 
@@ -32,6 +34,12 @@ export interface NewEvent {
   payload: string;
   occurredAt?: number;
   idempotencyKey?: string;
+  /**
+   * Set by the API: a hash of what the request asked for (see requestHash). The same idempotency
+   * key with a different hash is a 409; events written without one (forwarded, operational, test
+   * events) never conflict.
+   */
+  requestHash?: string;
   /** The inbound message this event forwards (endpoints with format "original" get its bytes). */
   inboundId?: string;
 }
@@ -50,10 +58,42 @@ interface Request {
   tenantId: string;
   events: NewEvent[];
   onlyEndpointId?: string;
+  /** Deliveries per event, as last seen for this tenant: what the request weighs in a group. */
+  fanOut: number;
 }
 
 const subscribes = (types: string[], type: string) => types.length === 0 || types.includes(type);
-const GROUP_MAX_EVENTS = 2000;
+
+/**
+ * What one transaction writes at most, in events or deliveries, whichever is more. On SQLite a
+ * transaction never yields the event loop (better-sqlite3 is synchronous), so its size is how long
+ * every other request, health checks included, waits: 2,000 rows is a few tens of milliseconds,
+ * where a batch of 1,000 events to 100 endpoints in one transaction held everything for seconds.
+ */
+const MAX_ROWS_PER_COMMIT = 2000;
+/**
+ * The most deliveries of one group handed to the local worker in memory. Beyond it they are
+ * written due and unleased and the worker claims them like any other: a huge fan-out must not be
+ * held in memory as objects (it took RSS to 444 MB), and the claim paces it anyway.
+ */
+const MAX_HANDOVER = 1000;
+
+/**
+ * What the request asked for, hashed: type, occurredAt (the instant sent, or none), and the
+ * payload's exact text, so the same payload with other whitespace is another request. An
+ * idempotency key is only a safe retry when it is the same request (Stripe answers a key reused
+ * with different parameters with an error, and so does Herald: 409).
+ */
+export function requestHash(e: Pick<NewEvent, 'type' | 'payload' | 'occurredAt'>): string {
+  return createHash('sha256').update(`${e.type}\u0000${e.occurredAt ?? ''}\u0000`).update(e.payload).digest('base64url');
+}
+
+const reused = (key: string, eventId: string | null) =>
+  new HeraldError(
+    'conflict',
+    `the idempotency key "${key}" was already used ${eventId ? `for event ${eventId}` : 'by another event of this batch'} with a different type, payload or occurredAt; send the same request to get that event again, or use a new key for a new event`,
+    { idempotencyKey: key, eventId },
+  );
 
 /**
  * The transactional outbox. Each event and one delivery per subscribed endpoint are written in one
@@ -68,19 +108,81 @@ const GROUP_MAX_EVENTS = 2000;
  */
 export class EventWriter {
   private readonly writer: GroupCommit<Request, AcceptedEvent[]>;
+  /** Enabled endpoints per tenant, as the last group that wrote for it saw them. */
+  private readonly fanOuts = new Map<string, number>();
 
   constructor(
-    db: Db,
+    private readonly db: Db,
     private readonly box: SecretBox,
     private readonly worker: LocalWorker | null = null,
   ) {
-    // A group holds up to GROUP_MAX_EVENTS events; a retried request alone hands nothing over.
-    this.writer = new GroupCommit(db, (q, group, alone) => this.writeGroup(q, group, !alone), { maxWeight: GROUP_MAX_EVENTS, weight: (r) => r.events.length });
+    // A group holds up to MAX_ROWS_PER_COMMIT events or deliveries; a retried request alone hands
+    // nothing over.
+    this.writer = new GroupCommit(db, (q, group, alone) => this.writeGroup(q, group, !alone), {
+      maxWeight: MAX_ROWS_PER_COMMIT,
+      weight: (r) => r.events.length * Math.max(1, r.fanOut),
+    });
   }
 
-  /** `onlyEndpointId` limits the deliveries to one endpoint (test events). */
-  write(tenantId: string, events: NewEvent[], opts: { onlyEndpointId?: string } = {}): Promise<AcceptedEvent[]> {
-    return this.writer.submit({ tenantId, events, onlyEndpointId: opts.onlyEndpointId });
+  /**
+   * `onlyEndpointId` limits the deliveries to one endpoint (test events).
+   *
+   * A request whose deliveries would exceed MAX_ROWS_PER_COMMIT is written in slices of whole
+   * events, one transaction each, yielding the event loop between them so that other requests are
+   * served meanwhile. Each event stays atomic with its deliveries; the request as a whole is not:
+   * if the process stops part-way, the first slices are stored (a retry with the same idempotency
+   * keys answers those events and writes the rest).
+   */
+  async write(tenantId: string, events: NewEvent[], opts: { onlyEndpointId?: string } = {}): Promise<AcceptedEvent[]> {
+    const onlyEndpointId = opts.onlyEndpointId;
+    const fanOut = onlyEndpointId ? 1 : events.length > 1 ? await this.countFanOut(tenantId) : (this.fanOuts.get(tenantId) ?? 1);
+    const perSlice = Math.max(1, Math.floor(MAX_ROWS_PER_COMMIT / Math.max(1, fanOut)));
+    if (events.length <= perSlice) return this.writer.submit({ tenantId, events, onlyEndpointId, fanOut });
+    // Refuse a reused key before the first slice commits, so such a request stores nothing.
+    await this.checkKeys(tenantId, events);
+    const accepted: AcceptedEvent[] = [];
+    for (let i = 0; i < events.length; i += perSlice) {
+      if (i > 0) await new Promise((r) => setImmediate(r));
+      accepted.push(...(await this.writer.submit({ tenantId, events: events.slice(i, i + perSlice), onlyEndpointId, fanOut })));
+    }
+    return accepted;
+  }
+
+  /** The tenant's enabled endpoints: the most deliveries one of its events can have. */
+  private async countFanOut(tenantId: string): Promise<number> {
+    const row = await this.db.one<{ n: number | string }>('SELECT count(*) AS n FROM endpoints WHERE tenant_id = $1 AND deleted_at IS NULL AND enabled = 1', [tenantId]);
+    const n = Number(row?.n ?? 0);
+    this.noteFanOut(tenantId, n);
+    return n;
+  }
+
+  private noteFanOut(tenantId: string, n: number): void {
+    // An estimate per tenant, refreshed by every write: bounded, since tenants come and go.
+    if (this.fanOuts.size >= 10_000 && !this.fanOuts.has(tenantId)) this.fanOuts.clear();
+    this.fanOuts.set(tenantId, n);
+  }
+
+  /** Idempotency keys of `events` that an earlier event (or another event here) took with another request. */
+  private async checkKeys(tenantId: string, events: NewEvent[]): Promise<void> {
+    const hashes = new Map<string, string | undefined>();
+    for (const e of events) {
+      if (!e.idempotencyKey) continue;
+      const before = hashes.get(e.idempotencyKey);
+      if (before && e.requestHash && before !== e.requestHash) throw reused(e.idempotencyKey, null);
+      hashes.set(e.idempotencyKey, before ?? e.requestHash);
+    }
+    const keys = [...hashes.keys()];
+    for (let i = 0; i < keys.length; i += 500) {
+      const chunk = keys.slice(i, i + 500);
+      const rows = await this.db.all<{ id: string; idempotency_key: string; request_hash: string | null }>(
+        `SELECT id, idempotency_key, request_hash FROM events WHERE tenant_id = $1 AND idempotency_key IN (${chunk.map((_, j) => `$${j + 2}`).join(', ')})`,
+        [tenantId, ...chunk],
+      );
+      for (const r of rows) {
+        const mine = hashes.get(r.idempotency_key);
+        if (mine && r.request_hash && mine !== r.request_hash) throw reused(r.idempotency_key, r.id);
+      }
+    }
   }
 
   /**
@@ -89,13 +191,15 @@ export class EventWriter {
    * handed back if the transaction fails.
    */
   private async writeGroup(q: Queryable, group: Request[], handOver: boolean): Promise<GroupWrite<AcceptedEvent[]>> {
-    const targets = await loadTargets(q, this.box, [...new Set(group.map((r) => r.tenantId))]);
+    const tenantIds = [...new Set(group.map((r) => r.tenantId))];
+    const targets = await loadTargets(q, this.box, tenantIds);
+    for (const t of tenantIds) this.noteFanOut(t, targets.get(t)?.length ?? 0);
     const rows = plan(group, targets);
     // Deliveries of ordered or failing endpoints are never handed over: the claim query decides
-    // their turn (order; circuit breaker).
+    // their turn (order; circuit breaker). Nor are those of a group too large to hold in memory.
     const wanted = rows.reduce((n, r) => n + r.targets.filter((t) => t.handOver).length, 0);
     const unleased = rows.reduce((n, r) => n + r.targets.length, 0) - wanted;
-    const lease = handOver && wanted ? (this.worker?.reserve(wanted) ?? null) : null;
+    const lease = handOver && wanted && wanted <= MAX_HANDOVER ? (this.worker?.reserve(wanted) ?? null) : null;
     try {
       const { results, leased } = await insertGroup(q, group, rows, lease);
       const due = unleased + (lease ? 0 : wanted);
@@ -120,7 +224,7 @@ export class EventWriter {
  */
 export async function insertEvents(q: Queryable, box: SecretBox, tenantId: string, events: NewEvent[]): Promise<AcceptedEvent[]> {
   if (events.length === 0) return [];
-  const group: Request[] = [{ tenantId, events }];
+  const group: Request[] = [{ tenantId, events, fanOut: 0 }];
   const rows = plan(group, await loadTargets(q, box, [tenantId]));
   const { results } = await insertGroup(q, group, rows, null);
   return results[0];
@@ -186,12 +290,12 @@ async function insertGroup(
   for (const chunk of chunks(rows, 500)) {
     const params: unknown[] = [];
     const values = chunk.map((r) => {
-      params.push(r.id, r.tenantId, r.event.type, r.event.payload, r.targets.length ? 'I' : 'N', r.event.idempotencyKey ?? null, r.occurredAt, r.createdAt, r.event.inboundId ?? null);
-      const b = params.length - 9;
-      return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}, $${b + 8}, $${b + 9})`;
+      params.push(r.id, r.tenantId, r.event.type, r.event.payload, r.targets.length ? 'I' : 'N', r.event.idempotencyKey ?? null, r.occurredAt, r.createdAt, r.event.inboundId ?? null, r.event.requestHash ?? null);
+      const b = params.length - 10;
+      return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}, $${b + 8}, $${b + 9}, $${b + 10})`;
     });
     const ids = await q.all<{ id: string }>(
-      `INSERT INTO events (id, tenant_id, type, payload, status, idempotency_key, occurred_at, created_at, inbound_id)
+      `INSERT INTO events (id, tenant_id, type, payload, status, idempotency_key, occurred_at, created_at, inbound_id, request_hash)
        VALUES ${values.join(', ')}
        ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id`,
       params,
@@ -200,35 +304,40 @@ async function insertGroup(
   }
 
   // Leased to the local worker: due when the lease ends (if nobody finishes them by then, they are
-  // claimed like any other). Unleased: due now.
-  const all: (ClaimedDelivery & { handOver: boolean })[] = rows
-    .filter((r) => inserted.has(r.id))
-    .flatMap((r) =>
-      r.targets.map(({ id: endpointId, types: _types, ...endpoint }) => ({
-        ...endpoint,
-        id: newId('dlv', now),
-        eventId: r.id,
-        endpointId,
-        tenantId: r.tenantId,
-        leaseToken: lease?.token ?? '',
-        attempts: 0,
-        scheduleStart: 0,
-        type: r.event.type,
-        payload: r.event.payload,
-        occurredAt: r.occurredAt,
-        createdAt: r.createdAt,
-        endpointActive: true,
-      })),
-    );
-  const leased = lease ? all.filter((d) => d.handOver) : [];
+  // claimed like any other). Unleased: due now. Only the leased ones become full delivery objects.
+  const all: { id: string; row: Row; target: Target; leased: boolean }[] = [];
+  for (const r of rows) {
+    if (!inserted.has(r.id)) continue;
+    for (const target of r.targets) all.push({ id: newId('dlv', now), row: r, target, leased: lease !== null && target.handOver });
+  }
+  const leased: ClaimedDelivery[] = [];
+  for (const d of all) {
+    if (!d.leased) continue;
+    const { id: endpointId, types: _types, handOver: _handOver, ...endpoint } = d.target;
+    leased.push({
+      ...endpoint,
+      id: d.id,
+      eventId: d.row.id,
+      endpointId,
+      tenantId: d.row.tenantId,
+      leaseToken: lease!.token,
+      attempts: 0,
+      scheduleStart: 0,
+      type: d.row.event.type,
+      payload: d.row.event.payload,
+      occurredAt: d.row.occurredAt,
+      createdAt: d.row.createdAt,
+      endpointActive: true,
+    });
+  }
   for (const chunk of chunks(all, 1000)) {
-    const leasedHere = lease !== null && chunk.some((d) => d.handOver);
+    const leasedHere = lease !== null && chunk.some((d) => d.leased);
     const params: unknown[] = leasedHere ? [now, lease.until, lease.token] : [now];
     const values = chunk.map((d) => {
-      params.push(d.id, d.eventId, d.endpointId, d.tenantId);
+      params.push(d.id, d.row.id, d.target.id, d.row.tenantId);
       const b = params.length - 4;
       // $2/$3: the lease; ordered endpoints' deliveries are due now and unleased ($1, NULL).
-      return !d.handOver || !leasedHere
+      return !d.leased
         ? `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, 'I', 0, $1, NULL, $1, $1)`
         : `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, 'I', 0, $2, $3, $1, $1)`;
     });
@@ -245,11 +354,14 @@ async function insertGroup(
       results[r.request].push({ id: r.id, type: r.event.type, status: r.targets.length ? 'I' : 'N', createdAt: r.createdAt, occurredAt: r.occurredAt, created: true });
       continue;
     }
-    // The idempotency key was seen before (in an earlier request or earlier in this group).
-    const prior = await q.one<{ id: string; type: string; status: AcceptedEvent['status']; created_at: number; occurred_at: number }>(
-      'SELECT id, type, status, created_at, occurred_at FROM events WHERE tenant_id = $1 AND idempotency_key = $2',
+    // The idempotency key was seen before (in an earlier request or earlier in this group). Thrown
+    // here, a conflict rolls the group back; the group commit then writes each request alone, so
+    // only this one fails.
+    const prior = await q.one<{ id: string; type: string; status: AcceptedEvent['status']; created_at: number; occurred_at: number; request_hash: string | null }>(
+      'SELECT id, type, status, created_at, occurred_at, request_hash FROM events WHERE tenant_id = $1 AND idempotency_key = $2',
       [r.tenantId, r.event.idempotencyKey],
     );
+    if (r.event.requestHash && prior!.request_hash && prior!.request_hash !== r.event.requestHash) throw reused(r.event.idempotencyKey!, prior!.id);
     results[r.request].push({ id: prior!.id, type: prior!.type, status: prior!.status, createdAt: prior!.created_at, occurredAt: prior!.occurred_at, created: false });
   }
   return { results, leased };

@@ -15,7 +15,8 @@ export interface DeliverySummary {
 export interface EventView {
   id: string;
   type: string;
-  payload: unknown;
+  /** The payload's JSON text exactly as stored (as it was sent), or "null" once purged. */
+  payload: string;
   status: 'N' | 'I' | 'S' | 'F';
   idempotencyKey: string | null;
   /** Set when retention purged the payload (the payload then reads null). */
@@ -40,7 +41,9 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const toEvent = (r: EventRow): EventView => ({
   id: r.id,
   type: r.type,
-  payload: JSON.parse(r.payload),
+  // Not parsed: it is spliced into the answer as stored (numbers keep their digits, and a payload
+  // of any depth stored before depth was bounded reads back instead of failing).
+  payload: r.payload,
   status: r.status,
   idempotencyKey: r.idempotency_key,
   payloadPurgedAt: r.payload_purged_at === null ? null : iso(r.payload_purged_at),

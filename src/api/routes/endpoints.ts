@@ -8,7 +8,7 @@ import { HeraldError } from '../../errors.js';
 import { getRecovery, startRecovery } from '../../deliveries/recoverDeliveries.js';
 import { findEventType } from '../../event-types/eventTypes.js';
 import type { ApiDeps } from '../deps.js';
-import { errors, ListQuery, page, TenantParams, Timestamp } from '../schemas.js';
+import { errors, ListQuery, page, parseTimestamp, TenantParams, Timestamp } from '../schemas.js';
 
 const Format = Type.Union([Type.Literal('standard'), Type.Literal('productfy'), Type.Literal('original')], {
   description: 'body format: standard (Standard Webhooks), productfy (seeds/004 envelope), or original (events forwarded from a source arrive with the body and headers the provider sent, unchanged, plus Herald’s signature headers; other events as standard)',
@@ -183,7 +183,7 @@ export default async function endpointRoutes(app: FastifyInstance, { db, auth, c
     const tenant = await auth.tenant(req, params(req).tenant);
     const endpoint = await getEndpoint(db, tenant.id, params(req).id);
     const body = req.body as { since: string; until?: string };
-    const recovery = await startRecovery(db, tenant.id, endpoint.id, Date.parse(body.since), body.until ? Date.parse(body.until) : Date.now());
+    const recovery = await startRecovery(db, tenant.id, endpoint.id, parseTimestamp(body.since), body.until ? parseTimestamp(body.until) : Date.now());
     return reply.status(202).send(recovery);
   });
 

@@ -1,20 +1,22 @@
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { listAttempts } from '../../deliveries/readAttempts.js';
 import { resendDelivery } from '../../deliveries/resendDelivery.js';
 import { badRequest, HeraldError } from '../../errors.js';
 import { checkPayload } from '../../event-types/eventTypes.js';
-import type { AcceptedEvent, NewEvent } from '../../events/eventWriter.js';
-import { getEvent, listEvents } from '../../events/readEvents.js';
+import { type AcceptedEvent, type NewEvent, requestHash } from '../../events/eventWriter.js';
+import { type EventView, getEvent, listEvents } from '../../events/readEvents.js';
+import { encodeCursor } from '../../pagination.js';
+import type { Tenant } from '../../tenants/tenants.js';
 import type { ApiDeps } from '../deps.js';
-import { errors, ListQuery, page, TenantParams, Timestamp } from '../schemas.js';
+import { errors, ListQuery, page, parseTimestamp, TenantParams, Timestamp } from '../schemas.js';
 
 const Status = Type.Union(['N', 'I', 'S', 'F'].map((s) => Type.Literal(s)));
 
 const EventInput = Type.Object(
   {
     type: Type.String({ minLength: 1, maxLength: 100 }),
-    payload: Type.Unknown({ description: 'any JSON value; validated against the type’s schema' }),
+    payload: Type.Unknown({ description: 'any JSON value; validated against the type’s schema, then stored and delivered as the exact text sent (numbers keep every digit, whitespace is kept)' }),
     occurredAt: Type.Optional(Type.String({ format: 'date-time', description: 'when it happened (default: now)' })),
     idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
   },
@@ -74,27 +76,61 @@ const toAccepted = (e: AcceptedEvent) => ({
 
 export const MAX_BATCH = 1000;
 
+type EventBody = { type: string; payload: unknown; occurredAt?: string; idempotencyKey?: string };
+
+// The tenant of a POST is resolved (and a key scoped to another tenant refused) in onRequest,
+// before the body is read: a key must not make Herald read and parse megabytes it will refuse.
+const tenants = new WeakMap<FastifyRequest, Tenant>();
+
+/** GET …/events/:id as JSON text: the payload spliced in as stored, never parsed and re-serialized. */
+function eventJson(e: EventView): string {
+  const { id, type, payload, ...rest } = e;
+  return `{"id":${JSON.stringify(id)},"type":${JSON.stringify(type)},"payload":${payload},${JSON.stringify(rest).slice(1)}`;
+}
+
 export default async function eventRoutes(app: FastifyInstance, { db, auth, config, events: writer, onEventsAccepted }: ApiDeps) {
   const tags = ['events'];
+  // A batch may carry up to MAX_BATCH full-size payloads, but never more than HERALD_MAX_BATCH_BYTES:
+  // the body is read, parsed and validated in memory before anything is stored.
+  const batchLimit = Math.min(config.maxBatchBytes, MAX_BATCH * (config.maxPayloadBytes + 1024));
+  const resolveTenant = async (req: FastifyRequest) => {
+    const { tenant } = req.params as { tenant: string };
+    // Path parameters are not validated yet in onRequest: one that validation will refuse (a NUL,
+    // which Postgres cannot even compare; an over-long one) is left to it.
+    if (tenant.length > 200 || tenant.includes('\u0000')) return;
+    tenants.set(req, await auth.tenant(req, tenant));
+  };
+  const tenantOf = async (req: FastifyRequest): Promise<Tenant> => tenants.get(req) ?? auth.tenant(req, (req.params as { tenant: string }).tenant);
 
-  /** Checks one event and turns it into what the outbox stores. `where` prefixes messages in a batch. */
-  async function prepare(environmentId: string, input: { type: string; payload: unknown; occurredAt?: string; idempotencyKey?: string }, where: string): Promise<NewEvent> {
+  /**
+   * Checks one event and turns it into what the outbox stores. `source` is the payload's exact text
+   * as sent (api/jsonBody.ts); `where` prefixes messages in a batch.
+   */
+  async function prepare(environmentId: string, input: EventBody, source: string | undefined, where: string): Promise<NewEvent> {
     if (input.payload === undefined) throw badRequest(`${where}payload is required`);
-    const payload = JSON.stringify(input.payload);
-    if (Buffer.byteLength(payload) > config.maxPayloadBytes) {
-      throw new HeraldError('payload_too_large', `${where}payload is ${Buffer.byteLength(payload)} bytes; the limit is ${config.maxPayloadBytes}`);
+    // The JSON body parser captures every payload of these routes; without it the bytes would be lost.
+    if (source === undefined) throw new Error('the exact text of the payload was not captured');
+    const bytes = Buffer.byteLength(source);
+    if (bytes > config.maxPayloadBytes) {
+      throw new HeraldError('payload_too_large', `${where}payload is ${bytes} bytes; the limit is ${config.maxPayloadBytes} (HERALD_MAX_PAYLOAD_BYTES)`);
     }
+    let occurredAt: number | undefined;
     try {
+      // The schema validates the parsed value; what is stored and sent is the text.
       await checkPayload(db, environmentId, input.type, input.payload);
+      occurredAt = input.occurredAt ? parseTimestamp(input.occurredAt) : undefined;
     } catch (err) {
-      if (err instanceof HeraldError && where) throw new HeraldError(err.code, where + err.message);
+      if (err instanceof HeraldError && where) throw new HeraldError(err.code, where + err.message, err.details);
       throw err;
     }
-    return { type: input.type, payload, occurredAt: input.occurredAt ? Date.parse(input.occurredAt) : undefined, idempotencyKey: input.idempotencyKey };
+    const event = { type: input.type, payload: source, occurredAt, idempotencyKey: input.idempotencyKey };
+    return input.idempotencyKey ? { ...event, requestHash: requestHash(event) } : event;
   }
 
   app.post('/v1/tenants/:tenant/events', {
     bodyLimit: config.maxPayloadBytes + 64 * 1024,
+    config: { rawPayloads: true, bodyLimitSetting: 'HERALD_MAX_PAYLOAD_BYTES, plus 64 KiB for the envelope' },
+    onRequest: resolveTenant,
     schema: {
       tags,
       summary: 'Send an event',
@@ -102,36 +138,41 @@ export default async function eventRoutes(app: FastifyInstance, { db, auth, conf
       params: TenantParams,
       headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }),
       body: EventInput,
-      response: { 202: Type.Ref('AcceptedEvent'), ...errors(400, 401, 403, 404, 413) },
+      response: { 202: Type.Ref('AcceptedEvent'), ...errors(400, 401, 403, 404, 409, 413) },
     },
   }, async (req, reply) => {
-    const tenant = await auth.tenant(req, (req.params as { tenant: string }).tenant);
-    const body = req.body as { type: string; payload: unknown; occurredAt?: string; idempotencyKey?: string };
+    const tenant = await tenantOf(req);
+    const body = req.body as EventBody;
     const headerKey = req.headers['idempotency-key'] as string | undefined;
     if (headerKey && body.idempotencyKey && headerKey !== body.idempotencyKey) {
       throw badRequest('the Idempotency-Key header and the idempotencyKey field differ; send one of them');
     }
-    const event = await prepare(req.scope.environmentId, { ...body, idempotencyKey: body.idempotencyKey ?? headerKey }, '');
+    const event = await prepare(req.scope.environmentId, { ...body, idempotencyKey: body.idempotencyKey ?? headerKey }, req.jsonSource?.payload, '');
     // The writer hands the deliveries to this process's worker, or wakes it: no wake-up here.
     const [accepted] = await writer.write(tenant.id, [event]);
     return reply.status(202).send(toAccepted(accepted));
   });
 
   app.post('/v1/tenants/:tenant/events/batch', {
-    bodyLimit: 32 * 1024 * 1024,
+    bodyLimit: batchLimit,
+    config: { rawPayloads: true, bodyLimitSetting: batchLimit === config.maxBatchBytes ? 'HERALD_MAX_BATCH_BYTES' : `${MAX_BATCH} × HERALD_MAX_PAYLOAD_BYTES` },
+    onRequest: resolveTenant,
     schema: {
       tags,
-      summary: 'Send up to 1000 events at once',
-      description: 'All or nothing: if any event is invalid, none is stored and the error names it (events[i]).',
+      summary: `Send up to ${MAX_BATCH} events at once`,
+      description:
+        `If any event is invalid, none is stored and the error names it (events[i]). The body may be at most ${batchLimit} bytes (HERALD_MAX_BATCH_BYTES). ` +
+        'A batch whose deliveries are many is stored in several transactions of whole events; send idempotency keys to retry one safely.',
       params: TenantParams,
       body: Type.Object({ events: Type.Array(EventInput, { minItems: 1, maxItems: MAX_BATCH }) }, { additionalProperties: false }),
-      response: { 202: Type.Object({ data: Type.Array(Type.Ref('AcceptedEvent')) }), ...errors(400, 401, 403, 404, 413) },
+      response: { 202: Type.Object({ data: Type.Array(Type.Ref('AcceptedEvent')) }), ...errors(400, 401, 403, 404, 409, 413) },
     },
   }, async (req, reply) => {
-    const tenant = await auth.tenant(req, (req.params as { tenant: string }).tenant);
-    const { events } = req.body as { events: { type: string; payload: unknown; occurredAt?: string; idempotencyKey?: string }[] };
+    const tenant = await tenantOf(req);
+    const { events } = req.body as { events: EventBody[] };
+    const sources = req.jsonSource?.events ?? [];
     const prepared: NewEvent[] = [];
-    for (let i = 0; i < events.length; i++) prepared.push(await prepare(req.scope.environmentId, events[i], `events[${i}]: `));
+    for (let i = 0; i < events.length; i++) prepared.push(await prepare(req.scope.environmentId, events[i], sources[i], `events[${i}]: `));
     const accepted = await writer.write(tenant.id, prepared);
     return reply.status(202).send({ data: accepted.map(toAccepted) });
   });
@@ -150,23 +191,26 @@ export default async function eventRoutes(app: FastifyInstance, { db, auth, conf
       }, { additionalProperties: false }),
       response: { 200: page(Type.Ref('Event')), ...errors(400, 401, 403, 404) },
     },
-  }, async (req) => {
+  }, async (req, reply) => {
     const tenant = await auth.tenant(req, (req.params as { tenant: string }).tenant);
     const q = req.query as { limit: number; cursor?: string; type?: string; status?: string; since?: string; until?: string };
-    return listEvents(db, tenant.id, {
+    const found = await listEvents(db, tenant.id, {
       type: q.type,
       status: q.status,
-      since: q.since ? Date.parse(q.since) : undefined,
-      until: q.until ? Date.parse(q.until) : undefined,
+      since: q.since ? parseTimestamp(q.since) : undefined,
+      until: q.until ? parseTimestamp(q.until) : undefined,
     }, q.limit, q.cursor);
+    // Written by hand to splice the payloads in as stored; so the cursor is encoded here too.
+    const next = found.nextCursor === null ? 'null' : JSON.stringify(encodeCursor(req.routeOptions.url!, found.nextCursor));
+    return reply.type('application/json; charset=utf-8').send(`{"data":[${found.data.map(eventJson).join(',')}],"nextCursor":${next}}`);
   });
 
   app.get('/v1/tenants/:tenant/events/:id', {
     schema: { tags, summary: 'Get an event with its deliveries', params: IdParams, response: { 200: Type.Ref('Event'), ...errors(401, 403, 404) } },
-  }, async (req) => {
+  }, async (req, reply) => {
     const { tenant: t, id } = req.params as { tenant: string; id: string };
     const tenant = await auth.tenant(req, t);
-    return getEvent(db, tenant.id, id);
+    return reply.type('application/json; charset=utf-8').send(eventJson(await getEvent(db, tenant.id, id)));
   });
 
   app.get('/v1/tenants/:tenant/deliveries/:id/attempts', {
@@ -181,7 +225,8 @@ export default async function eventRoutes(app: FastifyInstance, { db, auth, conf
     const { tenant: t, id } = req.params as { tenant: string; id: string };
     const tenant = await auth.tenant(req, t);
     const q = req.query as { limit: number; cursor?: string };
-    if (q.cursor !== undefined && !/^\d+$/.test(q.cursor)) throw badRequest('cursor must be the nextCursor of a previous page');
+    // Attempt numbers are 32-bit integers in the database: a larger position never reaches it.
+    if (q.cursor !== undefined && !(/^\d{1,10}$/.test(q.cursor) && Number(q.cursor) <= 2 ** 31 - 1)) throw badRequest('cursor must be the nextCursor of a previous page');
     return listAttempts(db, tenant.id, id, q.limit, q.cursor);
   });
 
