@@ -181,6 +181,7 @@ export default async function eventRoutes(app: FastifyInstance, { db, auth, conf
     schema: {
       tags,
       summary: 'List events, newest first',
+      description: 'Filters combine: `type`, `status` (N no endpoint, I in progress, S delivered, F failed), and `since`/`until` on the creation time. Payloads are answered as stored, byte for byte.',
       params: TenantParams,
       querystring: Type.Object({
         ...ListQuery.properties,
@@ -206,7 +207,7 @@ export default async function eventRoutes(app: FastifyInstance, { db, auth, conf
   });
 
   app.get('/v1/tenants/:tenant/events/:id', {
-    schema: { tags, summary: 'Get an event with its deliveries', params: IdParams, response: { 200: Type.Ref('Event'), ...errors(401, 403, 404) } },
+    schema: { tags, summary: 'Get an event with its deliveries', description: 'The event with one entry per endpoint: status, attempts so far, the next attempt and the last HTTP status. The attempts themselves are one call away (`…/deliveries/:id/attempts`).', params: IdParams, response: { 200: Type.Ref('Event'), ...errors(401, 403, 404) } },
   }, async (req, reply) => {
     const { tenant: t, id } = req.params as { tenant: string; id: string };
     const tenant = await auth.tenant(req, t);
@@ -217,6 +218,7 @@ export default async function eventRoutes(app: FastifyInstance, { db, auth, conf
     schema: {
       tags: ['deliveries'],
       summary: 'List the attempts of a delivery, newest first',
+      description: 'Every HTTP try: when, the status code (null when no answer came), how long it took, the error, and the first 4 KB of the answer.',
       params: IdParams,
       querystring: ListQuery,
       response: { 200: page(Attempt), ...errors(400, 401, 403, 404) },
