@@ -4,16 +4,25 @@ import type { SecretBox } from './secretBox.js';
 // At start: seals what is stored in the clear (written before encryption existed) and re-seals
 // what an older key sealed (after HERALD_SECRET_KEY was rotated), in batches, so that the previous
 // key can be dropped once every node has restarted. Answers how many values were re-sealed.
-const COLUMNS: { table: string; column: string }[] = [
+// A `list` column holds a JSON array of {secret, …} whose every secret is sealed on its own.
+const COLUMNS: { table: string; column: string; list?: true }[] = [
   { table: 'tenants', column: 'token' },
   { table: 'endpoints', column: 'secret' },
-  { table: 'endpoints', column: 'previous_secret' },
+  { table: 'endpoints', column: 'previous_secrets', list: true },
   { table: 'sources', column: 'secret' },
 ];
 
+/** The value re-sealed with the current key, or null when nothing in it is stale. */
+function resealed(box: SecretBox, value: string, list: boolean): string | null {
+  if (!list) return box.isStale(value) ? box.seal(box.open(value)) : null;
+  const items = JSON.parse(value) as { secret: string }[];
+  if (!items.some((i) => box.isStale(i.secret))) return null;
+  return JSON.stringify(items.map((i) => (box.isStale(i.secret) ? { ...i, secret: box.seal(box.open(i.secret)) } : i)));
+}
+
 export async function resealSecrets(db: Db, box: SecretBox): Promise<number> {
   let changed = 0;
-  for (const { table, column } of COLUMNS) {
+  for (const { table, column, list = false } of COLUMNS) {
     let after = '';
     for (;;) {
       const rows = await db.all<{ id: string; value: string }>(
@@ -22,12 +31,15 @@ export async function resealSecrets(db: Db, box: SecretBox): Promise<number> {
       );
       if (rows.length === 0) break;
       after = rows[rows.length - 1].id;
-      const stale = rows.filter((r) => box.isStale(r.value));
+      const stale = rows.flatMap((r) => {
+        const value = resealed(box, r.value, list);
+        return value === null ? [] : [{ ...r, resealed: value }];
+      });
       if (stale.length === 0) continue;
       await db.tx(async (q) => {
         for (const r of stale) {
           // Compare-and-set: a value changed meanwhile (a rotation on another node) is left alone.
-          changed += await q.run(`UPDATE ${table} SET ${column} = $1 WHERE id = $2 AND ${column} = $3`, [box.seal(box.open(r.value)), r.id, r.value]);
+          changed += await q.run(`UPDATE ${table} SET ${column} = $1 WHERE id = $2 AND ${column} = $3`, [r.resealed, r.id, r.value]);
         }
       });
     }
