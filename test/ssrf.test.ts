@@ -182,6 +182,13 @@ for (const dialect of DIALECTS) {
 }
 
 describe('SSRF allowlist', () => {
+  it('judges an embedded IPv4 address against the allowlist like the address itself', () => {
+    const p = new AddressPolicy(['10.20.0.0/16']);
+    for (const h of ['10.20.1.2', '::ffff:10.20.1.2', '64:ff9b::a14:102', '2002:a14:102::1']) assert.equal(p.isBlocked(h), false, h);
+    for (const h of ['10.21.1.2', '::ffff:10.21.1.2', '64:ff9b::a15:102', '2002:a15:102::1', '::ffff:0:a15:102']) assert.equal(p.isBlocked(h), true, h);
+  });
+
+
   it('opens a private range to production endpoints with HERALD_ALLOW_PRIVATE_CIDRS', async () => {
     const h = await startHerald('sqlite', { HERALD_ALLOW_PRIVATE_CIDRS: '127.0.0.0/8' });
     try {

@@ -18,6 +18,8 @@ UPDATE endpoints SET operator_config = 1
    SELECT MIN(e.id) FROM endpoints e JOIN tenants t ON t.id = e.tenant_id
     WHERE t.system = 1 AND e.deleted_at IS NULL AND e.description = 'HERALD_OPERATOR_WEBHOOK_URL'
     GROUP BY e.tenant_id);
+-- One per operator tenant, even when several nodes start at once.
+CREATE UNIQUE INDEX endpoints_operator_config ON endpoints (tenant_id) WHERE operator_config = 1 AND deleted_at IS NULL;
 
 -- Every earlier secret still inside its overlap after a rotation, newest first: a JSON array of
 -- {"secret": <sealed>, "until": <ms>}. It replaces the single previous_secret, which lost the

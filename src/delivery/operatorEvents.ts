@@ -75,9 +75,11 @@ export class OperatorEvents {
         }
         const privateAllowed = this.privateAllowed(this.url) ? 1 : 0;
         if (!ep) {
+          // Nodes starting together already take turns here (on the event type rows upserted above);
+          // the unique index keeps the one-per-tenant rule whatever the order.
           await q.run(
             `INSERT INTO endpoints (id, tenant_id, url, description, secret, private_allowed, operator_config, created_at, updated_at)
-             VALUES ($1, $2, $3, 'HERALD_OPERATOR_WEBHOOK_URL', $4, $5, 1, $6, $6)`,
+             VALUES ($1, $2, $3, 'HERALD_OPERATOR_WEBHOOK_URL', $4, $5, 1, $6, $6) ON CONFLICT DO NOTHING`,
             [newId('ep', now), tenant.id, this.url, this.box.seal(newSecret()), privateAllowed, now],
           );
         } else if (ep.url !== this.url || ep.private_allowed !== privateAllowed || !ep.enabled) {
