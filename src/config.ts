@@ -40,7 +40,7 @@ export interface Config {
   apiRateLimit: number;
   /** Endpoints one tenant may have (HERALD_MAX_ENDPOINTS_PER_TENANT, default 100). */
   maxEndpointsPerTenant: number;
-  /** CIDRs production endpoints may reach although private (HERALD_ALLOW_PRIVATE_CIDRS, comma-separated; default none). */
+  /** CIDRs that guarded endpoints (production, and tenant-set sandbox URLs) may reach although private (HERALD_ALLOW_PRIVATE_CIDRS, comma-separated; default none). */
   allowPrivateCidrs: string[];
   /** Tenant-scoped credentials may point sandbox endpoints at private and loopback addresses (HERALD_SANDBOX_TENANT_PRIVATE=1; default off: only operator keys may). */
   sandboxTenantPrivate: boolean;
