@@ -50,8 +50,10 @@ export interface Config {
   apiRateLimit: number;
   /** Endpoints one tenant may have (HERALD_MAX_ENDPOINTS_PER_TENANT, default 100). */
   maxEndpointsPerTenant: number;
-  /** CIDRs production endpoints may reach although private (HERALD_ALLOW_PRIVATE_CIDRS, comma-separated; default none). */
+  /** CIDRs that guarded endpoints (production, and tenant-set sandbox URLs) may reach although private (HERALD_ALLOW_PRIVATE_CIDRS, comma-separated; default none). */
   allowPrivateCidrs: string[];
+  /** Tenant-scoped credentials may point sandbox endpoints at private and loopback addresses (HERALD_SANDBOX_TENANT_PRIVATE=1; default off: only operator keys may). */
+  sandboxTenantPrivate: boolean;
   /** Key for secrets at rest (HERALD_SECRET_KEY, 32+ characters; generated on the embedded database when unset). */
   secretKey: string | undefined;
   /** Keys used before a rotation, still accepted for reading (HERALD_SECRET_KEY_PREVIOUS, comma-separated). */
@@ -72,6 +74,8 @@ export interface Config {
   operatorWebhookUrl: string | undefined;
   /** Lifetime of a login session in ms, absolute: using it does not extend it (HERALD_SESSION_TTL_SECONDS, default 1200: 20 minutes). */
   sessionTtlMs: number;
+  /** The operator's endpoint may reach private addresses whatever its name resolves to (HERALD_OPERATOR_WEBHOOK_PRIVATE=1; default: only when the URL's host is itself a private address or localhost). */
+  operatorWebhookPrivate: boolean;
   /** Log level (HERALD_LOG_LEVEL, default info). */
   logLevel: string;
   /** SQLite `synchronous` pragma (HERALD_SQLITE_SYNC: normal|full, default full). */
@@ -102,6 +106,13 @@ export function parseRetrySchedule(raw: string | undefined): number[] {
     );
   }
   return out;
+}
+
+function flag(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = (env[name] ?? '').trim().toLowerCase();
+  if (raw === '' || raw === '0' || raw === 'false') return false;
+  if (raw === '1' || raw === 'true') return true;
+  throw new ConfigError(`${name} must be 1 (on) or 0 (off); got "${env[name]}"`);
 }
 
 function secretKey(raw: string | undefined, name: string): string | undefined {
@@ -205,6 +216,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     inboundRejectedBytesPerHour: rejectedBytesPerHour(env),
     inboundRejectedRetentionMs: duration(env.HERALD_INBOUND_REJECTED_RETENTION, 'HERALD_INBOUND_REJECTED_RETENTION', 7 * 86_400_000),
     allowPrivateCidrs: parseCidrs(env.HERALD_ALLOW_PRIVATE_CIDRS),
+    sandboxTenantPrivate: flag(env, 'HERALD_SANDBOX_TENANT_PRIVATE'),
     apiRateLimit: int(env, 'HERALD_API_RATE_LIMIT', 1000, 0),
     maxEndpointsPerTenant: int(env, 'HERALD_MAX_ENDPOINTS_PER_TENANT', 100, 1),
     secretKey: secretKey(env.HERALD_SECRET_KEY, 'HERALD_SECRET_KEY'),
@@ -217,6 +229,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     disableAfterMs: duration(env.HERALD_DISABLE_AFTER, 'HERALD_DISABLE_AFTER', 5 * 86_400_000),
     operatorWebhookUrl: operatorUrl(env.HERALD_OPERATOR_WEBHOOK_URL),
     sessionTtlMs: sessionTtlSeconds(env) * 1000,
+    operatorWebhookPrivate: flag(env, 'HERALD_OPERATOR_WEBHOOK_PRIVATE'),
     logLevel: env.HERALD_LOG_LEVEL ?? 'info',
     sqliteSync: sync,
   };

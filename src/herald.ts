@@ -46,8 +46,9 @@ export async function createHerald(config: Config, log: Logger, opts: { listen?:
   const resealed = await resealSecrets(db, box);
   if (resealed) log.info({ resealed }, 'secrets re-sealed with the current HERALD_SECRET_KEY');
   const firstStartKeys = await bootstrapEnvironments(db);
-  const addresses = new AddressPolicy(config.allowPrivateCidrs);
-  const operator = new OperatorEvents(db, box, config.operatorWebhookUrl, log.child({ component: 'operator-events' }));
+  const addresses = new AddressPolicy(config.allowPrivateCidrs, { sandboxTenantPrivate: config.sandboxTenantPrivate });
+  const operator = new OperatorEvents(db, box, config.operatorWebhookUrl, log.child({ component: 'operator-events' }),
+    OperatorEvents.privateAllowedBy(addresses, config.operatorWebhookPrivate));
   const dispatcher = config.roles.worker ? new Dispatcher(db, config, addresses, box, log.child({ component: 'worker' }), operator) : null;
   const events = new EventWriter(db, box, dispatcher);
   await operator.setup(events);

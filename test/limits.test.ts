@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Agent, request } from 'undici';
 import { DIALECTS } from './helpers/db.js';
 import { startHerald, type TestHerald } from './helpers/herald.js';
 
@@ -54,6 +55,42 @@ for (const dialect of DIALECTS) {
       assert.equal((await h.api('POST', '/v1/tenants/trial/events', { type: 'thing.happened', payload: {} }, { key: h.productionKey })).status, 202);
       const events = await h.api('GET', '/v1/tenants/trial/events', undefined, { key: h.productionKey });
       assert.equal(events.body.data.length, 6, 'refused calls stored nothing');
+    });
+  });
+}
+
+for (const dialect of DIALECTS) {
+  describe(`endpoint limit under concurrency (${dialect})`, () => {
+    it('ends at exactly the limit when 150 creates arrive at once', async () => {
+      const h = await startHerald(dialect, { HERALD_MAX_ENDPOINTS_PER_TENANT: '20' });
+      // 150 connections opened (and the key and tenant caches warmed) first, so that the creates
+      // reach the server together, as from 150 clients, rather than one connection setup apart.
+      const agent = new Agent({ connections: 150, keepAliveTimeout: 30_000 });
+      const call = async (method: string, path: string, body?: unknown) => {
+        const res = await request(h.url + path, {
+          method: method as 'GET',
+          dispatcher: agent,
+          headers: { authorization: `Bearer ${h.sandboxKey}`, 'content-type': 'application/json' },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        await res.body.text();
+        return res.statusCode;
+      };
+      try {
+        await h.api('POST', '/v1/tenants', { name: 'race', uid: 'race' });
+        for (let i = 0; i < 12; i++) assert.equal(await call('POST', '/v1/tenants/race/endpoints', { url: `http://127.0.0.1:9/before/${i}` }), 201);
+        await Promise.all(Array.from({ length: 150 }, () => call('GET', '/v1/tenants/race')));
+        const statuses = await Promise.all(Array.from({ length: 150 }, (_, i) => call('POST', '/v1/tenants/race/endpoints', { url: `http://127.0.0.1:9/race/${i}` })));
+        assert.equal(statuses.filter((s) => s === 201).length, 8, `answers: ${JSON.stringify(statuses)}`);
+        assert.equal(statuses.filter((s) => s === 409).length, 142);
+        const rows = await h.herald.db.one<{ n: number }>(
+          "SELECT COUNT(*) AS n FROM endpoints e JOIN tenants t ON t.id = e.tenant_id WHERE t.uid = 'race' AND e.deleted_at IS NULL",
+        );
+        assert.equal(Number(rows!.n), 20);
+      } finally {
+        await agent.close();
+        await h.close();
+      }
     });
   });
 }

@@ -1,4 +1,5 @@
 import type { Db } from '../db/db.js';
+import { signingSecrets } from '../endpoints/endpoints.js';
 import type { SecretBox } from '../secrets/secretBox.js';
 
 export interface ClaimedDelivery {
@@ -31,8 +32,10 @@ export interface ClaimedDelivery {
   ordered: boolean;
   /** Failures in a row so far: at the circuit threshold, deliveries go one at a time (probes). */
   consecutiveFailures: number;
-  /** The operator's own tenant: its endpoint is configuration, trusted (no SSRF guard). */
+  /** The operator's own tenant: no operational events are raised about its endpoints. */
   system: boolean;
+  /** Connections to this endpoint skip the address guard (see endpoints/urlPolicy.ts). */
+  privateAllowed: boolean;
 }
 
 // Claiming moves `due_at` to the end of the lease and stamps a lease token, in one statement.
@@ -88,23 +91,22 @@ const CLAIM = {
  * The endpoint and tenant columns a delivery needs (`ep`, `t`), and their mapping: read the same
  * way by the claim query and by the outbox writer's in-memory handover.
  */
-export const ENDPOINT_COLUMNS = `ep.url, ep.format, ep.headers, ep.secret, ep.previous_secret, ep.previous_secret_until,
+export const ENDPOINT_COLUMNS = `ep.url, ep.format, ep.headers, ep.secret, ep.previous_secrets, ep.private_allowed,
          ep.max_concurrency, ep.rate_limit, ep.ordered, ep.consecutive_failures,
          t.token, t.environment_id, t.system`;
 
 export type EndpointFields = Pick<
   ClaimedDelivery,
-  'url' | 'format' | 'headers' | 'secrets' | 'tenantToken' | 'environment' | 'maxConcurrency' | 'rateLimit' | 'ordered' | 'consecutiveFailures' | 'system'
+  'url' | 'format' | 'headers' | 'secrets' | 'tenantToken' | 'environment' | 'maxConcurrency' | 'rateLimit' | 'ordered' | 'consecutiveFailures' | 'system' | 'privateAllowed'
 >;
 
 export function endpointFields(r: Record<string, any>, box: SecretBox, now: number): EndpointFields {
-  // The previous secret keeps signing until its overlap after a rotation ends.
-  const sealed = r.previous_secret && r.previous_secret_until > now ? [r.secret, r.previous_secret] : [r.secret];
   return {
     url: r.url,
     format: r.format,
     headers: JSON.parse(r.headers),
-    secrets: sealed.map((s: string) => box.open(s)),
+    // Earlier secrets keep signing until their overlap after a rotation ends.
+    secrets: signingSecrets(box, r.secret, r.previous_secrets, now),
     tenantToken: box.open(r.token),
     environment: r.environment_id,
     maxConcurrency: r.max_concurrency,
@@ -112,6 +114,7 @@ export function endpointFields(r: Record<string, any>, box: SecretBox, now: numb
     ordered: r.ordered === 1,
     consecutiveFailures: r.consecutive_failures,
     system: r.system === 1,
+    privateAllowed: r.private_allowed === 1,
   };
 }
 

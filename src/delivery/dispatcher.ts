@@ -35,7 +35,7 @@ export interface OperationalEvents {
  */
 export class Dispatcher implements LocalWorker {
   private readonly agent: Agent;
-  /** Production deliveries: the same pools behind the SSRF guard. */
+  /** Deliveries to endpoints not allowed private addresses: the same pools behind the SSRF guard. */
   private readonly guardedAgent: Agent;
   private readonly processTag = randomBytes(6).toString('hex');
   private batchSeq = 0;
@@ -63,7 +63,7 @@ export class Dispatcher implements LocalWorker {
     private readonly operator: OperationalEvents | null = null,
   ) {
     this.agent = createAgent();
-    this.guardedAgent = createAgent(addresses.guardedLookup);
+    this.guardedAgent = createAgent(addresses);
     this.gates = new EndpointGates(config.endpointConcurrency);
   }
 
@@ -237,7 +237,7 @@ export class Dispatcher implements LocalWorker {
       // Disabled or deleted after the event was accepted: no request; it can be resent later.
       return { ...base, attempted: false, durationMs: 0, statusCode: null, error: 'endpoint disabled or deleted', responseBody: null, next: { status: 'F' } };
     }
-    const guarded = d.environment === 'production' && !d.system;
+    const guarded = this.addresses.guards(d);
     const host = new URL(d.url).hostname;
     if (guarded && this.addresses.isBlocked(host)) {
       // A literal address never goes through DNS: check it here (an allowlist may have changed).

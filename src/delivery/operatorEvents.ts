@@ -5,11 +5,17 @@ import { newId, randomToken } from '../ids.js';
 import type { Logger } from '../log.js';
 import type { SecretBox } from '../secrets/secretBox.js';
 import { newSecret } from '../endpoints/endpoints.js';
+import type { AddressPolicy } from '../endpoints/urlPolicy.js';
 
 // Operational events reach the operator through Herald itself: each environment has a system
-// tenant (uid "_operator") whose one endpoint is HERALD_OPERATOR_WEBHOOK_URL. They are signed,
-// retried and logged like any webhook, and readable with the API under that tenant. The URL is
-// configuration, so it is trusted like configuration (it may point at a private address).
+// tenant (uid "_operator") whose configured endpoint is HERALD_OPERATOR_WEBHOOK_URL. They are
+// signed, retried and logged like any webhook, and readable with the API under that tenant.
+//
+// Its connections go through the address guard like every other. It may reach a private address
+// only when the configuration says so: its host is itself a private address or localhost (an
+// operator who writes http://127.0.0.1:9000/ means this machine, and no DNS can rebind that), or
+// HERALD_OPERATOR_WEBHOOK_PRIVATE=1 (an internal name such as alerts.internal). A public-looking
+// name that resolves to 127.0.0.1 is refused at connect time, as for any tenant.
 
 export const OPERATOR_UID = '_operator';
 
@@ -29,9 +35,21 @@ export class OperatorEvents {
     private readonly box: SecretBox,
     private readonly url: string | undefined,
     private readonly log: Logger,
+    private readonly privateAllowed: (url: string) => boolean = () => false,
   ) {}
 
-  /** Creates (or points at the configured URL) the operator tenant and endpoint of each environment. */
+  /** The answer of `privateAllowed` for the configuration: see the comment at the top. */
+  static privateAllowedBy(addresses: AddressPolicy, operatorWebhookPrivate: boolean): (url: string) => boolean {
+    return (url) => operatorWebhookPrivate || addresses.isLiteralPrivate(new URL(url).hostname);
+  }
+
+  /**
+   * Creates the operator tenant of each environment, and keeps its configured endpoint (the row
+   * marked operator_config) in step with HERALD_OPERATOR_WEBHOOK_URL: created when missing, its URL
+   * and address rights updated when the configuration changed, disabled when the variable is unset.
+   * An unchanged configuration leaves it as it is. Endpoints the operator added under this tenant
+   * with the API are never touched.
+   */
   async setup(writer: EventWriter): Promise<void> {
     this.writer = writer;
     const environments = await this.db.all<{ id: string }>('SELECT id FROM environments');
@@ -46,14 +64,32 @@ export class OperatorEvents {
         );
         const tenant = (await q.one<{ id: string }>('SELECT id FROM tenants WHERE environment_id = $1 AND uid = $2', [env, OPERATOR_UID]))!;
         this.tenants.set(env, tenant.id);
-        const ep = await q.one<{ id: string }>('SELECT id FROM endpoints WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY id LIMIT 1', [tenant.id]);
-        if (ep) {
-          await q.run('UPDATE endpoints SET url = $2, enabled = $3, updated_at = $4 WHERE id = $1', [ep.id, this.url ?? 'http://operator.invalid/', this.url ? 1 : 0, now]);
-        } else if (this.url) {
+        const ep = await q.one<{ id: string; url: string; enabled: number; private_allowed: number }>(
+          'SELECT id, url, enabled, private_allowed FROM endpoints WHERE tenant_id = $1 AND operator_config = 1 AND deleted_at IS NULL ORDER BY id LIMIT 1',
+          [tenant.id],
+        );
+        if (!this.url) {
+          // Nothing is sent any more; the URL stays, so setting the variable again restores it.
+          if (ep?.enabled) await q.run('UPDATE endpoints SET enabled = 0, updated_at = $2 WHERE id = $1', [ep.id, now]);
+          return;
+        }
+        const privateAllowed = this.privateAllowed(this.url) ? 1 : 0;
+        if (!ep) {
+          // Nodes starting together already take turns here (on the event type rows upserted above);
+          // the unique index keeps the one-per-tenant rule whatever the order.
           await q.run(
-            `INSERT INTO endpoints (id, tenant_id, url, description, secret, created_at, updated_at)
-             VALUES ($1, $2, $3, 'HERALD_OPERATOR_WEBHOOK_URL', $4, $5, $5)`,
-            [newId('ep', now), tenant.id, this.url, this.box.seal(newSecret()), now],
+            `INSERT INTO endpoints (id, tenant_id, url, description, secret, private_allowed, operator_config, created_at, updated_at)
+             VALUES ($1, $2, $3, 'HERALD_OPERATOR_WEBHOOK_URL', $4, $5, 1, $6, $6) ON CONFLICT DO NOTHING`,
+            [newId('ep', now), tenant.id, this.url, this.box.seal(newSecret()), privateAllowed, now],
+          );
+        } else if (ep.url !== this.url || ep.private_allowed !== privateAllowed || !ep.enabled) {
+          // The configuration changed (or the endpoint was disabled): it applies afresh, with a
+          // clean health record, like enabling an endpoint through the API.
+          await q.run(
+            `UPDATE endpoints SET url = $2, private_allowed = $3, enabled = 1, updated_at = $4,
+                    consecutive_failures = 0, failing_since = NULL, circuit_open_until = NULL, disabled_reason = NULL
+              WHERE id = $1`,
+            [ep.id, this.url, privateAllowed, now],
           );
         }
       });

@@ -1,4 +1,5 @@
-import { Agent, request } from 'undici';
+import { Agent, buildConnector, request } from 'undici';
+import { type AddressPolicy, refusal } from '../endpoints/urlPolicy.js';
 import { parseRetryAfter } from './retryPolicy.js';
 
 export interface SendResult {
@@ -50,9 +51,23 @@ export async function send(agent: Agent, url: string, headers: Record<string, st
 
 /**
  * Keep-alive pools per origin: a busy endpoint reuses its connections instead of paying a new TCP
- * (and TLS) handshake for every webhook. `lookup` replaces DNS resolution (production: the SSRF
- * guard, which refuses a connection to a private address whatever the name resolves to today).
+ * (and TLS) handshake for every webhook. With `guard`, every new connection goes through the
+ * address guard (delivery to an endpoint not allowed private addresses): a name is checked on
+ * every address it resolves to at that moment, and a literal address, which net.connect never
+ * looks up, is checked here.
  */
-export function createAgent(lookup?: typeof import('node:dns').lookup): Agent {
-  return new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 128, pipelining: 1, connect: lookup ? { lookup } : undefined });
+export function createAgent(guard?: AddressPolicy): Agent {
+  const options = { keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 128, pipelining: 1 };
+  if (!guard) return new Agent(options);
+  return new Agent({ ...options, connect: guardedConnector(guard) });
+}
+
+function guardedConnector(guard: AddressPolicy): buildConnector.connector {
+  const connect = buildConnector({ lookup: guard.guardedLookup });
+  return (opts, callback) => {
+    const host = opts.hostname.replace(/^\[|\]$/g, '');
+    // A literal address (or localhost) is judged as written; a name by what it resolves to.
+    if (guard.isBlocked(host)) return callback(refusal(`${host} is a private or reserved address`), null);
+    connect(opts, callback);
+  };
 }

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import type { Queryable } from '../db/db.js';
+import type { Db, Queryable } from '../db/db.js';
 import { badRequest, HeraldError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import type { EnvironmentName } from '../keys/keys.js';
 import { type Page, pageOf } from '../pagination.js';
 import type { SecretBox } from '../secrets/secretBox.js';
-import type { AddressPolicy } from './urlPolicy.js';
+import type { AddressPolicy, UrlCaller } from './urlPolicy.js';
 
 export type BodyFormat = 'standard' | 'productfy' | 'original';
 
@@ -80,17 +80,50 @@ export const SECRET_OVERLAP_MS = 24 * 3600 * 1000;
 /** A Standard Webhooks secret: `whsec_` then base64 of the key bytes. */
 export const newSecret = () => 'whsec_' + randomBytes(24).toString('base64');
 
-// Headers Herald sets itself: an endpoint's custom headers may not replace them.
-const RESERVED = /^(host|content-type|content-length|transfer-encoding|connection|user-agent|webhook-.*)$/i;
+// RFC 9110 field names are tokens.
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// What undici (like Node's http) accepts in a field value: tab, visible ASCII, space and obs-text
+// (0x80-0xFF). Anything else (a control character, CR, LF, NUL, or a character beyond Latin-1
+// such as ✓ or U+2028) makes it throw on every request, so the webhook could never be sent.
+const NOT_FIELD_VALUE = /[^\t\x20-\x7e\x80-\xff]/u;
 
-function checkHeaders(headers: Record<string, string>, tokenHeader: string): void {
+// Headers a webhook can never carry as custom headers, and why. The hop-by-hop ones describe the
+// connection, not the message (RFC 9110 §7.6.1); undici refuses to send several of them at all.
+const REFUSED = new Map(Object.entries({
+  host: 'is taken from the endpoint URL',
+  'content-length': 'is computed from the body',
+  'transfer-encoding': 'is a hop-by-hop header that undici refuses to send',
+  connection: 'is a hop-by-hop header that manages the connection, not part of the webhook',
+  'keep-alive': 'is a hop-by-hop header that undici refuses to send',
+  'proxy-connection': 'is a hop-by-hop header that manages the connection, not part of the webhook',
+  upgrade: 'is a hop-by-hop header that undici refuses to send',
+  te: 'is a hop-by-hop header that manages the connection, not part of the webhook',
+  trailer: 'announces trailers, which a webhook never has',
+  expect: 'asks for 100-continue, which undici does not support (it refuses to send the request)',
+}));
+
+/** Refuses, with the header's name and the reason, any custom header a webhook could not carry. */
+export function checkHeaders(headers: Record<string, string>, tokenHeader: string): void {
+  const seen = new Map<string, string>();
   for (const [name, value] of Object.entries(headers)) {
-    if (!TOKEN.test(name)) throw badRequest(`header name "${name}" is not a valid HTTP header name`);
-    if (RESERVED.test(name) || name.toLowerCase() === tokenHeader) {
-      throw badRequest(`header "${name}" is set by Herald and cannot be overridden`);
+    const shown = JSON.stringify(name);
+    if (!TOKEN.test(name)) {
+      throw badRequest(`header name ${shown} is not a valid HTTP header name: use letters, digits and !#$%&'*+-.^_\`|~ only`);
     }
-    if (/[\r\n\0]/.test(value)) throw badRequest(`header "${name}" has a line break or NUL in its value`);
+    const lower = name.toLowerCase();
+    const refused = REFUSED.get(lower);
+    if (refused) throw badRequest(`header ${shown} cannot be a custom header: it ${refused}; remove it`);
+    if (lower === 'content-type' || lower === 'user-agent' || lower.startsWith('webhook-') || lower === tokenHeader) {
+      throw badRequest(`header ${shown} is set by Herald and cannot be overridden; remove it`);
+    }
+    const twice = seen.get(lower);
+    if (twice !== undefined) throw badRequest(`header ${shown} is given twice (also as ${JSON.stringify(twice)}); header names are case-insensitive, keep one`);
+    seen.set(lower, name);
+    const bad = NOT_FIELD_VALUE.exec(value);
+    if (bad) {
+      const code = 'U+' + bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+      throw badRequest(`header ${shown} has a character that cannot be sent in an HTTP header (${code} at position ${bad.index}): use printable ASCII, and encode anything else (percent-encoding or base64)`);
+    }
   }
 }
 
@@ -111,6 +144,8 @@ async function checkEventTypes(q: Queryable, environmentId: string, types: strin
 export interface EndpointContext {
   environmentId: string;
   environment: EnvironmentName;
+  /** Who is calling: a tenant-scoped credential may not aim a sandbox endpoint at private addresses. */
+  caller: UrlCaller;
   tokenHeader: string;
   addresses: AddressPolicy;
   /** Endpoints one tenant may have. */
@@ -118,23 +153,35 @@ export interface EndpointContext {
   box: SecretBox;
 }
 
-export async function createEndpoint(q: Queryable, ctx: EndpointContext, tenantId: string, input: EndpointInput): Promise<Endpoint & { secret: string }> {
-  const url = await ctx.addresses.checkEndpointUrl(input.url, ctx.environment);
-  const count = await q.one<{ n: number }>('SELECT COUNT(*) AS n FROM endpoints WHERE tenant_id = $1 AND deleted_at IS NULL', [tenantId]);
-  if (Number(count?.n) >= ctx.maxEndpoints) {
-    throw new HeraldError('conflict', `this tenant already has ${ctx.maxEndpoints} endpoints, the limit; delete one first (the operator sets the limit with HERALD_MAX_ENDPOINTS_PER_TENANT)`);
-  }
+/**
+ * The limit check and the insert run in one transaction that holds the tenant: on Postgres its row
+ * is locked FOR UPDATE, so concurrent creates for one tenant take turns and the count each one
+ * reads includes the others' rows (SQLite's BEGIN IMMEDIATE already serialises writers). The URL
+ * check, which may wait on DNS, runs before, outside the lock.
+ */
+export async function createEndpoint(db: Db, ctx: EndpointContext, tenantId: string, input: EndpointInput): Promise<Endpoint & { secret: string }> {
+  const { url, privateAllowed } = await ctx.addresses.checkEndpointUrl(input.url, ctx.environment, ctx.caller);
   const eventTypes = [...new Set(input.eventTypes ?? [])];
-  await checkEventTypes(q, ctx.environmentId, eventTypes);
+  await checkEventTypes(db, ctx.environmentId, eventTypes);
   checkHeaders(input.headers ?? {}, ctx.tokenHeader);
   const secret = newSecret();
-  const now = Date.now();
-  const row = await q.one<EndpointRow>(
-    `INSERT INTO endpoints (id, tenant_id, url, description, event_types, format, headers, enabled, secret, max_concurrency, rate_limit, ordered, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING ${COLUMNS}`,
-    [newId('ep'), tenantId, url, input.description ?? '', JSON.stringify(eventTypes), input.format ?? 'standard',
-     JSON.stringify(input.headers ?? {}), input.enabled === false ? 0 : 1, ctx.box.seal(secret), input.maxConcurrency ?? null, input.rateLimit ?? null, input.ordered ? 1 : 0, now],
-  );
+  const row = await db.tx(async (q) => {
+    if (q.dialect === 'postgres' && !(await q.one('SELECT id FROM tenants WHERE id = $1 FOR UPDATE', [tenantId]))) {
+      throw notFound('tenant', tenantId);
+    }
+    const count = await q.one<{ n: number }>('SELECT COUNT(*) AS n FROM endpoints WHERE tenant_id = $1 AND deleted_at IS NULL', [tenantId]);
+    if (Number(count?.n) >= ctx.maxEndpoints) {
+      throw new HeraldError('conflict', `this tenant already has ${ctx.maxEndpoints} endpoints, the limit; delete one first (the operator sets the limit with HERALD_MAX_ENDPOINTS_PER_TENANT)`);
+    }
+    const now = Date.now();
+    return q.one<EndpointRow>(
+      `INSERT INTO endpoints (id, tenant_id, url, description, event_types, format, headers, enabled, secret, max_concurrency, rate_limit, ordered, private_allowed, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) RETURNING ${COLUMNS}`,
+      [newId('ep'), tenantId, url, input.description ?? '', JSON.stringify(eventTypes), input.format ?? 'standard',
+       JSON.stringify(input.headers ?? {}), input.enabled === false ? 0 : 1, ctx.box.seal(secret), input.maxConcurrency ?? null, input.rateLimit ?? null, input.ordered ? 1 : 0,
+       privateAllowed ? 1 : 0, now],
+    );
+  });
   return { ...toEndpoint(row!), secret };
 }
 
@@ -153,14 +200,19 @@ export async function listEndpoints(q: Queryable, tenantId: string, limit: numbe
   return pageOf(rows.map(toEndpoint), limit);
 }
 
+/**
+ * A new URL is checked for the caller and decides afresh whether the endpoint may reach private
+ * addresses (a tenant-scoped change clears what an operator key granted); other changes keep it.
+ */
 export async function updateEndpoint(q: Queryable, ctx: EndpointContext, current: Endpoint, patch: Partial<EndpointInput>): Promise<Endpoint> {
-  const url = patch.url === undefined ? current.url : await ctx.addresses.checkEndpointUrl(patch.url, ctx.environment);
+  const checked = patch.url === undefined ? null : await ctx.addresses.checkEndpointUrl(patch.url, ctx.environment, ctx.caller);
+  const url = checked?.url ?? current.url;
   const eventTypes = patch.eventTypes === undefined ? current.eventTypes : [...new Set(patch.eventTypes)];
   if (patch.eventTypes) await checkEventTypes(q, ctx.environmentId, eventTypes);
   if (patch.headers) checkHeaders(patch.headers, ctx.tokenHeader);
   const row = await q.one<EndpointRow>(
     `UPDATE endpoints SET url = $2, description = $3, event_types = $4, format = $5, headers = $6, enabled = $7, updated_at = $8,
-            max_concurrency = $9, rate_limit = $10, ordered = $11,
+            max_concurrency = $9, rate_limit = $10, ordered = $11, private_allowed = COALESCE(CAST($12 AS integer), private_allowed),
             -- Enabling an endpoint again starts its health afresh (no open circuit, no count).
             consecutive_failures = CASE WHEN $7 = 1 AND enabled = 0 THEN 0 ELSE consecutive_failures END,
             failing_since = CASE WHEN $7 = 1 AND enabled = 0 THEN NULL ELSE failing_since END,
@@ -171,7 +223,7 @@ export async function updateEndpoint(q: Queryable, ctx: EndpointContext, current
      JSON.stringify(patch.headers ?? current.headers), (patch.enabled ?? current.enabled) ? 1 : 0, Date.now(),
      patch.maxConcurrency === undefined ? current.maxConcurrency : patch.maxConcurrency,
      patch.rateLimit === undefined ? current.rateLimit : patch.rateLimit,
-     (patch.ordered ?? current.ordered) ? 1 : 0],
+     (patch.ordered ?? current.ordered) ? 1 : 0, checked ? (checked.privateAllowed ? 1 : 0) : null],
   );
   if (!row) throw notFound('endpoint', current.id);
   return toEndpoint(row);
@@ -199,15 +251,43 @@ export async function getSecret(q: Queryable, box: SecretBox, tenantId: string, 
   return box.open(row.secret);
 }
 
-/** A new secret; the old one keeps signing beside it for SECRET_OVERLAP_MS. */
-export async function rotateSecret(q: Queryable, box: SecretBox, tenantId: string, id: string): Promise<string> {
+/** An earlier secret that keeps signing until `until` (ms), sealed. */
+export interface PreviousSecret {
+  secret: string;
+  until: number;
+}
+
+/** Earlier secrets signing at once, at most: each adds a signature to every webhook's header. */
+export const MAX_PREVIOUS_SECRETS = 10;
+
+/**
+ * A new secret. Every earlier secret still inside its overlap keeps signing beside it (the one
+ * replaced now for SECRET_OVERLAP_MS), so a receiver that has not switched yet verifies whatever
+ * rotations happened meanwhile. The read and the write run in one transaction holding the row, so
+ * two rotations at once cannot drop each other's secret.
+ */
+export async function rotateSecret(db: Db, box: SecretBox, tenantId: string, id: string): Promise<string> {
   const secret = newSecret();
-  const now = Date.now();
-  const n = await q.run(
-    `UPDATE endpoints SET previous_secret = secret, previous_secret_until = $3, secret = $4, updated_at = $5
-      WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL`,
-    [id, tenantId, now + SECRET_OVERLAP_MS, box.seal(secret), now],
-  );
-  if (n === 0) throw notFound('endpoint', id);
+  await db.tx(async (q) => {
+    const row = await q.one<{ secret: string; previous_secrets: string }>(
+      `SELECT secret, previous_secrets FROM endpoints WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL${q.dialect === 'postgres' ? ' FOR UPDATE' : ''}`,
+      [id, tenantId],
+    );
+    if (!row) throw notFound('endpoint', id);
+    const now = Date.now();
+    const live = (JSON.parse(row.previous_secrets) as PreviousSecret[]).filter((p) => p.until > now);
+    if (live.length >= MAX_PREVIOUS_SECRETS) {
+      const freed = new Date(Math.min(...live.map((p) => p.until))).toISOString();
+      throw new HeraldError('conflict', `this endpoint already has ${live.length} earlier secrets still signing (each for 24 hours after it was replaced), the most it keeps; rotate again after ${freed}`);
+    }
+    const previous: PreviousSecret[] = [{ secret: row.secret, until: now + SECRET_OVERLAP_MS }, ...live];
+    await q.run('UPDATE endpoints SET secret = $2, previous_secrets = $3, updated_at = $4 WHERE id = $1', [id, box.seal(secret), JSON.stringify(previous), now]);
+  });
   return secret;
+}
+
+/** The secrets that sign now: the current one first, then every earlier one inside its overlap. */
+export function signingSecrets(box: SecretBox, sealedSecret: string, previousSecrets: string, now: number): string[] {
+  const previous = (JSON.parse(previousSecrets) as PreviousSecret[]).filter((p) => p.until > now);
+  return [sealedSecret, ...previous.map((p) => p.secret)].map((s) => box.open(s));
 }

@@ -55,17 +55,27 @@ export const TEST_EVENT_TYPE = 'herald.test';
 
 export default async function endpointRoutes(app: FastifyInstance, { db, auth, config, events, addresses, box }: ApiDeps) {
   const tags = ['endpoints'];
-  const ctx = (req: FastifyRequest): EndpointContext => ({ environmentId: req.scope.environmentId, environment: req.scope.environment, tokenHeader: config.tokenHeader, addresses, maxEndpoints: config.maxEndpointsPerTenant, box });
+  const ctx = (req: FastifyRequest): EndpointContext => ({
+    environmentId: req.scope.environmentId,
+    environment: req.scope.environment,
+    // A credential scoped to a tenant is the tenant's, whoever holds it: its URLs go through the
+    // address guard even in the sandbox.
+    caller: req.scope.tenantId ? 'tenant' : 'operator',
+    tokenHeader: config.tokenHeader,
+    addresses,
+    maxEndpoints: config.maxEndpointsPerTenant,
+    box,
+  });
   const params = (req: FastifyRequest) => req.params as { tenant: string; id: string };
 
   app.post('/v1/tenants/:tenant/endpoints', {
     schema: {
       tags,
       summary: 'Create an endpoint',
-      description: 'Answers the endpoint with its signing secret (whsec_…). Production endpoints must be https and public.',
+      description: 'Answers the endpoint with its signing secret (whsec_…). Production endpoints must be https and public; in the sandbox only an operator key may point one at a private or loopback address.',
       params: TenantParams,
       body: Type.Object(Fields, { additionalProperties: false }),
-      response: { 201: EndpointWithSecret, ...errors(400, 401, 403, 404) },
+      response: { 201: EndpointWithSecret, ...errors(400, 401, 403, 404, 409) },
     },
   }, async (req, reply) => {
     const tenant = await auth.tenant(req, params(req).tenant);
@@ -123,9 +133,9 @@ export default async function endpointRoutes(app: FastifyInstance, { db, auth, c
     schema: {
       tags,
       summary: "Rotate an endpoint's signing secret",
-      description: 'The old secret keeps signing beside the new one for 24 hours, so receivers can switch without losing a webhook.',
+      description: 'The replaced secret keeps signing beside the new one for 24 hours (and so does every earlier one still inside its 24 hours), so receivers can switch without losing a webhook. 409 when 10 earlier secrets are still signing.',
       params: EndpointParams,
-      response: { 200: Type.Object({ secret: Type.String() }), ...errors(401, 403, 404) },
+      response: { 200: Type.Object({ secret: Type.String() }), ...errors(401, 403, 404, 409) },
     },
   }, async (req) => {
     const tenant = await auth.tenant(req, params(req).tenant);
