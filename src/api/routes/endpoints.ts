@@ -83,7 +83,7 @@ export default async function endpointRoutes(app: FastifyInstance, { db, auth, c
   });
 
   app.get('/v1/tenants/:tenant/endpoints', {
-    schema: { tags, summary: 'List endpoints', params: TenantParams, querystring: ListQuery, response: { 200: page(Type.Ref('Endpoint')), ...errors(400, 401, 403, 404) } },
+    schema: { tags, summary: 'List endpoints', description: 'The tenant’s endpoints with their subscriptions, format and limits, a page at a time. Secrets are not listed.', params: TenantParams, querystring: ListQuery, response: { 200: page(Type.Ref('Endpoint')), ...errors(400, 401, 403, 404) } },
   }, async (req) => {
     const tenant = await auth.tenant(req, params(req).tenant);
     const q = req.query as { limit: number; cursor?: string };
@@ -91,7 +91,7 @@ export default async function endpointRoutes(app: FastifyInstance, { db, auth, c
   });
 
   app.get('/v1/tenants/:tenant/endpoints/:id', {
-    schema: { tags, summary: 'Get an endpoint', params: EndpointParams, response: { 200: Type.Ref('Endpoint'), ...errors(401, 403, 404) } },
+    schema: { tags, summary: 'Get an endpoint', description: 'One endpoint with its subscriptions, format, custom headers and limits, and whether it is enabled.', params: EndpointParams, response: { 200: Type.Ref('Endpoint'), ...errors(401, 403, 404) } },
   }, async (req) => {
     const tenant = await auth.tenant(req, params(req).tenant);
     return getEndpoint(db, tenant.id, params(req).id);
@@ -101,6 +101,7 @@ export default async function endpointRoutes(app: FastifyInstance, { db, auth, c
     schema: {
       tags,
       summary: 'Change an endpoint',
+      description: 'Changes only the fields sent. A new URL is checked like a new endpoint’s; `enabled: true` on a disabled endpoint also forgets its failures, so its circuit starts closed.',
       params: EndpointParams,
       body: Type.Object({ ...Fields, url: Type.Optional(Fields.url) }, { additionalProperties: false }),
       response: { 200: Type.Ref('Endpoint'), ...errors(400, 401, 403, 404) },
@@ -123,7 +124,7 @@ export default async function endpointRoutes(app: FastifyInstance, { db, auth, c
   });
 
   app.get('/v1/tenants/:tenant/endpoints/:id/secret', {
-    schema: { tags, summary: "Read an endpoint's signing secret", params: EndpointParams, response: { 200: Type.Object({ secret: Type.String() }), ...errors(401, 403, 404) } },
+    schema: { tags, summary: "Read an endpoint's signing secret", description: 'The current `whsec_…` secret; secrets still inside their overlap after a rotation keep signing beside it.', params: EndpointParams, response: { 200: Type.Object({ secret: Type.String() }), ...errors(401, 403, 404) } },
   }, async (req) => {
     const tenant = await auth.tenant(req, params(req).tenant);
     return { secret: await getSecret(db, box, tenant.id, params(req).id) };
@@ -198,7 +199,7 @@ export default async function endpointRoutes(app: FastifyInstance, { db, auth, c
   });
 
   app.get('/v1/tenants/:tenant/recoveries/:id', {
-    schema: { tags, summary: 'Progress of a recovery', params: EndpointParams, response: { 200: Recovery, ...errors(401, 403, 404) } },
+    schema: { tags, summary: 'Progress of a recovery', description: 'How many deliveries the recovery found and how many it has set due again; `status` is running until it is done.', params: EndpointParams, response: { 200: Recovery, ...errors(401, 403, 404) } },
   }, async (req) => {
     const tenant = await auth.tenant(req, params(req).tenant);
     return getRecovery(db, tenant.id, params(req).id);
