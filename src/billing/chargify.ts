@@ -1,6 +1,6 @@
 import { type BillingChange, BillingRefused, minorUnits, timeOf } from './changes.js';
 
-// Chargify's webhooks as seeds/003 (PartnerStack) reads them. The customer is the one whose key
+// Chargify's webhooks as PartnerStack's Chargify listener reads them. The customer is the one whose key
 // equals the subscription's customer reference (payload[subscription][customer][reference]);
 // refund_success carries it flat (payload[customer_reference]); component_allocation_change
 // carries none, so its subscription is found by Chargify's subscription id. Amounts arrive in

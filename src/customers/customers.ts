@@ -7,7 +7,7 @@ import { type Page, pageOf } from '../pagination.js';
 export type CustomerKind = 'person' | 'organization';
 
 /**
- * An address as seeds/000 asks for it: either a place id (Google Places) or the full standard
+ * An address as Productfy's getting-started guide asks for it: either a place id (Google Places) or the full standard
  * address. unitNumber and unitType go together; usTerritory (the state or territory code) is
  * required for addresses in the US.
  */

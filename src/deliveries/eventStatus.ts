@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/db.js';
 
-// An event's status follows its deliveries (seeds/004 codes): N no endpoint was subscribed,
+// An event's status follows its deliveries (the codes of Productfy's webhook documentation): N no endpoint was subscribed,
 // I any delivery still in progress, F none in progress and at least one failed, S all succeeded.
 // It is stored on the event so lists can filter on it; this query keeps it true whenever a
 // delivery leaves or re-enters "in progress".

@@ -6,7 +6,7 @@ const iso = (ms: number) => JSON.stringify(new Date(ms).toISOString());
 
 export function buildBody(d: Pick<ClaimedDelivery, 'eventId' | 'type' | 'payload' | 'occurredAt' | 'createdAt' | 'format' | 'url'>): string {
   if (d.format === 'productfy') {
-    // The envelope of seeds/004: status is "I" because the webhook is being sent.
+    // Productfy's webhook envelope: status is "I" because the webhook is being sent.
     return (
       `{"id":${JSON.stringify(d.eventId)},"status":"I","createdTs":${iso(d.createdAt)},"callbackUrl":${JSON.stringify(d.url)},` +
       `"triggerType":${JSON.stringify(d.type)},"eventPayload":${d.payload},"triggeringEventTs":${iso(d.occurredAt)}}`

@@ -21,7 +21,7 @@ const Address = Type.Object(
     countryCode: Type.Optional(Type.String({ pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 alpha-2; required without placeId' })),
     usTerritory: Field('state or territory code; required when countryCode is US', 50),
   },
-  { additionalProperties: false, description: 'either { placeId } or the full address (seeds/000)' },
+  { additionalProperties: false, description: 'either { placeId } or the full address (as Productfy’s customer API takes it)' },
 );
 const Key = Type.String({ minLength: 1, maxLength: 200, description: 'the customer key: unique in the tenant; billing webhooks find the customer by it (Chargify: the customer reference)' });
 

@@ -11,7 +11,7 @@ import type { ApiDeps } from '../deps.js';
 import { errors, ListQuery, page, parseTimestamp, TenantParams, Timestamp } from '../schemas.js';
 
 const Format = Type.Union([Type.Literal('standard'), Type.Literal('productfy'), Type.Literal('original')], {
-  description: 'body format: standard (Standard Webhooks), productfy (seeds/004 envelope), or original (events forwarded from a source arrive with the body and headers the provider sent, unchanged, plus Herald’s signature headers; other events as standard)',
+  description: 'body format: standard (Standard Webhooks), productfy (Productfy’s webhook envelope), or original (events forwarded from a source arrive with the body and headers the provider sent, unchanged, plus Herald’s signature headers; other events as standard)',
 });
 const Headers = Type.Record(Type.String({ maxLength: 100 }), Type.String({ maxLength: 2000 }), { description: 'custom headers sent with every webhook', maxProperties: 20 });
 

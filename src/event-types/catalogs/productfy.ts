@@ -1,6 +1,6 @@
 import type { Catalog, Field } from './catalog.js';
 
-// Every trigger type of Productfy's webhook documentation (shared/seeds/004_…), with the fields it
+// Every trigger type of Productfy's webhook documentation (the webhook catalog and envelope page), with the fields it
 // lists and the example body it shows. Productfy's examples contain typos (missing commas, a
 // stray quote); the examples here are those same values as valid JSON.
 
