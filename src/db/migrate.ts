@@ -24,9 +24,12 @@ export function listMigrations(dialect: Db['dialect']): Migration[] {
 
 /** Applies what is missing; answers the names applied. Safe to run from several processes at once. */
 export async function migrate(db: Db): Promise<string[]> {
-  await db.exec(
-    'CREATE TABLE IF NOT EXISTS herald_migrations (id integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)',
-  );
+  // Under the same lock as the migrations: on Postgres two nodes starting together on an empty
+  // database would otherwise both try to create the table, and one fails on the type it implies.
+  await db.tx(async (q) => {
+    if (q.dialect === 'postgres') await q.run('SELECT pg_advisory_xact_lock(8080001)');
+    await q.run('CREATE TABLE IF NOT EXISTS herald_migrations (id integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)');
+  });
   const applied: string[] = [];
   for (const m of listMigrations(db.dialect)) {
     const done = await db.tx(async (q) => {
