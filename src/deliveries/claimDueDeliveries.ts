@@ -24,6 +24,8 @@ export interface ClaimedDelivery {
   headers: Record<string, string>;
   /** False when the endpoint was disabled or deleted after the event was accepted. */
   endpointActive: boolean;
+  /** Why not active: "deleted", or the endpoint's disabled reason (claimed deliveries only). */
+  endpointGone?: string | null;
   secrets: string[];
   tenantToken: string;
   maxConcurrency: number | null;
@@ -38,17 +40,36 @@ export interface ClaimedDelivery {
 // Claiming moves `due_at` to the end of the lease and stamps a lease token, in one statement.
 // A worker that dies simply never finishes: when `due_at` passes, the delivery is due again and
 // any worker takes it (at-least-once; receivers deduplicate on webhook-id). Completion checks the
-// token, so a worker whose lease ran out cannot overwrite the newer owner's result.
+// token, so a worker whose lease ran out cannot overwrite the newer owner's result. `$1` is the
+// database's clock as this node measured it (db/clock.ts): a node whose own clock runs ahead must
+// not see live leases as expired.
+//
+// Filters keep one endpoint or one tenant from hurting the others: endpoints this node has
+// saturated ($5: its concurrency cap or rate limit is reached) and tenants holding their share of
+// this node's slots ($6, HERALD_TENANT_CONCURRENCY) are skipped, so their backlog does not fill
+// the batch and whatever is due behind it is found; an endpoint whose circuit is open is skipped
+// until the circuit half-opens; and for an ordered endpoint a delivery is taken only when no
+// earlier one of that endpoint is still in progress (deliveries_endpoint_pending answers that).
+// Skipping costs a walk over the skipped rows of the index: paid only while some tenant or
+// endpoint is at its cap, and bounded by what it has due.
+//
+// Fairness. The query reads a window of the oldest due rows ($7, twice the batch: in due order
+// from the partial index deliveries_due, so the plan stays an index scan under a LIMIT however
+// large the table), ranks them per endpoint and then per tenant (window functions), and takes the
+// batch ($2) round-robin: the first row of every tenant (its endpoints' heads first), then the
+// second, ... with the tenants this node is least busy with ($8: deliveries each tenant holds
+// here) first, and no tenant beyond its remaining share ($9 minus what it holds). A batch
+// therefore interleaves tenants and endpoints instead of serving the oldest tenant's whole
+// backlog before anyone else.
 //
 // Postgres: FOR UPDATE SKIP LOCKED lets many workers on many nodes claim at once without waiting
-// on each other's rows; ORDER BY due_at serves the oldest first and reads the partial index
-// deliveries_due. SQLite has one writer at a time, so a plain UPDATE … WHERE id IN (…) is atomic.
-//
-// Two filters keep one endpoint from hurting the others: endpoints this node has saturated ($5,
-// its concurrency cap or rate limit is reached) are skipped, so their backlog does not fill the
-// batch; and for an ordered endpoint a delivery is taken only when no earlier one of that endpoint
-// is still in progress (deliveries_endpoint_pending answers that).
-// An endpoint whose circuit is open (endpoints/health) is skipped until the circuit half-opens.
+// on each other's rows. A window function cannot share a query level with FOR UPDATE, so the
+// window is locked first and the batch chosen from it: the rows of the window not chosen stay
+// locked until this statement commits (milliseconds), and a concurrent claim on another node
+// skips them and reads the next rows instead. The price is a looser due order across nodes for
+// that instant and twice the row locks of a plain claim; the gain is that two nodes never wait on
+// or double-claim each other's rows. SQLite has one writer at a time, so a plain
+// UPDATE … WHERE id IN (…) is atomic.
 const CIRCUIT_OPEN = (d: string) => `
   NOT EXISTS (SELECT 1 FROM endpoints c WHERE c.id = ${d}.endpoint_id AND c.circuit_open_until > $1)`;
 
@@ -57,30 +78,48 @@ const ORDERED_WAIT = (d: string) => `
     SELECT 1 FROM endpoints ep JOIN deliveries p ON p.endpoint_id = ep.id AND p.status = 'I' AND p.id < ${d}.id
      WHERE ep.id = ${d}.endpoint_id AND ep.ordered = 1)`;
 
+// From the window `w` (id, tenant_id, endpoint_id, due_at) and the loads `l` (tenant_id, load):
+// the ranks, and the batch.
+const CHOOSE = (window: string, loads: string) => `
+  SELECT id FROM (
+    SELECT r.id, r.due_at, r.er, COALESCE(l.load, 0) AS load,
+           row_number() OVER (PARTITION BY r.tenant_id ORDER BY r.er, r.due_at) AS tr
+      FROM (SELECT w.id, w.tenant_id, w.due_at, row_number() OVER (PARTITION BY w.endpoint_id ORDER BY w.due_at) AS er
+              FROM ${window} w) r
+      LEFT JOIN ${loads} l ON l.tenant_id = r.tenant_id) ranked
+   WHERE tr <= $9 - load
+   ORDER BY load + tr, er, due_at
+   LIMIT $2`;
+
 const CLAIM = {
   postgres: `
     WITH due AS (
-      SELECT d.id FROM deliveries d
+      SELECT d.id, d.tenant_id, d.endpoint_id, d.due_at FROM deliveries d
        WHERE d.status = 'I' AND d.due_at <= $1
          AND NOT (d.endpoint_id = ANY($5::text[]))
+         AND NOT (d.tenant_id = ANY($6::text[]))
          AND ${CIRCUIT_OPEN('d')}
          AND ${ORDERED_WAIT('d')}
        ORDER BY d.due_at
-       LIMIT $2
+       LIMIT $7
        FOR UPDATE OF d SKIP LOCKED
-    )
+    ),
+    chosen AS (${CHOOSE('due', '(SELECT key AS tenant_id, CAST(value AS integer) AS load FROM jsonb_each_text(CAST($8 AS jsonb)))')})
     UPDATE deliveries d SET due_at = $3, lease_token = $4, updated_at = $1
-      FROM due WHERE d.id = due.id
+      FROM chosen WHERE d.id = chosen.id
     RETURNING d.id`,
   sqlite: `
     UPDATE deliveries SET due_at = $3, lease_token = $4, updated_at = $1
-     WHERE id IN (
-       SELECT d.id FROM deliveries d
-        WHERE d.status = 'I' AND d.due_at <= $1
-          AND d.endpoint_id NOT IN (SELECT value FROM json_each($5))
-          AND ${CIRCUIT_OPEN('d')}
-          AND ${ORDERED_WAIT('d')}
-        ORDER BY d.due_at LIMIT $2)
+     WHERE id IN (${CHOOSE(
+       `(SELECT d.id, d.tenant_id, d.endpoint_id, d.due_at FROM deliveries d
+          WHERE d.status = 'I' AND d.due_at <= $1
+            AND d.endpoint_id NOT IN (SELECT value FROM json_each($5))
+            AND d.tenant_id NOT IN (SELECT value FROM json_each($6))
+            AND ${CIRCUIT_OPEN('d')}
+            AND ${ORDERED_WAIT('d')}
+          ORDER BY d.due_at LIMIT $7)`,
+       '(SELECT key AS tenant_id, value AS load FROM json_each($8))',
+     )})
     RETURNING id`,
 };
 
@@ -119,7 +158,7 @@ export function endpointFields(r: Record<string, any>, box: SecretBox, now: numb
 // tenant's token.
 const DETAILS = (n: number) => `
   SELECT d.id, d.event_id, d.endpoint_id, d.tenant_id, d.lease_token, d.attempts, d.schedule_start,
-         e.type, e.payload, e.occurred_at, e.created_at, ep.enabled, ep.deleted_at,
+         e.type, e.payload, e.occurred_at, e.created_at, ep.enabled, ep.deleted_at, ep.disabled_reason,
          im.headers AS original_headers, im.body AS original_body,
          ${ENDPOINT_COLUMNS}
     FROM deliveries d
@@ -129,14 +168,29 @@ const DETAILS = (n: number) => `
     LEFT JOIN inbound_messages im ON im.id = e.inbound_id AND ep.format = 'original'
    WHERE d.id IN (${Array.from({ length: n }, (_, i) => `$${i + 1}`).join(', ')})`;
 
-export async function claimDueDeliveries(
-  db: Db,
-  box: SecretBox,
-  opts: { limit: number; leaseMs: number; leaseToken: string; skipEndpoints?: string[]; now?: number },
-): Promise<ClaimedDelivery[]> {
+export interface ClaimOptions {
+  limit: number;
+  leaseMs: number;
+  leaseToken: string;
+  /** Endpoints this node cannot send more to right now. */
+  skipEndpoints?: string[];
+  /** Tenants holding their share of this node's slots. */
+  skipTenants?: string[];
+  /** Deliveries each tenant holds on this node now (absent: none). */
+  tenantLoads?: Record<string, number>;
+  /** The most deliveries one tenant may hold on this node (default: no limit beyond `limit`). */
+  tenantCap?: number;
+  /** The database's time (db/clock.ts). */
+  now?: number;
+}
+
+export async function claimDueDeliveries(db: Db, box: SecretBox, opts: ClaimOptions): Promise<ClaimedDelivery[]> {
   const now = opts.now ?? Date.now();
-  const skip = opts.skipEndpoints ?? [];
-  const ids = await db.all<{ id: string }>(CLAIM[db.dialect], [now, opts.limit, now + opts.leaseMs, opts.leaseToken, db.dialect === 'postgres' ? skip : JSON.stringify(skip)]);
+  const list = (xs: string[] | undefined) => (db.dialect === 'postgres' ? (xs ?? []) : JSON.stringify(xs ?? []));
+  const ids = await db.all<{ id: string }>(CLAIM[db.dialect], [
+    now, opts.limit, now + opts.leaseMs, opts.leaseToken, list(opts.skipEndpoints), list(opts.skipTenants),
+    opts.limit * 2, JSON.stringify(opts.tenantLoads ?? {}), opts.tenantCap ?? opts.limit,
+  ]);
   if (ids.length === 0) return [];
   const rows = await db.all(DETAILS(ids.length), ids.map((r) => r.id));
   return rows.map((r) => ({
@@ -152,6 +206,7 @@ export async function claimDueDeliveries(
     occurredAt: r.occurred_at,
     createdAt: r.created_at,
     endpointActive: r.enabled === 1 && r.deleted_at === null,
+    endpointGone: r.deleted_at !== null ? 'deleted' : r.enabled === 1 ? null : (r.disabled_reason ?? 'disabled'),
     ...endpointFields(r, box, now),
     ...(r.original_body ? { original: { headers: JSON.parse(r.original_headers), body: Buffer.from(r.original_body) } } : {}),
   }));
