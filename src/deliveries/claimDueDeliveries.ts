@@ -55,12 +55,11 @@ export interface ClaimedDelivery {
 //
 // Fairness. The query reads a window of the oldest due rows ($7, twice the batch: in due order
 // from the partial index deliveries_due, so the plan stays an index scan under a LIMIT however
-// large the table), ranks them per endpoint and then per tenant (window functions), and takes the
-// batch ($2) round-robin: the first row of every tenant (its endpoints' heads first), then the
-// second, ... with the tenants this node is least busy with ($8: deliveries each tenant holds
-// here) first, and no tenant beyond its remaining share ($9 minus what it holds). A batch
-// therefore interleaves tenants and endpoints instead of serving the oldest tenant's whole
-// backlog before anyone else.
+// large the table), ranks them per tenant (a window function), and takes the batch ($2)
+// round-robin: the first row of every tenant, then the second, ... with the tenants this node is
+// least busy with ($8: deliveries each tenant holds here) first, and no tenant beyond its
+// remaining share ($9 minus what it holds). A batch therefore interleaves tenants instead of
+// serving the oldest tenant's whole backlog before anyone else.
 //
 // Postgres: FOR UPDATE SKIP LOCKED lets many workers on many nodes claim at once without waiting
 // on each other's rows. A window function cannot share a query level with FOR UPDATE, so the
@@ -70,25 +69,30 @@ export interface ClaimedDelivery {
 // that instant and twice the row locks of a plain claim; the gain is that two nodes never wait on
 // or double-claim each other's rows. SQLite has one writer at a time, so a plain
 // UPDATE … WHERE id IN (…) is atomic.
-const CIRCUIT_OPEN = (d: string) => `
-  NOT EXISTS (SELECT 1 FROM endpoints c WHERE c.id = ${d}.endpoint_id AND c.circuit_open_until > $1)`;
-
-const ORDERED_WAIT = (d: string) => `
+//
+// One look at the delivery's endpoint (by primary key) answers both: circuit open, or ordered with
+// an earlier delivery still in progress. Asked as one NOT EXISTS so the planner checks `ordered`
+// before it walks deliveries_endpoint_pending: written as two subqueries, Postgres walked every
+// earlier in-progress delivery of every endpoint first (hundreds of milliseconds per claim under a
+// large backlog) and only then found the endpoint was not ordered.
+const ENDPOINT_HOLDS = (d: string) => `
   NOT EXISTS (
-    SELECT 1 FROM endpoints ep JOIN deliveries p ON p.endpoint_id = ep.id AND p.status = 'I' AND p.id < ${d}.id
-     WHERE ep.id = ${d}.endpoint_id AND ep.ordered = 1)`;
+    SELECT 1 FROM endpoints ep
+     WHERE ep.id = ${d}.endpoint_id
+       AND (ep.circuit_open_until > $1
+            OR (ep.ordered = 1 AND EXISTS (SELECT 1 FROM deliveries p WHERE p.endpoint_id = ep.id AND p.status = 'I' AND p.id < ${d}.id))))`;
 
-// From the window `w` (id, tenant_id, endpoint_id, due_at) and the loads `l` (tenant_id, load):
-// the ranks, and the batch.
+// From the window `w` (id, tenant_id, due_at) and the loads `l` (tenant_id, load): each row's rank
+// within its tenant, and the batch. (Ranking per endpoint as well cost SQLite a second sort for
+// little: an endpoint that crowds its tenant's rows is held to its cap and then skipped.)
 const CHOOSE = (window: string, loads: string) => `
   SELECT id FROM (
-    SELECT r.id, r.due_at, r.er, COALESCE(l.load, 0) AS load,
-           row_number() OVER (PARTITION BY r.tenant_id ORDER BY r.er, r.due_at) AS tr
-      FROM (SELECT w.id, w.tenant_id, w.due_at, row_number() OVER (PARTITION BY w.endpoint_id ORDER BY w.due_at) AS er
-              FROM ${window} w) r
-      LEFT JOIN ${loads} l ON l.tenant_id = r.tenant_id) ranked
+    SELECT w.id, w.due_at, COALESCE(l.load, 0) AS load,
+           row_number() OVER (PARTITION BY w.tenant_id ORDER BY w.due_at) AS tr
+      FROM ${window} w
+      LEFT JOIN ${loads} l ON l.tenant_id = w.tenant_id) ranked
    WHERE tr <= $9 - load
-   ORDER BY load + tr, er, due_at
+   ORDER BY load + tr, due_at
    LIMIT $2`;
 
 const CLAIM = {
@@ -98,8 +102,7 @@ const CLAIM = {
        WHERE d.status = 'I' AND d.due_at <= $1
          AND NOT (d.endpoint_id = ANY($5::text[]))
          AND NOT (d.tenant_id = ANY($6::text[]))
-         AND ${CIRCUIT_OPEN('d')}
-         AND ${ORDERED_WAIT('d')}
+         AND ${ENDPOINT_HOLDS('d')}
        ORDER BY d.due_at
        LIMIT $7
        FOR UPDATE OF d SKIP LOCKED
@@ -115,8 +118,7 @@ const CLAIM = {
           WHERE d.status = 'I' AND d.due_at <= $1
             AND d.endpoint_id NOT IN (SELECT value FROM json_each($5))
             AND d.tenant_id NOT IN (SELECT value FROM json_each($6))
-            AND ${CIRCUIT_OPEN('d')}
-            AND ${ORDERED_WAIT('d')}
+            AND ${ENDPOINT_HOLDS('d')}
           ORDER BY d.due_at LIMIT $7)`,
        '(SELECT key AS tenant_id, value AS load FROM json_each($8))',
      )})
