@@ -43,7 +43,8 @@ export interface OperationalEvents {
  * while another one's slow backlog fills the worker is sent at once instead of queueing behind
  * it. What a tenant over its share is handed (the in-memory path) goes back to the table, due
  * now; the claim skips tenants at their share until they have freed a tenth of it, and takes
- * each batch round-robin across tenants and endpoints, least busy tenants first.
+ * each batch round-robin across tenants, least busy tenants first. Within a tenant, one endpoint
+ * gets at most four fifths of the tenant's share (limits()).
  */
 export class Dispatcher implements LocalWorker {
   private readonly agent: Agent;
