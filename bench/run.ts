@@ -5,6 +5,7 @@
 //   - sustained deliveries per second under concurrent single-event POSTs (closed loop);
 //   - p50 / p99 from "event accepted" (the 202 arrives) to "delivered" (the receiver has the POST),
 //     at a fixed open-loop rate of 500 events/s;
+//   - fairness (bench/fairness.ts): one tenant's single events while another's slow backlog drains;
 //   - the same throughput for a bare Node relay (bench/relay.mjs: same POST in, same POST out, no
 //     storage), and Herald's ratio to it.
 // Postgres is DATABASE_URL (a fresh database is made in it) or an embedded one.
@@ -18,6 +19,7 @@ import pg from 'pg';
 import { Pool } from 'undici';
 import { freePort } from '../scripts/embedded-postgres.mjs';
 import { batchMemoryFigures, printBatchMemory } from './batchMemory.js';
+import { FAIRNESS_SETUP, fairnessFigures } from './fairness.js';
 import { inboundFigures } from './inbound.js';
 import { type BenchDb, rssMb, seedDeliveries } from './scale.js';
 
@@ -208,12 +210,13 @@ async function benchHerald(label: string, rx: Receiver, extraEnv: Record<string,
   const rate = await throughput(t, rx);
   const lat = await latency(t, rx);
   const batch = process.env.BENCH_BATCH === '0' ? null : await batchMemoryFigures(proc.pid!, base, key);
+  const fairness = process.env.BENCH_FAIRNESS === '0' ? null : await fairnessFigures(api);
   const inbound = process.env.BENCH_INBOUND === '0' ? null : await inboundFigures(base, api);
   const scale = process.env.BENCH_SCALE === '0' ? null : await scaleFigures(proc, setup, t, rx, extraEnv.DATABASE_URL ? { dialect: 'postgres', where: extraEnv.DATABASE_URL } : { dialect: 'sqlite', where: path.join(dataDir, 'herald.db') });
   await t.close();
   await stop(proc);
   fs.rmSync(dataDir, { recursive: true, force: true });
-  return { label, rate, ...lat, batch, inbound, scale };
+  return { label, rate, ...lat, batch, fairness, inbound, scale };
 }
 
 const FANOUT_ENDPOINTS = 100;
@@ -287,6 +290,15 @@ async function main() {
   console.log(`${'target'.padEnd(24)} ${'deliv/s'.padStart(8)} ${'% ceil'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)}`);
   for (const r of rows) {
     console.log(`${r.label.padEnd(24)} ${fmt(r.rate, 0)} ${fmt((100 * r.rate) / ceiling, 0)}% ${fmt(r.p50)} ${fmt(r.p99)} ${fmt(r.max)}`);
+  }
+  const fair = rows.filter((r: any) => r.fairness);
+  if (fair.length) {
+    console.log(`\nFairness: tenant B's single events to a fast endpoint, alone and while tenant A's backlog drains (${FAIRNESS_SETUP}); ms from the 202 to the arrival`);
+    console.log(`${'target'.padEnd(24)} ${'B alone'.padStart(8)} ${'B beside'.padStart(8)} ${'max'.padStart(8)}  A pending`);
+    for (const r of fair as any[]) {
+      const f = r.fairness;
+      console.log(`${r.label.padEnd(24)} ${fmt(f.aloneMs)} ${fmt(f.besideMs)} ${fmt(f.besideMaxMs)}  ${f.aPending} of ${f.aTotal}`);
+    }
   }
   const inbound = rows.filter((r: any) => r.inbound);
   if (inbound.length) {

@@ -26,6 +26,17 @@ export interface Config {
   workerConcurrency: number;
   /** Deliveries one process sends to one endpoint at once, unless the endpoint says otherwise (HERALD_ENDPOINT_CONCURRENCY, default 100). */
   endpointConcurrency: number;
+  /**
+   * Deliveries one process sends at once for one tenant (HERALD_TENANT_CONCURRENCY, default four
+   * fifths of HERALD_WORKER_CONCURRENCY): the rest of the worker stays free for the other tenants.
+   */
+  tenantConcurrency: number;
+  /**
+   * A node whose clock differs from the database's by more than this refuses to start, in ms
+   * (HERALD_MAX_CLOCK_SKEW seconds, default 30; 0: never refuse). Leases follow the database's
+   * clock whatever this says; past 2 s the offset is logged as a warning.
+   */
+  maxClockSkewMs: number;
   /** How often an idle worker looks for due deliveries, in ms (HERALD_POLL_INTERVAL_MS, default 1000). */
   pollIntervalMs: number;
   /** Roles this process plays (HERALD_ROLES: api,worker; default both). */
@@ -192,6 +203,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError('DATABASE_URL must start with postgres:// (unset it to use the embedded SQLite database)');
   }
+  const workerConcurrency = int(env, 'HERALD_WORKER_CONCURRENCY', 500, 1);
+  const tenantConcurrency = int(env, 'HERALD_TENANT_CONCURRENCY', Math.max(1, Math.floor((workerConcurrency * 4) / 5)), 1);
+  if (tenantConcurrency > workerConcurrency) {
+    throw new ConfigError(
+      `HERALD_TENANT_CONCURRENCY (${tenantConcurrency}) must not exceed HERALD_WORKER_CONCURRENCY (${workerConcurrency}); set it lower, or raise HERALD_WORKER_CONCURRENCY`,
+    );
+  }
   return {
     port,
     host: env.HERALD_HOST ?? '0.0.0.0',
@@ -202,7 +220,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tokenHeader: (env.HERALD_TOKEN_HEADER ?? 'x-herald-webhook-token').toLowerCase(),
     deliveryTimeoutMs: Math.round(int(env, 'HERALD_DELIVERY_TIMEOUT', 15, 0.1) * 1000),
     leaseMs: Math.round(int(env, 'HERALD_LEASE_SECONDS', 60, 1) * 1000),
-    workerConcurrency: int(env, 'HERALD_WORKER_CONCURRENCY', 500, 1),
+    workerConcurrency,
+    tenantConcurrency,
+    maxClockSkewMs: Math.round(int(env, 'HERALD_MAX_CLOCK_SKEW', 30, 0) * 1000),
     endpointConcurrency: int(env, 'HERALD_ENDPOINT_CONCURRENCY', 100, 1),
     pollIntervalMs: int(env, 'HERALD_POLL_INTERVAL_MS', 1000, 10),
     roles: { api: roleList.includes('api'), worker: roleList.includes('worker') },

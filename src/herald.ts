@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Auth } from './api/auth.js';
 import { buildApp } from './api/app.js';
 import type { Config } from './config.js';
+import { CLOCK_WARN_MS, DbClock, describe } from './db/clock.js';
 import type { Db } from './db/db.js';
 import { migrate } from './db/migrate.js';
 import { openDb } from './db/open.js';
@@ -33,13 +34,29 @@ export interface Herald {
  * Wires one Herald process: database (migrated), environments, API and delivery worker, as the
  * configured roles say. `listen: false` builds the API without opening a port (tests use inject).
  */
-export async function createHerald(config: Config, log: Logger, opts: { listen?: boolean; db?: Db } = {}): Promise<Herald> {
+export async function createHerald(
+  config: Config,
+  log: Logger,
+  /** `localClock`: this machine's clock, for tests that give a node one running ahead. */
+  opts: { listen?: boolean; db?: Db; localClock?: () => number } = {},
+): Promise<Herald> {
   const db = opts.db ?? openDb(config, (err) => log.warn({ err }, 'database connection lost; it will be reopened'));
   let box: SecretBox;
+  // Leases and due times follow the database's clock (db/clock.ts); a node too far off refuses to start.
+  const clock = new DbClock(db, opts.localClock);
   try {
     await migrate(db);
+    await clock.start({
+      maxSkewMs: config.maxClockSkewMs,
+      report: (offset) => {
+        if (Math.abs(offset) > CLOCK_WARN_MS) {
+          log.warn({ offsetMs: Math.round(offset) }, `this machine's clock is ${describe(offset)} the database's: leases follow the database's clock, but synchronise this one (NTP)`);
+        }
+      },
+    });
     box = await openSecretBox(db, config);
   } catch (err) {
+    clock.stop();
     if (!opts.db) await db.close().catch(() => undefined);
     throw err;
   }
@@ -49,7 +66,7 @@ export async function createHerald(config: Config, log: Logger, opts: { listen?:
   const addresses = new AddressPolicy(config.allowPrivateCidrs, { sandboxTenantPrivate: config.sandboxTenantPrivate });
   const operator = new OperatorEvents(db, box, config.operatorWebhookUrl, log.child({ component: 'operator-events' }),
     OperatorEvents.privateAllowedBy(addresses, config.operatorWebhookPrivate));
-  const dispatcher = config.roles.worker ? new Dispatcher(db, config, addresses, box, log.child({ component: 'worker' }), operator) : null;
+  const dispatcher = config.roles.worker ? new Dispatcher(db, config, addresses, box, log.child({ component: 'worker' }), operator, clock) : null;
   const events = new EventWriter(db, box, dispatcher);
   await operator.setup(events);
   const inbound = config.roles.worker
@@ -62,7 +79,7 @@ export async function createHerald(config: Config, log: Logger, opts: { listen?:
       log,
     );
   }
-  const maintenance = config.roles.worker ? new Maintenance(db, config, log.child({ component: 'maintenance' })) : null;
+  const maintenance = config.roles.worker ? new Maintenance(db, config, log.child({ component: 'maintenance' }), clock) : null;
   dispatcher?.start();
   inbound?.start();
   maintenance?.start();
@@ -94,6 +111,7 @@ export async function createHerald(config: Config, log: Logger, opts: { listen?:
         await maintenance?.stop();
         await inbound?.stop();
         await dispatcher?.stop();
+        clock.stop();
         if (!opts.db) await db.close();
       })();
       return stopped;

@@ -25,16 +25,38 @@ for (const dialect of DIALECTS) {
       await rx.stop();
     });
 
-    it('disables an endpoint that answers 410 Gone, and tells the operator', async () => {
+    it('disables an endpoint that answers 410 Gone, says why and since when, and tells the operator', async () => {
       rx.respond = (r) => (r.path === '/gone' ? { status: 410 } : { status: 200 });
       const ep = (await h.api('POST', '/v1/tenants/health/endpoints', { url: `${rx.url}/gone` })).body;
-      await h.api('POST', '/v1/tenants/health/events', { type: 'thing.happened', payload: {} });
-      await eventually(async () => (await h.api('GET', `/v1/tenants/health/endpoints/${ep.id}`)).body.enabled === false, 5000, 'the endpoint to be disabled');
+      assert.deepEqual([ep.disabledReason, ep.disabledAt], [null, null]);
+      const before = Date.now();
+      const sent = (await h.api('POST', '/v1/tenants/health/events', { type: 'thing.happened', payload: {} })).body;
+      const disabled = await eventually(async () => {
+        const e = (await h.api('GET', `/v1/tenants/health/endpoints/${ep.id}`)).body;
+        return e.enabled === false && e;
+      }, 5000, 'the endpoint to be disabled');
+      assert.equal(disabled.disabledReason, '410 Gone from the endpoint');
+      assert.ok(Date.parse(disabled.disabledAt) >= before - 1000, `disabledAt is the time of the 410 (${disabled.disabledAt})`);
       await rx.waitFor(() => ops().some((e) => e.type === 'endpoint.disabled' && e.data.endpointId === ep.id), 5000, 'endpoint.disabled');
       assert.match(ops().find((e) => e.type === 'endpoint.disabled').data.reason, /410/);
+      // The delivery failed on the 410 itself, and says so.
+      const ev = await eventually(async () => {
+        const e = (await h.api('GET', `/v1/tenants/health/events/${sent.id}`)).body;
+        return e.status === 'F' && e;
+      }, 5000, 'the event to fail');
+      assert.deepEqual([ev.deliveries[0].status, ev.deliveries[0].attempts, ev.deliveries[0].lastStatusCode], ['F', 1, 410]);
       // Re-enabling starts afresh.
       rx.respond = () => ({ status: 200 });
-      assert.equal((await h.api('PATCH', `/v1/tenants/health/endpoints/${ep.id}`, { enabled: true })).body.enabled, true);
+      const enabled = (await h.api('PATCH', `/v1/tenants/health/endpoints/${ep.id}`, { enabled: true })).body;
+      assert.deepEqual([enabled.enabled, enabled.disabledReason, enabled.disabledAt], [true, null, null]);
+      // Disabled by hand: that is the reason, from that moment.
+      const off = (await h.api('PATCH', `/v1/tenants/health/endpoints/${ep.id}`, { enabled: false })).body;
+      assert.equal(off.disabledReason, 'disabled by PATCH');
+      assert.equal(off.disabledAt, off.updatedAt);
+      assert.equal((await h.api('PATCH', `/v1/tenants/health/endpoints/${ep.id}`, { description: 'still off' })).body.disabledAt, off.disabledAt, 'another PATCH keeps the time');
+      const created = (await h.api('POST', '/v1/tenants/health/endpoints', { url: `${rx.url}/off`, enabled: false })).body;
+      assert.equal(created.disabledReason, 'created disabled');
+      assert.equal(created.disabledAt, created.createdAt);
     });
 
     it('disables an endpoint failing for longer than HERALD_DISABLE_AFTER, and reports exhausted deliveries', async () => {
@@ -50,6 +72,9 @@ for (const dialect of DIALECTS) {
       await eventually(async () => (await h.api('GET', `/v1/tenants/health/endpoints/${ep.id}`)).body.enabled === false, 5000, 'the endpoint to be disabled');
       await rx.waitFor(() => ops().some((e) => e.type === 'endpoint.disabled' && e.data.endpointId === ep.id), 5000, 'endpoint.disabled');
       assert.match(ops().find((e) => e.type === 'endpoint.disabled' && e.data.endpointId === ep.id).data.reason, /failing since/);
+      const read = (await h.api('GET', `/v1/tenants/health/endpoints/${ep.id}`)).body;
+      assert.match(read.disabledReason, /^failing since \d{4}-.*Z without a success for more than 1s \(HERALD_DISABLE_AFTER\)$/);
+      assert.ok(read.disabledAt);
     });
 
     it('keeps the operational events readable through the API under the operator tenant', async () => {

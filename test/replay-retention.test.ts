@@ -49,6 +49,43 @@ for (const dialect of DIALECTS) {
       assert.equal((await h.api('POST', `/v1/tenants/rec/endpoints/${ep.id}/recover`, { since: '2030-01-01T00:00:00Z', until: '2020-01-01T00:00:00Z' })).status, 400);
     });
 
+    it('also sends now what waits for a later retry, and says how many of each', async () => {
+      let down = true;
+      // Some events fail for good (500, then the one retry); the others are told to come back in an hour.
+      rx.respond = (r) => {
+        if (r.path !== '/later') return { status: 200 };
+        if (!down) return { status: 200 };
+        return JSON.parse(r.body).data.fail ? { status: 500 } : { status: 503, headers: { 'retry-after': '3600' } };
+      };
+      await h.api('POST', '/v1/tenants', { name: 'wait', uid: 'wait' });
+      const ep = (await h.api('POST', '/v1/tenants/wait/endpoints', { url: `${rx.url}/later` })).body;
+      const since = new Date(Date.now() - 1000).toISOString();
+      const events = [...Array.from({ length: 3 }, (_, i) => ({ type: 'thing.happened', payload: { i, fail: true } })), ...Array.from({ length: 5 }, (_, i) => ({ type: 'thing.happened', payload: { i } }))];
+      const ids = (await h.api('POST', '/v1/tenants/wait/events/batch', { events })).body.data.map((e: any) => e.id);
+      const later = () => rx.received.filter((r) => r.path === '/later').length;
+      await eventually(async () => (await h.api('GET', '/v1/tenants/wait/events?status=F')).body.data.length === 3 && later() === 3 * 2 + 5, 8000, '3 failed, 5 waiting');
+      const waiting = (await h.api('GET', `/v1/tenants/wait/events/${ids[3]}`)).body.deliveries[0];
+      assert.equal(waiting.status, 'I');
+      assert.ok(Date.parse(waiting.nextAttemptAt) > Date.now() + 3000_000, `the retry is an hour away (${waiting.nextAttemptAt})`);
+      const triedWhileDown = later();
+
+      down = false;
+      const started = await h.api('POST', `/v1/tenants/wait/endpoints/${ep.id}/recover`, { since });
+      assert.equal(started.status, 202);
+      assert.deepEqual([started.body.total, started.body.failed, started.body.waiting], [8, 3, 5]);
+      for (const id of ids) {
+        await eventually(async () => (await h.api('GET', `/v1/tenants/wait/events/${id}`)).body.status === 'S', 8000, `event ${id} delivered`);
+      }
+      assert.equal(later() - triedWhileDown, 8, 'each sent once more, the waiting ones without waiting the hour');
+      const done = await eventually(async () => {
+        const r = (await h.api('GET', `/v1/tenants/wait/recoveries/${started.body.id}`)).body;
+        return r.status === 'done' && r;
+      }, 8000, 'the recovery to finish');
+      assert.deepEqual([done.done, done.failed, done.waiting], [8, 3, 5]);
+      const first = (await h.api('GET', `/v1/tenants/wait/events/${ids[3]}`)).body.deliveries[0];
+      assert.equal(first.attempts, 2, 'a waiting delivery keeps its count (and schedule)');
+    });
+
     it('purges old payloads and deletes old attempts in bounded batches, never touching events in progress', async () => {
       rx.respond = (r) => (r.path === '/slow' ? { status: 200, delayMs: 3000 } : { status: 200 });
       await h.api('POST', '/v1/tenants', { name: 'busy', uid: 'busy' });

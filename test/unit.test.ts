@@ -57,6 +57,20 @@ describe('config', () => {
     assert.throws(() => loadConfig({ DATABASE_URL: 'mysql://x' }), /DATABASE_URL/);
     assert.throws(() => loadConfig({ HERALD_ROLES: 'api,cron' }), /HERALD_ROLES/);
   });
+
+  it('gives one tenant four fifths of the worker unless told otherwise, and never more than the worker', () => {
+    assert.equal(loadConfig({}).tenantConcurrency, 400);
+    assert.equal(loadConfig({ HERALD_WORKER_CONCURRENCY: '20' }).tenantConcurrency, 16);
+    assert.equal(loadConfig({ HERALD_WORKER_CONCURRENCY: '1' }).tenantConcurrency, 1);
+    assert.equal(loadConfig({ HERALD_TENANT_CONCURRENCY: '500' }).tenantConcurrency, 500);
+    assert.throws(() => loadConfig({ HERALD_WORKER_CONCURRENCY: '10', HERALD_TENANT_CONCURRENCY: '11' }), /HERALD_TENANT_CONCURRENCY \(11\) must not exceed HERALD_WORKER_CONCURRENCY \(10\)/);
+  });
+
+  it('reads the clock skew a node may have, in seconds (0: no limit)', () => {
+    assert.equal(loadConfig({}).maxClockSkewMs, 30_000);
+    assert.equal(loadConfig({ HERALD_MAX_CLOCK_SKEW: '0' }).maxClockSkewMs, 0);
+    assert.throws(() => loadConfig({ HERALD_MAX_CLOCK_SKEW: '-1' }), /HERALD_MAX_CLOCK_SKEW/);
+  });
 });
 
 describe('bodies', () => {

@@ -8,7 +8,9 @@ import type { Queryable } from '../db/db.js';
 //   circuit stays open for a quarter of the time the endpoint has been failing, at least
 //   `cooldownMs`, at most an hour. (Not doubled per failure: the deliveries already in flight when
 //   the circuit opens all fail too, and would push the wait to the cap at once.)
-// - a 410 Gone, or failing without a success for longer than `disableAfterMs`, disables it.
+// - a 410 Gone, or failing without a success for longer than `disableAfterMs`, disables it, with
+//   the reason and the time (shown on the endpoint as disabledReason / disabledAt). An endpoint
+//   already disabled (by a PATCH, say) keeps its own reason and time.
 // Answers the transitions, for operational events.
 
 export interface HealthPolicy {
@@ -35,7 +37,8 @@ export async function updateEndpointHealth(q: Queryable, results: AttemptResult[
   const byEndpoint = new Map<string, AttemptResult[]>();
   for (const r of results) byEndpoint.set(r.endpointId, [...(byEndpoint.get(r.endpointId) ?? []), r]);
   const out: HealthTransition[] = [];
-  for (const [endpointId, list] of byEndpoint) {
+  // In id order: two batches touching the same endpoints lock them in the same order.
+  for (const [endpointId, list] of [...byEndpoint].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const ep = await q.one<{ consecutive_failures: number; failing_since: number | null; circuit_open_until: number | null; enabled: number }>(
       'SELECT consecutive_failures, failing_since, circuit_open_until, enabled FROM endpoints WHERE id = $1',
       [endpointId],
@@ -45,6 +48,7 @@ export async function updateEndpointHealth(q: Queryable, results: AttemptResult[
     let failingSince = ep.failing_since;
     let openUntil = ep.circuit_open_until;
     let disabled: string | null = null;
+    let disabledAt: number | null = null;
     for (const r of list.sort((a, b) => a.at - b.at)) {
       if (r.ok) {
         if (failingSince !== null) out.push({ kind: 'recovered', endpointId, failingSince });
@@ -55,22 +59,35 @@ export async function updateEndpointHealth(q: Queryable, results: AttemptResult[
       }
       failures++;
       failingSince ??= r.at;
-      if (r.statusCode === 410) disabled = 'the endpoint answered 410 Gone';
-      else if (r.at - failingSince > policy.disableAfterMs) disabled = `failing since ${new Date(failingSince).toISOString()} without a success`;
+      if (r.statusCode === 410) disabled = '410 Gone from the endpoint';
+      else if (r.at - failingSince > policy.disableAfterMs) {
+        disabled = `failing since ${new Date(failingSince).toISOString()} without a success for more than ${duration(policy.disableAfterMs)} (HERALD_DISABLE_AFTER)`;
+      }
+      if (disabled) disabledAt ??= r.at;
       if (failures >= policy.threshold) {
         const cooldown = Math.round(Math.min(MAX_COOLDOWN_MS, Math.max(policy.cooldownMs, (r.at - failingSince) / 4)));
         openUntil = r.at + cooldown;
         if (failures === policy.threshold) out.push({ kind: 'failing', endpointId, failures });
       }
     }
-    if (disabled && ep.enabled === 1) out.push({ kind: 'disabled', endpointId, reason: disabled });
+    const disabling = disabled !== null && ep.enabled === 1;
+    if (disabling) out.push({ kind: 'disabled', endpointId, reason: disabled! });
     await q.run(
       `UPDATE endpoints SET consecutive_failures = $2, failing_since = $3, circuit_open_until = $4,
               enabled = CASE WHEN $5 = 1 THEN 0 ELSE enabled END,
-              disabled_reason = CASE WHEN $5 = 1 THEN $6 ELSE disabled_reason END
+              disabled_reason = CASE WHEN $5 = 1 THEN $6 ELSE disabled_reason END,
+              disabled_at = CASE WHEN $5 = 1 THEN $7 ELSE disabled_at END
         WHERE id = $1`,
-      [endpointId, failures, failingSince, openUntil, disabled ? 1 : 0, disabled],
+      [endpointId, failures, failingSince, openUntil, disabling ? 1 : 0, disabled, disabledAt],
     );
   }
   return out;
+}
+
+/** 5d, 12h, 30m or 45s: how HERALD_DISABLE_AFTER is written. */
+function duration(ms: number): string {
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3600_000], ['m', 60_000]] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${Math.round(ms / 1000)}s`;
 }

@@ -1,4 +1,4 @@
-import type { Db } from '../db/db.js';
+import { type Db, isUnavailable, type Queryable } from '../db/db.js';
 import { newId } from '../ids.js';
 import { type HealthPolicy, type HealthTransition, updateEndpointHealth } from './endpointHealth.js';
 import { refreshEventStatus } from './eventStatus.js';
@@ -24,79 +24,123 @@ export interface AttemptOutcome {
   attempted: boolean;
 }
 
+export interface RecordResult {
+  transitions: HealthTransition[];
+  exhausted: { deliveryId: string; endpointId: string }[];
+  /** Outcomes that could not be recorded even alone, and why (their leases will run out). */
+  unrecorded: { outcome: AttemptOutcome; error: unknown }[];
+}
+
 /**
  * Records a batch of finished attempts in one transaction: the attempt rows, each delivery's new
  * state, and the status of the events whose deliveries left "in progress". Batching matters: under
  * load the worker hands over everything finished since its last flush, one commit for all.
- * A delivery whose lease token no longer matches was reclaimed by another worker after this one's
- * lease ran out; its attempt is still logged, but the newer owner decides its state.
+ *
+ * One delivery's trouble must not cost the others theirs: a batch that fails (a row that cannot be
+ * written) is written again one outcome at a time, so only the bad one is lost, and rows that
+ * vanished meanwhile (their tenant, event or endpoint deleted while the request was in flight)
+ * are simply left out rather than failing a foreign key. Without that, one tenant deleted
+ * mid-flight rolled back every other tenant's outcomes in the batch, whose leases then ran out and
+ * whose deliveries were sent a second time.
  */
-export async function recordAttempts(
-  db: Db,
-  outcomes: AttemptOutcome[],
-  health?: HealthPolicy,
-): Promise<{ transitions: HealthTransition[]; exhausted: { deliveryId: string; endpointId: string }[] }> {
-  if (outcomes.length === 0) return { transitions: [], exhausted: [] };
-  return db.tx(async (q) => {
-    const attempted = outcomes.filter((o) => o.attempted);
-    for (let i = 0; i < attempted.length; i += 100) {
-      const chunk = attempted.slice(i, i + 100);
-      const params: unknown[] = [];
-      const rows = chunk.map((o) => {
-        params.push(newId('atm', o.startedAt), o.deliveryId, o.attempt, o.startedAt, o.durationMs, o.statusCode, o.error, o.responseBody);
-        const b = params.length - 8;
-        return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}, $${b + 8})`;
-      });
-      await q.run(
-        `INSERT INTO attempts (id, delivery_id, attempt, started_at, duration_ms, status_code, error, response_body) VALUES ${rows.join(', ')}`,
-        params,
-      );
+export async function recordAttempts(db: Db, outcomes: AttemptOutcome[], health?: HealthPolicy, now = Date.now()): Promise<RecordResult> {
+  if (outcomes.length === 0) return { transitions: [], exhausted: [], unrecorded: [] };
+  try {
+    return { ...(await db.tx((q) => writeOutcomes(q, outcomes, health, now))), unrecorded: [] };
+  } catch (err) {
+    // The database is gone: one by one would fail the same way. The leases will run out.
+    if (outcomes.length === 1 || isUnavailable(err)) throw err;
+  }
+  const out: RecordResult = { transitions: [], exhausted: [], unrecorded: [] };
+  for (const o of outcomes) {
+    try {
+      const r = await db.tx((q) => writeOutcomes(q, [o], health, now));
+      out.transitions.push(...r.transitions);
+      out.exhausted.push(...r.exhausted);
+    } catch (error) {
+      if (isUnavailable(error)) throw error;
+      out.unrecorded.push({ outcome: o, error });
     }
-    // One UPDATE for the whole batch (a VALUES list joined in): on Postgres every statement is a
-    // round trip. The CASTs type the parameters for Postgres; SQLite accepts the same spelling.
-    const finished: string[] = [];
-    const exhausted: { deliveryId: string; endpointId: string }[] = [];
-    const now = Date.now();
-    for (let i = 0; i < outcomes.length; i += 500) {
-      const chunk = outcomes.slice(i, i + 500);
-      const params: unknown[] = [now];
-      const rows = chunk.map((o) => {
-        params.push(o.deliveryId, o.leaseToken, o.next.status, o.attempted ? 1 : 0, o.next.status === 'I' ? o.next.dueAt : null, o.statusCode, o.error);
-        const b = params.length - 7;
-        return `(CAST($${b + 1} AS text), CAST($${b + 2} AS text), CAST($${b + 3} AS text), CAST($${b + 4} AS integer), CAST($${b + 5} AS bigint), CAST($${b + 6} AS integer), CAST($${b + 7} AS text))`;
-      });
-      const changed = await q.all<{ id: string; event_id: string; endpoint_id: string; status: string }>(
-        `WITH v (id, lease_token, status, tried, due_at, status_code, error) AS (VALUES ${rows.join(', ')})
-         UPDATE deliveries
-            SET status = v.status, attempts = deliveries.attempts + v.tried, due_at = v.due_at, lease_token = NULL,
-                last_status_code = v.status_code, last_error = v.error, updated_at = $1
-           FROM v
-          WHERE deliveries.id = v.id AND deliveries.lease_token = v.lease_token
-         RETURNING deliveries.id, deliveries.event_id, deliveries.endpoint_id, deliveries.status`,
-        params,
-      );
-      for (const c of changed) {
-        if (c.status !== 'I') finished.push(c.event_id);
-        if (c.status === 'F') exhausted.push({ deliveryId: c.id, endpointId: c.endpoint_id });
-      }
+  }
+  return out;
+}
+
+/**
+ * Inside one transaction. A delivery whose lease token no longer matches was taken over by another
+ * worker after this one's lease ran out: its attempt is still logged, but the newer owner decides
+ * its state. One exception: a 2xx answered is a success whatever happened meanwhile, as long as no
+ * other worker holds the delivery (its lease token is empty): the endpoint was deleted while the
+ * request was in flight, the lease was handed back on a stop, or another worker already recorded a
+ * failure. The delivery is then S, its event follows, and nothing sends it again.
+ */
+async function writeOutcomes(q: Queryable, outcomes: AttemptOutcome[], health: HealthPolicy | undefined, now: number): Promise<Omit<RecordResult, 'unrecorded'>> {
+  const attempted = outcomes.filter((o) => o.attempted);
+  for (let i = 0; i < attempted.length; i += 100) {
+    const chunk = attempted.slice(i, i + 100);
+    const params: unknown[] = [];
+    const rows = chunk.map((o) => {
+      params.push(newId('atm', o.startedAt), o.deliveryId, o.attempt, o.startedAt, o.durationMs, o.statusCode, o.error, o.responseBody);
+      const b = params.length - 8;
+      return `(CAST($${b + 1} AS text), CAST($${b + 2} AS text), CAST($${b + 3} AS integer), CAST($${b + 4} AS bigint), CAST($${b + 5} AS integer), CAST($${b + 6} AS integer), CAST($${b + 7} AS text), CAST($${b + 8} AS text))`;
+    });
+    // Only for deliveries that still exist: a tenant deleted mid-flight took its rows with it.
+    await q.run(
+      `WITH v (id, delivery_id, attempt, started_at, duration_ms, status_code, error, response_body) AS (VALUES ${rows.join(', ')})
+       INSERT INTO attempts (id, delivery_id, attempt, started_at, duration_ms, status_code, error, response_body)
+       SELECT v.id, v.delivery_id, v.attempt, v.started_at, v.duration_ms, v.status_code, v.error, v.response_body
+         FROM v WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = v.delivery_id)`,
+      params,
+    );
+  }
+  // Endpoints before deliveries, the order in which deleting an endpoint locks them: the other
+  // order deadlocked with a DELETE of an endpoint whose request was in flight.
+  const transitions = health
+    ? await updateEndpointHealth(
+        q,
+        attempted.map((o) => ({ endpointId: o.endpointId, ok: o.next.status === 'S', statusCode: o.statusCode, at: o.startedAt + o.durationMs })),
+        health,
+      )
+    : [];
+  // One UPDATE for the whole batch (a VALUES list joined in): on Postgres every statement is a
+  // round trip. The CASTs type the parameters for Postgres; SQLite accepts the same spelling.
+  // A delivery not tried (its endpoint was disabled or deleted) keeps the status code of its last
+  // real attempt: the 410 that disabled the endpoint stays visible.
+  const finished: string[] = [];
+  const exhausted: { deliveryId: string; endpointId: string }[] = [];
+  for (let i = 0; i < outcomes.length; i += 500) {
+    const chunk = outcomes.slice(i, i + 500);
+    const params: unknown[] = [now];
+    const rows = chunk.map((o) => {
+      params.push(o.deliveryId, o.leaseToken, o.next.status, o.attempted ? 1 : 0, o.next.status === 'I' ? o.next.dueAt : null, o.statusCode, o.error);
+      const b = params.length - 7;
+      return `(CAST($${b + 1} AS text), CAST($${b + 2} AS text), CAST($${b + 3} AS text), CAST($${b + 4} AS integer), CAST($${b + 5} AS bigint), CAST($${b + 6} AS integer), CAST($${b + 7} AS text))`;
+    });
+    const changed = await q.all<{ id: string; event_id: string; endpoint_id: string; status: string }>(
+      `WITH v (id, lease_token, status, tried, due_at, status_code, error) AS (VALUES ${rows.join(', ')})
+       UPDATE deliveries
+          SET status = v.status, attempts = deliveries.attempts + v.tried, due_at = v.due_at, lease_token = NULL,
+              last_status_code = CASE WHEN v.tried = 1 THEN v.status_code ELSE deliveries.last_status_code END,
+              last_error = v.error, updated_at = $1
+         FROM v
+        WHERE deliveries.id = v.id
+          AND (deliveries.lease_token = v.lease_token OR (v.status = 'S' AND deliveries.lease_token IS NULL))
+       RETURNING deliveries.id, deliveries.event_id, deliveries.endpoint_id, deliveries.status`,
+      params,
+    );
+    for (const c of changed) {
+      if (c.status !== 'I') finished.push(c.event_id);
+      if (c.status === 'F') exhausted.push({ deliveryId: c.id, endpointId: c.endpoint_id });
     }
-    if (finished.length) await refreshEventStatus(q, [...new Set(finished)]);
-    const transitions = health
-      ? await updateEndpointHealth(
-          q,
-          attempted.map((o) => ({ endpointId: o.endpointId, ok: o.next.status === 'S', statusCode: o.statusCode, at: o.startedAt + o.durationMs })),
-          health,
-        )
-      : [];
-    return { transitions, exhausted };
-  });
+  }
+  if (finished.length) await refreshEventStatus(q, [...new Set(finished)]);
+  return { transitions, exhausted };
 }
 
 /** On a graceful stop: what this process still holds becomes due at once for another worker. */
-export async function releaseLeases(db: Db, leaseTokens: string[]): Promise<number> {
+export async function releaseLeases(db: Db, leaseTokens: string[], now = Date.now()): Promise<number> {
   let n = 0;
   for (const token of leaseTokens) {
-    n += await db.run(`UPDATE deliveries SET due_at = $2, lease_token = NULL WHERE lease_token = $1 AND status = 'I'`, [token, Date.now()]);
+    n += await db.run(`UPDATE deliveries SET due_at = $2, lease_token = NULL WHERE lease_token = $1 AND status = 'I'`, [token, now]);
   }
   return n;
 }
@@ -106,7 +150,20 @@ export async function releaseLeases(db: Db, leaseTokens: string[]): Promise<numb
  * rate limit): due again at `dueAt`, no attempt counted.
  */
 export async function deferDeliveries(db: Db, items: { id: string; leaseToken: string; dueAt: number }[]): Promise<void> {
-  for (const d of items) {
-    await db.run('UPDATE deliveries SET due_at = $3, lease_token = NULL WHERE id = $1 AND lease_token = $2', [d.id, d.leaseToken, d.dueAt]);
+  // One statement per 500: a tenant over its share can hand back a whole fan-out at once.
+  for (let i = 0; i < items.length; i += 500) {
+    const chunk = items.slice(i, i + 500);
+    const params: unknown[] = [];
+    const rows = chunk.map((d) => {
+      params.push(d.id, d.leaseToken, d.dueAt);
+      const b = params.length - 3;
+      return `(CAST($${b + 1} AS text), CAST($${b + 2} AS text), CAST($${b + 3} AS bigint))`;
+    });
+    await db.run(
+      `WITH v (id, lease_token, due_at) AS (VALUES ${rows.join(', ')})
+       UPDATE deliveries SET due_at = v.due_at, lease_token = NULL
+         FROM v WHERE deliveries.id = v.id AND deliveries.lease_token = v.lease_token`,
+      params,
+    );
   }
 }

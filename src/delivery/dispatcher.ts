@@ -18,8 +18,13 @@ import { Waker } from '../wake.js';
 
 type DispatcherConfig = Pick<
   Config,
-  'retrySchedule' | 'tokenHeader' | 'deliveryTimeoutMs' | 'leaseMs' | 'workerConcurrency' | 'endpointConcurrency' | 'pollIntervalMs' | 'circuitThreshold' | 'circuitCooldownMs' | 'disableAfterMs'
+  'retrySchedule' | 'tokenHeader' | 'deliveryTimeoutMs' | 'leaseMs' | 'workerConcurrency' | 'endpointConcurrency' | 'tenantConcurrency' | 'pollIntervalMs' | 'circuitThreshold' | 'circuitCooldownMs' | 'disableAfterMs'
 >;
+
+/** The clock leases and due times are read from: the database's (db/clock.ts). */
+export interface Clock {
+  now(): number;
+}
 
 /** Where the worker reports operational events (see delivery/operatorEvents.ts). */
 export interface OperationalEvents {
@@ -32,6 +37,14 @@ export interface OperationalEvents {
  * come due, deliveries other nodes accepted, leases that expired. It sends up to
  * `workerConcurrency` at once, each endpoint behind its gate, and one writer records finished
  * attempts in batches. It polls, and wake() makes it look at once.
+ *
+ * Fairness between tenants: no tenant holds more than `tenantConcurrency` of the worker's slots
+ * (by default four fifths). The rest stays free for the others, so a tenant whose event arrives
+ * while another one's slow backlog fills the worker is sent at once instead of queueing behind
+ * it. What a tenant over its share is handed (the in-memory path) goes back to the table, due
+ * now; the claim skips tenants at their share until they have freed a tenth of it, and takes
+ * each batch round-robin across tenants, least busy tenants first. Within a tenant, one endpoint
+ * gets at most four fifths of the tenant's share (limits()).
  */
 export class Dispatcher implements LocalWorker {
   private readonly agent: Agent;
@@ -53,6 +66,13 @@ export class Dispatcher implements LocalWorker {
    * a deadline well inside its lease: one still waiting then goes back to the table instead.
    */
   private readonly waiting = new Map<string, { d: ClaimedDelivery; deadline: number }[]>();
+  /** Deliveries each tenant holds in this worker (sending, recording or held for a slot). */
+  private readonly tenantLoad = new Map<string, number>();
+  /**
+   * Tenants that reached their share, skipped by the claim until they are a tenth of it below
+   * (hysteresis: one claim per freed batch of slots, not one per finished delivery).
+   */
+  private readonly capped = new Set<string>();
 
   constructor(
     private readonly db: Db,
@@ -61,6 +81,7 @@ export class Dispatcher implements LocalWorker {
     private readonly box: SecretBox,
     private readonly log: Logger,
     private readonly operator: OperationalEvents | null = null,
+    private readonly clock: Clock = { now: Date.now },
   ) {
     this.agent = createAgent();
     this.guardedAgent = createAgent(addresses);
@@ -76,7 +97,7 @@ export class Dispatcher implements LocalWorker {
     this.inFlight += n;
     const token = `${this.processTag}:${++this.batchSeq}`;
     this.leases.set(token, n);
-    return { token, until: Date.now() + this.config.leaseMs };
+    return { token, until: this.now() + this.config.leaseMs };
   }
 
   handOver(token: string, deliveries: ClaimedDelivery[], reserved: number): void {
@@ -87,29 +108,66 @@ export class Dispatcher implements LocalWorker {
     if (this.inFlight === 0) this.idle?.();
   }
 
+  /** The database's time (db/clock.ts): leases and due times are compared across nodes. */
+  private now(): number {
+    return this.clock.now();
+  }
+
+  private get tenantCap(): number {
+    return Math.min(this.config.tenantConcurrency, this.config.workerConcurrency);
+  }
+
+  /** A tenant takes a slot in this worker. */
+  private takeTenant(tenantId: string): void {
+    const load = (this.tenantLoad.get(tenantId) ?? 0) + 1;
+    this.tenantLoad.set(tenantId, load);
+    if (load >= this.tenantCap) this.capped.add(tenantId);
+  }
+
+  /** A tenant gives a slot back; true when it just left the capped set (worth a claim). */
+  private freeTenant(tenantId: string): boolean {
+    const load = (this.tenantLoad.get(tenantId) ?? 1) - 1;
+    if (load <= 0) this.tenantLoad.delete(tenantId);
+    else this.tenantLoad.set(tenantId, load);
+    if (this.capped.has(tenantId) && load <= this.tenantCap - Math.ceil(this.tenantCap / 10)) {
+      this.capped.delete(tenantId);
+      return true;
+    }
+    return false;
+  }
+
   /**
-   * Sends what its endpoint's gate admits. A delivery to an endpoint at its concurrency cap waits
-   * here for a slot, up to one more round of the cap: enough to keep a busy endpoint's pipe full,
-   * not enough for a stuck endpoint to fill the worker. The rest, and what a rate limit refuses,
-   * goes back to the table, due when the gate will have room, without counting an attempt.
+   * Sends what its tenant's share and its endpoint's gate admit. A delivery to an endpoint at its
+   * concurrency cap waits here for a slot, up to one more round of the cap: enough to keep a busy
+   * endpoint's pipe full, not enough for a stuck endpoint to fill the worker. The rest, what a
+   * rate limit refuses, and what a tenant has beyond its share of the worker go back to the
+   * table, due when they can be sent, without counting an attempt.
    */
   private accept(token: string, deliveries: ClaimedDelivery[]): void {
     const deferred: { id: string; leaseToken: string; dueAt: number }[] = [];
+    const now = this.now();
     // Leave room for one attempt at full timeout before the lease would end.
-    const deadline = Date.now() + this.config.leaseMs - this.config.deliveryTimeoutMs - 5000;
+    const deadline = now + this.config.leaseMs - this.config.deliveryTimeoutMs - 5000;
     let held = 0;
     for (const d of deliveries) {
-      const gate = this.gates.admit(this.limits(d));
+      if ((this.tenantLoad.get(d.tenantId) ?? 0) >= this.tenantCap) {
+        // Due now: the claim skips this tenant until it has room, and then takes these first.
+        deferred.push({ id: d.id, leaseToken: d.leaseToken, dueAt: now });
+        continue;
+      }
+      const gate = this.gates.admit(this.limits(d), now);
       if (gate.ok) {
         held++;
+        this.takeTenant(d.tenantId);
         this.dispatch(d);
         continue;
       }
       const queue = this.waiting.get(d.endpointId) ?? [];
-      if (gate.reason === 'full' && queue.length < gate.cap && deadline > Date.now()) {
+      if (gate.reason === 'full' && queue.length < gate.cap && deadline > now) {
         queue.push({ d, deadline });
         this.waiting.set(d.endpointId, queue);
         this.inFlight++; // held: it counts against the worker's room like a delivery being sent
+        this.takeTenant(d.tenantId);
         held++;
       } else {
         deferred.push({ id: d.id, leaseToken: d.leaseToken, dueAt: gate.retryAt });
@@ -142,7 +200,17 @@ export class Dispatcher implements LocalWorker {
         if (room > 0) {
           asked = Math.min(room, 100);
           const token = `${this.processTag}:${++this.batchSeq}`;
-          const batch = await claimDueDeliveries(this.db, this.box, { limit: asked, leaseMs: this.config.leaseMs, leaseToken: token, skipEndpoints: this.gates.saturated() });
+          const now = this.now();
+          const batch = await claimDueDeliveries(this.db, this.box, {
+            limit: asked,
+            leaseMs: this.config.leaseMs,
+            leaseToken: token,
+            skipEndpoints: this.gates.saturated(now),
+            skipTenants: [...this.capped],
+            tenantLoads: Object.fromEntries(this.tenantLoad),
+            tenantCap: this.tenantCap,
+            now,
+          });
           claimed = batch.length;
           this.accept(token, batch);
         }
@@ -155,6 +223,7 @@ export class Dispatcher implements LocalWorker {
     }
   }
 
+  /** Sends one admitted delivery (its tenant's slot is already taken). */
   private dispatch(d: ClaimedDelivery): void {
     this.inFlight++;
     let endpointFreed = false;
@@ -171,22 +240,30 @@ export class Dispatcher implements LocalWorker {
       .catch((err) => this.log.error({ err, deliveryId: d.id }, 'delivery attempt crashed'))
       .finally(() => {
         this.inFlight--;
+        const tenantFreed = this.freeTenant(d.tenantId);
         this.forgetLease(d.leaseToken);
         if (this.inFlight === 0) this.idle?.();
-        if (!this.stopping && (endpointFreed || this.inFlight === this.config.workerConcurrency - 1)) this.wake();
+        if (!this.stopping && (endpointFreed || tenantFreed || this.inFlight === this.config.workerConcurrency - 1)) this.wake();
       });
   }
 
-  /** An endpoint at its circuit threshold gets one probe at a time; otherwise its own limits. */
+  /**
+   * An endpoint at its circuit threshold gets one probe at a time. Otherwise its own cap, but never
+   * more than four fifths of its tenant's share, so that one endpoint cannot shut its tenant's
+   * other endpoints out either (by default the endpoint cap, 100, is well below that).
+   */
   private limits(d: ClaimedDelivery) {
-    return d.consecutiveFailures >= this.config.circuitThreshold ? { ...d, maxConcurrency: 1 } : d;
+    if (d.consecutiveFailures >= this.config.circuitThreshold) return { ...d, maxConcurrency: 1 };
+    const share = Math.max(1, Math.floor((this.tenantCap * 4) / 5));
+    const cap = d.maxConcurrency ?? this.config.endpointConcurrency;
+    return cap > share ? { ...d, maxConcurrency: share } : d;
   }
 
   /** A slot opened on this endpoint: send the next held delivery, if any. */
   private sendWaiting(endpointId: string): boolean {
     const queue = this.waiting.get(endpointId);
     if (!queue?.length || this.stopping) return false;
-    const gate = this.gates.admit(this.limits(queue[0].d));
+    const gate = this.gates.admit(this.limits(queue[0].d), this.now());
     if (!gate.ok) {
       // Refused by the rate limit, not for want of a slot: no slot opening will help, so the queue
       // goes back to the table, due when the bucket has tokens again.
@@ -202,7 +279,7 @@ export class Dispatcher implements LocalWorker {
 
   /** Held deliveries past their deadline go back to the table, due now, for any worker. */
   private expireWaiting(): void {
-    const now = Date.now();
+    const now = this.now();
     for (const [endpointId, queue] of this.waiting) {
       const expired = queue.findIndex((w) => w.deadline > now);
       this.returnWaiting(endpointId, now, expired === -1 ? queue.length : expired);
@@ -215,6 +292,7 @@ export class Dispatcher implements LocalWorker {
     if (!queue) return;
     const back = queue.splice(0, count).map(({ d }) => {
       this.inFlight--;
+      this.freeTenant(d.tenantId);
       this.forgetLease(d.leaseToken);
       return { id: d.id, leaseToken: d.leaseToken, dueAt };
     });
@@ -229,13 +307,14 @@ export class Dispatcher implements LocalWorker {
   }
 
   private async attempt(d: ClaimedDelivery): Promise<AttemptOutcome> {
-    const startedAt = Date.now();
+    const startedAt = this.now();
     const attempt = d.attempts + 1;
     const owner = d.system ? null : { environment: d.environment, tenantId: d.tenantId };
     const base = { deliveryId: d.id, eventId: d.eventId, endpointId: d.endpointId, owner, leaseToken: d.leaseToken, attempt, startedAt };
     if (!d.endpointActive) {
       // Disabled or deleted after the event was accepted: no request; it can be resent later.
-      return { ...base, attempted: false, durationMs: 0, statusCode: null, error: 'endpoint disabled or deleted', responseBody: null, next: { status: 'F' } };
+      const why = d.endpointGone === 'deleted' ? 'endpoint deleted' : d.endpointGone ? `endpoint disabled: ${d.endpointGone}` : 'endpoint disabled or deleted';
+      return { ...base, attempted: false, durationMs: 0, statusCode: null, error: why, responseBody: null, next: { status: 'F' } };
     }
     const guarded = this.addresses.guards(d);
     const host = new URL(d.url).hostname;
@@ -262,8 +341,10 @@ export class Dispatcher implements LocalWorker {
     if (!ok) {
       if (r.statusCode !== null && r.statusCode >= 300 && r.statusCode < 400) error = `redirect (${r.statusCode}) not followed`;
       else if (r.statusCode !== null) error = `endpoint answered ${r.statusCode}`;
-      const delay = nextRetryDelay(this.config.retrySchedule, attempt - d.scheduleStart, r.retryAfterMs);
-      next = delay === null ? { status: 'F' } : { status: 'I', dueAt: Date.now() + delay };
+      // 410 Gone: the endpoint says it will never take this again (it is disabled in the same
+      // write); retrying would only turn the 410 into "endpoint disabled" on the delivery.
+      const delay = r.statusCode === 410 ? null : nextRetryDelay(this.config.retrySchedule, attempt - d.scheduleStart, r.retryAfterMs);
+      next = delay === null ? { status: 'F' } : { status: 'I', dueAt: this.now() + delay };
     }
     return { ...base, attempted: true, durationMs: r.durationMs, statusCode: r.statusCode, error, responseBody: r.responseBody, next };
   }
@@ -306,11 +387,15 @@ export class Dispatcher implements LocalWorker {
         const batch = this.pending;
         this.pending = [];
         try {
-          const result = await recordAttempts(this.db, batch, {
-            threshold: this.config.circuitThreshold,
-            cooldownMs: this.config.circuitCooldownMs,
-            disableAfterMs: this.config.disableAfterMs,
-          });
+          const result = await recordAttempts(
+            this.db,
+            batch,
+            { threshold: this.config.circuitThreshold, cooldownMs: this.config.circuitCooldownMs, disableAfterMs: this.config.disableAfterMs },
+            this.now(),
+          );
+          for (const { outcome, error } of result.unrecorded) {
+            this.log.error({ err: error, deliveryId: outcome.deliveryId }, 'recording an attempt failed; that delivery will be retried when its lease expires');
+          }
           this.report(result, batch);
         } catch (err) {
           // Not recorded: the lease will run out and the delivery will be tried again
@@ -332,11 +417,14 @@ export class Dispatcher implements LocalWorker {
     this.wake();
     await this.loopDone;
     // Held deliveries will not be sent now: their leases are released below with the rest.
-    for (const queue of this.waiting.values()) this.inFlight -= queue.length;
+    for (const queue of this.waiting.values()) {
+      for (const { d } of queue) this.freeTenant(d.tenantId);
+      this.inFlight -= queue.length;
+    }
     this.waiting.clear();
     await this.waitIdle(graceMs);
     await this.flush();
-    const released = await releaseLeases(this.db, [...this.leases.keys()]).catch(() => 0);
+    const released = await releaseLeases(this.db, [...this.leases.keys()], this.now()).catch(() => 0);
     if (released) this.log.info({ released }, 'released deliveries still in flight');
     // Anything still running past the grace period is cut off; its late result cannot change the
     // delivery any more (the lease token is gone), but its attempt is still logged.

@@ -3,6 +3,7 @@ import type { Db } from '../db/db.js';
 import { stepRecovery } from '../deliveries/recoverDeliveries.js';
 import { applyRetention } from '../deliveries/retention.js';
 import type { Logger } from '../log.js';
+import type { Clock } from './dispatcher.js';
 
 type MaintenanceConfig = Pick<Config, 'maintenanceIntervalMs' | 'payloadRetentionDays' | 'attemptRetentionDays' | 'inboundRejectedRetentionMs'>;
 
@@ -20,6 +21,8 @@ export class Maintenance {
     private readonly db: Db,
     private readonly config: MaintenanceConfig,
     private readonly log: Logger,
+    /** The database's clock: the recovery lease is compared across nodes. */
+    private readonly clock: Clock = { now: Date.now },
   ) {}
 
   start(): void {
@@ -32,7 +35,7 @@ export class Maintenance {
   private async tick(): Promise<void> {
     try {
       // Up to 20 batches per tick: a large recovery moves along without starving the rest.
-      for (let i = 0; i < 20 && (await stepRecovery(this.db, { batch: 500, leaseMs: 30_000 })); i++);
+      for (let i = 0; i < 20 && (await stepRecovery(this.db, { batch: 500, leaseMs: 30_000, now: this.clock.now() })); i++);
       if (Date.now() - this.lastRetention >= 60_000) {
         this.lastRetention = Date.now();
         const r = await applyRetention(this.db, { payloadDays: this.config.payloadRetentionDays, attemptDays: this.config.attemptRetentionDays, rejectedMs: this.config.inboundRejectedRetentionMs, batch: 1000 });

@@ -24,6 +24,10 @@ export interface Endpoint {
   rateLimit: number | null;
   /** One at a time, in event order: the next waits until the previous succeeded or failed for good. */
   ordered: boolean;
+  /** Why it is disabled ("410 Gone from the endpoint", "failing since …", "disabled by PATCH"); null while enabled. */
+  disabledReason: string | null;
+  /** Since when it is disabled; null while enabled. */
+  disabledAt: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -52,11 +56,13 @@ interface EndpointRow {
   max_concurrency: number | null;
   rate_limit: number | null;
   ordered: number;
+  disabled_reason: string | null;
+  disabled_at: number | null;
   created_at: number;
   updated_at: number;
 }
 
-const COLUMNS = 'id, tenant_id, url, description, event_types, format, headers, enabled, max_concurrency, rate_limit, ordered, created_at, updated_at';
+const COLUMNS = 'id, tenant_id, url, description, event_types, format, headers, enabled, max_concurrency, rate_limit, ordered, disabled_reason, disabled_at, created_at, updated_at';
 
 const toEndpoint = (r: EndpointRow): Endpoint => ({
   id: r.id,
@@ -70,6 +76,8 @@ const toEndpoint = (r: EndpointRow): Endpoint => ({
   maxConcurrency: r.max_concurrency,
   rateLimit: r.rate_limit,
   ordered: r.ordered === 1,
+  disabledReason: r.enabled === 1 ? null : (r.disabled_reason ?? 'disabled'),
+  disabledAt: r.enabled === 1 || r.disabled_at === null ? null : new Date(r.disabled_at).toISOString(),
   createdAt: new Date(r.created_at).toISOString(),
   updatedAt: new Date(r.updated_at).toISOString(),
 });
@@ -175,8 +183,10 @@ export async function createEndpoint(db: Db, ctx: EndpointContext, tenantId: str
     }
     const now = Date.now();
     return q.one<EndpointRow>(
-      `INSERT INTO endpoints (id, tenant_id, url, description, event_types, format, headers, enabled, secret, max_concurrency, rate_limit, ordered, private_allowed, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) RETURNING ${COLUMNS}`,
+      `INSERT INTO endpoints (id, tenant_id, url, description, event_types, format, headers, enabled, secret, max_concurrency, rate_limit, ordered, private_allowed, created_at, updated_at,
+                              disabled_reason, disabled_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14,
+               CASE WHEN $8 = 0 THEN 'created disabled' END, CASE WHEN $8 = 0 THEN CAST($14 AS bigint) END) RETURNING ${COLUMNS}`,
       [newId('ep'), tenantId, url, input.description ?? '', JSON.stringify(eventTypes), input.format ?? 'standard',
        JSON.stringify(input.headers ?? {}), input.enabled === false ? 0 : 1, ctx.box.seal(secret), input.maxConcurrency ?? null, input.rateLimit ?? null, input.ordered ? 1 : 0,
        privateAllowed ? 1 : 0, now],
@@ -217,7 +227,8 @@ export async function updateEndpoint(q: Queryable, ctx: EndpointContext, current
             consecutive_failures = CASE WHEN $7 = 1 AND enabled = 0 THEN 0 ELSE consecutive_failures END,
             failing_since = CASE WHEN $7 = 1 AND enabled = 0 THEN NULL ELSE failing_since END,
             circuit_open_until = CASE WHEN $7 = 1 AND enabled = 0 THEN NULL ELSE circuit_open_until END,
-            disabled_reason = CASE WHEN $7 = 1 THEN NULL ELSE disabled_reason END
+            disabled_reason = CASE WHEN $7 = 1 THEN NULL WHEN enabled = 1 THEN 'disabled by PATCH' ELSE disabled_reason END,
+            disabled_at = CASE WHEN $7 = 1 THEN NULL WHEN enabled = 1 THEN $8 ELSE disabled_at END
       WHERE id = $1 AND deleted_at IS NULL RETURNING ${COLUMNS}`,
     [current.id, url, patch.description ?? current.description, JSON.stringify(eventTypes), patch.format ?? current.format,
      JSON.stringify(patch.headers ?? current.headers), (patch.enabled ?? current.enabled) ? 1 : 0, Date.now(),

@@ -28,6 +28,8 @@ export const Endpoint = Type.Object(
     maxConcurrency: Type.Union([Type.Integer(), Type.Null()]),
     rateLimit: Type.Union([Type.Integer(), Type.Null()]),
     ordered: Type.Boolean(),
+    disabledReason: Type.Union([Type.String(), Type.Null()], { description: 'why it is disabled: "410 Gone from the endpoint", "failing since … without a success for more than 5d", "disabled by PATCH", "created disabled"; null while enabled' }),
+    disabledAt: Type.Union([Timestamp, Type.Null()], { description: 'since when it is disabled; null while enabled' }),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   },
@@ -175,8 +177,10 @@ export default async function endpointRoutes(app: FastifyInstance, { db, auth, c
     since: Timestamp,
     until: Timestamp,
     status: Type.Union([Type.Literal('running'), Type.Literal('done')]),
-    total: Type.Integer({ description: 'failed deliveries in the window when the recovery started' }),
-    done: Type.Integer({ description: 'resent so far' }),
+    total: Type.Integer({ description: 'deliveries in the window when the recovery started: failed + waiting' }),
+    failed: Type.Integer({ description: 'of which failed for good: sent again with a fresh retry schedule' }),
+    waiting: Type.Integer({ description: 'of which waiting for a later retry: made due now' }),
+    done: Type.Integer({ description: 'resent or made due so far' }),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   });
@@ -184,8 +188,8 @@ export default async function endpointRoutes(app: FastifyInstance, { db, auth, c
   app.post('/v1/tenants/:tenant/endpoints/:id/recover', {
     schema: {
       tags,
-      summary: 'Resend everything that failed for an endpoint between two times',
-      description: 'Runs in the background; read its progress with GET /v1/tenants/:tenant/recoveries/:id. Each delivery starts a new round with the full retry schedule.',
+      summary: 'Send again now what failed or waits for a retry, for an endpoint, between two times',
+      description: 'For the deliveries created in the window: those waiting for a later retry are made due now (keeping their retry schedule), those that failed for good start a new round with the full retry schedule; the answer says how many of each. The endpoint\'s circuit half-opens at once. Runs in the background; read its progress with GET /v1/tenants/:tenant/recoveries/:id.',
       params: EndpointParams,
       body: Type.Object({ since: Type.String({ format: 'date-time' }), until: Type.Optional(Type.String({ format: 'date-time', description: 'default: now' })) }, { additionalProperties: false }),
       response: { 202: Recovery, ...errors(400, 401, 403, 404) },
