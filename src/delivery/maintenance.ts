@@ -1,5 +1,7 @@
 import type { Config } from '../config.js';
 import type { Db } from '../db/db.js';
+import { pruneLoginThrottle } from '../accounts/loginThrottle.js';
+import { deleteExpiredSessions } from '../accounts/sessions.js';
 import { stepRecovery } from '../deliveries/recoverDeliveries.js';
 import { applyRetention } from '../deliveries/retention.js';
 import type { Logger } from '../log.js';
@@ -8,9 +10,10 @@ import type { Clock } from './dispatcher.js';
 type MaintenanceConfig = Pick<Config, 'maintenanceIntervalMs' | 'payloadRetentionDays' | 'attemptRetentionDays' | 'inboundRejectedRetentionMs'>;
 
 /**
- * Background work of a worker node: bulk recoveries (a bounded batch per step) and retention
- * (a bounded batch per table per minute). Every node may run it; the recovery lease and the
- * batch-sized statements keep nodes from stepping on each other.
+ * Background work of a worker node: bulk recoveries (a bounded batch per step), retention (a
+ * bounded batch per table per minute) and the removal of expired sessions and login throttles.
+ * Every node may run it; the recovery lease and the batch-sized statements keep nodes from
+ * stepping on each other.
  */
 export class Maintenance {
   private timer: NodeJS.Timeout | null = null;
@@ -40,6 +43,10 @@ export class Maintenance {
         this.lastRetention = Date.now();
         const r = await applyRetention(this.db, { payloadDays: this.config.payloadRetentionDays, attemptDays: this.config.attemptRetentionDays, rejectedMs: this.config.inboundRejectedRetentionMs, batch: 1000 });
         if (r.payloadsPurged || r.attemptsDeleted || r.inboundPurged || r.rejectedDeleted) this.log.info(r, 'retention applied');
+        // Ended sessions and old throttle windows serve nothing once past; one bounded batch a minute.
+        const sessionsDeleted = await deleteExpiredSessions(this.db, this.clock.now());
+        const throttlesPruned = await pruneLoginThrottle(this.db, this.clock.now());
+        if (sessionsDeleted || throttlesPruned) this.log.info({ sessionsDeleted, throttlesPruned }, 'expired sessions and login throttles removed');
       }
     } catch (err) {
       this.log.error({ err }, 'maintenance step failed; trying again at the next tick');
