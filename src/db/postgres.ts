@@ -20,6 +20,8 @@ function queryable(client: pg.Pool | pg.PoolClient, where: string): Queryable {
   };
 }
 
+const DEADLOCK_DETECTED = '40P01';
+
 export class PostgresDb implements Db {
   readonly dialect = 'postgres' as const;
   readonly where: string;
@@ -46,7 +48,25 @@ export class PostgresDb implements Db {
     return this.q.run(sql, params);
   }
 
+  /**
+   * Runs `fn` in a transaction. When Postgres breaks a deadlock by aborting this transaction
+   * (40P01), nothing of it was kept, so it runs again (at most twice more, after a short random
+   * pause): two writers that lock the same rows in different orders (recording attempts while a
+   * tenant is deleted) both succeed instead of one answering 500. `fn` must not have effects
+   * outside the database before it returns; Herald's transactions act on what they return.
+   */
   async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.txOnce(fn);
+      } catch (err) {
+        if ((err as { code?: string }).code !== DEADLOCK_DETECTED || attempt >= 3) throw err;
+        await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * attempt));
+      }
+    }
+  }
+
+  private async txOnce<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     // A checked-out client whose connection drops (Postgres restarting) emits 'error'; unheard, that
