@@ -42,6 +42,23 @@ describe('start-up failures', () => {
     await database.drop();
   });
 
+  it('a CLI command run before the first start prints the environments\' keys it made, so none is lost', async () => {
+    const database = await freshDatabase('sqlite');
+    const env = heraldEnv(database, {});
+    try {
+      const r = await runCli(['keys', 'create', '--env', 'sandbox', '--json'], env);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(JSON.parse(r.stdout).key, /^sk_test_/);
+      assert.match(r.stderr, /First start: environments created/);
+      assert.match(r.stderr, /sandbox\s+sk_test_/);
+      assert.match(r.stderr, /production\s+sk_live_/);
+      const again = await runCli(['keys', 'create', '--env', 'sandbox', '--json'], env);
+      assert.doesNotMatch(again.stderr, /First start/, 'shown once');
+    } finally {
+      await database.drop();
+    }
+  });
+
   it('a Postgres database that does not exist: one line saying how to create it', async () => {
     const database = await freshDatabase('sqlite');
     const u = new URL(process.env.DATABASE_URL!);

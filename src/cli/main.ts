@@ -55,6 +55,15 @@ async function assertPortFree(config: Config): Promise<void> {
   });
 }
 
+function firstStartLines(keys: { environment: string; key: string }[]): string[] {
+  if (!keys.length) return [];
+  return ['', 'First start: environments created. These secret keys are shown once; keep them safe:', ...keys.map((k) => `  ${k.environment.padEnd(10)} ${k.key}`)];
+}
+
+function printFirstStartKeys(keys: { environment: string; key: string }[], out: NodeJS.WritableStream): void {
+  if (keys.length) out.write(firstStartLines(keys).join('\n') + '\n\n');
+}
+
 async function start(): Promise<void> {
   boundHeapGrowth();
   const config = loadConfig();
@@ -62,10 +71,7 @@ async function start(): Promise<void> {
   const log = createLogger(config.logLevel);
   const herald = await createHerald(config, log);
   const lines = [`Herald is running on ${config.publicUrl} (database: ${herald.db.dialect} ${herald.db.where})`];
-  if (herald.firstStartKeys.length) {
-    lines.push('', 'First start: environments created. These secret keys are shown once; keep them safe:');
-    for (const k of herald.firstStartKeys) lines.push(`  ${k.environment.padEnd(10)} ${k.key}`);
-  }
+  lines.push(...firstStartLines(herald.firstStartKeys));
   lines.push('', `  API reference   ${config.publicUrl}/docs`, `  OpenAPI         ${config.publicUrl}/openapi.json`, `  Health          ${config.publicUrl}/v1/health`, '');
   process.stdout.write(lines.join('\n') + '\n');
 
@@ -100,7 +106,10 @@ async function withDb<T>(config: Config, fn: (db: Db) => Promise<T>): Promise<T>
   const db = openDb(config);
   try {
     await migrate(db);
-    await bootstrapEnvironments(db);
+    // On a database no server has started yet, this command makes the environments and their
+    // operator keys: print those here (on stderr, so --json output stays one object), or the
+    // next `herald start` would find the environments made and nobody would ever see the keys.
+    printFirstStartKeys(await bootstrapEnvironments(db), process.stderr);
     return await fn(db);
   } finally {
     await db.close();
