@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { logIn } from '../src/accounts/logIn.js';
 import { totpCode } from '../src/accounts/totp.js';
@@ -9,22 +8,9 @@ import { bootstrapEnvironments } from '../src/keys/environments.js';
 import { resolveSecretKey, SecretBox } from '../src/secrets/secretBox.js';
 import { createTenant } from '../src/tenants/tenants.js';
 import { DIALECTS, freshDatabase, type TestDatabase } from './helpers/db.js';
-import { BIN, heraldEnv, runCli } from './helpers/process.js';
+import { heraldEnv, runCli } from './helpers/process.js';
 
 const PASSWORD = 'a long enough passphrase';
-
-/** `bin/herald <args>` with `input` on its standard input. */
-function runWithStdin(args: string[], env: NodeJS.ProcessEnv, input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, ...args], { env });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (c) => (stdout += c));
-    p.stderr.on('data', (c) => (stderr += c));
-    p.on('exit', (code) => resolve({ code, stdout, stderr }));
-    p.stdin.end(input);
-  });
-}
 
 /** Logs in through the service function against the database the CLI wrote. */
 async function loginAs(database: TestDatabase, input: { username: string; password: string; totpCode?: string; recoveryCode?: string; environment?: string }) {
@@ -47,7 +33,7 @@ for (const dialect of DIALECTS) {
       const env = heraldEnv(database);
       try {
         // The trailing newline of --password-stdin is not part of the password.
-        const created = await runWithStdin(['users', 'create', '--email', 'Ops@Example.com', '--role', 'operator', '--password-stdin', '--json'], env, PASSWORD + '\n');
+        const created = await runCli(['users', 'create', '--email', 'Ops@Example.com', '--role', 'operator', '--password-stdin', '--json'], env, PASSWORD + '\n');
         assert.equal(created.code, 0, created.stderr);
         const out = JSON.parse(created.stdout);
         assert.deepEqual(Object.keys(out), ['id', 'email', 'role', 'totpSecret', 'otpauthUri', 'recoveryCodes']);
@@ -76,7 +62,7 @@ for (const dialect of DIALECTS) {
         const box = new SecretBox(resolveSecretKey({ secretKey: env.HERALD_SECRET_KEY, dataDir: database.dataDir, usesPostgres: dialect === 'postgres', hasSealedSecrets: true }).key);
         const tenant = await createTenant(db, box, 'sandbox', { name: 'Acme', uid: 'acme' });
         await db.close();
-        const tu = await runWithStdin(['users', 'create', '--email', 'ana@acme.test', '--role', 'tenant', '--tenant', 'acme', '--password-stdin', '--json'], env, PASSWORD + '\r\n');
+        const tu = await runCli(['users', 'create', '--email', 'ana@acme.test', '--role', 'tenant', '--tenant', 'acme', '--password-stdin', '--json'], env, PASSWORD + '\r\n');
         assert.equal(tu.code, 0, tu.stderr);
         const tuOut = JSON.parse(tu.stdout);
         const tuSession = await loginAs(database, { username: 'ana@acme.test', password: PASSWORD, recoveryCode: tuOut.recoveryCodes[3] });
@@ -107,13 +93,13 @@ for (const dialect of DIALECTS) {
       const database = await freshDatabase(dialect);
       const env = heraldEnv(database);
       try {
-        const short = await runWithStdin(['users', 'create', '--email', 'a@example.com', '--role', 'operator', '--password-stdin', '--json'], env, 'too short\n');
+        const short = await runCli(['users', 'create', '--email', 'a@example.com', '--role', 'operator', '--password-stdin', '--json'], env, 'too short\n');
         assert.equal(short.code, 1);
         assert.match(short.stderr, /at least 12/);
         const noStdin = await runCli(['users', 'create', '--email', 'a@example.com', '--role', 'operator'], env);
         assert.equal(noStdin.code, 2);
         assert.match(noStdin.stderr, /--password-stdin/);
-        const noTenant = await runWithStdin(['users', 'create', '--email', 'a@example.com', '--role', 'tenant', '--tenant', 'nope', '--password-stdin'], env, PASSWORD + '\n');
+        const noTenant = await runCli(['users', 'create', '--email', 'a@example.com', '--role', 'tenant', '--tenant', 'nope', '--password-stdin'], env, PASSWORD + '\n');
         assert.equal(noTenant.code, 2);
         assert.match(noTenant.stderr, /tenant "nope" was not found/);
         const unknown = await runCli(['users', 'disable', 'nobody@example.com'], env);

@@ -1,4 +1,5 @@
 import { HeraldError } from '../errors.js';
+import { TokenBuckets } from '../tokenBuckets.js';
 
 /**
  * So many actions per second per key, on this node: a token bucket holding one second's worth, so
@@ -7,9 +8,11 @@ import { HeraldError } from '../errors.js';
  * N times the rate.
  */
 export class KeyRateLimiter {
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly buckets: TokenBuckets;
 
-  constructor(private readonly perSecond: number) {}
+  constructor(private readonly perSecond: number) {
+    this.buckets = new TokenBuckets(perSecond, 1000);
+  }
 
   /** Takes one; throws rate_limited (429 with retry-after) when none is left. */
   take(keyId: string, now = Date.now()): void {
@@ -19,17 +22,7 @@ export class KeyRateLimiter {
 
   /** Takes one: answers 0, or the seconds until one is left. */
   tryTake(keyId: string, now = Date.now()): number {
-    if (this.perSecond <= 0) return 0;
-    let b = this.buckets.get(keyId);
-    if (!b) {
-      if (this.buckets.size > 100_000) this.buckets.clear();
-      b = { tokens: this.perSecond, at: now };
-      this.buckets.set(keyId, b);
-    }
-    b.tokens = Math.min(this.perSecond, b.tokens + ((now - b.at) / 1000) * this.perSecond);
-    b.at = now;
-    if (b.tokens < 1) return Math.max(1, Math.ceil((1 - b.tokens) / this.perSecond));
-    b.tokens -= 1;
-    return 0;
+    const waitMs = this.buckets.take(keyId, 1, now);
+    return waitMs > 0 ? Math.max(1, Math.ceil(waitMs / 1000)) : 0;
   }
 }

@@ -3,6 +3,7 @@
 // bounded headers, and a byte budget per source per hour (on each node). A flood of forged 1 MiB
 // bodies then writes at most the budget per source per hour, whatever its rate; the refusals are
 // still answered, and deleted after their own short retention (inboundRetention.ts).
+import { TokenBuckets } from '../tokenBuckets.js';
 
 /** All header values of a refused request together are kept up to this many bytes (as JSON). */
 export const REFUSED_HEADERS_MAX_BYTES = 4096;
@@ -56,25 +57,14 @@ export function refusedCopy(headers: Record<string, string>, body: Buffer, bodyS
  * times the budget. 0 means no byte limit.
  */
 export class RefusalBudget {
-  private readonly buckets = new Map<string, { bytes: number; at: number }>();
+  private readonly buckets: TokenBuckets;
 
-  constructor(private readonly bytesPerHour: number) {}
+  constructor(bytesPerHour: number) {
+    this.buckets = new TokenBuckets(bytesPerHour, 3_600_000);
+  }
 
   /** Takes `cost` bytes from the source's budget: true when it had them (the refusal may be stored). */
   tryTake(sourceId: string, cost: number, now = Date.now()): boolean {
-    if (this.bytesPerHour <= 0) return true;
-    let b = this.buckets.get(sourceId);
-    if (!b) {
-      // Keys are real source ids (an unknown one is answered 404 before this), so this rarely
-      // fills; clearing past it keeps memory bounded whatever happens.
-      if (this.buckets.size > 100_000) this.buckets.clear();
-      b = { bytes: this.bytesPerHour, at: now };
-      this.buckets.set(sourceId, b);
-    }
-    b.bytes = Math.min(this.bytesPerHour, b.bytes + ((now - b.at) / 3_600_000) * this.bytesPerHour);
-    b.at = now;
-    if (b.bytes < cost) return false;
-    b.bytes -= cost;
-    return true;
+    return this.buckets.take(sourceId, cost, now) === 0;
   }
 }

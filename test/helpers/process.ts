@@ -39,8 +39,8 @@ export async function spawnHerald(env: NodeJS.ProcessEnv): Promise<{ proc: Child
   return { proc, stdout: () => out, stderr: () => err, exited };
 }
 
-/** Runs `bin/herald <args>` to completion. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Runs `bin/herald <args>` to completion, with `input` (if any) on its standard input. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, [BIN, ...args], { env });
     let stdout = '';
@@ -48,5 +48,6 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: 
     p.stdout.on('data', (c) => (stdout += c));
     p.stderr.on('data', (c) => (stderr += c));
     p.on('exit', (code) => resolve({ code, stdout, stderr }));
+    p.stdin.end(input);
   });
 }
