@@ -1,0 +1,250 @@
+// The GraphQL schemas, SDL first. Names marked in the design document (viewer, tenants, customers,
+// createPerson, …) are a contract; the rest follows the same style: lists are connections
+// (`nodes`, `pageInfo`), `tenant` arguments take an id or uid and may be left out by a session bound
+// to one tenant, and enums are upper case where REST uses lower case.
+
+/** POST /graphql/api/public: logging in, nothing else. */
+export const publicTypeDefs = /* GraphQL */ `
+  enum Environment { SANDBOX PRODUCTION }
+
+  type Query {
+    "Always true: the public endpoint answers. Everything else needs a session (logIn)."
+    ok: Boolean!
+  }
+
+  input LogInInput {
+    "The user's email."
+    username: String!
+    password: String!
+    "Six digits from the authenticator; each code works once."
+    totpCode: String
+    "Instead of totpCode when the authenticator is lost; each works once."
+    recoveryCode: String
+    "Default SANDBOX."
+    environment: Environment
+  }
+
+  type Session {
+    "Send it as extensions.sessionKey to /graphql/api/authenticated. Shown once."
+    sessionKey: String!
+    "Absolute: refresh (refreshSession) before it, or log in again."
+    expiresAt: String!
+    environment: Environment!
+  }
+
+  type Login {
+    id: ID!
+    username: String!
+    sessions: [Session!]!
+  }
+
+  type LogInPayload { login: Login! }
+
+  type Mutation {
+    "Email, password and a second factor; answers the session key at login.sessions[0].sessionKey."
+    logIn(input: LogInInput!): LogInPayload!
+  }
+`;
+
+/** POST /graphql/api/authenticated: everything a session may do. */
+export const authenticatedTypeDefs = /* GraphQL */ `
+  scalar JSON
+
+  enum Environment { SANDBOX PRODUCTION }
+  enum Role { OPERATOR TENANT }
+  enum CustomerKind { PERSON ORGANIZATION }
+  enum EndpointFormat { STANDARD PRODUCTFY ORIGINAL }
+  "N: no endpoint subscribed; I: in progress; S: delivered; F: failed."
+  enum EventStatus { N I S F }
+  enum DeliveryStatus { I S F }
+  enum ReportBucket { HOUR DAY }
+
+  type PageInfo {
+    hasNextPage: Boolean!
+    "Pass as after to get the next page."
+    endCursor: String
+  }
+
+  type TenantRef { id: ID! uid: String! }
+
+  type Viewer {
+    id: ID!
+    username: String!
+    role: Role!
+    environment: Environment!
+    "The one tenant this session reaches; null for an operator (every tenant)."
+    tenant: TenantRef
+    sessionExpiresAt: String!
+  }
+
+  type Tenant { id: ID! uid: String! name: String! createdAt: String! }
+  type TenantConnection { nodes: [Tenant!]! pageInfo: PageInfo! }
+
+  type Address {
+    placeId: String
+    streetNumber: String
+    streetName: String
+    streetSuffix: String
+    unitNumber: String
+    unitType: String
+    city: String
+    postalCode: String
+    countryCode: String
+    usTerritory: String
+  }
+
+  "Either placeId alone, or the full address (streetNumber, streetName, streetSuffix, city, postalCode, countryCode; usTerritory in the US; unitNumber with unitType)."
+  input AddressInput {
+    placeId: String
+    streetNumber: String
+    streetName: String
+    streetSuffix: String
+    unitNumber: String
+    unitType: String
+    city: String
+    postalCode: String
+    countryCode: String
+    usTerritory: String
+  }
+
+  type Customer {
+    id: ID!
+    key: String!
+    kind: CustomerKind!
+    name: String!
+    email: String
+    address: Address
+    customData: JSON!
+    createdAt: String!
+    updatedAt: String!
+  }
+  type CustomerConnection { nodes: [Customer!]! pageInfo: PageInfo! }
+
+  input PersonInput {
+    "Unique in the tenant; billing webhooks find the customer by it."
+    key: String!
+    name: String
+    email: String
+    address: AddressInput
+    customData: JSON
+  }
+  input OrganizationInput {
+    key: String!
+    name: String
+    email: String
+    address: AddressInput
+    customData: JSON
+  }
+
+  type EventType { name: String! description: String! schema: JSON example: JSON }
+
+  type Endpoint {
+    id: ID!
+    url: String!
+    description: String!
+    "Subscribed event types; empty means all."
+    eventTypes: [String!]!
+    enabled: Boolean!
+    format: EndpointFormat!
+    createdAt: String!
+    updatedAt: String!
+  }
+  type CreatedEndpoint {
+    endpoint: Endpoint!
+    "The signing secret (whsec_…): shown here, at creation."
+    secret: String!
+  }
+  input CreateEndpointInput {
+    url: String!
+    description: String
+    eventTypes: [String!]
+    format: EndpointFormat
+    enabled: Boolean
+  }
+  input UpdateEndpointInput {
+    url: String
+    description: String
+    eventTypes: [String!]
+    format: EndpointFormat
+    enabled: Boolean
+  }
+
+  type TestEvent { eventId: ID! }
+
+  type Attempt { id: ID! attempt: Int! startedAt: String! statusCode: Int durationMs: Int! error: String }
+  type Delivery {
+    id: ID!
+    endpointId: ID!
+    status: DeliveryStatus!
+    attemptCount: Int!
+    lastStatusCode: Int
+    attempts: [Attempt!]!
+  }
+  type Event {
+    id: ID!
+    type: String!
+    status: EventStatus!
+    payload: JSON
+    createdAt: String!
+    occurredAt: String!
+    deliveries: [Delivery!]!
+  }
+  type EventConnection { nodes: [Event!]! pageInfo: PageInfo! }
+  type ResentDelivery { id: ID! status: DeliveryStatus! }
+
+  type ReportBucketRow { start: String! accepted: Int! delivered: Int! failed: Int! p50Ms: Int p99Ms: Int }
+  type ReportTotals { accepted: Int! delivered: Int! failed: Int! p50Ms: Int p99Ms: Int }
+  type Report { buckets: [ReportBucketRow!]! totals: ReportTotals! }
+
+  type AuditEntry {
+    id: ID!
+    environment: String
+    actor: String
+    action: String!
+    target: String
+    address: String
+    at: String!
+    details: JSON!
+  }
+  type AuditConnection { nodes: [AuditEntry!]! pageInfo: PageInfo! }
+
+  type Query {
+    viewer: Viewer!
+    tenants(first: Int, after: String): TenantConnection!
+    customers(tenant: ID, search: String, kind: CustomerKind, first: Int, after: String): CustomerConnection!
+    "Custom data of a customer: by its id, or by its key with tenant."
+    customData(customerId: ID!, tenant: ID): JSON!
+    eventTypes: [EventType!]!
+    endpoints(tenant: ID): [Endpoint!]!
+    events(tenant: ID, type: String, status: EventStatus, first: Int, after: String): EventConnection!
+    "Delivery volume and latency between from and to (ISO 8601; default the last 24 hours), per HOUR or DAY (UTC)."
+    report(tenant: ID, from: String, to: String, bucket: ReportBucket): Report!
+    "Operators only: logins, sessions and user changes, newest first."
+    auditLog(first: Int, after: String): AuditConnection!
+  }
+
+  type RefreshedSession {
+    sessionKey: String!
+    expiresAt: String!
+    environment: Environment!
+  }
+
+  type Mutation {
+    createPerson(tenant: ID, input: PersonInput!): Customer!
+    createOrganization(tenant: ID, input: OrganizationInput!): Customer!
+    "customerId: the customer's id, or its key when tenant is given."
+    saveAddress(customerId: ID!, tenant: ID, input: AddressInput!): Customer!
+    "Merges into the customer's custom data; a field set to null is removed."
+    saveCustomData(customerId: ID!, tenant: ID, data: JSON!): Customer!
+    createEndpoint(tenant: ID, input: CreateEndpointInput!): CreatedEndpoint!
+    updateEndpoint(id: ID!, input: UpdateEndpointInput!): Endpoint!
+    "Sends the example of eventType (default: the endpoint's first type) to this endpoint only."
+    sendTestEvent(endpointId: ID!, eventType: String): TestEvent!
+    "Sends a delivery again now (a finished one starts a new round of retries)."
+    resendDelivery(id: ID!): ResentDelivery!
+    "Ends this session and answers a new one with a full lifetime."
+    refreshSession: RefreshedSession!
+    "Ends this session: its key stops working at once."
+    logOut: Boolean!
+  }
+`;
