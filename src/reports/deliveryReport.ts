@@ -32,9 +32,10 @@ function percentile(sorted: number[], p: number): number | null {
 
 export async function deliveryReport(q: Queryable, tenantId: string, from: number, to: number, bucket: Bucket): Promise<DeliveryReport> {
   const size = SIZE[bucket];
-  const accepted = await q.all<{ start: number; n: number }>(
-    `SELECT (created_at / $4) * $4 AS start, COUNT(*) AS n FROM events
-      WHERE tenant_id = $1 AND created_at >= $2 AND created_at < $3 GROUP BY (created_at / $4) * $4`,
+  // The CAST makes the division whole on SQLite too, where a bound number may arrive as a REAL.
+  const accepted = await q.all<{ b: number; n: number }>(
+    `SELECT CAST(created_at / $4 AS BIGINT) AS b, COUNT(*) AS n FROM events
+      WHERE tenant_id = $1 AND created_at >= $2 AND created_at < $3 GROUP BY CAST(created_at / $4 AS BIGINT)`,
     [tenantId, from, to, size],
   );
   const finished = await q.all<{ created_at: number; status: 'S' | 'F'; done_at: number | null }>(
@@ -51,7 +52,7 @@ export async function deliveryReport(q: Queryable, tenantId: string, from: numbe
     if (!r) rows.set(start, (r = { accepted: 0, delivered: 0, failed: 0, latencies: [] }));
     return r;
   };
-  for (const a of accepted) at(Number(a.start)).accepted = Number(a.n);
+  for (const a of accepted) at(Number(a.b) * size).accepted = Number(a.n);
   for (const f of finished) {
     const created = Number(f.created_at);
     const r = at(Math.floor(created / size) * size);
