@@ -123,6 +123,21 @@ for (const dialect of DIALECTS) {
       assert.match(requestId(r), /^req_/);
     });
 
+    it('answers a body that is not JSON, another content type and a GET in GraphQL error shape', async () => {
+      const broken = await gql(h, 'authenticated', '{"query": "{ viewer { id }');
+      assert.equal(broken.status, 400);
+      assert.equal(code(broken), 'BAD_USER_INPUT');
+      assert.match(broken.body.errors[0].message, /not valid JSON/);
+      assert.match(requestId(broken), /^req_/);
+      const text = await fetch(`${h.url}/graphql/api/public`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"query":"{ ok }"}' });
+      const textBody = await text.json();
+      assert.equal(text.status, 415);
+      assert.equal(textBody.errors[0].extensions.code, 'BAD_USER_INPUT');
+      const get = await fetch(`${h.url}/graphql/api/public?query=%7Bok%7D`);
+      assert.equal(get.status, 405);
+      assert.match((await get.json()).errors[0].message, /POSTed/);
+    });
+
     it('refuses introspection and field suggestions on the public endpoint, allows introspection on the authenticated one', async () => {
       const pub = await gql(h, 'public', { query: '{ __schema { types { name } } }' });
       assert.equal(code(pub), 'BAD_USER_INPUT');

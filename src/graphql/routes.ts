@@ -1,10 +1,11 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
 import { findSession } from '../accounts/sessions.js';
 import type { ApiDeps } from '../api/deps.js';
 import { actorOfSession } from '../auth/actor.js';
-import { gqlError, maskError, withRequestId } from './errors.js';
+import { HeraldError } from '../errors.js';
+import { gqlError, INTERNAL_MESSAGE, maskError, withRequestId } from './errors.js';
 import { type AuthenticatedContext, authenticatedResolvers, type PublicContext, publicResolvers } from './resolvers.js';
 import { authenticatedTypeDefs, publicTypeDefs } from './schema.js';
 
@@ -108,6 +109,8 @@ function noIntrospection(): Plugin {
 
 const address = (req: FastifyRequest) => req.ip ?? null;
 
+const graphqlErrors = (message: string, code: string, requestId: string) => ({ errors: [{ message, extensions: { code, requestId } }] });
+
 export default async function graphqlRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const common = {
     batching: false,
@@ -141,13 +144,32 @@ export default async function graphqlRoutes(app: FastifyInstance, deps: ApiDeps)
     },
   });
 
+  // Refusals before GraphQL runs (a body that is not JSON, too large, of another content type, a
+  // NUL character) answer in GraphQL's shape too, so a client reads every error in one place.
+  app.setErrorHandler((err: FastifyError | HeraldError, req, reply) => {
+    const requestId = String(req.id);
+    if (err instanceof HeraldError) return reply.status(err.status).send(graphqlErrors(err.message, String((maskError(err) as GraphQLError).extensions?.code), requestId));
+    const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) {
+      req.log.error({ err }, 'GraphQL request failed');
+      return reply.status(500).send(graphqlErrors(INTERNAL_MESSAGE, 'INTERNAL_SERVER_ERROR', requestId));
+    }
+    const message =
+      err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? `the request body is larger than ${BODY_LIMIT} bytes; a GraphQL request is one operation of a few kilobytes`
+      : err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? `content-type ${req.headers['content-type']} is not supported; send application/json`
+      : err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'the body is empty; send {"query": …, "variables": …}'
+      : `the body is not valid JSON (${err.message}); send {"query": …, "variables": …}`;
+    return reply.status(status).send(graphqlErrors(message, 'BAD_USER_INPUT', requestId));
+  });
+
   for (const [path, yoga] of [[PUBLIC_PATH, publicYoga], [AUTHENTICATED_PATH, authenticatedYoga]] as const) {
+    app.get(path, { schema: { hide: true } as never }, async (req, reply) =>
+      reply.status(405).header('allow', 'POST').send(graphqlErrors('GraphQL requests are POSTed here as JSON: {"query": …, "variables": …, "extensions": …}', 'BAD_USER_INPUT', String(req.id))),
+    );
     app.post(path, { bodyLimit: BODY_LIMIT, schema: { hide: true } as never }, async (req, reply) => {
       // Batching multiplies what one request costs past every limit above: one operation a request.
       if (Array.isArray(req.body)) {
-        return reply.status(400).send({
-          errors: [{ message: 'batched operations are not accepted: send one {"query", "variables"} object per request', extensions: { code: 'BAD_USER_INPUT', requestId: req.id } }],
-        });
+        return reply.status(400).send(graphqlErrors('batched operations are not accepted: send one {"query", "variables"} object per request', 'BAD_USER_INPUT', String(req.id)));
       }
       const response = await yoga.handleNodeRequestAndResponse(req, reply, { req, reply });
       response.headers.forEach((value, key) => reply.header(key, value));
