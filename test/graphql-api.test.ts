@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DIALECTS } from './helpers/db.js';
-import { authed, logInAs } from './helpers/graphql.js';
+import { totpCode } from '../src/accounts/totp.js';
+import { authed, gql, LOG_IN, logInAs } from './helpers/graphql.js';
 import { eventually, startHerald, type TestHerald } from './helpers/herald.js';
 import { Receiver } from './helpers/receiver.js';
 
@@ -168,6 +169,41 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(empty, { buckets: [], totals: { accepted: 0, p50Ms: null } });
       const bad = await authed(h, key, '{ report(from: "yesterday") { totals { accepted } } }');
       assert.equal(code(bad), 'BAD_USER_INPUT');
+    });
+
+    it('users: an operator creates a tenant user whose second factor logs in; disable, enable, reset; a tenant session is refused', async () => {
+      const made = (await ok(op, `mutation { createUser(input: {email: "Bea@Acme.test", role: TENANT, tenant: "acme", password: "a long enough password"}) { user { id email role environment status tenant { id uid } } totpSecret otpauthUri qrCode recoveryCodes } }`)).createUser;
+      assert.deepEqual({ ...made.user, id: undefined }, { id: undefined, email: 'Bea@Acme.test', role: 'TENANT', environment: 'SANDBOX', status: 'ACTIVE', tenant: { id: tenantId, uid: 'acme' } });
+      assert.match(made.otpauthUri, /^otpauth:\/\/totp\//);
+      assert.match(made.qrCode, /^data:image\/svg\+xml/);
+      assert.equal(made.recoveryCodes.length, 10);
+      const totp = totpCode(made.totpSecret, Math.floor(Date.now() / 1000));
+      const login = await gql(h, 'public', { query: LOG_IN, variables: { input: { username: 'bea@acme.test', password: 'a long enough password', totpCode: totp } } });
+      const beaKey = login.body.data.logIn.login.sessions[0].sessionKey;
+      assert.deepEqual((await ok(beaKey, '{ viewer { role tenant { uid } } }')).viewer, { role: 'TENANT', tenant: { uid: 'acme' } });
+
+      const listed = (await ok(op, '{ users(first: 100) { nodes { id email } } }')).users.nodes;
+      assert.ok(listed.some((u: any) => u.id === made.user.id));
+      assert.equal(code(await authed(h, beaKey, '{ users { nodes { id } } }')), 'FORBIDDEN');
+      assert.equal(code(await authed(h, beaKey, `mutation { disableUser(id: "${made.user.id}") { id } }`)), 'FORBIDDEN');
+
+      assert.equal((await ok(op, `mutation { disableUser(id: "${made.user.id}") { status } }`)).disableUser.status, 'DISABLED');
+      assert.equal(code(await authed(h, beaKey, '{ viewer { id } }')), 'UNAUTHENTICATED', 'a disabled user is logged out');
+      assert.equal((await ok(op, `mutation { enableUser(id: "${made.user.id}") { status } }`)).enableUser.status, 'ACTIVE');
+      const again = await gql(h, 'public', { query: LOG_IN, variables: { input: { username: 'bea@acme.test', password: 'a long enough password', recoveryCode: made.recoveryCodes[0] } } });
+      assert.ok(again.body.data.logIn.login.sessions[0].sessionKey);
+      const reset = (await ok(op, `mutation { resetMfa(id: "${made.user.id}") { totpSecret recoveryCodes } }`)).resetMfa;
+      assert.notEqual(reset.totpSecret, made.totpSecret);
+      const old = await gql(h, 'public', { query: LOG_IN, variables: { input: { username: 'bea@acme.test', password: 'a long enough password', recoveryCode: made.recoveryCodes[1] } } });
+      assert.equal(code(old), 'UNAUTHENTICATED', 'the old recovery codes stopped working');
+
+      const short = await authed(h, op, 'mutation { createUser(input: {email: "x@acme.test", role: OPERATOR, password: "short"}) { user { id } } }');
+      assert.equal(code(short), 'BAD_USER_INPUT');
+      const audit = (await ok(op, '{ auditLog(first: 100) { nodes { action actor target } } }')).auditLog.nodes;
+      const opId = (await ok(op, '{ viewer { id } }')).viewer.id;
+      for (const action of ['user.created', 'user.disabled', 'user.enabled', 'user.mfa_reset']) {
+        assert.ok(audit.some((e: any) => e.action === action && e.actor === opId && e.target === made.user.id), action);
+      }
     });
 
     it('auditLog: operators read logins; a tenant session is refused (FORBIDDEN)', async () => {

@@ -130,12 +130,12 @@ for (const dialect of DIALECTS) {
       assert.match(broken.body.errors[0].message, /not valid JSON/);
       assert.match(requestId(broken), /^req_/);
       const text = await fetch(`${h.url}/graphql/api/public`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"query":"{ ok }"}' });
-      const textBody = await text.json();
+      const textBody = (await text.json()) as any;
       assert.equal(text.status, 415);
       assert.equal(textBody.errors[0].extensions.code, 'BAD_USER_INPUT');
       const get = await fetch(`${h.url}/graphql/api/public?query=%7Bok%7D`);
       assert.equal(get.status, 405);
-      assert.match((await get.json()).errors[0].message, /POSTed/);
+      assert.match(((await get.json()) as any).errors[0].message, /POSTed/);
     });
 
     it('refuses introspection and field suggestions on the public endpoint, allows introspection on the authenticated one', async () => {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { listUsers } from '../src/accounts/users.js';
 import { DIALECTS } from './helpers/db.js';
-import { authed, logInAs } from './helpers/graphql.js';
+import { authed, logInAs, makeUser } from './helpers/graphql.js';
 import { eventually, startHerald, type TestHerald } from './helpers/herald.js';
 import { Receiver } from './helpers/receiver.js';
 
@@ -16,6 +17,7 @@ interface World {
   eventId: string;
   deliveryId: string;
   customer: { id: string; key: string };
+  userId: string;
 }
 
 for (const dialect of DIALECTS) {
@@ -36,7 +38,8 @@ for (const dialect of DIALECTS) {
         return e.status === 'S' && e;
       }, 10_000, 'delivered');
       const customer = (await h.api('POST', `/v1/tenants/${uid}/customers`, { key: `key-of-${uid}`, kind: 'person', email: `secret-of-${uid}@example.com`, customData: { secret: `secret-of-${uid}` } })).body;
-      return { tenant, endpointId: endpoint.id, eventId: event.id, deliveryId: read.deliveries[0].id, customer };
+      const user = await makeUser(h, { role: 'tenant', tenantId: tenant.id });
+      return { tenant, endpointId: endpoint.id, eventId: event.id, deliveryId: read.deliveries[0].id, customer, userId: user.id };
     };
 
     before(async () => {
@@ -62,6 +65,11 @@ for (const dialect of DIALECTS) {
       report: [`{ report(tenant: "${w.tenant.uid}", from: "2020-01-01T00:00:00Z") { totals { accepted } } }`],
       tenants: [],
       auditLog: [],
+      users: [],
+      createUser: [`mutation { createUser(input: {email: "intruder@example.com", role: TENANT, tenant: "${w.tenant.uid}", password: "a long enough password"}) { user { id } } }`],
+      disableUser: [`mutation { disableUser(id: "${w.userId}") { id status } }`],
+      enableUser: [`mutation { enableUser(id: "${w.userId}") { id } }`],
+      resetMfa: [`mutation { resetMfa(id: "${w.userId}") { totpSecret } }`],
       createPerson: [`mutation { createPerson(tenant: "${w.tenant.uid}", input: {key: "intruder"}) { id } }`],
       createOrganization: [`mutation { createOrganization(tenant: "${w.tenant.uid}", input: {key: "intruder-org"}) { id } }`],
       saveAddress: [`mutation { saveAddress(customerId: "${w.customer.id}", input: {placeId: "x"}) { id } }`, `mutation { saveAddress(tenant: "${w.tenant.uid}", customerId: "${w.customer.key}", input: {placeId: "x"}) { id } }`],
@@ -71,7 +79,7 @@ for (const dialect of DIALECTS) {
       sendTestEvent: [`mutation { sendTestEvent(endpointId: "${w.endpointId}") { eventId } }`],
       resendDelivery: [`mutation { resendDelivery(id: "${w.deliveryId}") { id } }`],
     });
-    const secrets = (w: World) => [w.tenant.id, w.endpointId, w.eventId, w.deliveryId, w.customer.id, 'secret-of-tenant-b', `${rx.url}/tenant-b`];
+    const secrets = (w: World) => [w.tenant.id, w.endpointId, w.eventId, w.deliveryId, w.customer.id, w.userId, 'secret-of-tenant-b', `${rx.url}/tenant-b`];
 
     function assertNoLeak(r: { body: unknown }, query: string) {
       const text = JSON.stringify(r.body);
@@ -115,6 +123,7 @@ for (const dialect of DIALECTS) {
       const t = await authed(h, sessionA, '{ tenants { nodes { id } } }');
       assert.deepEqual(t.body.data.tenants.nodes, [{ id: a.tenant.id }]);
       for (const [name, calls] of Object.entries(walk(a))) {
+        if (['createUser', 'disableUser', 'enableUser', 'resetMfa'].includes(name)) continue; // operators only
         if (['createPerson', 'createOrganization', 'createEndpoint', 'updateEndpoint', 'saveAddress', 'saveCustomData', 'sendTestEvent', 'resendDelivery'].includes(name)) continue;
         for (const query of calls) {
           const r = await authed(h, sessionA, query);
@@ -134,6 +143,8 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(events.map((e: any) => e.type).sort(), ['KycUpdate', 'customer.created'], 'no test event, no customer');
       const attempts = (await h.api('GET', `/v1/tenants/tenant-b/deliveries/${b.deliveryId}/attempts`)).body.data;
       assert.equal(attempts.length, 1, 'not resent');
+      const users = await listUsers(h.herald.db, { tenantId: b.tenant.id });
+      assert.deepEqual(users.data.map((u) => [u.id, u.status]), [[b.userId, 'active']], 'no user made, disabled or reset');
     });
   });
 }

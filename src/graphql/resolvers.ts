@@ -2,6 +2,8 @@ import { GraphQLScalarType, Kind, type ValueNode } from 'graphql';
 import { listAudit } from '../accounts/audit.js';
 import { logIn, type AccountsDeps } from '../accounts/logIn.js';
 import { logOut, refreshSession, type Session } from '../accounts/sessions.js';
+import { totpQrCode } from '../accounts/totp.js';
+import { createUser, disableUser, enableUser, getUser, listUsers, resetMfa, type SecondFactor, type User } from '../accounts/users.js';
 import type { ApiDeps } from '../api/deps.js';
 import { type Actor, requireOperator, resolveOwner, resolveTenant } from '../auth/actor.js';
 import { createCustomerAnnounced, updateCustomerAnnounced } from '../customers/customerChanges.js';
@@ -10,7 +12,7 @@ import { attemptsOfDeliveries, deliveriesOfEvents } from '../deliveries/readDeli
 import { resendDelivery } from '../deliveries/resendDelivery.js';
 import { type BodyFormat, createEndpoint, type Endpoint, type EndpointContext, type EndpointInput, getEndpoint, listEndpoints, updateEndpoint } from '../endpoints/endpoints.js';
 import { sendTestEvent } from '../endpoints/testEvent.js';
-import { badRequest, notFound } from '../errors.js';
+import { badRequest, HeraldError, notFound } from '../errors.js';
 import { listEventTypes } from '../event-types/eventTypes.js';
 import { listEvents } from '../events/readEvents.js';
 import type { Page } from '../pagination.js';
@@ -148,6 +150,33 @@ async function changeCustomer(ctx: AuthenticatedContext, customerId: string, ten
   return customerNode(customer);
 }
 
+// ---- Users: operators manage the people of their own environment.
+const userNode = (u: User) => ({
+  ...u,
+  role: u.role.toUpperCase(),
+  environment: u.environment ? ENV_OUT(u.environment) : null,
+  status: u.status.toUpperCase(),
+});
+
+async function withSecondFactor(made: { user: User } & SecondFactor) {
+  return { user: userNode(made.user), totpSecret: made.totpSecret, otpauthUri: made.otpauthUri, qrCode: (await totpQrCode(made.otpauthUri)).dataUrl, recoveryCodes: made.recoveryCodes };
+}
+
+/**
+ * The user an operator names, if it may manage it: a user of the session's environment, or one of
+ * every environment when the operator itself is of every environment. Others are not found.
+ */
+async function managedUser(ctx: AuthenticatedContext, id: string): Promise<User> {
+  requireOperator(ctx.actor);
+  const me = await getUser(ctx.deps.db, ctx.actor.id);
+  const target = await getUser(ctx.deps.db, id).catch(() => undefined);
+  const reachable = target && (target.environment === ctx.actor.environment || (target.environment === null && me.environment === null));
+  if (!reachable) throw new HeraldError('not_found', `no user "${id}" in the ${ctx.actor.environment} environment`);
+  return target;
+}
+
+const auditContext = (ctx: AuthenticatedContext) => ({ actor: ctx.actor.id, address: ctx.address });
+
 type Args = Record<string, any>;
 type Resolver<C> = (parent: any, args: Args, ctx: C) => unknown;
 
@@ -170,6 +199,13 @@ export const publicResolvers: Record<string, Record<string, Resolver<PublicConte
 
 export const authenticatedResolvers: Record<string, unknown> = {
   JSON: JSONScalar,
+  User: {
+    async tenant(u: User, _a: Args, ctx: AuthenticatedContext) {
+      if (!u.tenantId) return null;
+      const t = await findTenant(ctx.deps.db, ctx.deps.box, ctx.actor.environmentId, u.tenantId);
+      return t ? { id: t.id, uid: t.uid } : null;
+    },
+  },
   Query: {
     async viewer(_p: unknown, _a: Args, ctx: AuthenticatedContext) {
       const { actor, session } = ctx;
@@ -182,6 +218,11 @@ export const authenticatedResolvers: Record<string, unknown> = {
         tenant: t ? { id: t.id, uid: t.uid } : null,
         sessionExpiresAt: session.expiresAt,
       };
+    },
+    async users(_p: unknown, args: Args, ctx: AuthenticatedContext) {
+      requireOperator(ctx.actor);
+      const { limit, cursor } = pageArgs(args);
+      return connection(await listUsers(ctx.deps.db, { environmentId: ctx.actor.environmentId, limit, after: cursor }), userNode);
     },
     async tenants(_p: unknown, args: Args, ctx: AuthenticatedContext) {
       const { limit, cursor } = pageArgs(args);
@@ -279,6 +320,28 @@ export const authenticatedResolvers: Record<string, unknown> = {
     async logOut(_p: unknown, _a: Args, ctx: AuthenticatedContext) {
       await logOut(ctx.deps.db, ctx.sessionKey, { address: ctx.address });
       return true;
+    },
+    async createUser(_p: unknown, { input }: Args, ctx: AuthenticatedContext) {
+      requireOperator(ctx.actor);
+      const role = String(input.role).toLowerCase() as User['role'];
+      const tenantId = role === 'tenant' ? (await tenantFor(ctx, input.tenant ?? '')).id : input.tenant ? input.tenant : null;
+      // An operator made from a session reaches that session's environment only: a sandbox login
+      // cannot mint access to production.
+      const made = await createUser(ctx.deps.db, ctx.deps.box, { email: input.email, role, tenantId, environmentId: role === 'operator' ? ctx.actor.environmentId : null, password: input.password }, auditContext(ctx));
+      return withSecondFactor(made);
+    },
+    async disableUser(_p: unknown, args: Args, ctx: AuthenticatedContext) {
+      const u = await managedUser(ctx, args.id);
+      if (u.id === ctx.actor.id) throw badRequest('you cannot disable yourself; ask another operator');
+      return userNode(await disableUser(ctx.deps.db, u.id, auditContext(ctx)));
+    },
+    async enableUser(_p: unknown, args: Args, ctx: AuthenticatedContext) {
+      const u = await managedUser(ctx, args.id);
+      return userNode(await enableUser(ctx.deps.db, u.id, auditContext(ctx)));
+    },
+    async resetMfa(_p: unknown, args: Args, ctx: AuthenticatedContext) {
+      const u = await managedUser(ctx, args.id);
+      return withSecondFactor(await resetMfa(ctx.deps.db, ctx.deps.box, u.id, auditContext(ctx)));
     },
   },
 };

@@ -208,8 +208,44 @@ export const authenticatedTypeDefs = /* GraphQL */ `
   }
   type AuditConnection { nodes: [AuditEntry!]! pageInfo: PageInfo! }
 
+  type User {
+    id: ID!
+    "The email, which is the username."
+    email: String!
+    role: Role!
+    "The one environment it may use; null: every environment (operators only)."
+    environment: Environment
+    tenant: TenantRef
+    "ACTIVE or DISABLED."
+    status: String!
+    createdAt: String!
+    lastLoginAt: String
+  }
+  type UserConnection { nodes: [User!]! pageInfo: PageInfo! }
+
+  "Shown once: the user scans otpauthUri (or types totpSecret) into an authenticator and keeps the recovery codes."
+  type UserWithSecondFactor {
+    user: User!
+    totpSecret: String!
+    otpauthUri: String!
+    "An SVG QR code of otpauthUri, as a data: URL for an <img>."
+    qrCode: String!
+    recoveryCodes: [String!]!
+  }
+
+  input CreateUserInput {
+    email: String!
+    role: Role!
+    "Required for a TENANT user (id or uid); refused for an OPERATOR."
+    tenant: ID
+    "At least 12 characters."
+    password: String!
+  }
+
   type Query {
     viewer: Viewer!
+    "Operators only: the users of this environment (and operators of every environment)."
+    users(first: Int, after: String): UserConnection!
     tenants(first: Int, after: String): TenantConnection!
     customers(tenant: ID, search: String, kind: CustomerKind, first: Int, after: String): CustomerConnection!
     "Custom data of a customer: by its id, or by its key with tenant."
@@ -246,5 +282,12 @@ export const authenticatedTypeDefs = /* GraphQL */ `
     refreshSession: RefreshedSession!
     "Ends this session: its key stops working at once."
     logOut: Boolean!
+    "Operators only. An OPERATOR made here may use this session's environment only."
+    createUser(input: CreateUserInput!): UserWithSecondFactor!
+    "Operators only: refuses the user's logins and ends its sessions."
+    disableUser(id: ID!): User!
+    enableUser(id: ID!): User!
+    "Operators only: a new TOTP secret and recovery codes (the old ones stop working); ends the user's sessions."
+    resetMfa(id: ID!): UserWithSecondFactor!
   }
 `;
