@@ -18,7 +18,8 @@ for (const dialect of DIALECTS) {
     let tenantKey: string;
     let tenantId: string;
     before(async () => {
-      h = await startHerald(dialect, { HERALD_RETRY_SCHEDULE: '0.1' });
+      // Failures are part of these tests: no circuit opening in the middle of them.
+      h = await startHerald(dialect, { HERALD_RETRY_SCHEDULE: '0.1', HERALD_CIRCUIT_THRESHOLD: '100' });
       rx = await new Receiver((r) => (r.path.startsWith('/fail') ? { status: 500, body: 'no' } : { status: 200, body: 'ok' })).start();
       await h.api('POST', '/v1/event-types/import', { catalog: 'productfy' });
       tenantId = (await h.api('POST', '/v1/tenants', { name: 'Acme', uid: 'acme' })).body.id;
@@ -145,6 +146,37 @@ for (const dialect of DIALECTS) {
       await rx.waitFor((r) => r.filter((x) => x.path === '/ok').length > before, 10_000, 'the resent delivery');
       // Disable the failing endpoint: its later deliveries fail at once, which keeps the report below exact.
       await ok(tenantKey, 'mutation($id: ID!) { updateEndpoint(id: $id, input: {enabled: false}) { enabled } }', { id: failing });
+    });
+
+    it('endpointSecret and rotateEndpointSecret are audited; recoverEndpoint starts a recovery; sources and inboundMessages', async () => {
+      const first = (await ok(tenantKey, 'query($id: ID!) { endpointSecret(endpointId: $id) }', { id: endpointId })).endpointSecret;
+      assert.match(first, /^whsec_/);
+      const rotated = (await ok(tenantKey, 'mutation($id: ID!) { rotateEndpointSecret(endpointId: $id) }', { id: endpointId })).rotateEndpointSecret;
+      assert.notEqual(rotated, first);
+      assert.equal((await ok(tenantKey, 'query($id: ID!) { endpointSecret(endpointId: $id) }', { id: endpointId })).endpointSecret, rotated);
+      const audit = (await ok(op, '{ auditLog(first: 100) { nodes { action target details } } }')).auditLog.nodes;
+      assert.equal(audit.filter((e: any) => e.action === 'endpoint.secret_revealed' && e.target === endpointId).length, 2);
+      assert.equal(audit.filter((e: any) => e.action === 'endpoint.secret_rotated' && e.target === endpointId).length, 1);
+      assert.ok(!JSON.stringify(audit).includes(rotated) && !JSON.stringify(audit).includes(first), 'no secret in the audit log');
+
+      const recovery = (await ok(tenantKey, 'mutation($id: ID!) { recoverEndpoint(endpointId: $id, since: "2020-01-01T00:00:00Z") { id endpointId status total done } }', { id: endpointId })).recoverEndpoint;
+      assert.equal(recovery.endpointId, endpointId);
+      assert.match(recovery.id, /^rcv_/);
+      assert.ok(['RUNNING', 'DONE'].includes(recovery.status));
+
+      const source = (await h.api('POST', '/v1/tenants/acme/sources', { provider: 'token', name: 'in', secret: 'token-0123456789' })).body;
+      const sources = (await ok(tenantKey, '{ sources { id provider name url enabled } }')).sources;
+      assert.deepEqual(sources.map((x: any) => [x.id, x.provider, x.url.endsWith(`/in/${source.id}`)]), [[source.id, 'token', true]]);
+      const sent = await fetch(`${h.url}/in/${source.id}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"hello":"world"}' });
+      assert.ok(sent.status >= 400, 'no token: refused and stored as rejected');
+      const messages = (await ok(tenantKey, '{ inboundMessages(status: "rejected") { nodes { id sourceId status reason } } }')).inboundMessages.nodes;
+      assert.equal(messages.length, 1);
+      assert.equal(messages[0].sourceId, source.id);
+      assert.equal(messages[0].status, 'REJECTED');
+      assert.equal((await authed(h, tenantKey, '{ inboundMessages(status: "lost") { nodes { id } } }')).body.errors[0].extensions.code, 'BAD_USER_INPUT');
+
+      const billing = (await ok(tenantKey, '{ customers(search: "cust-1") { nodes { subscriptions { nodes { id } } transactions { nodes { amount } } refunds { nodes { amount } pageInfo { hasNextPage } } } } }')).customers.nodes;
+      assert.deepEqual(billing, [{ subscriptions: { nodes: [] }, transactions: { nodes: [] }, refunds: { nodes: [], pageInfo: { hasNextPage: false } } }]);
     });
 
     it('report: accepted, delivered, failed and latency per hour, with totals', async () => {

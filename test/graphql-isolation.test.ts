@@ -18,6 +18,7 @@ interface World {
   deliveryId: string;
   customer: { id: string; key: string };
   userId: string;
+  endpointSecret: string;
 }
 
 for (const dialect of DIALECTS) {
@@ -39,7 +40,7 @@ for (const dialect of DIALECTS) {
       }, 10_000, 'delivered');
       const customer = (await h.api('POST', `/v1/tenants/${uid}/customers`, { key: `key-of-${uid}`, kind: 'person', email: `secret-of-${uid}@example.com`, customData: { secret: `secret-of-${uid}` } })).body;
       const user = await makeUser(h, { role: 'tenant', tenantId: tenant.id });
-      return { tenant, endpointId: endpoint.id, eventId: event.id, deliveryId: read.deliveries[0].id, customer, userId: user.id };
+      return { tenant, endpointId: endpoint.id, eventId: event.id, deliveryId: read.deliveries[0].id, customer, userId: user.id, endpointSecret: endpoint.secret };
     };
 
     before(async () => {
@@ -61,6 +62,11 @@ for (const dialect of DIALECTS) {
       customers: [`{ customers(tenant: "${w.tenant.uid}") { nodes { id email customData } } }`, `{ customers(tenant: "${w.tenant.id}", search: "secret") { nodes { id } } }`],
       customData: [`{ customData(customerId: "${w.customer.id}") }`, `{ customData(tenant: "${w.tenant.uid}", customerId: "${w.customer.key}") }`],
       endpoints: [`{ endpoints(tenant: "${w.tenant.uid}") { id url } }`],
+      endpointSecret: [`{ endpointSecret(endpointId: "${w.endpointId}") }`],
+      sources: [`{ sources(tenant: "${w.tenant.uid}") { id url } }`],
+      inboundMessages: [`{ inboundMessages(tenant: "${w.tenant.uid}") { nodes { id } } }`],
+      rotateEndpointSecret: [`mutation { rotateEndpointSecret(endpointId: "${w.endpointId}") }`],
+      recoverEndpoint: [`mutation { recoverEndpoint(endpointId: "${w.endpointId}", since: "2020-01-01T00:00:00Z") { id } }`],
       events: [`{ events(tenant: "${w.tenant.uid}") { nodes { id deliveries { id attempts { statusCode } } } } }`],
       report: [`{ report(tenant: "${w.tenant.uid}", from: "2020-01-01T00:00:00Z") { totals { accepted } } }`],
       tenants: [],
@@ -79,7 +85,7 @@ for (const dialect of DIALECTS) {
       sendTestEvent: [`mutation { sendTestEvent(endpointId: "${w.endpointId}") { eventId } }`],
       resendDelivery: [`mutation { resendDelivery(id: "${w.deliveryId}") { id } }`],
     });
-    const secrets = (w: World) => [w.tenant.id, w.endpointId, w.eventId, w.deliveryId, w.customer.id, w.userId, 'secret-of-tenant-b', `${rx.url}/tenant-b`];
+    const secrets = (w: World) => [w.endpointSecret, w.tenant.id, w.endpointId, w.eventId, w.deliveryId, w.customer.id, w.userId, 'secret-of-tenant-b', `${rx.url}/tenant-b`];
 
     function assertNoLeak(r: { body: unknown }, query: string) {
       const text = JSON.stringify(r.body);
@@ -124,7 +130,7 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(t.body.data.tenants.nodes, [{ id: a.tenant.id }]);
       for (const [name, calls] of Object.entries(walk(a))) {
         if (['createUser', 'disableUser', 'enableUser', 'resetMfa'].includes(name)) continue; // operators only
-        if (['createPerson', 'createOrganization', 'createEndpoint', 'updateEndpoint', 'saveAddress', 'saveCustomData', 'sendTestEvent', 'resendDelivery'].includes(name)) continue;
+        if (['rotateEndpointSecret', 'recoverEndpoint', 'createPerson', 'createOrganization', 'createEndpoint', 'updateEndpoint', 'saveAddress', 'saveCustomData', 'sendTestEvent', 'resendDelivery'].includes(name)) continue;
         for (const query of calls) {
           const r = await authed(h, sessionA, query);
           assert.equal(r.body.errors, undefined, `${name}: ${JSON.stringify(r.body)}`);
@@ -139,6 +145,7 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(customers.map((c: any) => [c.key, c.address, c.customData]), [[`key-of-tenant-b`, null, { secret: 'secret-of-tenant-b' }]]);
       const endpoints = (await h.api('GET', '/v1/tenants/tenant-b/endpoints')).body.data;
       assert.deepEqual(endpoints.map((e: any) => e.url), [`${rx.url}/tenant-b`]);
+      assert.equal((await h.api('GET', `/v1/tenants/tenant-b/endpoints/${b.endpointId}/secret`)).body.secret, b.endpointSecret, 'secret not rotated');
       const events = (await h.api('GET', '/v1/tenants/tenant-b/events')).body.data;
       assert.deepEqual(events.map((e: any) => e.type).sort(), ['KycUpdate', 'customer.created'], 'no test event, no customer');
       const attempts = (await h.api('GET', `/v1/tenants/tenant-b/deliveries/${b.deliveryId}/attempts`)).body.data;

@@ -1,5 +1,10 @@
 import { GraphQLScalarType, Kind, type ValueNode } from 'graphql';
-import { listAudit } from '../accounts/audit.js';
+import { listAudit, writeAudit } from '../accounts/audit.js';
+import { listRecords, type RecordKind } from '../billing/records.js';
+import { startRecovery } from '../deliveries/recoverDeliveries.js';
+import { type InboundStatus } from '../inbound/storeInbound.js';
+import { listInbound } from '../inbound/readInbound.js';
+import { listSources } from '../sources/sources.js';
 import { logIn, type AccountsDeps } from '../accounts/logIn.js';
 import { logOut, refreshSession, type Session } from '../accounts/sessions.js';
 import { totpQrCode } from '../accounts/totp.js';
@@ -10,7 +15,7 @@ import { createCustomerAnnounced, updateCustomerAnnounced } from '../customers/c
 import { type Address, type Customer, type CustomerKind, getCustomer, listCustomers } from '../customers/customers.js';
 import { attemptsOfDeliveries, deliveriesOfEvents } from '../deliveries/readDeliveries.js';
 import { resendDelivery } from '../deliveries/resendDelivery.js';
-import { type BodyFormat, createEndpoint, type Endpoint, type EndpointContext, type EndpointInput, getEndpoint, listEndpoints, updateEndpoint } from '../endpoints/endpoints.js';
+import { type BodyFormat, createEndpoint, type Endpoint, type EndpointContext, type EndpointInput, getEndpoint, getSecret, listEndpoints, rotateSecret, updateEndpoint } from '../endpoints/endpoints.js';
 import { sendTestEvent } from '../endpoints/testEvent.js';
 import { badRequest, HeraldError, notFound } from '../errors.js';
 import { listEventTypes } from '../event-types/eventTypes.js';
@@ -175,7 +180,20 @@ async function managedUser(ctx: AuthenticatedContext, id: string): Promise<User>
   return target;
 }
 
+/** A customer reached through customers() or a mutation was already checked against the actor. */
+async function records(ctx: AuthenticatedContext, kind: RecordKind, c: Customer, args: Args) {
+  const { limit, cursor } = pageArgs(args);
+  return connection(await listRecords(ctx.deps.db, kind, c.tenantId, { limit, cursor, customerId: c.id }), (r) => r);
+}
+
+/** Revealing or rotating a signing secret is written to the audit log (never the secret itself). */
+async function auditSecret(ctx: AuthenticatedContext, action: 'endpoint.secret_revealed' | 'endpoint.secret_rotated', endpoint: Endpoint) {
+  await writeAudit(ctx.deps.db, { environmentId: ctx.actor.environmentId, actor: ctx.actor.id, action, target: endpoint.id, address: ctx.address, details: { tenantId: endpoint.tenantId, session: ctx.actor.sessionId } });
+}
+
 const auditContext = (ctx: AuthenticatedContext) => ({ actor: ctx.actor.id, address: ctx.address });
+
+const INBOUND_STATUSES: InboundStatus[] = ['received', 'processed', 'unmatched', 'rejected', 'failed'];
 
 type Args = Record<string, any>;
 type Resolver<C> = (parent: any, args: Args, ctx: C) => unknown;
@@ -199,6 +217,11 @@ export const publicResolvers: Record<string, Record<string, Resolver<PublicConte
 
 export const authenticatedResolvers: Record<string, unknown> = {
   JSON: JSONScalar,
+  Customer: {
+    subscriptions: (c: Customer, args: Args, ctx: AuthenticatedContext) => records(ctx, 'subscriptions', c, args),
+    transactions: (c: Customer, args: Args, ctx: AuthenticatedContext) => records(ctx, 'transactions', c, args),
+    refunds: (c: Customer, args: Args, ctx: AuthenticatedContext) => records(ctx, 'refunds', c, args),
+  },
   User: {
     async tenant(u: User, _a: Args, ctx: AuthenticatedContext) {
       if (!u.tenantId) return null;
@@ -259,6 +282,30 @@ export const authenticatedResolvers: Record<string, unknown> = {
       const page = await listEndpoints(ctx.deps.db, t.id, ctx.deps.config.maxEndpointsPerTenant);
       return page.data.map(endpointNode);
     },
+    async endpointSecret(_p: unknown, args: Args, ctx: AuthenticatedContext) {
+      const endpoint = await endpointFor(ctx, args.endpointId);
+      const secret = await getSecret(ctx.deps.db, ctx.deps.box, endpoint.tenantId, endpoint.id);
+      await auditSecret(ctx, 'endpoint.secret_revealed', endpoint);
+      return secret;
+    },
+    async sources(_p: unknown, args: Args, ctx: AuthenticatedContext) {
+      const t = await tenantFor(ctx, args.tenant);
+      const out = [];
+      let cursor: string | undefined;
+      do {
+        const page = await listSources(ctx.deps.db, ctx.deps.config.publicUrl, t.id, 500, cursor);
+        out.push(...page.data);
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      return out;
+    },
+    async inboundMessages(_p: unknown, args: Args, ctx: AuthenticatedContext) {
+      const t = await tenantFor(ctx, args.tenant);
+      const { limit, cursor } = pageArgs(args);
+      const status = args.status ? (String(args.status).toLowerCase() as InboundStatus) : undefined;
+      if (status && !INBOUND_STATUSES.includes(status)) throw badRequest(`status must be one of ${INBOUND_STATUSES.join(', ').toUpperCase()}, not "${args.status}"`);
+      return connection(await listInbound(ctx.deps.db, t.id, { limit, cursor, sourceId: args.source ?? undefined, status }), (m) => ({ ...m, status: m.status.toUpperCase() }));
+    },
     async events(_p: unknown, args: Args, ctx: AuthenticatedContext) {
       const t = await tenantFor(ctx, args.tenant);
       const { limit, cursor } = pageArgs(args);
@@ -301,6 +348,17 @@ export const authenticatedResolvers: Record<string, unknown> = {
     async updateEndpoint(_p: unknown, args: Args, ctx: AuthenticatedContext) {
       const current = await endpointFor(ctx, args.id);
       return endpointNode(await updateEndpoint(ctx.deps.db, endpointContext(ctx), current, endpointInput(args.input)));
+    },
+    async rotateEndpointSecret(_p: unknown, args: Args, ctx: AuthenticatedContext) {
+      const endpoint = await endpointFor(ctx, args.endpointId);
+      const secret = await rotateSecret(ctx.deps.db, ctx.deps.box, endpoint.tenantId, endpoint.id);
+      await auditSecret(ctx, 'endpoint.secret_rotated', endpoint);
+      return secret;
+    },
+    async recoverEndpoint(_p: unknown, args: Args, ctx: AuthenticatedContext) {
+      const endpoint = await endpointFor(ctx, args.endpointId);
+      const r = await startRecovery(ctx.deps.db, endpoint.tenantId, endpoint.id, time(args.since, 0, 'since'), time(args.until, Date.now(), 'until'));
+      return { ...r, status: r.status.toUpperCase() };
     },
     async sendTestEvent(_p: unknown, args: Args, ctx: AuthenticatedContext) {
       const endpoint = await endpointFor(ctx, args.endpointId);

@@ -117,6 +117,76 @@ export const authenticatedTypeDefs = /* GraphQL */ `
     customData: JSON!
     createdAt: String!
     updatedAt: String!
+    "Billing records made from received webhooks (Chargify, Stripe), newest first."
+    subscriptions(first: Int, after: String): SubscriptionConnection!
+    transactions(first: Int, after: String): MoneyConnection!
+    refunds(first: Int, after: String): MoneyConnection!
+  }
+
+  type Plan { id: ID! key: String! name: String! }
+  type Subscription {
+    id: ID!
+    provider: String!
+    providerId: String!
+    productId: String
+    productName: String
+    plan: Plan
+    state: String!
+    "Minor units (cents)."
+    amount: Int
+    currency: String
+    createdAt: String!
+    updatedAt: String!
+  }
+  type SubscriptionConnection { nodes: [Subscription!]! pageInfo: PageInfo! }
+  "A transaction or a refund: an amount in minor units (cents) under a customer."
+  type Money {
+    id: ID!
+    provider: String!
+    providerId: String!
+    amount: Int!
+    currency: String!
+    memo: String
+    occurredAt: String!
+  }
+  type MoneyConnection { nodes: [Money!]! pageInfo: PageInfo! }
+
+  type Source {
+    id: ID!
+    "chargify, stripe, github, shopify, standard, token or basic."
+    provider: String!
+    name: String!
+    "Where the provider posts."
+    url: String!
+    enabled: Boolean!
+    createdAt: String!
+  }
+  "RECEIVED, PROCESSED, UNMATCHED (held until its customer exists), REJECTED or FAILED."
+  type InboundMessage {
+    id: ID!
+    sourceId: ID!
+    status: String!
+    reason: String
+    waitingFor: String
+    duplicates: Int!
+    eventType: String
+    eventId: ID
+    receivedAt: String!
+    processedAt: String
+  }
+  type InboundConnection { nodes: [InboundMessage!]! pageInfo: PageInfo! }
+
+  type Recovery {
+    id: ID!
+    endpointId: ID!
+    since: String!
+    until: String!
+    "RUNNING or DONE."
+    status: String!
+    "Failed deliveries in the window when it started."
+    total: Int!
+    "Resent so far."
+    done: Int!
   }
   type CustomerConnection { nodes: [Customer!]! pageInfo: PageInfo! }
 
@@ -252,6 +322,10 @@ export const authenticatedTypeDefs = /* GraphQL */ `
     customData(customerId: ID!, tenant: ID): JSON!
     eventTypes: [EventType!]!
     endpoints(tenant: ID): [Endpoint!]!
+    "The signing secret of an endpoint (audited)."
+    endpointSecret(endpointId: ID!): String!
+    sources(tenant: ID): [Source!]!
+    inboundMessages(tenant: ID, source: ID, status: String, first: Int, after: String): InboundConnection!
     events(tenant: ID, type: String, status: EventStatus, first: Int, after: String): EventConnection!
     "Delivery volume and latency between from and to (ISO 8601; default the last 24 hours), per HOUR or DAY (UTC)."
     report(tenant: ID, from: String, to: String, bucket: ReportBucket): Report!
@@ -274,6 +348,10 @@ export const authenticatedTypeDefs = /* GraphQL */ `
     saveCustomData(customerId: ID!, tenant: ID, data: JSON!): Customer!
     createEndpoint(tenant: ID, input: CreateEndpointInput!): CreatedEndpoint!
     updateEndpoint(id: ID!, input: UpdateEndpointInput!): Endpoint!
+    "A new signing secret; the old one keeps signing beside it for 24 hours (audited)."
+    rotateEndpointSecret(endpointId: ID!): String!
+    "Resends in the background every delivery that failed for this endpoint between since and until (default now)."
+    recoverEndpoint(endpointId: ID!, since: String!, until: String): Recovery!
     "Sends the example of eventType (default: the endpoint's first type) to this endpoint only."
     sendTestEvent(endpointId: ID!, eventType: String): TestEvent!
     "Sends a delivery again now (a finished one starts a new round of retries)."
