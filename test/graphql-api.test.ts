@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DIALECTS } from './helpers/db.js';
+import { createHmac } from 'node:crypto';
 import { totpCode } from '../src/accounts/totp.js';
+import { chargifyBody } from './helpers/chargify.js';
 import { authed, gql, LOG_IN, logInAs } from './helpers/graphql.js';
 import { eventually, startHerald, type TestHerald } from './helpers/herald.js';
 import { Receiver } from './helpers/receiver.js';
@@ -236,6 +238,37 @@ for (const dialect of DIALECTS) {
       for (const action of ['user.created', 'user.disabled', 'user.enabled', 'user.mfa_reset']) {
         assert.ok(audit.some((e: any) => e.action === action && e.actor === opId && e.target === made.user.id), action);
       }
+    });
+
+    it('report billing: transactions and refunds per day and currency, from real Chargify webhooks', async () => {
+      await h.api('POST', '/v1/tenants', { name: 'Billing', uid: 'billing' });
+      await ok(op, 'mutation { createPerson(tenant: "billing", input: {key: "payer-1", name: "Payer"}) { id } }');
+      const src = (await h.api('POST', '/v1/tenants/billing/sources', { provider: 'chargify', name: 'Chargify', secret: 'shared' })).body;
+      let webhookId = 500;
+      const pay = async (subscription: number, transaction: number, cents: number, currency: string, at: string) => {
+        const body = chargifyBody(++webhookId, 'payment_success', {
+          'subscription.id': subscription, 'subscription.state': 'active', 'subscription.currency': currency, 'subscription.customer.reference': 'payer-1',
+          'subscription.product.id': 1, 'subscription.product.name': 'Gold', 'subscription.product.price_in_cents': cents,
+          'transaction.id': transaction, 'transaction.amount_in_cents': cents, 'transaction.created_at': at,
+        });
+        const r = await fetch(`${h.url}/in/${src.id}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-chargify-webhook-signature-hmac-sha-256': createHmac('sha256', 'shared').update(body).digest('hex') }, body });
+        assert.equal(r.status, 200);
+      };
+      await pay(1, 11, 5000, 'EUR', '2026-11-20 11:50:55 -0500');
+      await pay(1, 12, 100, 'EUR', '2026-11-20 20:00:00 -0500'); // 01:00 UTC on the 21st
+      await pay(2, 13, 700, 'USD', '2026-11-20 09:00:00 -0500');
+      const Q = '{ report(tenant: "billing", from: "2026-11-01T00:00:00Z", to: "2026-12-01T00:00:00Z", bucket: DAY) { billing { day currency transactions amount refunds refunded } } }';
+      const billing = await eventually(async () => {
+        const b = (await ok(op, Q)).report.billing;
+        return b.length === 3 && b;
+      }, 10_000, 'three billing rows');
+      assert.deepEqual(billing, [
+        { day: '2026-11-20T00:00:00.000Z', currency: 'EUR', transactions: 1, amount: 5000, refunds: 0, refunded: 0 },
+        { day: '2026-11-20T00:00:00.000Z', currency: 'USD', transactions: 1, amount: 700, refunds: 0, refunded: 0 },
+        { day: '2026-11-21T00:00:00.000Z', currency: 'EUR', transactions: 1, amount: 100, refunds: 0, refunded: 0 },
+      ]);
+      const customer = (await ok(op, '{ customers(tenant: "billing") { nodes { key transactions { nodes { amount currency } } } } }')).customers.nodes[0];
+      assert.deepEqual(customer.transactions.nodes.map((t: any) => `${t.amount} ${t.currency}`).sort(), ['100 EUR', '5000 EUR', '700 USD']);
     });
 
     it('auditLog: operators read logins; a tenant session is refused (FORBIDDEN)', async () => {

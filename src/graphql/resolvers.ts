@@ -21,7 +21,7 @@ import { badRequest, HeraldError, notFound } from '../errors.js';
 import { listEventTypes } from '../event-types/eventTypes.js';
 import { listEvents } from '../events/readEvents.js';
 import type { Page } from '../pagination.js';
-import { type Bucket, deliveryReport } from '../reports/deliveryReport.js';
+import { billingTotals, type Bucket, deliveryReport } from '../reports/deliveryReport.js';
 import { tenantOf } from '../tenants/ownerOf.js';
 import { findTenant, listTenants, type Tenant } from '../tenants/tenants.js';
 
@@ -327,7 +327,8 @@ export const authenticatedResolvers: Record<string, unknown> = {
       const from = time(args.from, to - 86_400_000, 'from');
       if (from >= to) throw badRequest('from must be before to');
       const bucket = (args.bucket ?? 'HOUR').toLowerCase() as Bucket;
-      return deliveryReport(ctx.deps.db, t.id, from, to, bucket);
+      const report = await deliveryReport(ctx.deps.db, t.id, from, to, bucket);
+      return { ...report, billing: () => billingTotals(ctx.deps.db, t.id, from, to) };
     },
     async auditLog(_p: unknown, args: Args, ctx: AuthenticatedContext) {
       requireOperator(ctx.actor);

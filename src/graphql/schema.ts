@@ -264,7 +264,14 @@ export const authenticatedTypeDefs = /* GraphQL */ `
 
   type ReportBucketRow { start: String! accepted: Int! delivered: Int! failed: Int! p50Ms: Int p99Ms: Int }
   type ReportTotals { accepted: Int! delivered: Int! failed: Int! p50Ms: Int p99Ms: Int }
-  type Report { buckets: [ReportBucketRow!]! totals: ReportTotals! }
+  "Money recorded from billing webhooks on one UTC day in one currency; amounts in minor units (cents)."
+  type BillingTotal { day: String! currency: String! transactions: Int! amount: Int! refunds: Int! refunded: Int! }
+  type Report {
+    buckets: [ReportBucketRow!]!
+    totals: ReportTotals!
+    "Per day and currency, dated by the provider (currencies are never added together)."
+    billing: [BillingTotal!]!
+  }
 
   type AuditEntry {
     id: ID!

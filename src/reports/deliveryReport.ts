@@ -74,3 +74,41 @@ export async function deliveryReport(q: Queryable, tenantId: string, from: numbe
   const sum = (k: 'accepted' | 'delivered' | 'failed') => buckets.reduce((n, b) => n + b[k], 0);
   return { buckets, totals: { accepted: sum('accepted'), delivered: sum('delivered'), failed: sum('failed'), p50Ms: percentile(all, 50), p99Ms: percentile(all, 99) } };
 }
+
+export interface BillingTotal {
+  /** The UTC day (its midnight) the money moved, as the provider dated it. */
+  day: string;
+  currency: string;
+  transactions: number;
+  /** Sum of the transactions, in minor units (cents). */
+  amount: number;
+  refunds: number;
+  /** Sum of the refunds, in minor units. */
+  refunded: number;
+}
+
+/**
+ * Billing totals per UTC day and currency between two times: transactions and refunds recorded
+ * from received webhooks, dated by when the provider says they happened. Currencies are never
+ * added together.
+ */
+export async function billingTotals(q: Queryable, tenantId: string, from: number, to: number): Promise<BillingTotal[]> {
+  const day = SIZE.day;
+  const sums = async (table: 'transactions' | 'refunds') =>
+    q.all<{ d: number; currency: string; n: number; total: number }>(
+      `SELECT CAST(occurred_at / $4 AS BIGINT) AS d, currency, COUNT(*) AS n, SUM(amount) AS total FROM ${table}
+        WHERE tenant_id = $1 AND occurred_at >= $2 AND occurred_at < $3
+        GROUP BY CAST(occurred_at / $4 AS BIGINT), currency`,
+      [tenantId, from, to, day],
+    );
+  const out = new Map<string, BillingTotal>();
+  const at = (d: number, currency: string) => {
+    const k = `${d}\u0000${currency}`;
+    let t = out.get(k);
+    if (!t) out.set(k, (t = { day: new Date(d * day).toISOString(), currency, transactions: 0, amount: 0, refunds: 0, refunded: 0 }));
+    return t;
+  };
+  for (const r of await sums('transactions')) Object.assign(at(Number(r.d), r.currency), { transactions: Number(r.n), amount: Number(r.total) });
+  for (const r of await sums('refunds')) Object.assign(at(Number(r.d), r.currency), { refunds: Number(r.n), refunded: Number(r.total) });
+  return [...out.values()].sort((a, b) => a.day.localeCompare(b.day) || a.currency.localeCompare(b.currency));
+}
