@@ -99,7 +99,7 @@ for (const dialect of DIALECTS) {
       assert.ok((await authed(h, next.sessionKey, '{ viewer { id } }')).body.data.viewer.id);
     });
 
-    it('refuses a query deeper than the depth limit and one with too many aliases', async () => {
+    it('refuses a query deeper than the depth limit, one with too many aliases and one that costs too much', async () => {
       const key = await logInAs(h);
       const useful = await authed(h, key, '{ events(tenant: "none") { nodes { deliveries { attempts { statusCode } } } } }');
       assert.ok(!JSON.stringify(useful.body).match(/depth/i), 'the deepest useful query is within the limit');
@@ -113,6 +113,12 @@ for (const dialect of DIALECTS) {
       assert.equal(code(many), 'BAD_USER_INPUT', JSON.stringify(many.body));
       assert.match(many.body.errors[0].message, /alias/i);
       assert.match(requestId(many), /^req_/);
+      const heavy = 'events(tenant: "none") { nodes { id type status payload createdAt occurredAt deliveries { id endpointId status attemptCount lastStatusCode attempts { id attempt startedAt statusCode durationMs error } } } pageInfo { hasNextPage endCursor } }';
+      const one = await authed(h, key, `{ ${heavy} }`);
+      assert.ok(!/cost/i.test(JSON.stringify(one.body)), 'one heavy list is within the cost limit');
+      const costly = await authed(h, key, `{ ${Array.from({ length: 14 }, (_, i) => `e${i}: ${heavy}`).join(' ')} }`);
+      assert.equal(code(costly), 'BAD_USER_INPUT', JSON.stringify(costly.body));
+      assert.ok(costly.body.errors.some((e: any) => /cost/i.test(e.message)), JSON.stringify(costly.body));
     });
 
     it('refuses a batched array with a clear error', async () => {
