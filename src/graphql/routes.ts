@@ -59,11 +59,12 @@ export const AUTHENTICATED_PATH = '/graphql/api/authenticated';
 
 /**
  * Limits on one operation. Herald's deepest useful query (events → deliveries → attempts) is depth
- * 5; the heaviest single list with every field costs under 100 in graphql-armor's measure (an object
- * 2, a scalar 1, children weighted 1.5 per level), so 1000 lets a screen ask for several lists at
- * once and refuses a request made of many aliased copies of them.
+ * 5. graphql-armor's cost weighs an object 2 and a scalar 1, children 1.5 per level, and multiplies
+ * a list by a literal `first`: a full page of 100 events with every field of their deliveries and
+ * attempts costs about 8,500, so 20,000 lets a screen ask for two such pages and refuses a request
+ * made of many copies of them.
  */
-export const LIMITS = { maxDepth: 10, maxAliases: 15, maxCost: 1000, maxTokens: 2000, maxDirectives: 20 } as const;
+export const LIMITS = { maxDepth: 10, maxAliases: 15, maxCost: 20_000, maxTokens: 2000, maxDirectives: 20 } as const;
 
 /** A GraphQL body is a few kilobytes; the cap keeps a hostile one from costing parse time. */
 const BODY_LIMIT = 256 * 1024;
