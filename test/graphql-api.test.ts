@@ -21,7 +21,9 @@ for (const dialect of DIALECTS) {
     let tenantId: string;
     before(async () => {
       // Failures are part of these tests: no circuit opening in the middle of them.
-      h = await startHerald(dialect, { HERALD_RETRY_SCHEDULE: '0.1', HERALD_CIRCUIT_THRESHOLD: '100' });
+      // Tenant sessions create endpoints on this machine's receiver: the sandbox lets tenants use
+      // loopback addresses only when the operator allows it (HERALD_SANDBOX_TENANT_PRIVATE).
+      h = await startHerald(dialect, { HERALD_RETRY_SCHEDULE: '0.1', HERALD_CIRCUIT_THRESHOLD: '100', HERALD_SANDBOX_TENANT_PRIVATE: '1' });
       rx = await new Receiver((r) => (r.path.startsWith('/fail') ? { status: 500, body: 'no' } : { status: 200, body: 'ok' })).start();
       await h.api('POST', '/v1/event-types/import', { catalog: 'productfy' });
       tenantId = (await h.api('POST', '/v1/tenants', { name: 'Acme', uid: 'acme' })).body.id;

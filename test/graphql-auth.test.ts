@@ -133,7 +133,7 @@ for (const dialect of DIALECTS) {
       const broken = await gql(h, 'authenticated', '{"query": "{ viewer { id }');
       assert.equal(broken.status, 400);
       assert.equal(code(broken), 'BAD_USER_INPUT');
-      assert.match(broken.body.errors[0].message, /not valid JSON/);
+      assert.match(broken.body.errors[0].message, /JSON/);
       assert.match(requestId(broken), /^req_/);
       const text = await fetch(`${h.url}/graphql/api/public`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"query":"{ ok }"}' });
       const textBody = (await text.json()) as any;
