@@ -79,6 +79,8 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(merged.customData, { tier: 'gold', since: 2020 });
       assert.deepEqual((await ok(tenantKey, 'query($id: ID!) { customData(customerId: $id) }', { id: person.id })).customData, { tier: 'gold', since: 2020 });
       assert.deepEqual((await ok(op, 'query { customData(tenant: "acme", customerId: "cust-1") }')).customData, { tier: 'gold', since: 2020 }, 'by key within a tenant');
+      const one = (await ok(tenantKey, `query($id: ID!) { customer(customerId: $id) { ${CUSTOMER} } }`, { id: person.id })).customer;
+      assert.deepEqual({ key: one.key, city: one.address.city, customData: one.customData }, { key: 'cust-1', city: 'New York', customData: { tier: 'gold', since: 2020 } });
 
       const found = (await ok(tenantKey, `{ customers(search: "LIMA") { nodes { ${CUSTOMER} } pageInfo { hasNextPage endCursor } } }`)).customers;
       assert.deepEqual(found.nodes.map((c: any) => c.key).sort(), ['cust-1', 'org-1']);

@@ -60,6 +60,7 @@ for (const dialect of DIALECTS) {
     // One call per operation that names a tenant or an object, with B's identifiers.
     const walk = (w: World): Record<string, string[]> => ({
       customers: [`{ customers(tenant: "${w.tenant.uid}") { nodes { id email customData } } }`, `{ customers(tenant: "${w.tenant.id}", search: "secret") { nodes { id } } }`],
+      customer: [`{ customer(customerId: "${w.customer.id}") { id email } }`, `{ customer(tenant: "${w.tenant.uid}", customerId: "${w.customer.key}") { id } }`],
       customData: [`{ customData(customerId: "${w.customer.id}") }`, `{ customData(tenant: "${w.tenant.uid}", customerId: "${w.customer.key}") }`],
       endpoints: [`{ endpoints(tenant: "${w.tenant.uid}") { id url } }`],
       endpointSecret: [`{ endpointSecret(endpointId: "${w.endpointId}") }`],

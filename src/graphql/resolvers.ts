@@ -263,6 +263,9 @@ export const authenticatedResolvers: Record<string, unknown> = {
       const page = await listCustomers(ctx.deps.db, t.id, { limit, cursor, search: args.search ?? undefined, kind: args.kind ? (args.kind.toLowerCase() as CustomerKind) : undefined });
       return connection(page, customerNode);
     },
+    async customer(_p: unknown, args: Args, ctx: AuthenticatedContext) {
+      return customerNode(await customerFor(ctx, args.customerId, args.tenant));
+    },
     async customData(_p: unknown, args: Args, ctx: AuthenticatedContext) {
       return (await customerFor(ctx, args.customerId, args.tenant)).customData;
     },

@@ -325,6 +325,8 @@ export const authenticatedTypeDefs = /* GraphQL */ `
     users(first: Int, after: String): UserConnection!
     tenants(first: Int, after: String): TenantConnection!
     customers(tenant: ID, search: String, kind: CustomerKind, first: Int, after: String): CustomerConnection!
+    "One customer: by its id, or by its key with tenant."
+    customer(customerId: ID!, tenant: ID): Customer!
     "Custom data of a customer: by its id, or by its key with tenant."
     customData(customerId: ID!, tenant: ID): JSON!
     eventTypes: [EventType!]!
