@@ -14,7 +14,9 @@ export type AuditAction =
   | 'user.created'
   | 'user.disabled'
   | 'user.enabled'
-  | 'user.mfa_reset';
+  | 'user.mfa_reset'
+  | 'endpoint.secret_revealed'
+  | 'endpoint.secret_rotated';
 
 export interface AuditEntry {
   id: string;

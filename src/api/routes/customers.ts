@@ -1,8 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { releaseWaiting } from '../../billing/applyBilling.js';
-import { createCustomer, type Customer as CustomerRecord, type CustomerInput, type CustomerKind, deleteCustomer, getCustomer, listCustomers, updateCustomer } from '../../customers/customers.js';
-import { insertEvents } from '../../events/eventWriter.js';
+import { createCustomerAnnounced, updateCustomerAnnounced } from '../../customers/customerChanges.js';
+import { type CustomerInput, type CustomerKind, deleteCustomer, getCustomer, listCustomers } from '../../customers/customers.js';
 import type { ApiDeps } from '../deps.js';
 import { errors, JsonObject, ListQuery, page, TenantParams, Timestamp } from '../schemas.js';
 
@@ -52,13 +51,6 @@ export default async function customerRoutes(app: FastifyInstance, { db, auth, b
   const tags = ['customers'];
   const params = (req: FastifyRequest) => req.params as { tenant: string; customer: string };
 
-  /** Billing messages held for this key get their turn; the change is announced in the same commit. */
-  const announce = async (q: Parameters<Parameters<typeof db.tx>[0]>[0], c: CustomerRecord, type: string) => {
-    const released = await releaseWaiting(q, c.tenantId, `customer:${c.key}`);
-    await insertEvents(q, box, c.tenantId, [{ type, payload: JSON.stringify({ customer: c }) }]);
-    return released;
-  };
-
   app.post('/v1/tenants/:tenant/customers', {
     schema: {
       tags,
@@ -70,10 +62,7 @@ export default async function customerRoutes(app: FastifyInstance, { db, auth, b
     },
   }, async (req, reply) => {
     const tenant = await auth.tenant(req, (req.params as { tenant: string }).tenant);
-    const { customer, released } = await db.tx(async (q) => {
-      const c = await createCustomer(q, tenant.id, req.body as CustomerInput);
-      return { customer: c, released: await announce(q, c, 'customer.created') };
-    });
+    const { customer, released } = await createCustomerAnnounced(db, box, tenant.id, req.body as CustomerInput);
     onEventsAccepted();
     if (released) onInboundReceived();
     return reply.status(201).send(customer);
@@ -120,10 +109,7 @@ export default async function customerRoutes(app: FastifyInstance, { db, auth, b
   }, async (req) => {
     const tenant = await auth.tenant(req, params(req).tenant);
     const current = await getCustomer(db, tenant.id, params(req).customer);
-    const { customer, released } = await db.tx(async (q) => {
-      const c = await updateCustomer(q, current, req.body as Partial<CustomerInput>);
-      return { customer: c, released: await announce(q, c, 'customer.updated') };
-    });
+    const { customer, released } = await updateCustomerAnnounced(db, box, current, req.body as Partial<CustomerInput>);
     onEventsAccepted();
     if (released) onInboundReceived();
     return customer;

@@ -6,7 +6,7 @@ import {
 } from '../../endpoints/endpoints.js';
 import { HeraldError } from '../../errors.js';
 import { getRecovery, startRecovery } from '../../deliveries/recoverDeliveries.js';
-import { findEventType } from '../../event-types/eventTypes.js';
+import { sendTestEvent, TEST_EVENT_TYPE } from '../../endpoints/testEvent.js';
 import type { ApiDeps } from '../deps.js';
 import { errors, ListQuery, page, parseTimestamp, TenantParams, Timestamp } from '../schemas.js';
 
@@ -52,8 +52,7 @@ const Fields = {
 
 const EndpointParams = Type.Object({ tenant: TenantParams.properties.tenant, id: Type.String({ minLength: 1, maxLength: 100 }) });
 
-/** The built-in type of a test event sent to an endpoint that subscribes to every type. */
-export const TEST_EVENT_TYPE = 'herald.test';
+export { TEST_EVENT_TYPE };
 
 export default async function endpointRoutes(app: FastifyInstance, { db, auth, config, events, addresses, box }: ApiDeps) {
   const tags = ['endpoints'];
@@ -157,18 +156,7 @@ export default async function endpointRoutes(app: FastifyInstance, { db, auth, c
   }, async (req, reply) => {
     const tenant = await auth.tenant(req, params(req).tenant);
     const endpoint = await getEndpoint(db, tenant.id, params(req).id);
-    if (!endpoint.enabled) throw new HeraldError('bad_request', 'this endpoint is disabled; enable it (PATCH {"enabled":true}) before testing it');
-    const wanted = (req.body as { eventType?: string } | undefined)?.eventType ?? endpoint.eventTypes[0];
-    let type = TEST_EVENT_TYPE;
-    let payload = JSON.stringify({ message: 'This is a test event from Herald.', endpointId: endpoint.id });
-    if (wanted) {
-      const t = await findEventType(db, req.scope.environmentId, wanted);
-      if (!t) throw new HeraldError('bad_request', `unknown event type "${wanted}"; create it with POST /v1/event-types`);
-      type = t.name;
-      payload = JSON.stringify(t.example ?? {});
-    }
-    const [event] = await events.write(tenant.id, [{ type, payload }], { onlyEndpointId: endpoint.id });
-    return reply.status(202).send({ eventId: event.id });
+    return reply.status(202).send(await sendTestEvent(db, events, req.scope.environmentId, endpoint, (req.body as { eventType?: string } | undefined)?.eventType));
   });
 
   const Recovery = Type.Object({

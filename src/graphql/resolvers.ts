@@ -1,0 +1,409 @@
+import { GraphQLScalarType, Kind, type ValueNode } from 'graphql';
+import { listAudit, writeAudit } from '../accounts/audit.js';
+import { listRecords, type RecordKind } from '../billing/records.js';
+import { startRecovery } from '../deliveries/recoverDeliveries.js';
+import { type InboundStatus } from '../inbound/storeInbound.js';
+import { listInbound } from '../inbound/readInbound.js';
+import { listSources } from '../sources/sources.js';
+import { logIn, type AccountsDeps } from '../accounts/logIn.js';
+import { logOut, refreshSession, type Session } from '../accounts/sessions.js';
+import { totpQrCode } from '../accounts/totp.js';
+import { createUser, disableUser, enableUser, getUser, listUsers, resetMfa, type SecondFactor, type User } from '../accounts/users.js';
+import type { ApiDeps } from '../api/deps.js';
+import { type Actor, requireOperator, resolveOwner, resolveTenant } from '../auth/actor.js';
+import { createCustomerAnnounced, updateCustomerAnnounced } from '../customers/customerChanges.js';
+import { type Address, type Customer, type CustomerKind, getCustomer, listCustomers } from '../customers/customers.js';
+import { attemptsOfDeliveries, deliveriesOfEvents } from '../deliveries/readDeliveries.js';
+import { resendDelivery } from '../deliveries/resendDelivery.js';
+import { type BodyFormat, createEndpoint, type Endpoint, type EndpointContext, type EndpointInput, getEndpoint, getSecret, listEndpoints, rotateSecret, updateEndpoint } from '../endpoints/endpoints.js';
+import { sendTestEvent } from '../endpoints/testEvent.js';
+import { badRequest, HeraldError, notFound } from '../errors.js';
+import { listEventTypes } from '../event-types/eventTypes.js';
+import { listEvents } from '../events/readEvents.js';
+import type { Page } from '../pagination.js';
+import { billingTotals, type Bucket, deliveryReport } from '../reports/deliveryReport.js';
+import { tenantOf } from '../tenants/ownerOf.js';
+import { findTenant, listTenants, type Tenant } from '../tenants/tenants.js';
+
+export interface PublicContext {
+  deps: ApiDeps;
+  address: string | null;
+}
+
+export interface AuthenticatedContext extends PublicContext {
+  actor: Actor;
+  session: Session;
+  sessionKey: string;
+}
+
+const accounts = (deps: ApiDeps): AccountsDeps => ({ db: deps.db, box: deps.box, sessionTtlMs: deps.config.sessionTtlMs });
+const ENV_OUT = (e: string) => e.toUpperCase();
+const ENV_IN = (e: string | null | undefined) => (e ? e.toLowerCase() : undefined);
+
+// ---- JSON: custom data, schemas and examples are free-form JSON values.
+function literal(node: ValueNode, variables?: Record<string, unknown> | null): unknown {
+  switch (node.kind) {
+    case Kind.STRING:
+    case Kind.BOOLEAN:
+      return node.value;
+    case Kind.INT:
+    case Kind.FLOAT:
+      return Number(node.value);
+    case Kind.NULL:
+      return null;
+    case Kind.LIST:
+      return node.values.map((v) => literal(v, variables));
+    case Kind.OBJECT:
+      return Object.fromEntries(node.fields.map((f) => [f.name.value, literal(f.value, variables)]));
+    case Kind.VARIABLE:
+      return variables?.[node.name.value];
+    default:
+      throw badRequest(`a JSON value cannot be a ${node.kind}`);
+  }
+}
+const JSONScalar = new GraphQLScalarType({
+  name: 'JSON',
+  description: 'Any JSON value.',
+  serialize: (v) => v,
+  parseValue: (v) => v,
+  parseLiteral: literal,
+});
+
+// ---- Pages: `first` (default 50, at most 100) and `after` (the endCursor of the page before).
+function pageArgs(args: { first?: number | null; after?: string | null }): { limit: number; cursor?: string } {
+  const limit = args.first ?? 50;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw badRequest(`first must be between 1 and 100, not ${limit}`);
+  if (args.after !== undefined && args.after !== null && (args.after.length === 0 || args.after.length > 100)) throw badRequest('after must be the endCursor of a previous page');
+  return { limit, cursor: args.after ?? undefined };
+}
+const connection = <T, U>(page: Page<T>, map: (t: T) => U) => ({
+  nodes: page.data.map(map),
+  pageInfo: { hasNextPage: page.nextCursor !== null, endCursor: page.nextCursor },
+});
+
+const tenantNode = (t: Tenant) => ({ id: t.id, uid: t.uid, name: t.name, createdAt: t.createdAt });
+const customerNode = (c: Customer) => ({ ...c, kind: c.kind.toUpperCase() });
+const endpointNode = (e: Endpoint) => ({ ...e, format: e.format.toUpperCase() });
+
+/** Null fields of a GraphQL input are "not given". */
+function given<T extends object>(input: T | null | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(input ?? {}).filter(([, v]) => v !== null && v !== undefined)) as Partial<T>;
+}
+
+function customDataObject(data: unknown, what: string): Record<string, unknown> {
+  if (!data || typeof data !== 'object' || Array.isArray(data)) throw badRequest(`${what} must be a JSON object of fields, like {"tier": "gold"}`);
+  return data as Record<string, unknown>;
+}
+
+function time(value: string | null | undefined, fallback: number, name: string): number {
+  if (value === null || value === undefined) return fallback;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw badRequest(`${name} must be an ISO 8601 time like 2026-01-31T00:00:00Z, not "${value}"`);
+  return ms;
+}
+
+// ---- Reaching objects the way REST does: through the actor.
+const tenantFor = (ctx: AuthenticatedContext, tenant: string | null | undefined) => resolveTenant(ctx.deps.db, ctx.deps.box, ctx.actor, tenant);
+
+/** A customer by id (its tenant found from it), or by id or key within a named tenant. */
+async function customerFor(ctx: AuthenticatedContext, customerId: string, tenant: string | null | undefined): Promise<Customer> {
+  const { db, box } = ctx.deps;
+  if (tenant) return getCustomer(db, (await tenantFor(ctx, tenant)).id, customerId);
+  const owner = await resolveOwner(db, box, ctx.actor, await tenantOf(db, ctx.actor.environmentId, 'customer', customerId), () => notFound('customer', customerId));
+  return getCustomer(db, owner.id, customerId);
+}
+
+async function endpointFor(ctx: AuthenticatedContext, id: string): Promise<Endpoint> {
+  const { db, box } = ctx.deps;
+  const owner = await resolveOwner(db, box, ctx.actor, await tenantOf(db, ctx.actor.environmentId, 'endpoint', id), () => notFound('endpoint', id));
+  return getEndpoint(db, owner.id, id);
+}
+
+function endpointContext(ctx: AuthenticatedContext): EndpointContext {
+  const { config, addresses, box } = ctx.deps;
+  // The same context REST's endpoint routes build from the caller's key: the URL policy of the
+  // caller's environment.
+  return { environmentId: ctx.actor.environmentId, environment: ctx.actor.environment, tokenHeader: config.tokenHeader, addresses, maxEndpoints: config.maxEndpointsPerTenant, box };
+}
+
+function endpointInput<T extends { format?: string | null }>(input: T): Partial<EndpointInput> {
+  const g = given(input) as Partial<EndpointInput> & { format?: string };
+  return { ...g, ...(g.format ? { format: g.format.toLowerCase() as BodyFormat } : {}) };
+}
+
+async function createCustomerOf(ctx: AuthenticatedContext, kind: CustomerKind, tenant: string | null | undefined, input: Record<string, unknown>): Promise<unknown> {
+  const t = await tenantFor(ctx, tenant);
+  const g = given(input) as { key: string; name?: string; email?: string; address?: Address; customData?: unknown };
+  const { customer, released } = await createCustomerAnnounced(ctx.deps.db, ctx.deps.box, t.id, {
+    key: g.key,
+    kind,
+    name: g.name,
+    email: g.email,
+    address: g.address ? given(g.address) : undefined,
+    customData: g.customData === undefined ? undefined : customDataObject(g.customData, 'customData'),
+  });
+  ctx.deps.onEventsAccepted();
+  if (released) ctx.deps.onInboundReceived();
+  return customerNode(customer);
+}
+
+async function changeCustomer(ctx: AuthenticatedContext, customerId: string, tenant: string | null | undefined, patch: { address?: Address; customData?: Record<string, unknown> }) {
+  const current = await customerFor(ctx, customerId, tenant);
+  const { customer, released } = await updateCustomerAnnounced(ctx.deps.db, ctx.deps.box, current, patch);
+  ctx.deps.onEventsAccepted();
+  if (released) ctx.deps.onInboundReceived();
+  return customerNode(customer);
+}
+
+// ---- Users: operators manage the people of their own environment.
+const userNode = (u: User) => ({
+  ...u,
+  role: u.role.toUpperCase(),
+  environment: u.environment ? ENV_OUT(u.environment) : null,
+  status: u.status.toUpperCase(),
+});
+
+async function withSecondFactor(made: { user: User } & SecondFactor) {
+  return { user: userNode(made.user), totpSecret: made.totpSecret, otpauthUri: made.otpauthUri, qrCode: (await totpQrCode(made.otpauthUri)).dataUrl, recoveryCodes: made.recoveryCodes };
+}
+
+/**
+ * The user an operator names, if it may manage it: a user of the session's environment, or one of
+ * every environment when the operator itself is of every environment. Others are not found.
+ */
+async function managedUser(ctx: AuthenticatedContext, id: string): Promise<User> {
+  requireOperator(ctx.actor);
+  const me = await getUser(ctx.deps.db, ctx.actor.id);
+  const target = await getUser(ctx.deps.db, id).catch(() => undefined);
+  const reachable = target && (target.environment === ctx.actor.environment || (target.environment === null && me.environment === null));
+  if (!reachable) throw new HeraldError('not_found', `no user "${id}" in the ${ctx.actor.environment} environment`);
+  return target;
+}
+
+/** A customer reached through customers() or a mutation was already checked against the actor. */
+async function records(ctx: AuthenticatedContext, kind: RecordKind, c: Customer, args: Args) {
+  const { limit, cursor } = pageArgs(args);
+  return connection(await listRecords(ctx.deps.db, kind, c.tenantId, { limit, cursor, customerId: c.id }), (r) => r);
+}
+
+/** Revealing or rotating a signing secret is written to the audit log (never the secret itself). */
+async function auditSecret(ctx: AuthenticatedContext, action: 'endpoint.secret_revealed' | 'endpoint.secret_rotated', endpoint: Endpoint) {
+  await writeAudit(ctx.deps.db, { environmentId: ctx.actor.environmentId, actor: ctx.actor.id, action, target: endpoint.id, address: ctx.address, details: { tenantId: endpoint.tenantId, session: ctx.actor.sessionId } });
+}
+
+const auditContext = (ctx: AuthenticatedContext) => ({ actor: ctx.actor.id, address: ctx.address });
+
+const INBOUND_STATUSES: InboundStatus[] = ['received', 'processed', 'unmatched', 'rejected', 'failed'];
+
+type Args = Record<string, any>;
+type Resolver<C> = (parent: any, args: Args, ctx: C) => unknown;
+
+export const publicResolvers: Record<string, Record<string, Resolver<PublicContext>>> = {
+  Query: { ok: () => true },
+  Mutation: {
+    async logIn(_p, { input }, ctx) {
+      const { user, session, key } = await logIn(accounts(ctx.deps), {
+        username: input.username,
+        password: input.password,
+        totpCode: input.totpCode,
+        recoveryCode: input.recoveryCode,
+        environment: ENV_IN(input.environment),
+        address: ctx.address,
+      });
+      return { login: { id: user.id, username: user.email, sessions: [{ sessionKey: key, expiresAt: session.expiresAt, environment: ENV_OUT(session.environment) }] } };
+    },
+  },
+};
+
+export const authenticatedResolvers: Record<string, unknown> = {
+  JSON: JSONScalar,
+  Customer: {
+    subscriptions: (c: Customer, args: Args, ctx: AuthenticatedContext) => records(ctx, 'subscriptions', c, args),
+    transactions: (c: Customer, args: Args, ctx: AuthenticatedContext) => records(ctx, 'transactions', c, args),
+    refunds: (c: Customer, args: Args, ctx: AuthenticatedContext) => records(ctx, 'refunds', c, args),
+  },
+  User: {
+    async tenant(u: User, _a: Args, ctx: AuthenticatedContext) {
+      if (!u.tenantId) return null;
+      const t = await findTenant(ctx.deps.db, ctx.deps.box, ctx.actor.environmentId, u.tenantId);
+      return t ? { id: t.id, uid: t.uid } : null;
+    },
+  },
+  Query: {
+    async viewer(_p: unknown, _a: Args, ctx: AuthenticatedContext) {
+      const { actor, session } = ctx;
+      const t = actor.tenantId ? await findTenant(ctx.deps.db, ctx.deps.box, actor.environmentId, actor.tenantId) : undefined;
+      return {
+        id: actor.id,
+        username: actor.username,
+        role: actor.role.toUpperCase(),
+        environment: ENV_OUT(actor.environment),
+        tenant: t ? { id: t.id, uid: t.uid } : null,
+        sessionExpiresAt: session.expiresAt,
+      };
+    },
+    async users(_p: unknown, args: Args, ctx: AuthenticatedContext) {
+      requireOperator(ctx.actor);
+      const { limit, cursor } = pageArgs(args);
+      return connection(await listUsers(ctx.deps.db, { environmentId: ctx.actor.environmentId, limit, after: cursor }), userNode);
+    },
+    async tenants(_p: unknown, args: Args, ctx: AuthenticatedContext) {
+      const { limit, cursor } = pageArgs(args);
+      // A session bound to one tenant lists that tenant only, as a tenant key would see it.
+      if (ctx.actor.tenantId) {
+        const own = await tenantFor(ctx, null);
+        return connection({ data: cursor ? [] : [own], nextCursor: null }, tenantNode);
+      }
+      return connection(await listTenants(ctx.deps.db, ctx.deps.box, ctx.actor.environmentId, limit, cursor), tenantNode);
+    },
+    async customers(_p: unknown, args: Args, ctx: AuthenticatedContext) {
+      const t = await tenantFor(ctx, args.tenant);
+      const { limit, cursor } = pageArgs(args);
+      if (args.search !== undefined && args.search !== null && (args.search.length < 1 || args.search.length > 200)) throw badRequest('search must be 1 to 200 characters');
+      const page = await listCustomers(ctx.deps.db, t.id, { limit, cursor, search: args.search ?? undefined, kind: args.kind ? (args.kind.toLowerCase() as CustomerKind) : undefined });
+      return connection(page, customerNode);
+    },
+    async customer(_p: unknown, args: Args, ctx: AuthenticatedContext) {
+      return customerNode(await customerFor(ctx, args.customerId, args.tenant));
+    },
+    async customData(_p: unknown, args: Args, ctx: AuthenticatedContext) {
+      return (await customerFor(ctx, args.customerId, args.tenant)).customData;
+    },
+    async eventTypes(_p: unknown, _a: Args, ctx: AuthenticatedContext) {
+      const out = [];
+      let cursor: string | undefined;
+      do {
+        const page = await listEventTypes(ctx.deps.db, ctx.actor.environmentId, 500, cursor);
+        out.push(...page.data);
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      return out;
+    },
+    async endpoints(_p: unknown, args: Args, ctx: AuthenticatedContext) {
+      const t = await tenantFor(ctx, args.tenant);
+      // A tenant has at most HERALD_MAX_ENDPOINTS_PER_TENANT endpoints: one page holds them all.
+      const page = await listEndpoints(ctx.deps.db, t.id, ctx.deps.config.maxEndpointsPerTenant);
+      return page.data.map(endpointNode);
+    },
+    async endpointSecret(_p: unknown, args: Args, ctx: AuthenticatedContext) {
+      const endpoint = await endpointFor(ctx, args.endpointId);
+      const secret = await getSecret(ctx.deps.db, ctx.deps.box, endpoint.tenantId, endpoint.id);
+      await auditSecret(ctx, 'endpoint.secret_revealed', endpoint);
+      return secret;
+    },
+    async sources(_p: unknown, args: Args, ctx: AuthenticatedContext) {
+      const t = await tenantFor(ctx, args.tenant);
+      const out = [];
+      let cursor: string | undefined;
+      do {
+        const page = await listSources(ctx.deps.db, ctx.deps.config.publicUrl, t.id, 500, cursor);
+        out.push(...page.data);
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      return out;
+    },
+    async inboundMessages(_p: unknown, args: Args, ctx: AuthenticatedContext) {
+      const t = await tenantFor(ctx, args.tenant);
+      const { limit, cursor } = pageArgs(args);
+      const status = args.status ? (String(args.status).toLowerCase() as InboundStatus) : undefined;
+      if (status && !INBOUND_STATUSES.includes(status)) throw badRequest(`status must be one of ${INBOUND_STATUSES.join(', ').toUpperCase()}, not "${args.status}"`);
+      return connection(await listInbound(ctx.deps.db, t.id, { limit, cursor, sourceId: args.source ?? undefined, status }), (m) => ({ ...m, status: m.status.toUpperCase() }));
+    },
+    async events(_p: unknown, args: Args, ctx: AuthenticatedContext) {
+      const t = await tenantFor(ctx, args.tenant);
+      const { limit, cursor } = pageArgs(args);
+      const page = await listEvents(ctx.deps.db, t.id, { type: args.type ?? undefined, status: args.status ?? undefined }, limit, cursor);
+      // Deliveries and their attempts for the whole page in two queries, whether asked for or not:
+      // cheaper than a query per event when they are, and small when they are not.
+      const deliveries = await deliveriesOfEvents(ctx.deps.db, page.data.map((e) => e.id));
+      const attempts = await attemptsOfDeliveries(ctx.deps.db, deliveries.map((d) => d.id));
+      return connection(page, (e) => ({
+        ...e,
+        deliveries: deliveries
+          .filter((d) => d.eventId === e.id)
+          .map((d) => ({ ...d, attemptCount: d.attempts, attempts: attempts.filter((a) => a.deliveryId === d.id) })),
+      }));
+    },
+    async report(_p: unknown, args: Args, ctx: AuthenticatedContext) {
+      const t = await tenantFor(ctx, args.tenant);
+      const to = time(args.to, Date.now(), 'to');
+      const from = time(args.from, to - 86_400_000, 'from');
+      if (from >= to) throw badRequest('from must be before to');
+      const bucket = (args.bucket ?? 'HOUR').toLowerCase() as Bucket;
+      const report = await deliveryReport(ctx.deps.db, t.id, from, to, bucket);
+      return { ...report, billing: () => billingTotals(ctx.deps.db, t.id, from, to) };
+    },
+    async auditLog(_p: unknown, args: Args, ctx: AuthenticatedContext) {
+      requireOperator(ctx.actor);
+      const { limit, cursor } = pageArgs(args);
+      return connection(await listAudit(ctx.deps.db, { environmentId: ctx.actor.environmentId, limit, after: cursor }), (e) => e);
+    },
+  },
+  Mutation: {
+    createPerson: (_p: unknown, args: Args, ctx: AuthenticatedContext) => createCustomerOf(ctx, 'person', args.tenant, args.input),
+    createOrganization: (_p: unknown, args: Args, ctx: AuthenticatedContext) => createCustomerOf(ctx, 'organization', args.tenant, args.input),
+    saveAddress: (_p: unknown, args: Args, ctx: AuthenticatedContext) => changeCustomer(ctx, args.customerId, args.tenant, { address: given(args.input) as Address }),
+    saveCustomData: (_p: unknown, args: Args, ctx: AuthenticatedContext) => changeCustomer(ctx, args.customerId, args.tenant, { customData: customDataObject(args.data, 'data') }),
+    async createEndpoint(_p: unknown, args: Args, ctx: AuthenticatedContext) {
+      const t = await tenantFor(ctx, args.tenant);
+      const { secret, ...endpoint } = await createEndpoint(ctx.deps.db, endpointContext(ctx), t.id, endpointInput(args.input) as EndpointInput);
+      return { endpoint: endpointNode(endpoint), secret };
+    },
+    async updateEndpoint(_p: unknown, args: Args, ctx: AuthenticatedContext) {
+      const current = await endpointFor(ctx, args.id);
+      return endpointNode(await updateEndpoint(ctx.deps.db, endpointContext(ctx), current, endpointInput(args.input)));
+    },
+    async rotateEndpointSecret(_p: unknown, args: Args, ctx: AuthenticatedContext) {
+      const endpoint = await endpointFor(ctx, args.endpointId);
+      const secret = await rotateSecret(ctx.deps.db, ctx.deps.box, endpoint.tenantId, endpoint.id);
+      await auditSecret(ctx, 'endpoint.secret_rotated', endpoint);
+      return secret;
+    },
+    async recoverEndpoint(_p: unknown, args: Args, ctx: AuthenticatedContext) {
+      const endpoint = await endpointFor(ctx, args.endpointId);
+      const r = await startRecovery(ctx.deps.db, endpoint.tenantId, endpoint.id, time(args.since, 0, 'since'), time(args.until, Date.now(), 'until'));
+      return { ...r, status: r.status.toUpperCase() };
+    },
+    async sendTestEvent(_p: unknown, args: Args, ctx: AuthenticatedContext) {
+      const endpoint = await endpointFor(ctx, args.endpointId);
+      return sendTestEvent(ctx.deps.db, ctx.deps.events, ctx.actor.environmentId, endpoint, args.eventType);
+    },
+    async resendDelivery(_p: unknown, args: Args, ctx: AuthenticatedContext) {
+      const { db, box } = ctx.deps;
+      const owner = await resolveOwner(db, box, ctx.actor, await tenantOf(db, ctx.actor.environmentId, 'delivery', args.id), () => notFound('delivery', args.id));
+      await resendDelivery(db, owner.id, args.id);
+      ctx.deps.onEventsAccepted();
+      return { id: args.id, status: 'I' };
+    },
+    async refreshSession(_p: unknown, _a: Args, ctx: AuthenticatedContext) {
+      const { session, key } = await refreshSession(ctx.deps.db, ctx.sessionKey, { ttlMs: ctx.deps.config.sessionTtlMs, address: ctx.address });
+      return { sessionKey: key, expiresAt: session.expiresAt, environment: ENV_OUT(session.environment) };
+    },
+    async logOut(_p: unknown, _a: Args, ctx: AuthenticatedContext) {
+      await logOut(ctx.deps.db, ctx.sessionKey, { address: ctx.address });
+      return true;
+    },
+    async createUser(_p: unknown, { input }: Args, ctx: AuthenticatedContext) {
+      requireOperator(ctx.actor);
+      const role = String(input.role).toLowerCase() as User['role'];
+      const tenantId = role === 'tenant' ? (await tenantFor(ctx, input.tenant ?? '')).id : input.tenant ? input.tenant : null;
+      // An operator made from a session reaches that session's environment only: a sandbox login
+      // cannot mint access to production.
+      const made = await createUser(ctx.deps.db, ctx.deps.box, { email: input.email, role, tenantId, environmentId: role === 'operator' ? ctx.actor.environmentId : null, password: input.password }, auditContext(ctx));
+      return withSecondFactor(made);
+    },
+    async disableUser(_p: unknown, args: Args, ctx: AuthenticatedContext) {
+      const u = await managedUser(ctx, args.id);
+      if (u.id === ctx.actor.id) throw badRequest('you cannot disable yourself; ask another operator');
+      return userNode(await disableUser(ctx.deps.db, u.id, auditContext(ctx)));
+    },
+    async enableUser(_p: unknown, args: Args, ctx: AuthenticatedContext) {
+      const u = await managedUser(ctx, args.id);
+      return userNode(await enableUser(ctx.deps.db, u.id, auditContext(ctx)));
+    },
+    async resetMfa(_p: unknown, args: Args, ctx: AuthenticatedContext) {
+      const u = await managedUser(ctx, args.id);
+      return withSecondFactor(await resetMfa(ctx.deps.db, ctx.deps.box, u.id, auditContext(ctx)));
+    },
+  },
+};

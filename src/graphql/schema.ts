@@ -1,0 +1,380 @@
+// The GraphQL schemas, SDL first. Names marked in the design document (viewer, tenants, customers,
+// createPerson, …) are a contract; the rest follows the same style: lists are connections
+// (`nodes`, `pageInfo`), `tenant` arguments take an id or uid and may be left out by a session bound
+// to one tenant, and enums are upper case where REST uses lower case.
+
+/** POST /graphql/api/public: logging in, nothing else. */
+export const publicTypeDefs = /* GraphQL */ `
+  enum Environment { SANDBOX PRODUCTION }
+
+  type Query {
+    "Always true: the public endpoint answers. Everything else needs a session (logIn)."
+    ok: Boolean!
+  }
+
+  input LogInInput {
+    "The user's email."
+    username: String!
+    password: String!
+    "Six digits from the authenticator; each code works once."
+    totpCode: String
+    "Instead of totpCode when the authenticator is lost; each works once."
+    recoveryCode: String
+    "Default SANDBOX."
+    environment: Environment
+  }
+
+  type Session {
+    "Send it as extensions.sessionKey to /graphql/api/authenticated. Shown once."
+    sessionKey: String!
+    "Absolute: refresh (refreshSession) before it, or log in again."
+    expiresAt: String!
+    environment: Environment!
+  }
+
+  type Login {
+    id: ID!
+    username: String!
+    sessions: [Session!]!
+  }
+
+  type LogInPayload { login: Login! }
+
+  type Mutation {
+    "Email, password and a second factor; answers the session key at login.sessions[0].sessionKey."
+    logIn(input: LogInInput!): LogInPayload!
+  }
+`;
+
+/** POST /graphql/api/authenticated: everything a session may do. */
+export const authenticatedTypeDefs = /* GraphQL */ `
+  scalar JSON
+
+  enum Environment { SANDBOX PRODUCTION }
+  enum Role { OPERATOR TENANT }
+  enum CustomerKind { PERSON ORGANIZATION }
+  enum EndpointFormat { STANDARD PRODUCTFY ORIGINAL }
+  "N: no endpoint subscribed; I: in progress; S: delivered; F: failed."
+  enum EventStatus { N I S F }
+  enum DeliveryStatus { I S F }
+  enum ReportBucket { HOUR DAY }
+
+  type PageInfo {
+    hasNextPage: Boolean!
+    "Pass as after to get the next page."
+    endCursor: String
+  }
+
+  type TenantRef { id: ID! uid: String! }
+
+  type Viewer {
+    id: ID!
+    username: String!
+    role: Role!
+    environment: Environment!
+    "The one tenant this session reaches; null for an operator (every tenant)."
+    tenant: TenantRef
+    sessionExpiresAt: String!
+  }
+
+  type Tenant { id: ID! uid: String! name: String! createdAt: String! }
+  type TenantConnection { nodes: [Tenant!]! pageInfo: PageInfo! }
+
+  type Address {
+    placeId: String
+    streetNumber: String
+    streetName: String
+    streetSuffix: String
+    unitNumber: String
+    unitType: String
+    city: String
+    postalCode: String
+    countryCode: String
+    usTerritory: String
+  }
+
+  "Either placeId alone, or the full address (streetNumber, streetName, streetSuffix, city, postalCode, countryCode; usTerritory in the US; unitNumber with unitType)."
+  input AddressInput {
+    placeId: String
+    streetNumber: String
+    streetName: String
+    streetSuffix: String
+    unitNumber: String
+    unitType: String
+    city: String
+    postalCode: String
+    countryCode: String
+    usTerritory: String
+  }
+
+  type Customer {
+    id: ID!
+    key: String!
+    kind: CustomerKind!
+    name: String!
+    email: String
+    address: Address
+    customData: JSON!
+    createdAt: String!
+    updatedAt: String!
+    "Billing records made from received webhooks (Chargify, Stripe), newest first."
+    subscriptions(first: Int, after: String): SubscriptionConnection!
+    transactions(first: Int, after: String): MoneyConnection!
+    refunds(first: Int, after: String): MoneyConnection!
+  }
+
+  type Plan { id: ID! key: String! name: String! }
+  type Subscription {
+    id: ID!
+    provider: String!
+    providerId: String!
+    productId: String
+    productName: String
+    plan: Plan
+    state: String!
+    "Minor units (cents)."
+    amount: Int
+    currency: String
+    createdAt: String!
+    updatedAt: String!
+  }
+  type SubscriptionConnection { nodes: [Subscription!]! pageInfo: PageInfo! }
+  "A transaction or a refund: an amount in minor units (cents) under a customer."
+  type Money {
+    id: ID!
+    provider: String!
+    providerId: String!
+    amount: Int!
+    currency: String!
+    memo: String
+    occurredAt: String!
+  }
+  type MoneyConnection { nodes: [Money!]! pageInfo: PageInfo! }
+
+  type Source {
+    id: ID!
+    "chargify, stripe, github, shopify, standard, token or basic."
+    provider: String!
+    name: String!
+    "Where the provider posts."
+    url: String!
+    enabled: Boolean!
+    createdAt: String!
+  }
+  "RECEIVED, PROCESSED, UNMATCHED (held until its customer exists), REJECTED or FAILED."
+  type InboundMessage {
+    id: ID!
+    sourceId: ID!
+    status: String!
+    reason: String
+    waitingFor: String
+    duplicates: Int!
+    eventType: String
+    eventId: ID
+    receivedAt: String!
+    processedAt: String
+  }
+  type InboundConnection { nodes: [InboundMessage!]! pageInfo: PageInfo! }
+
+  type Recovery {
+    id: ID!
+    endpointId: ID!
+    since: String!
+    until: String!
+    "RUNNING or DONE."
+    status: String!
+    "Failed deliveries in the window when it started."
+    total: Int!
+    "Resent so far."
+    done: Int!
+  }
+  type CustomerConnection { nodes: [Customer!]! pageInfo: PageInfo! }
+
+  input PersonInput {
+    "Unique in the tenant; billing webhooks find the customer by it."
+    key: String!
+    name: String
+    email: String
+    address: AddressInput
+    customData: JSON
+  }
+  input OrganizationInput {
+    key: String!
+    name: String
+    email: String
+    address: AddressInput
+    customData: JSON
+  }
+
+  type EventType { name: String! description: String! schema: JSON example: JSON }
+
+  type Endpoint {
+    id: ID!
+    url: String!
+    description: String!
+    "Subscribed event types; empty means all."
+    eventTypes: [String!]!
+    enabled: Boolean!
+    format: EndpointFormat!
+    createdAt: String!
+    updatedAt: String!
+  }
+  type CreatedEndpoint {
+    endpoint: Endpoint!
+    "The signing secret (whsec_…): shown here, at creation."
+    secret: String!
+  }
+  input CreateEndpointInput {
+    url: String!
+    description: String
+    eventTypes: [String!]
+    format: EndpointFormat
+    enabled: Boolean
+  }
+  input UpdateEndpointInput {
+    url: String
+    description: String
+    eventTypes: [String!]
+    format: EndpointFormat
+    enabled: Boolean
+  }
+
+  type TestEvent { eventId: ID! }
+
+  type Attempt { id: ID! attempt: Int! startedAt: String! statusCode: Int durationMs: Int! error: String }
+  type Delivery {
+    id: ID!
+    endpointId: ID!
+    status: DeliveryStatus!
+    attemptCount: Int!
+    lastStatusCode: Int
+    attempts: [Attempt!]!
+  }
+  type Event {
+    id: ID!
+    type: String!
+    status: EventStatus!
+    payload: JSON
+    createdAt: String!
+    occurredAt: String!
+    deliveries: [Delivery!]!
+  }
+  type EventConnection { nodes: [Event!]! pageInfo: PageInfo! }
+  type ResentDelivery { id: ID! status: DeliveryStatus! }
+
+  type ReportBucketRow { start: String! accepted: Int! delivered: Int! failed: Int! p50Ms: Int p99Ms: Int }
+  type ReportTotals { accepted: Int! delivered: Int! failed: Int! p50Ms: Int p99Ms: Int }
+  "Money recorded from billing webhooks on one UTC day in one currency; amounts in minor units (cents)."
+  type BillingTotal { day: String! currency: String! transactions: Int! amount: Int! refunds: Int! refunded: Int! }
+  type Report {
+    buckets: [ReportBucketRow!]!
+    totals: ReportTotals!
+    "Per day and currency, dated by the provider (currencies are never added together)."
+    billing: [BillingTotal!]!
+  }
+
+  type AuditEntry {
+    id: ID!
+    environment: String
+    actor: String
+    action: String!
+    target: String
+    address: String
+    at: String!
+    details: JSON!
+  }
+  type AuditConnection { nodes: [AuditEntry!]! pageInfo: PageInfo! }
+
+  type User {
+    id: ID!
+    "The email, which is the username."
+    email: String!
+    role: Role!
+    "The one environment it may use; null: every environment (operators only)."
+    environment: Environment
+    tenant: TenantRef
+    "ACTIVE or DISABLED."
+    status: String!
+    createdAt: String!
+    lastLoginAt: String
+  }
+  type UserConnection { nodes: [User!]! pageInfo: PageInfo! }
+
+  "Shown once: the user scans otpauthUri (or types totpSecret) into an authenticator and keeps the recovery codes."
+  type UserWithSecondFactor {
+    user: User!
+    totpSecret: String!
+    otpauthUri: String!
+    "An SVG QR code of otpauthUri, as a data: URL for an <img>."
+    qrCode: String!
+    recoveryCodes: [String!]!
+  }
+
+  input CreateUserInput {
+    email: String!
+    role: Role!
+    "Required for a TENANT user (id or uid); refused for an OPERATOR."
+    tenant: ID
+    "At least 12 characters."
+    password: String!
+  }
+
+  type Query {
+    viewer: Viewer!
+    "Operators only: the users of this environment (and operators of every environment)."
+    users(first: Int, after: String): UserConnection!
+    tenants(first: Int, after: String): TenantConnection!
+    customers(tenant: ID, search: String, kind: CustomerKind, first: Int, after: String): CustomerConnection!
+    "One customer: by its id, or by its key with tenant."
+    customer(customerId: ID!, tenant: ID): Customer!
+    "Custom data of a customer: by its id, or by its key with tenant."
+    customData(customerId: ID!, tenant: ID): JSON!
+    eventTypes: [EventType!]!
+    endpoints(tenant: ID): [Endpoint!]!
+    "The signing secret of an endpoint (audited)."
+    endpointSecret(endpointId: ID!): String!
+    sources(tenant: ID): [Source!]!
+    inboundMessages(tenant: ID, source: ID, status: String, first: Int, after: String): InboundConnection!
+    events(tenant: ID, type: String, status: EventStatus, first: Int, after: String): EventConnection!
+    "Delivery volume and latency between from and to (ISO 8601; default the last 24 hours), per HOUR or DAY (UTC)."
+    report(tenant: ID, from: String, to: String, bucket: ReportBucket): Report!
+    "Operators only: logins, sessions and user changes, newest first."
+    auditLog(first: Int, after: String): AuditConnection!
+  }
+
+  type RefreshedSession {
+    sessionKey: String!
+    expiresAt: String!
+    environment: Environment!
+  }
+
+  type Mutation {
+    createPerson(tenant: ID, input: PersonInput!): Customer!
+    createOrganization(tenant: ID, input: OrganizationInput!): Customer!
+    "customerId: the customer's id, or its key when tenant is given."
+    saveAddress(customerId: ID!, tenant: ID, input: AddressInput!): Customer!
+    "Merges into the customer's custom data; a field set to null is removed."
+    saveCustomData(customerId: ID!, tenant: ID, data: JSON!): Customer!
+    createEndpoint(tenant: ID, input: CreateEndpointInput!): CreatedEndpoint!
+    updateEndpoint(id: ID!, input: UpdateEndpointInput!): Endpoint!
+    "A new signing secret; the old one keeps signing beside it for 24 hours (audited)."
+    rotateEndpointSecret(endpointId: ID!): String!
+    "Resends in the background every delivery that failed for this endpoint between since and until (default now)."
+    recoverEndpoint(endpointId: ID!, since: String!, until: String): Recovery!
+    "Sends the example of eventType (default: the endpoint's first type) to this endpoint only."
+    sendTestEvent(endpointId: ID!, eventType: String): TestEvent!
+    "Sends a delivery again now (a finished one starts a new round of retries)."
+    resendDelivery(id: ID!): ResentDelivery!
+    "Ends this session and answers a new one with a full lifetime."
+    refreshSession: RefreshedSession!
+    "Ends this session: its key stops working at once."
+    logOut: Boolean!
+    "Operators only. An OPERATOR made here may use this session's environment only."
+    createUser(input: CreateUserInput!): UserWithSecondFactor!
+    "Operators only: refuses the user's logins and ends its sessions."
+    disableUser(id: ID!): User!
+    enableUser(id: ID!): User!
+    "Operators only: a new TOTP secret and recovery codes (the old ones stop working); ends the user's sessions."
+    resetMfa(id: ID!): UserWithSecondFactor!
+  }
+`;
