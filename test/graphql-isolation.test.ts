@@ -126,6 +126,12 @@ for (const dialect of DIALECTS) {
       }
     });
 
+    it("keeps a tenant session's endpoints off private and loopback addresses, even in the sandbox", async () => {
+      const r = await authed(h, sessionA, `mutation { createEndpoint(input: {url: "${rx.url}/loopback"}) { secret } }`);
+      assert.equal(r.body.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT', JSON.stringify(r.body));
+      assert.match(r.body.errors[0].message, /HERALD_SANDBOX_TENANT_PRIVATE/);
+    });
+
     it('lists only its own tenant, and still reaches its own things', async () => {
       const t = await authed(h, sessionA, '{ tenants { nodes { id } } }');
       assert.deepEqual(t.body.data.tenants.nodes, [{ id: a.tenant.id }]);

@@ -122,8 +122,17 @@ async function endpointFor(ctx: AuthenticatedContext, id: string): Promise<Endpo
 function endpointContext(ctx: AuthenticatedContext): EndpointContext {
   const { config, addresses, box } = ctx.deps;
   // The same context REST's endpoint routes build from the caller's key: the URL policy of the
-  // caller's environment.
-  return { environmentId: ctx.actor.environmentId, environment: ctx.actor.environment, tokenHeader: config.tokenHeader, addresses, maxEndpoints: config.maxEndpointsPerTenant, box };
+  // caller's environment, and a tenant's session counts as tenant-scoped credentials (no private
+  // addresses, even in the sandbox, unless HERALD_SANDBOX_TENANT_PRIVATE says so).
+  return {
+    environmentId: ctx.actor.environmentId,
+    environment: ctx.actor.environment,
+    tokenHeader: config.tokenHeader,
+    addresses,
+    maxEndpoints: config.maxEndpointsPerTenant,
+    box,
+    caller: ctx.actor.tenantId ? 'tenant' : 'operator',
+  };
 }
 
 function endpointInput<T extends { format?: string | null }>(input: T): Partial<EndpointInput> {
