@@ -72,7 +72,7 @@ async function start(): Promise<void> {
   const herald = await createHerald(config, log);
   const lines = [`Herald is running on ${config.publicUrl} (database: ${herald.db.dialect} ${herald.db.where})`];
   lines.push(...firstStartLines(herald.firstStartKeys));
-  lines.push('', `  API reference   ${config.publicUrl}/docs`, `  OpenAPI         ${config.publicUrl}/openapi.json`, `  Health          ${config.publicUrl}/v1/health`, '');
+  lines.push('', `  API reference   ${config.publicUrl}/docs`, `  OpenAPI         ${config.publicUrl}/openapi.json`, `  GraphQL         ${config.publicUrl}/graphql/api/public (logIn), ${config.publicUrl}/graphql/api/authenticated`, `  Health          ${config.publicUrl}/v1/health`, '');
   process.stdout.write(lines.join('\n') + '\n');
 
   let stopping = false;
