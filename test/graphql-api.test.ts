@@ -55,6 +55,13 @@ for (const dialect of DIALECTS) {
       assert.equal(all.pageInfo.hasNextPage, true);
       const next = (await ok(op, 'query($after: String) { tenants(first: 1, after: $after) { nodes { uid } } }', { after: all.pageInfo.endCursor })).tenants;
       assert.notEqual(next.nodes[0].uid, all.nodes[0].uid);
+      // Cursors are opaque and belong to their list: a raw id, garbage, or another list's cursor is refused.
+      assert.ok(!all.nodes.some((n: { uid: string }) => all.pageInfo.endCursor.includes(n.uid)));
+      const customersPage = (await ok(op, '{ customers(tenant: "acme", first: 1) { pageInfo { endCursor } } }')).customers;
+      for (const after of ['garbage', tenantId, customersPage.pageInfo.endCursor ?? 'aaa']) {
+        const r = await authed(h, op, 'query($after: String) { tenants(first: 1, after: $after) { nodes { uid } } }', { after });
+        assert.equal(r.body.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT', `${after}: ${JSON.stringify(r.body)}`);
+      }
     });
 
     it('the getting-started flow: createPerson, saveAddress (place id, then full), saveCustomData, customData, customers search', async () => {

@@ -20,7 +20,7 @@ import { sendTestEvent } from '../endpoints/testEvent.js';
 import { badRequest, HeraldError, notFound } from '../errors.js';
 import { listEventTypes } from '../event-types/eventTypes.js';
 import { listEvents } from '../events/readEvents.js';
-import type { Page } from '../pagination.js';
+import { decodeCursor, encodeCursor, type Page } from '../pagination.js';
 import { billingTotals, type Bucket, deliveryReport } from '../reports/deliveryReport.js';
 import { tenantOf } from '../tenants/ownerOf.js';
 import { findTenant, listTenants, type Tenant } from '../tenants/tenants.js';
@@ -70,15 +70,24 @@ const JSONScalar = new GraphQLScalarType({
 });
 
 // ---- Pages: `first` (default 50, at most 100) and `after` (the endCursor of the page before).
-function pageArgs(args: { first?: number | null; after?: string | null }): { limit: number; cursor?: string } {
+// Cursors are REST's opaque ones (pagination.ts), each bound to its list: an `after` that is not an
+// endCursor of the same list is refused rather than answering a wrong page.
+interface PageArgs {
+  limit: number;
+  cursor?: string;
+  list: string;
+}
+function pageArgs(args: { first?: number | null; after?: string | null }, list: string): PageArgs {
   const limit = args.first ?? 50;
   if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw badRequest(`first must be between 1 and 100, not ${limit}`);
-  if (args.after !== undefined && args.after !== null && (args.after.length === 0 || args.after.length > 100)) throw badRequest('after must be the endCursor of a previous page');
-  return { limit, cursor: args.after ?? undefined };
+  const name = `graphql:${list}`;
+  if (args.after === undefined || args.after === null) return { limit, list: name };
+  if (args.after.length === 0 || args.after.length > 400) throw badRequest('after must be the endCursor of a previous page');
+  return { limit, cursor: decodeCursor(name, args.after), list: name };
 }
-const connection = <T, U>(page: Page<T>, map: (t: T) => U) => ({
+const connection = <T, U>(page: Page<T>, map: (t: T) => U, args: PageArgs) => ({
   nodes: page.data.map(map),
-  pageInfo: { hasNextPage: page.nextCursor !== null, endCursor: page.nextCursor },
+  pageInfo: { hasNextPage: page.nextCursor !== null, endCursor: page.nextCursor === null ? null : encodeCursor(args.list, page.nextCursor) },
 });
 
 const tenantNode = (t: Tenant) => ({ id: t.id, uid: t.uid, name: t.name, createdAt: t.createdAt });
@@ -191,8 +200,9 @@ async function managedUser(ctx: AuthenticatedContext, id: string): Promise<User>
 
 /** A customer reached through customers() or a mutation was already checked against the actor. */
 async function records(ctx: AuthenticatedContext, kind: RecordKind, c: Customer, args: Args) {
-  const { limit, cursor } = pageArgs(args);
-  return connection(await listRecords(ctx.deps.db, kind, c.tenantId, { limit, cursor, customerId: c.id }), (r) => r);
+  const at = pageArgs(args, `records:${kind}`);
+  const { limit, cursor } = at;
+  return connection(await listRecords(ctx.deps.db, kind, c.tenantId, { limit, cursor, customerId: c.id }), (r) => r, at);
 }
 
 /** Revealing or rotating a signing secret is written to the audit log (never the secret itself). */
@@ -253,24 +263,27 @@ export const authenticatedResolvers: Record<string, unknown> = {
     },
     async users(_p: unknown, args: Args, ctx: AuthenticatedContext) {
       requireOperator(ctx.actor);
-      const { limit, cursor } = pageArgs(args);
-      return connection(await listUsers(ctx.deps.db, { environmentId: ctx.actor.environmentId, limit, after: cursor }), userNode);
+      const at = pageArgs(args, 'users');
+      const { limit, cursor } = at;
+      return connection(await listUsers(ctx.deps.db, { environmentId: ctx.actor.environmentId, limit, after: cursor }), userNode, at);
     },
     async tenants(_p: unknown, args: Args, ctx: AuthenticatedContext) {
-      const { limit, cursor } = pageArgs(args);
+      const at = pageArgs(args, 'tenants');
+      const { limit, cursor } = at;
       // A session bound to one tenant lists that tenant only, as a tenant key would see it.
       if (ctx.actor.tenantId) {
         const own = await tenantFor(ctx, null);
-        return connection({ data: cursor ? [] : [own], nextCursor: null }, tenantNode);
+        return connection({ data: cursor ? [] : [own], nextCursor: null }, tenantNode, at);
       }
-      return connection(await listTenants(ctx.deps.db, ctx.deps.box, ctx.actor.environmentId, limit, cursor), tenantNode);
+      return connection(await listTenants(ctx.deps.db, ctx.deps.box, ctx.actor.environmentId, limit, cursor), tenantNode, at);
     },
     async customers(_p: unknown, args: Args, ctx: AuthenticatedContext) {
       const t = await tenantFor(ctx, args.tenant);
-      const { limit, cursor } = pageArgs(args);
+      const at = pageArgs(args, 'customers');
+      const { limit, cursor } = at;
       if (args.search !== undefined && args.search !== null && (args.search.length < 1 || args.search.length > 200)) throw badRequest('search must be 1 to 200 characters');
       const page = await listCustomers(ctx.deps.db, t.id, { limit, cursor, search: args.search ?? undefined, kind: args.kind ? (args.kind.toLowerCase() as CustomerKind) : undefined });
-      return connection(page, customerNode);
+      return connection(page, customerNode, at);
     },
     async customer(_p: unknown, args: Args, ctx: AuthenticatedContext) {
       return customerNode(await customerFor(ctx, args.customerId, args.tenant));
@@ -313,14 +326,16 @@ export const authenticatedResolvers: Record<string, unknown> = {
     },
     async inboundMessages(_p: unknown, args: Args, ctx: AuthenticatedContext) {
       const t = await tenantFor(ctx, args.tenant);
-      const { limit, cursor } = pageArgs(args);
+      const at = pageArgs(args, 'inboundMessages');
+      const { limit, cursor } = at;
       const status = args.status ? (String(args.status).toLowerCase() as InboundStatus) : undefined;
       if (status && !INBOUND_STATUSES.includes(status)) throw badRequest(`status must be one of ${INBOUND_STATUSES.join(', ').toUpperCase()}, not "${args.status}"`);
-      return connection(await listInbound(ctx.deps.db, t.id, { limit, cursor, sourceId: args.source ?? undefined, status }), (m) => ({ ...m, status: m.status.toUpperCase() }));
+      return connection(await listInbound(ctx.deps.db, t.id, { limit, cursor, sourceId: args.source ?? undefined, status }), (m) => ({ ...m, status: m.status.toUpperCase() }), at);
     },
     async events(_p: unknown, args: Args, ctx: AuthenticatedContext) {
       const t = await tenantFor(ctx, args.tenant);
-      const { limit, cursor } = pageArgs(args);
+      const at = pageArgs(args, 'events');
+      const { limit, cursor } = at;
       const page = await listEvents(ctx.deps.db, t.id, { type: args.type ?? undefined, status: args.status ?? undefined }, limit, cursor);
       // Deliveries and their attempts for the whole page in two queries, whether asked for or not:
       // cheaper than a query per event when they are, and small when they are not.
@@ -331,7 +346,7 @@ export const authenticatedResolvers: Record<string, unknown> = {
         deliveries: deliveries
           .filter((d) => d.eventId === e.id)
           .map((d) => ({ ...d, attemptCount: d.attempts, attempts: attempts.filter((a) => a.deliveryId === d.id) })),
-      }));
+      }), at);
     },
     async report(_p: unknown, args: Args, ctx: AuthenticatedContext) {
       const t = await tenantFor(ctx, args.tenant);
@@ -344,8 +359,9 @@ export const authenticatedResolvers: Record<string, unknown> = {
     },
     async auditLog(_p: unknown, args: Args, ctx: AuthenticatedContext) {
       requireOperator(ctx.actor);
-      const { limit, cursor } = pageArgs(args);
-      return connection(await listAudit(ctx.deps.db, { environmentId: ctx.actor.environmentId, limit, after: cursor }), (e) => e);
+      const at = pageArgs(args, 'auditLog');
+      const { limit, cursor } = at;
+      return connection(await listAudit(ctx.deps.db, { environmentId: ctx.actor.environmentId, limit, after: cursor }), (e) => e, at);
     },
   },
   Mutation: {
