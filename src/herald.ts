@@ -11,7 +11,7 @@ import { Maintenance } from './delivery/maintenance.js';
 import { OperatorEvents } from './delivery/operatorEvents.js';
 import { AddressPolicy } from './endpoints/urlPolicy.js';
 import { EventWriter } from './events/eventWriter.js';
-import { InboundProcessor } from './inbound/processInbound.js';
+import { InboundProcessor } from './inbound/inboundProcessor.js';
 import { TtlCache } from './cache.js';
 import { bootstrapEnvironments } from './keys/environments.js';
 import { resealSecrets } from './secrets/resealSecrets.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { claimInbound } from '../src/inbound/claimInbound.js';
-import { InboundProcessor } from '../src/inbound/processInbound.js';
+import { InboundProcessor } from '../src/inbound/inboundProcessor.js';
 import { createLogger } from '../src/log.js';
 import { resolveSecretKey, SecretBox } from '../src/secrets/secretBox.js';
 import { chargifyBody } from './helpers/chargify.js';

@@ -14,11 +14,15 @@ export type BillingOutcome =
   | { status: 'processed'; events: NewEvent[] }
   | { status: 'unmatched'; waitingFor: string; reason: string; events: NewEvent[] };
 
-class Unmatched {
+/** Thrown inside a billing change to hold the message: not a failure, a wait (see the top of this file). */
+class Unmatched extends Error {
   constructor(
     readonly waitingFor: string,
     readonly reason: string,
-  ) {}
+  ) {
+    super(reason);
+    this.name = 'Unmatched';
+  }
 }
 
 const event = (type: string, body: Record<string, unknown>): NewEvent => ({ type, payload: JSON.stringify(body) });

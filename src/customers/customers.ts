@@ -186,8 +186,3 @@ export async function deleteCustomer(q: Queryable, tenantId: string, id: string)
   const n = await q.run('DELETE FROM customers WHERE id = $1 AND tenant_id = $2', [id, tenantId]);
   if (n === 0) throw notFound('customer', id);
 }
-
-/** Customer id by key, for billing records. */
-export async function customerIdByKey(q: Queryable, tenantId: string, key: string): Promise<string | undefined> {
-  return (await q.one<{ id: string }>('SELECT id FROM customers WHERE tenant_id = $1 AND key = $2', [tenantId, key]))?.id;
-}

@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 import { VERSION } from '../version.js';
 import { buildBody } from './body.js';
 import { EndpointGates } from './endpointGates.js';
+import type { OperatorEvents } from './operatorEvents.js';
 import { nextRetryDelay } from './retryPolicy.js';
 import { createAgent, send } from './send.js';
 import { signatureHeader } from './signature.js';
@@ -24,11 +25,6 @@ type DispatcherConfig = Pick<
 /** The clock leases and due times are read from: the database's (db/clock.ts). */
 export interface Clock {
   now(): number;
-}
-
-/** Where the worker reports operational events (see delivery/operatorEvents.ts). */
-export interface OperationalEvents {
-  emit(environmentId: string, type: string, payload: Record<string, unknown>): void;
 }
 
 /**
@@ -80,7 +76,8 @@ export class Dispatcher implements LocalWorker {
     private readonly addresses: AddressPolicy,
     private readonly box: SecretBox,
     private readonly log: Logger,
-    private readonly operator: OperationalEvents | null = null,
+    /** Where the worker reports operational events; only `emit` is used, so tests can pass a plain object. */
+    private readonly operator: Pick<OperatorEvents, 'emit'> | null = null,
     private readonly clock: Clock = { now: Date.now },
   ) {
     this.agent = createAgent();

@@ -85,12 +85,6 @@ export async function findTenant(q: Queryable, box: SecretBox, environmentId: st
   return row && toTenant(row, box);
 }
 
-export async function getTenant(q: Queryable, box: SecretBox, environmentId: string, idOrUid: string): Promise<Tenant> {
-  const t = await findTenant(q, box, environmentId, idOrUid);
-  if (!t) throw notFound('tenant', idOrUid);
-  return t;
-}
-
 export async function listTenants(q: Queryable, box: SecretBox, environmentId: string, limit: number, cursor?: string): Promise<Page<Tenant>> {
   const rows = await q.all<TenantRow>(
     `SELECT ${COLUMNS} FROM tenants WHERE environment_id = $1 AND (CAST($2 AS text) IS NULL OR id < $2)
