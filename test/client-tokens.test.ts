@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { mintClientToken } from '../src/keys/clientTokens.js';
+import { deleteExpiredClientTokens, mintClientToken } from '../src/keys/clientTokens.js';
 import { DIALECTS } from './helpers/db.js';
 import { authed, gql } from './helpers/graphql.js';
 import { startHerald, type TestHerald } from './helpers/herald.js';
@@ -144,6 +144,20 @@ for (const dialect of DIALECTS) {
         const n = await h.herald.db.one<{ n: number }>('SELECT COUNT(*) AS n FROM sessions WHERE client_token_id = $1', [tokenId]);
         assert.equal(Number(n!.n), 1);
       }
+    });
+
+    it('deletes tokens expired over a day ago, unless a session still names them', async () => {
+      const tenant = (await h.api('GET', '/v1/tenants/acme')).body;
+      const env = (await h.herald.db.one<{ id: string }>("SELECT id FROM environments WHERE name = 'sandbox'"))!;
+      const old = await mintClientToken(h.herald.db, { environmentId: env.id, tenantId: tenant.id, createdBy: null, request: { ttlSeconds: 60 }, now: Date.now() - 3 * 86_400_000 });
+      const exchanged = await mintClientToken(h.herald.db, { environmentId: env.id, tenantId: tenant.id, createdBy: null, request: { ttlSeconds: 60 } });
+      const key = sessionOf(await exchange(exchanged.token))!;
+      // Three days on, both tokens are long expired; the exchanged one keeps its live session.
+      await deleteExpiredClientTokens(h.herald.db, Date.now() + 3 * 86_400_000);
+      const left = (await h.herald.db.all<{ id: string }>('SELECT id FROM client_tokens')).map((r) => r.id);
+      assert.ok(!left.includes(old.id), 'the unused expired token is gone');
+      assert.ok(left.includes(exchanged.id), 'the token of a session stays');
+      assert.equal((await authed(h, key, '{ viewer { tenant { uid } } }')).body.data.viewer.tenant.uid, 'acme');
     });
 
     it('a public key (or a client token) is not a session key', async () => {

@@ -6,9 +6,9 @@ import type { EnvironmentName } from '../keys/keys.js';
 import { writeAudit } from './audit.js';
 import type { UserRole } from './users.js';
 
-// A session is what a person gets from logIn: a key (`sess_` + 256 random bits) shown once and
-// stored as its sha256, like API keys. It is bound to one environment and, for a tenant user, to
-// one tenant. Its expiry is absolute (HERALD_SESSION_TTL_SECONDS after it began): using it does not
+// A session is what a person gets from logIn, or an embedded portal from exchangeClientToken: a
+// key (`sess_` + 256 random bits) shown once and stored as its sha256, like API keys. It is bound
+// to one environment and, for a tenant user or a client token, to one tenant. Its expiry is absolute (HERALD_SESSION_TTL_SECONDS after it began): using it does not
 // extend it; refreshing ends it and starts a new one with a new key.
 
 export type EndReason = 'logout' | 'refreshed' | 'user_disabled' | 'mfa_reset';

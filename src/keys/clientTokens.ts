@@ -101,3 +101,18 @@ export async function exchangeClientToken(
     return made;
   });
 }
+
+/**
+ * Deletes client tokens expired more than a day ago, `batch` at a time; answers how many. A token
+ * still named by a session is kept: sessions of a token cascade with it, and a session refreshed
+ * since the exchange may well outlive its token. Meant for the maintenance loop.
+ */
+export async function deleteExpiredClientTokens(q: Queryable, now: number, batch = 1000): Promise<number> {
+  return q.run(
+    `DELETE FROM client_tokens WHERE id IN (
+       SELECT c.id FROM client_tokens c
+        WHERE c.expires_at < $1 AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.client_token_id = c.id)
+        ORDER BY c.id LIMIT $2)`,
+    [now - 86_400_000, batch],
+  );
+}
