@@ -60,6 +60,7 @@ for (const dialect of DIALECTS) {
       const defaultLeft = Date.parse(byDefault.body.expiresAt) - Date.now();
       assert.ok(defaultLeft > 1_700_000 && defaultLeft <= 1_800_000, byDefault.body.expiresAt);
       assert.equal((await mint('acme', {}, acmeKey)).status, 201);
+      assert.equal((await mint('acme', undefined)).status, 201, 'the body may be left out');
       const other = await mint('globex', {}, acmeKey);
       assert.equal(other.status, 403, JSON.stringify(other.body));
       assert.equal((await mint('acme', {}, sandboxPk)).status, 403, 'a public key mints nothing');
@@ -119,6 +120,8 @@ for (const dialect of DIALECTS) {
       assert.equal((await h.api('DELETE', `/v1/keys/${revoked.body.id}`)).status, 204);
       assert.equal(code(await exchange(ct, revoked.body.key)), 'FORBIDDEN');
       assert.equal(code(await exchange(ct, h.sandboxKey)), 'FORBIDDEN', 'a secret key is not a public key');
+      const globexPk = (await h.api('POST', '/v1/keys', { kind: 'public', tenant: 'globex', allowedOrigins: [ORIGIN] })).body.key;
+      assert.equal(code(await exchange(ct, globexPk)), 'FORBIDDEN', 'a public key of another tenant');
       assert.equal(code(await exchange(ct, sandboxPk, 'https://evil.example.com')), 'FORBIDDEN');
       // A server-side exchange sends no Origin; the allowed one works too.
       assert.ok(sessionOf(await exchange(ct, sandboxPk, ORIGIN)));

@@ -92,6 +92,10 @@ export async function exchangeClientToken(
     if (row.environment_id !== pk.environmentId) {
       throw new HeraldError('forbidden', `the public key is of the ${pk.environment} environment, not the client token's: use a public key of the environment whose secret key minted the token`);
     }
+    // A public key made for one tenant embeds that tenant's portal only.
+    if (pk.tenantId !== null && pk.tenantId !== row.tenant_id) {
+      throw new HeraldError('forbidden', 'this public key is scoped to another tenant: use a public key of the client token\'s tenant, or one not scoped to a tenant');
+    }
     // The condition, not the SELECT above, decides: a concurrent exchange that already set used_at
     // makes this one change no row.
     const taken = await q.run('UPDATE client_tokens SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND expires_at > $1', [now, row.id]);
