@@ -16,7 +16,9 @@ export type AuditAction =
   | 'user.enabled'
   | 'user.mfa_reset'
   | 'endpoint.secret_revealed'
-  | 'endpoint.secret_rotated';
+  | 'endpoint.secret_rotated'
+  | 'client_token.minted'
+  | 'client_token.exchanged';
 
 export interface AuditEntry {
   id: string;

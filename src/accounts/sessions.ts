@@ -6,16 +6,20 @@ import type { EnvironmentName } from '../keys/keys.js';
 import { writeAudit } from './audit.js';
 import type { UserRole } from './users.js';
 
-// A session is what a person gets from logIn: a key (`sess_` + 256 random bits) shown once and
-// stored as its sha256, like API keys. It is bound to one environment and, for a tenant user, to
-// one tenant. Its expiry is absolute (HERALD_SESSION_TTL_SECONDS after it began): using it does not
+// A session is what a person gets from logIn, or an embedded portal from exchangeClientToken: a
+// key (`sess_` + 256 random bits) shown once and stored as its sha256, like API keys. It is bound
+// to one environment and, for a tenant user or a client token, to one tenant. Its expiry is absolute (HERALD_SESSION_TTL_SECONDS after it began): using it does not
 // extend it; refreshing ends it and starts a new one with a new key.
 
 export type EndReason = 'logout' | 'refreshed' | 'user_disabled' | 'mfa_reset';
 
 export interface Session {
   id: string;
-  userId: string;
+  /** The person's user id; null for a client token's session. */
+  userId: string | null;
+  /** The client token (ctk_…) exchanged for this session; null for a person's. */
+  clientTokenId: string | null;
+  /** The person's email; a client token's session has none, and shows its token id. */
   email: string;
   role: UserRole;
   environmentId: string;
@@ -34,23 +38,26 @@ const UNAUTHENTICATED = () =>
 
 interface SessionRow {
   id: string;
-  user_id: string;
-  email: string;
-  role: UserRole;
+  user_id: string | null;
+  client_token_id: string | null;
+  email: string | null;
+  role: UserRole | null;
   environment_id: string;
   environment_name: EnvironmentName;
   tenant_id: string | null;
   created_at: number;
   expires_at: number;
   ended_at: number | null;
-  status: string;
+  status: string | null;
 }
 
 const toSession = (r: SessionRow): Session => ({
   id: r.id,
   userId: r.user_id,
-  email: r.email,
-  role: r.role,
+  clientTokenId: r.client_token_id,
+  // A client token's session is a tenant's, like a tenant user's (never an operator's).
+  email: r.email ?? r.client_token_id!,
+  role: r.role ?? 'tenant',
   environmentId: r.environment_id,
   environment: r.environment_name,
   tenantId: r.tenant_id,
@@ -58,28 +65,31 @@ const toSession = (r: SessionRow): Session => ({
   expiresAt: new Date(Number(r.expires_at)).toISOString(),
 });
 
-const SELECT = `SELECT s.id, s.user_id, u.email, u.role, s.environment_id, e.name AS environment_name, s.tenant_id,
+// A session belongs to a user or (since client tokens) to a client token: the user is joined
+// when there is one.
+const SELECT = `SELECT s.id, s.user_id, s.client_token_id, u.email, u.role, s.environment_id, e.name AS environment_name, s.tenant_id,
        s.created_at, s.expires_at, s.ended_at, u.status
-  FROM sessions s JOIN users u ON u.id = s.user_id JOIN environments e ON e.id = s.environment_id`;
+  FROM sessions s LEFT JOIN users u ON u.id = s.user_id JOIN environments e ON e.id = s.environment_id`;
 
 /** Starts a session; answers it with its key, which is never seen again. */
 export async function createSession(
   q: Queryable,
-  opts: { userId: string; environmentId: string; tenantId: string | null; address?: string | null; ttlMs: number; now: number },
+  opts: { userId: string | null; clientTokenId?: string | null; environmentId: string; tenantId: string | null; address?: string | null; ttlMs: number; now: number },
 ): Promise<{ session: Session; key: string }> {
   const key = SESSION_PREFIX + randomBytes(32).toString('base64url');
   const id = newId('ses', opts.now);
   await q.run(
-    `INSERT INTO sessions (id, user_id, environment_id, tenant_id, key_hash, key_prefix, address, created_at, expires_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-    [id, opts.userId, opts.environmentId, opts.tenantId, hashSessionKey(key), key.slice(0, 12), opts.address ?? null, opts.now, opts.now + opts.ttlMs],
+    `INSERT INTO sessions (id, user_id, client_token_id, environment_id, tenant_id, key_hash, key_prefix, address, created_at, expires_at)
+     VALUES ($1, $2, $10, $3, $4, $5, $6, $7, $8, $9)`,
+    [id, opts.userId, opts.environmentId, opts.tenantId, hashSessionKey(key), key.slice(0, 12), opts.address ?? null, opts.now, opts.now + opts.ttlMs, opts.clientTokenId ?? null],
   );
   const row = (await q.one<SessionRow>(`${SELECT} WHERE s.id = $1`, [id]))!;
   return { session: toSession(row), key };
 }
 
+// A person's session ends with its user's disabling; a client token's has no user to disable.
 const usable = (r: SessionRow | undefined, now: number): r is SessionRow =>
-  !!r && r.ended_at === null && Number(r.expires_at) > now && r.status === 'active';
+  !!r && r.ended_at === null && Number(r.expires_at) > now && (r.user_id === null || r.status === 'active');
 
 /**
  * The session of a presented key, or undefined when the key is unknown, the session expired or
@@ -103,8 +113,8 @@ export async function refreshSession(db: Db, key: string, opts: { ttlMs: number;
     if (!old) throw UNAUTHENTICATED();
     const ended = await q.run("UPDATE sessions SET ended_at = $1, ended_reason = 'refreshed' WHERE id = $2 AND ended_at IS NULL", [now, old.id]);
     if (ended !== 1) throw UNAUTHENTICATED();
-    const next = await createSession(q, { userId: old.userId, environmentId: old.environmentId, tenantId: old.tenantId, address: opts.address, ttlMs: opts.ttlMs, now });
-    await writeAudit(q, { environmentId: old.environmentId, actor: old.userId, action: 'session.refreshed', target: next.session.id, address: opts.address, details: { previous: old.id } }, now);
+    const next = await createSession(q, { userId: old.userId, clientTokenId: old.clientTokenId, environmentId: old.environmentId, tenantId: old.tenantId, address: opts.address, ttlMs: opts.ttlMs, now });
+    await writeAudit(q, { environmentId: old.environmentId, actor: old.userId ?? old.clientTokenId, action: 'session.refreshed', target: next.session.id, address: opts.address, details: { previous: old.id } }, now);
     return next;
   });
 }
@@ -117,7 +127,7 @@ export async function logOut(db: Db, key: string, opts: { address?: string | nul
     if (!s) throw UNAUTHENTICATED();
     const ended = await q.run("UPDATE sessions SET ended_at = $1, ended_reason = 'logout' WHERE id = $2 AND ended_at IS NULL", [now, s.id]);
     if (ended !== 1) throw UNAUTHENTICATED();
-    await writeAudit(q, { environmentId: s.environmentId, actor: s.userId, action: 'session.ended', target: s.id, address: opts.address, details: { reason: 'logout' } }, now);
+    await writeAudit(q, { environmentId: s.environmentId, actor: s.userId ?? s.clientTokenId, action: 'session.ended', target: s.id, address: opts.address, details: { reason: 'logout' } }, now);
   });
 }
 

@@ -18,6 +18,7 @@ import inboundRoutes from './routes/inbound.js';
 import customerRoutes, { Customer } from './routes/customers.js';
 import billingRoutes from './routes/billing.js';
 import keyRoutes from './routes/keys.js';
+import clientTokenRoutes from './routes/clientTokens.js';
 import graphqlRoutes from '../graphql/routes.js';
 import { ErrorBody } from './schemas.js';
 
@@ -128,6 +129,7 @@ export async function buildApp(deps: ApiDeps, log: Logger): Promise<FastifyInsta
     await customerRoutes(api, deps);
     await billingRoutes(api, deps);
     await keyRoutes(api, deps);
+    await clientTokenRoutes(api, deps);
   });
   await app.register(async (gql) => graphqlRoutes(gql, deps));
   // Providers post here without a key: the signature is the credential.

@@ -5,17 +5,17 @@ import type { EnvironmentName, KeyScope } from '../keys/keys.js';
 import type { SecretBox } from '../secrets/secretBox.js';
 import { countCall, findTenant, type Tenant } from '../tenants/tenants.js';
 
-// Who is calling, whatever the door: a secret key over REST, a person's session over GraphQL (and,
-// later, a client token's session). Authorization is decided from this alone, so a tenant session
+// Who is calling, whatever the door: a secret key over REST, a person's session over GraphQL, or
+// the session an embedded portal got for a client token. Authorization is decided from this alone, so a tenant session
 // reaches exactly what a tenant-scoped key reaches: one environment always, and one tenant when
 // `tenantId` is set. REST's Auth.tenant applies the same rules to a KeyScope; it can adopt
 // `resolveTenant` as it is (issue 9).
 
-export type ActorKind = 'key' | 'user';
+export type ActorKind = 'key' | 'user' | 'client';
 
 export interface Actor {
   kind: ActorKind;
-  /** For the audit log: the key id (key_…) or the user id (usr_…). */
+  /** For the audit log: the key id (key_…), the user id (usr_…) or the client token id (ctk_…). */
   id: string;
   /** Set for a person: the session id (ses_…) and the username. */
   sessionId: string | null;
@@ -41,11 +41,26 @@ export function actorOfKey(scope: KeyScope): Actor {
 }
 
 export function actorOfSession(s: Session): Actor {
+  if (s.clientTokenId !== null) {
+    // A client token is minted for one tenant and its session always carries it: refuse to make
+    // anything wider of a row that somehow lacks it rather than hand out an operator.
+    if (!s.tenantId) throw new HeraldError('unauthorized', 'this client-token session has no tenant; exchange a new client token');
+    return {
+      kind: 'client',
+      id: s.clientTokenId,
+      sessionId: s.id,
+      username: s.email,
+      role: 'tenant',
+      environmentId: s.environmentId,
+      environment: s.environment,
+      tenantId: s.tenantId,
+    };
+  }
   // A session's tenant, not the user's role, decides its reach: a tenant user's session always
   // carries its tenant (logIn binds it), so the two agree; the tenant wins if they ever did not.
   return {
     kind: 'user',
-    id: s.userId,
+    id: s.userId!,
     sessionId: s.id,
     username: s.email,
     role: s.tenantId ? 'tenant' : 'operator',

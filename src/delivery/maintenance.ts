@@ -2,6 +2,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/db.js';
 import { pruneLoginThrottle } from '../accounts/loginThrottle.js';
 import { deleteExpiredSessions } from '../accounts/sessions.js';
+import { deleteExpiredClientTokens } from '../keys/clientTokens.js';
 import { stepRecovery } from '../deliveries/recoverDeliveries.js';
 import { applyRetention } from '../deliveries/retention.js';
 import type { Logger } from '../log.js';
@@ -46,7 +47,9 @@ export class Maintenance {
         // Ended sessions and old throttle windows serve nothing once past; one bounded batch a minute.
         const sessionsDeleted = await deleteExpiredSessions(this.db, this.clock.now());
         const throttlesPruned = await pruneLoginThrottle(this.db, this.clock.now());
-        if (sessionsDeleted || throttlesPruned) this.log.info({ sessionsDeleted, throttlesPruned }, 'expired sessions and login throttles removed');
+        // After the sessions: a token is kept while a session still names it.
+        const clientTokensDeleted = await deleteExpiredClientTokens(this.db, this.clock.now());
+        if (sessionsDeleted || throttlesPruned || clientTokensDeleted) this.log.info({ sessionsDeleted, throttlesPruned, clientTokensDeleted }, 'expired sessions, client tokens and login throttles removed');
       }
     } catch (err) {
       this.log.error({ err }, 'maintenance step failed; trying again at the next tick');

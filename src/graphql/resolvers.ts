@@ -6,6 +6,7 @@ import { type InboundStatus } from '../inbound/storeInbound.js';
 import { listInbound } from '../inbound/readInbound.js';
 import { listSources } from '../sources/sources.js';
 import { logIn, type AccountsDeps } from '../accounts/logIn.js';
+import { exchangeClientToken } from '../keys/clientTokens.js';
 import { logOut, refreshSession, type Session } from '../accounts/sessions.js';
 import { totpQrCode } from '../accounts/totp.js';
 import { createUser, disableUser, enableUser, getUser, listUsers, resetMfa, type SecondFactor, type User } from '../accounts/users.js';
@@ -28,6 +29,8 @@ import { findTenant, listTenants, type Tenant } from '../tenants/tenants.js';
 export interface PublicContext {
   deps: ApiDeps;
   address: string | null;
+  /** The request's Origin header, when a browser sent one: checked against a public key's origins. */
+  origin: string | null;
 }
 
 export interface AuthenticatedContext extends PublicContext {
@@ -230,6 +233,18 @@ export const publicResolvers: Record<string, Record<string, Resolver<PublicConte
         address: ctx.address,
       });
       return { login: { id: user.id, username: user.email, sessions: [{ sessionKey: key, expiresAt: session.expiresAt, environment: ENV_OUT(session.environment) }] } };
+    },
+    async exchangeClientToken(_p, { input }, ctx) {
+      const { session, key } = await exchangeClientToken(ctx.deps.db, {
+        publicKey: input.publicKey,
+        clientToken: input.clientToken,
+        origin: ctx.origin,
+        address: ctx.address,
+        sessionTtlMs: ctx.deps.config.sessionTtlMs,
+      });
+      // The same shape as logIn, so an embedded portal reads its key where a person's is: the
+      // "login" is the client token (no user stands behind this session).
+      return { login: { id: session.clientTokenId, username: session.email, sessions: [{ sessionKey: key, expiresAt: session.expiresAt, environment: ENV_OUT(session.environment) }] } };
     },
   },
 };

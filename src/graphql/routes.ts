@@ -9,8 +9,9 @@ import { gqlError, INTERNAL_MESSAGE, maskError, withRequestId } from './errors.j
 import { type AuthenticatedContext, authenticatedResolvers, type PublicContext, publicResolvers } from './resolvers.js';
 import { authenticatedTypeDefs, publicTypeDefs } from './schema.js';
 
-// Two GraphQL endpoints, as the design document fixes them: /graphql/api/public (logIn only; no
-// introspection, no field suggestions, so it shows a stranger nothing of the schema) and
+// Two GraphQL endpoints, as the design document fixes them: /graphql/api/public (logIn and
+// exchangeClientToken only; no introspection, no field suggestions, so it shows a stranger nothing
+// of the schema) and
 // /graphql/api/authenticated (everything else, with the session key in `extensions.sessionKey`).
 // graphql-yoga runs them inside Fastify, so they share its request ids, body parsing and limits;
 // graphql-armor bounds what one request may cost before anything runs.
@@ -131,7 +132,7 @@ export default async function graphqlRoutes(app: FastifyInstance, deps: ApiDeps)
     graphqlEndpoint: PUBLIC_PATH,
     schema: createSchema({ typeDefs: publicTypeDefs, resolvers: publicResolvers }),
     plugins: [armor(true), noIntrospection(), requestIds()],
-    context: ({ req }): PublicContext => ({ deps, address: address(req) }),
+    context: ({ req }): PublicContext => ({ deps, address: address(req), origin: typeof req.headers.origin === 'string' ? req.headers.origin : null }),
   });
 
   const authenticatedYoga = createYoga<AuthenticatedContext>({
@@ -146,7 +147,7 @@ export default async function graphqlRoutes(app: FastifyInstance, deps: ApiDeps)
       }
       const session = await findSession(deps.db, key);
       if (!session) throw gqlError('UNAUTHENTICATED', 'the session key is unknown, expired or ended: log in again (or refresh the session before it expires)');
-      return { deps, address: address(req), actor: actorOfSession(session), session, sessionKey: key };
+      return { deps, address: address(req), origin: null, actor: actorOfSession(session), session, sessionKey: key };
     },
   });
 

@@ -3,7 +3,7 @@
 // (`nodes`, `pageInfo`), `tenant` arguments take an id or uid and may be left out by a session bound
 // to one tenant, and enums are upper case where REST uses lower case.
 
-/** POST /graphql/api/public: logging in, nothing else. */
+/** POST /graphql/api/public: logging in (a person, or an embedded portal with a client token), nothing else. */
 export const publicTypeDefs = /* GraphQL */ `
   enum Environment { SANDBOX PRODUCTION }
 
@@ -40,9 +40,18 @@ export const publicTypeDefs = /* GraphQL */ `
 
   type LogInPayload { login: Login! }
 
+  input ExchangeClientTokenInput {
+    "A public key (pk_…) of the token's environment; a browser's Origin must be one of its allowed origins."
+    publicKey: String!
+    "The ct_… token minted with POST /v1/tenants/:tenant/client-tokens; it works once."
+    clientToken: String!
+  }
+
   type Mutation {
     "Email, password and a second factor; answers the session key at login.sessions[0].sessionKey."
     logIn(input: LogInInput!): LogInPayload!
+    "A client token and a public key for a session bound to the token's tenant; the same answer as logIn."
+    exchangeClientToken(input: ExchangeClientTokenInput!): LogInPayload!
   }
 `;
 
