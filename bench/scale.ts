@@ -83,11 +83,14 @@ export async function seedFinishedDeliveries(db: BenchDb, tenantId: string, endp
   if (db.dialect === 'postgres') {
     const c = new pg.Client({ connectionString: db.where });
     await c.connect();
-    await c.query(events('$1'), [tenantId]);
-    await c.query(deliveries('$2', '$1'), [tenantId, endpointId]);
-    await c.query(attempts());
-    await c.query('ANALYZE events, deliveries, attempts');
-    await c.end();
+    try {
+      await c.query(events('$1'), [tenantId]);
+      await c.query(deliveries('$1', '$2'), [tenantId, endpointId]);
+      await c.query(attempts());
+      await c.query('ANALYZE events, deliveries, attempts');
+    } finally {
+      await c.end();
+    }
     return;
   }
   const s = new Database(db.where);
