@@ -6,6 +6,7 @@
 //   - p50 / p99 from "event accepted" (the 202 arrives) to "delivered" (the receiver has the POST),
 //     at a fixed open-loop rate of 500 events/s;
 //   - fairness (bench/fairness.ts): one tenant's single events while another's slow backlog drains;
+//   - GraphQL (bench/graphql.ts): logIn's cost, customer search and the delivery report per second;
 //   - the same throughput for a bare Node relay (bench/relay.mjs: same POST in, same POST out, no
 //     storage), and Herald's ratio to it.
 // Postgres is DATABASE_URL (a fresh database is made in it) or an embedded one.
@@ -20,6 +21,7 @@ import { Pool } from 'undici';
 import { freePort } from '../scripts/embedded-postgres.mjs';
 import { batchMemoryFigures, printBatchMemory } from './batchMemory.js';
 import { FAIRNESS_SETUP, fairnessFigures } from './fairness.js';
+import { GRAPHQL_SETUP, graphqlFigures } from './graphql.js';
 import { inboundFigures } from './inbound.js';
 import { type BenchDb, rssMb, seedDeliveries } from './scale.js';
 
@@ -212,11 +214,13 @@ async function benchHerald(label: string, rx: Receiver, extraEnv: Record<string,
   const batch = process.env.BENCH_BATCH === '0' ? null : await batchMemoryFigures(proc.pid!, base, key);
   const fairness = process.env.BENCH_FAIRNESS === '0' ? null : await fairnessFigures(api);
   const inbound = process.env.BENCH_INBOUND === '0' ? null : await inboundFigures(base, api);
-  const scale = process.env.BENCH_SCALE === '0' ? null : await scaleFigures(proc, setup, t, rx, extraEnv.DATABASE_URL ? { dialect: 'postgres', where: extraEnv.DATABASE_URL } : { dialect: 'sqlite', where: path.join(dataDir, 'herald.db') });
+  const db: BenchDb = extraEnv.DATABASE_URL ? { dialect: 'postgres', where: extraEnv.DATABASE_URL } : { dialect: 'sqlite', where: path.join(dataDir, 'herald.db') };
+  const graphql = process.env.BENCH_GRAPHQL === '0' ? null : await graphqlFigures(base, api, db, env, rx.url);
+  const scale = process.env.BENCH_SCALE === '0' ? null : await scaleFigures(proc, setup, t, rx, db);
   await t.close();
   await stop(proc);
   fs.rmSync(dataDir, { recursive: true, force: true });
-  return { label, rate, ...lat, batch, fairness, inbound, scale };
+  return { label, rate, ...lat, batch, fairness, inbound, graphql, scale };
 }
 
 const FANOUT_ENDPOINTS = 100;
@@ -307,6 +311,15 @@ async function main() {
     for (const r of inbound as any[]) {
       const i = r.inbound;
       console.log(`${r.label.padEnd(24)} ${fmt(i.acceptedPerSec, 0)} ${fmt(i.p99AnswerMs)} ${fmt(i.p50RecordMs)} ${fmt(i.p99RecordMs)} ${fmt(i.p50ForwardMs)} ${fmt(i.p99ForwardMs)}`);
+    }
+  }
+  const graphql = rows.filter((r: any) => r.graphql);
+  if (graphql.length) {
+    console.log(`\nGraphQL: ${GRAPHQL_SETUP}; logIn verifies an argon2id hash on purpose`);
+    console.log(`${'target'.padEnd(24)} ${'logIn p50'.padStart(9)} ${'p99 ms'.padStart(8)} ${'search/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'report/s'.padStart(8)} ${'p50 ms'.padStart(8)}`);
+    for (const r of graphql as any[]) {
+      const g = r.graphql;
+      console.log(`${r.label.padEnd(24)} ${fmt(g.logInP50Ms).padStart(9)} ${fmt(g.logInP99Ms)} ${fmt(g.searchPerSec, 0)} ${fmt(g.searchP50Ms)} ${fmt(g.reportPerSec, 2)} ${fmt(g.reportP50Ms)}`);
     }
   }
   printBatchMemory(rows.filter((r: any) => r.batch));
