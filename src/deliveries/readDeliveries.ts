@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/db.js';
+import type { AttemptView } from './readAttempts.js';
 
 // Deliveries and attempts for a page of events at once (GraphQL's events { deliveries { attempts } }):
 // two queries for the whole page instead of one per event and one per delivery.
@@ -13,15 +14,8 @@ export interface DeliveryRow {
   lastError: string | null;
 }
 
-export interface AttemptRow {
-  id: string;
-  deliveryId: string;
-  attempt: number;
-  startedAt: string;
-  durationMs: number;
-  statusCode: number | null;
-  error: string | null;
-}
+/** An attempt as the delivery log shows it, without the answer's body (not asked for in pages). */
+export type AttemptRow = Omit<AttemptView, 'responseBody'>;
 
 const placeholders = (n: number, from = 1) => Array.from({ length: n }, (_, i) => `$${i + from}`).join(', ');
 
