@@ -18,7 +18,11 @@ export type AuditAction =
   | 'endpoint.secret_revealed'
   | 'endpoint.secret_rotated'
   | 'client_token.minted'
-  | 'client_token.exchanged';
+  | 'client_token.exchanged'
+  | 'source.secret_revealed'
+  | 'tenant.token_rotated'
+  | 'key.created'
+  | 'key.revoked';
 
 export interface AuditEntry {
   id: string;

@@ -13,6 +13,7 @@ import { SecretKeyError } from '../secrets/secretBox.js';
 import { createHerald } from '../herald.js';
 import { describeStartupError } from './startupErrors.js';
 import { usersCommand } from './users.js';
+import { writeAudit } from '../accounts/audit.js';
 
 const USAGE = `herald — self-hostable webhooks
 
@@ -141,9 +142,11 @@ async function keysCreate(argv: string[]): Promise<void> {
   // Checked before the database is opened: a typo costs nothing.
   if (values.env !== 'sandbox' && values.env !== 'production') throw new UsageError(`--env must be sandbox or production; got "${values.env}"`);
   const expiresInSeconds = parseExpiresIn(values['expires-in']);
-  const made = await withDb(loadConfig(), (db) =>
-    issueKey(db, { environment: values.env!, tenant: values.tenant, name: values.name, kind: values.kind, allowedOrigins: values['allowed-origin'], expiresInSeconds }),
-  );
+  const made = await withDb(loadConfig(), async (db) => {
+    const m = await issueKey(db, { environment: values.env!, tenant: values.tenant, name: values.name, kind: values.kind, allowedOrigins: values['allowed-origin'], expiresInSeconds });
+    await writeAudit(db, { environmentId: m.info.environment, actor: 'cli', action: 'key.created', target: m.id, details: { kind: m.info.kind, tenant: m.info.tenant, expiresAt: m.info.expiresAt } });
+    return m;
+  });
   if (values.json) {
     process.stdout.write(JSON.stringify({ id: made.id, key: made.key }) + '\n');
   } else {
@@ -183,7 +186,11 @@ async function keysRevoke(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false } }, allowPositionals: true, strict: true });
   if (positionals.length !== 1) throw new UsageError('keys revoke takes one key id (key_…); `herald keys list` shows them');
   const id = positionals[0];
-  const info = await withDb(loadConfig(), (db) => revokeKey(db, id));
+  const info = await withDb(loadConfig(), async (db) => {
+    const revoked = await revokeKey(db, id);
+    if (revoked) await writeAudit(db, { environmentId: revoked.environment, actor: 'cli', action: 'key.revoked', target: revoked.id });
+    return revoked;
+  });
   if (!info) throw new HeraldError('not_found', `key "${id}" was not found; \`herald keys list\` shows the keys`);
   if (values.json) process.stdout.write(JSON.stringify({ id: info.id, revokedAt: info.revokedAt }) + '\n');
   else process.stdout.write(`revoked ${info.id} (${info.prefix}…) at ${info.revokedAt}; running servers refuse it within 5 s\n`);

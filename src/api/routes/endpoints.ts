@@ -7,6 +7,7 @@ import {
 import { HeraldError } from '../../errors.js';
 import { getRecovery, startRecovery } from '../../deliveries/recoverDeliveries.js';
 import { sendTestEvent, TEST_EVENT_TYPE } from '../../endpoints/testEvent.js';
+import { auditRequest } from '../audit.js';
 import type { ApiDeps } from '../deps.js';
 import { errors, ListQuery, page, parseTimestamp, TenantParams, Timestamp } from '../schemas.js';
 
@@ -128,7 +129,9 @@ export default async function endpointRoutes(app: FastifyInstance, { db, auth, c
     schema: { tags, summary: "Read an endpoint's signing secret", description: 'The current `whsec_…` secret; secrets still inside their overlap after a rotation keep signing beside it.', params: EndpointParams, response: { 200: Type.Object({ secret: Type.String() }), ...errors(401, 403, 404) } },
   }, async (req) => {
     const tenant = await auth.tenant(req, params(req).tenant);
-    return { secret: await getSecret(db, box, tenant.id, params(req).id) };
+    const secret = await getSecret(db, box, tenant.id, params(req).id);
+    await auditRequest(db, req, 'endpoint.secret_revealed', params(req).id, { tenantId: tenant.id });
+    return { secret };
   });
 
   app.post('/v1/tenants/:tenant/endpoints/:id/rotate-secret', {
@@ -141,7 +144,9 @@ export default async function endpointRoutes(app: FastifyInstance, { db, auth, c
     },
   }, async (req) => {
     const tenant = await auth.tenant(req, params(req).tenant);
-    return { secret: await rotateSecret(db, box, tenant.id, params(req).id) };
+    const secret = await rotateSecret(db, box, tenant.id, params(req).id);
+    await auditRequest(db, req, 'endpoint.secret_rotated', params(req).id, { tenantId: tenant.id });
+    return { secret };
   });
 
   app.post('/v1/tenants/:tenant/endpoints/:id/test', {

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HeraldError, notFound } from '../../errors.js';
 import { issueKey, listKeys, parseEnvironment, revokeKey } from '../../keys/keys.js';
+import { auditRequest } from '../audit.js';
 import type { ApiDeps } from '../deps.js';
 import { errors, ListQuery, Nullable, page, Timestamp } from '../schemas.js';
 
@@ -66,6 +67,7 @@ export default async function keyRoutes(app: FastifyInstance, { db, auth }: ApiD
     const body = req.body as { kind?: string; tenant?: string; allowedOrigins?: string[]; expiresInSeconds?: number; name?: string; environment?: string };
     sameEnvironment(req, body.environment);
     const made = await issueKey(db, { ...body, environment: req.scope.environment });
+    await auditRequest(db, req, 'key.created', made.info.id, { kind: made.info.kind, tenant: made.info.tenant, expiresAt: made.info.expiresAt });
     return reply.status(201).send({ key: made.key, ...made.info });
   });
 
@@ -100,6 +102,7 @@ export default async function keyRoutes(app: FastifyInstance, { db, auth }: ApiD
     const revoked = await revokeKey(db, id, req.scope.environmentId);
     if (!revoked) throw notFound('key', id);
     auth.forgetKey(id);
+    await auditRequest(db, req, 'key.revoked', id);
     return reply.status(204).send();
   });
 }

@@ -5,6 +5,7 @@ import { getInbound, listInbound } from '../../inbound/readInbound.js';
 import type { InboundStatus } from '../../inbound/storeInbound.js';
 import { PROVIDER_NAMES, registeredTypes } from '../../sources/providers/index.js';
 import { createSource, deleteSource, getSource, getSourceSecret, listSources, type SourceInput, updateSource } from '../../sources/sources.js';
+import { auditRequest } from '../audit.js';
 import type { ApiDeps } from '../deps.js';
 import { errors, ListQuery, Nullable, page, TenantParams, Timestamp } from '../schemas.js';
 
@@ -102,7 +103,9 @@ export default async function sourceRoutes(app: FastifyInstance, { db, auth, box
     schema: { tags, summary: "Read a source's secret", description: 'The secret Herald verifies this source’s webhooks with (a provider’s signing secret, a token or a password).', params: SourceParams, response: { 200: Type.Object({ secret: Type.String() }), ...errors(401, 403, 404) } },
   }, async (req) => {
     const tenant = await auth.tenant(req, params(req).tenant);
-    return { secret: await getSourceSecret(db, box, tenant.id, params(req).id) };
+    const secret = await getSourceSecret(db, box, tenant.id, params(req).id);
+    await auditRequest(db, req, 'source.secret_revealed', params(req).id, { tenantId: tenant.id });
+    return { secret };
   });
 
   app.patch('/v1/tenants/:tenant/sources/:id', {

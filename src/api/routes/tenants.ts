@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { createTenant, deleteTenant, listTenants, rotateTenantToken, updateTenant } from '../../tenants/tenants.js';
+import { auditRequest } from '../audit.js';
 import type { ApiDeps } from '../deps.js';
 import { errors, JsonObject, ListQuery, page, TenantParams, Timestamp } from '../schemas.js';
 
@@ -96,8 +97,10 @@ export default async function tenantRoutes(app: FastifyInstance, { db, auth, box
     },
   }, async (req) => {
     const tenant = await auth.tenant(req, (req.params as { tenant: string }).tenant);
-    const rotated = await rotateTenantToken(db, box, tenant, (req.body as { token?: string } | undefined)?.token);
+    const chosen = (req.body as { token?: string } | undefined)?.token;
+    const rotated = await rotateTenantToken(db, box, tenant, chosen);
     auth.forgetTenant(tenant.id);
+    await auditRequest(db, req, 'tenant.token_rotated', tenant.id, { chosen: chosen !== undefined });
     return rotated;
   });
 
