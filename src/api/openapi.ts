@@ -70,7 +70,7 @@ export function describeRoute(schema: RouteSchema, method: string): RouteSchema 
   return out;
 }
 
-const LOGO = `<svg xmlns="http://www.w3.org/2000/svg" width="150" height="36" viewBox="0 0 150 36"><rect width="36" height="36" rx="8" fill="#1f6feb"/><path d="M10 9h5v7h6V9h5v18h-5v-7h-6v7h-5z" fill="#fff"/><text x="44" y="25" font-family="system-ui,sans-serif" font-size="20" font-weight="600" fill="#fff">Herald API</text></svg>`;
+const LOGO = `<svg xmlns="http://www.w3.org/2000/svg" width="180" height="36" viewBox="0 0 180 36"><rect width="36" height="36" rx="8" fill="#1f6feb"/><path d="M10 9h5v7h6V9h5v18h-5v-7h-6v7h-5z" fill="#fff"/><text x="44" y="25" font-family="system-ui,sans-serif" font-size="20" font-weight="600" fill="#fff">Herald API</text></svg>`;
 const FAVICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 36 36"><rect width="36" height="36" rx="8" fill="#1f6feb"/><path d="M10 9h5v7h6V9h5v18h-5v-7h-6v7h-5z" fill="#fff"/></svg>`;
 
 /** `/openapi.json` and the interactive reference at `/docs`, both served by Herald itself (no CDN). */
