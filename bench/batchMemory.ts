@@ -62,28 +62,41 @@ export async function batchMemoryFigures(pid: number, base: string, key: string,
 export function printBatchMemory(rows: { label: string; batch: BatchMemory }[]): void {
   if (!rows.length) return;
   const b = rows[0].batch;
-  console.log(`\nBatch memory: ${POSTS} batches of ${b.events} events, ${(b.bodyBytes / 1048576).toFixed(1)} MiB each, posted one after the other; RSS before and peak`);
+  console.log(
+    `\nBatch memory: ${POSTS} batches of ${b.events} events, ${(b.bodyBytes / 1048576).toFixed(1)} MiB each, posted one after the other; RSS before and peak`,
+  );
   console.log(`${'target'.padEnd(24)} ${'RSS MB'.padStart(8)} ${'peak MB'.padStart(8)} ${'max ms'.padStart(8)}`);
   for (const r of rows) {
-    console.log(`${r.label.padEnd(24)} ${r.batch.baselineRss.toFixed(0).padStart(8)} ${r.batch.peakRss.toFixed(0).padStart(8)} ${r.batch.maxMs.toFixed(0).padStart(8)}`);
+    console.log(
+      `${r.label.padEnd(24)} ${r.batch.baselineRss.toFixed(0).padStart(8)} ${r.batch.peakRss.toFixed(0).padStart(8)} ${r.batch.maxMs.toFixed(0).padStart(8)}`,
+    );
   }
 }
 
 // Alone: a Herald of its own on SQLite, started like `npm start`.
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
   const root = path.resolve(import.meta.dirname, '..');
-  const flags = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).scripts.start as string).split(/\s+/).filter((w) => w.startsWith('--'));
+  const flags = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).scripts.start as string)
+    .split(/\s+/)
+    .filter((w) => w.startsWith('--'));
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-batch-'));
   const port = 20000 + Math.floor(Math.random() * 20000);
-  const env: NodeJS.ProcessEnv = { ...process.env, HERALD_PORT: String(port), HERALD_HOST: '127.0.0.1', HERALD_DATA_DIR: dataDir, HERALD_LOG_LEVEL: 'warn', HERALD_API_RATE_LIMIT: '0' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HERALD_PORT: String(port),
+    HERALD_HOST: '127.0.0.1',
+    HERALD_DATA_DIR: dataDir,
+    HERALD_LOG_LEVEL: 'warn',
+    HERALD_API_RATE_LIMIT: '0',
+  };
   delete env.DATABASE_URL;
   const proc = spawn(process.execPath, [...flags, path.join(root, 'bin/herald'), 'start'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
-  proc.stdout!.on('data', (c) => (out += c));
+  proc.stdout.on('data', (c) => (out += c));
   try {
     await new Promise<void>((resolve, reject) => {
       proc.on('exit', (c) => reject(new Error(`herald exited with ${c}: ${out}`)));
-      proc.stdout!.on('data', () => out.includes('Herald is running') && resolve());
+      proc.stdout.on('data', () => out.includes('Herald is running') && resolve());
     });
     const key = /sandbox\s+(sk_test_\S+)/.exec(out)![1];
     printBatchMemory([{ label: 'Herald on SQLite', batch: await batchMemoryFigures(proc.pid!, `http://127.0.0.1:${port}`, key) }]);

@@ -26,7 +26,10 @@ async function server(onRequest: (req: http.IncomingMessage, res: http.ServerRes
   const s = http.createServer(onRequest);
   s.keepAliveTimeout = 60_000;
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`, close: () => (s.closeAllConnections(), new Promise((r) => s.close(r))) };
+  return {
+    url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`,
+    close: () => (s.closeAllConnections(), new Promise((r) => s.close(r))),
+  };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -76,7 +79,9 @@ export async function fairnessFigures(api: (method: string, p: string, body?: un
 
     // A's backlog: EVENTS events, 10 deliveries each, posted 10 events per request.
     for (let i = 0; i < EVENTS; i += 10) {
-      await api('POST', '/v1/tenants/fair-a/events/batch', { events: Array.from({ length: Math.min(10, EVENTS - i) }, (_, j) => ({ type: 'bench.event', payload: { n: i + j } })) });
+      await api('POST', '/v1/tenants/fair-a/events/batch', {
+        events: Array.from({ length: Math.min(10, EVENTS - i) }, (_, j) => ({ type: 'bench.event', payload: { n: i + j } })),
+      });
     }
     const aTotal = EVENTS * ENDPOINTS;
     const beside: number[] = [];

@@ -43,7 +43,10 @@ export interface InboundFigures {
   p99ForwardMs: number;
 }
 
-export async function inboundFigures(base: string, api: (method: string, path: string, body?: unknown) => Promise<any>): Promise<InboundFigures> {
+export async function inboundFigures(
+  base: string,
+  api: (method: string, path: string, body?: unknown) => Promise<any>,
+): Promise<InboundFigures> {
   const fwd = forwardReceiver();
   await new Promise<void>((r) => fwd.server.listen(0, '127.0.0.1', r));
   const fwdUrl = `http://127.0.0.1:${(fwd.server.address() as AddressInfo).port}/forwarded`;
@@ -58,7 +61,10 @@ export async function inboundFigures(base: string, api: (method: string, path: s
     const r = await pool.request({
       method: 'POST',
       path: `/in/${src.id}`,
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-chargify-webhook-signature-hmac-sha-256': createHmac('sha256', KEY).update(b).digest('hex') },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-chargify-webhook-signature-hmac-sha-256': createHmac('sha256', KEY).update(b).digest('hex'),
+      },
       body: b,
     });
     await r.body.dump();
@@ -70,9 +76,11 @@ export async function inboundFigures(base: string, api: (method: string, path: s
   const answers: number[] = [];
   let next = 1;
   const started = performance.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next <= N) answers.push(await send(next++));
-  }));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next <= N) answers.push(await send(next++));
+    }),
+  );
   const acceptedPerSec = N / ((performance.now() - started) / 1000);
   const until = Date.now() + 300_000;
   while (fwd.arrivals.size < N && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
@@ -92,8 +100,11 @@ export async function inboundFigures(base: string, api: (method: string, path: s
   await Promise.all(sends);
   while ([...sentAt.keys()].some((id) => !fwd.arrivals.has(id)) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
   const record: number[] = [];
-  for (let cursor: string | null = null, done = false; !done; ) {
-    const page: { data: { providerId: string; createdAt: string }[]; nextCursor: string | null } = await api('GET', `/v1/tenants/inbound/transactions?limit=250${cursor ? `&cursor=${cursor}` : ''}`);
+  for (let cursor: string | null = null, done = false; !done;) {
+    const page: { data: { providerId: string; createdAt: string }[]; nextCursor: string | null } = await api(
+      'GET',
+      `/v1/tenants/inbound/transactions?limit=250${cursor ? `&cursor=${cursor}` : ''}`,
+    );
     for (const t of page.data) {
       const at = sentAt.get(t.providerId);
       if (at !== undefined) record.push(Date.parse(t.createdAt) - at);

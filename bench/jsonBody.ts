@@ -6,12 +6,24 @@ import { scanJson } from '../src/api/jsonBody.js';
 const typical = JSON.stringify({
   type: 'PymtCard',
   payload: {
-    transactionId: 'Pfy_FinTx-QT5RWtntI3b8M6pwtl0r', personId: 'Pfy_P-6wcqlYw6n', amount: 1250.5, currency: 'USD',
-    status: 'SETTLED', merchant: { name: 'Corner Shop', mcc: '5411', city: 'Austin' }, createdTs: '2021-07-09T09:15:18.223Z', tags: ['card', 'pos'],
+    transactionId: 'Pfy_FinTx-QT5RWtntI3b8M6pwtl0r',
+    personId: 'Pfy_P-6wcqlYw6n',
+    amount: 1250.5,
+    currency: 'USD',
+    status: 'SETTLED',
+    merchant: { name: 'Corner Shop', mcc: '5411', city: 'Austin' },
+    createdTs: '2021-07-09T09:15:18.223Z',
+    tags: ['card', 'pos'],
   },
   occurredAt: '2021-07-09T09:15:18.223Z',
 });
-const rows = Array.from({ length: 2200 }, (_, i) => ({ id: `row_${i}`, amount: i * 1.25, note: 'lorem ipsum dolor sit amet', ok: i % 2 === 0, n: [i, i + 1] }));
+const rows = Array.from({ length: 2200 }, (_, i) => ({
+  id: `row_${i}`,
+  amount: i * 1.25,
+  note: 'lorem ipsum dolor sit amet',
+  ok: i % 2 === 0,
+  n: [i, i + 1],
+}));
 const large = JSON.stringify({ type: 'FinAccStmtCreate', payload: { rows } });
 
 function old(body: string): number {
@@ -41,12 +53,17 @@ function compare(name: string, body: string, iterations: number, variants: [stri
 }
 
 console.log(`typical body ${typical.length} B, large body ${(large.length / 1024).toFixed(0)} KB; median of 15 rounds`);
-for (const [name, body, n] of [['typical', typical, 50_000], ['200 KB', large, 100]] as const) {
+for (const [name, body, n] of [
+  ['typical', typical, 50_000],
+  ['200 KB', large, 100],
+] as const) {
   const [before, after, parse, scan] = compare(name, body, n, [
     ['parse + re-serialize payload (before)', old],
     ['parse + scan, exact payload text (after)', now],
     ['JSON.parse alone', (x) => JSON.parse(x)],
     ['scan alone', (x) => scanJson(x, 64, true)],
   ]);
-  console.log(`${name}: after − before ${(after - before).toFixed(2)} µs (${(after / before).toFixed(2)}×); scan / JSON.parse ${(scan / parse).toFixed(2)}×\n`);
+  console.log(
+    `${name}: after − before ${(after - before).toFixed(2)} µs (${(after / before).toFixed(2)}×); scan / JSON.parse ${(scan / parse).toFixed(2)}×\n`,
+  );
 }

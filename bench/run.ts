@@ -86,11 +86,11 @@ class Receiver {
 async function spawnReady(args: string[], env: NodeJS.ProcessEnv, ready: string): Promise<{ proc: ChildProcess; out: () => string }> {
   const proc = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
-  proc.stdout!.on('data', (c) => (out += c));
+  proc.stdout.on('data', (c) => (out += c));
   await new Promise<void>((resolve, reject) => {
     proc.on('exit', (c) => reject(new Error(`${args.join(' ')} exited with ${c}: ${out}`)));
     const check = () => out.includes(ready) && setTimeout(resolve, 100);
-    proc.stdout!.on('data', check);
+    proc.stdout.on('data', check);
   });
   return { proc, out: () => out };
 }
@@ -119,7 +119,11 @@ function target(base: string, path: string, key?: string): Target {
   };
 }
 
-const payload = (i: number) => JSON.stringify({ type: 'bench.event', payload: { orderId: `o_${i}`, amount: 1250, currency: 'EUR', customer: { id: `c_${i % 100}`, email: 'someone@example.com' } } });
+const payload = (i: number) =>
+  JSON.stringify({
+    type: 'bench.event',
+    payload: { orderId: `o_${i}`, amount: 1250, currency: 'EUR', customer: { id: `c_${i % 100}`, email: 'someone@example.com' } },
+  });
 
 /** Closed loop: CONCURRENCY posters send THROUGHPUT_EVENTS; deliveries/s from first post to last arrival. */
 async function throughput(t: Target, rx: Receiver, n = THROUGHPUT_EVENTS): Promise<number> {
@@ -189,17 +193,31 @@ async function postgresUrl(): Promise<{ url: string; cleanup: () => Promise<void
 async function benchHerald(label: string, rx: Receiver, extraEnv: Record<string, string>) {
   const port = await freePort();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-bench-'));
-  const env: NodeJS.ProcessEnv = { ...process.env, HERALD_PORT: String(port), HERALD_HOST: '127.0.0.1', HERALD_DATA_DIR: dataDir, HERALD_LOG_LEVEL: 'warn',
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HERALD_PORT: String(port),
+    HERALD_HOST: '127.0.0.1',
+    HERALD_DATA_DIR: dataDir,
+    HERALD_LOG_LEVEL: 'warn',
     // The load generator is one key far over the default per-key API limit: measure Herald, not the limiter.
-    HERALD_API_RATE_LIMIT: '0', ...extraEnv };
+    HERALD_API_RATE_LIMIT: '0',
+    ...extraEnv,
+  };
   if (!extraEnv.DATABASE_URL) delete env.DATABASE_URL;
   // Herald runs with the node flags of `npm start` (package.json), plus a CPU profile when asked.
-  const nodeArgs = [...START_NODE_FLAGS, ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [])];
+  const nodeArgs = [
+    ...START_NODE_FLAGS,
+    ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []),
+  ];
   const { proc, out } = await spawnReady([...nodeArgs, path.join(ROOT, 'bin/herald'), 'start'], env, 'Herald is running');
   const key = /sandbox\s+(sk_test_\S+)/.exec(out())![1];
   const base = `http://127.0.0.1:${port}`;
   const api = async (method: string, p: string, body?: unknown) => {
-    const r = await fetch(base + p, { method, headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+    const r = await fetch(base + p, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
     if (r.status >= 300) throw new Error(`${method} ${p}: ${r.status} ${await r.text()}`);
     return r.json() as Promise<any>;
   };
@@ -214,7 +232,9 @@ async function benchHerald(label: string, rx: Receiver, extraEnv: Record<string,
   const batch = process.env.BENCH_BATCH === '0' ? null : await batchMemoryFigures(proc.pid!, base, key);
   const fairness = process.env.BENCH_FAIRNESS === '0' ? null : await fairnessFigures(api);
   const inbound = process.env.BENCH_INBOUND === '0' ? null : await inboundFigures(base, api);
-  const db: BenchDb = extraEnv.DATABASE_URL ? { dialect: 'postgres', where: extraEnv.DATABASE_URL } : { dialect: 'sqlite', where: path.join(dataDir, 'herald.db') };
+  const db: BenchDb = extraEnv.DATABASE_URL
+    ? { dialect: 'postgres', where: extraEnv.DATABASE_URL }
+    : { dialect: 'sqlite', where: path.join(dataDir, 'herald.db') };
   const graphql = process.env.BENCH_GRAPHQL === '0' ? null : await graphqlFigures(base, api, db, env, rx.url);
   const scale = process.env.BENCH_SCALE === '0' ? null : await scaleFigures(proc, setup, t, rx, db);
   await t.close();
@@ -236,7 +256,9 @@ async function scaleFigures(proc: ChildProcess, setup: (p: string, body: unknown
   rx.reset();
   let started = performance.now();
   for (let i = 0; i < FANOUT_EVENTS; i += 10) {
-    await setup('/v1/tenants/fan/events/batch', { events: Array.from({ length: 10 }, (_, j) => ({ type: 'bench.event', payload: { n: i + j } })) });
+    await setup('/v1/tenants/fan/events/batch', {
+      events: Array.from({ length: 10 }, (_, j) => ({ type: 'bench.event', payload: { n: i + j } })),
+    });
   }
   await rx.waitForCount(FANOUT_EVENTS * FANOUT_ENDPOINTS);
   const fanout = (FANOUT_EVENTS * FANOUT_ENDPOINTS) / ((performance.now() - started) / 1000);
@@ -262,7 +284,11 @@ async function scaleFigures(proc: ChildProcess, setup: (p: string, body: unknown
 
 async function benchRelay(rx: Receiver) {
   const port = await freePort();
-  const { proc } = await spawnReady([path.join(ROOT, 'bench/relay.mjs')], { ...process.env, RELAY_PORT: String(port), RELAY_TARGET: rx.url }, 'relay ready');
+  const { proc } = await spawnReady(
+    [path.join(ROOT, 'bench/relay.mjs')],
+    { ...process.env, RELAY_PORT: String(port), RELAY_TARGET: rx.url },
+    'relay ready',
+  );
   const t = target(`http://127.0.0.1:${port}`, '/events');
   await throughput(t, rx, 1000);
   const rate = await throughput(t, rx);
@@ -284,51 +310,89 @@ async function main() {
     const only = process.env.BENCH_ONLY;
     rows.push(await benchRelay(rx));
     if (only !== 'postgres') rows.push(await benchHerald('Herald on SQLite', rx, {}));
-    if (only !== 'sqlite') rows.push(await benchHerald('Herald on Postgres', rx, { DATABASE_URL: pgDb.url, HERALD_SECRET_KEY: 'bench-secret-key-0123456789abcdefghijklmnop' }));
+    if (only !== 'sqlite')
+      rows.push(
+        await benchHerald('Herald on Postgres', rx, {
+          DATABASE_URL: pgDb.url,
+          HERALD_SECRET_KEY: 'bench-secret-key-0123456789abcdefghijklmnop',
+        }),
+      );
   } finally {
     await pgDb.cleanup();
     rx.server.close();
   }
   const ceiling = rows[0].rate;
-  console.log(`\nHerald bench — ${os.cpus().length} cores, node ${process.version}; ${THROUGHPUT_EVENTS} events at concurrency ${CONCURRENCY}; latency at ${RATE}/s for ${RATE_SECONDS} s`);
-  console.log(`${'target'.padEnd(24)} ${'deliv/s'.padStart(8)} ${'% ceil'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)}`);
+  console.log(
+    `\nHerald bench — ${os.cpus().length} cores, node ${process.version}; ${THROUGHPUT_EVENTS} events at concurrency ${CONCURRENCY}; latency at ${RATE}/s for ${RATE_SECONDS} s`,
+  );
+  console.log(
+    `${'target'.padEnd(24)} ${'deliv/s'.padStart(8)} ${'% ceil'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)}`,
+  );
   for (const r of rows) {
     console.log(`${r.label.padEnd(24)} ${fmt(r.rate, 0)} ${fmt((100 * r.rate) / ceiling, 0)}% ${fmt(r.p50)} ${fmt(r.p99)} ${fmt(r.max)}`);
   }
   const fair = rows.filter((r: any) => r.fairness);
   if (fair.length) {
-    console.log(`\nFairness: tenant B's single events to a fast endpoint, alone and while tenant A's backlog drains (${FAIRNESS_SETUP}); ms from the 202 to the arrival`);
+    console.log(
+      `\nFairness: tenant B's single events to a fast endpoint, alone and while tenant A's backlog drains (${FAIRNESS_SETUP}); ms from the 202 to the arrival`,
+    );
     console.log(`${'target'.padEnd(24)} ${'B alone'.padStart(8)} ${'B beside'.padStart(8)} ${'max'.padStart(8)}  A pending`);
-    for (const r of fair as any[]) {
+    for (const r of fair) {
       const f = r.fairness;
       console.log(`${r.label.padEnd(24)} ${fmt(f.aloneMs)} ${fmt(f.besideMs)} ${fmt(f.besideMaxMs)}  ${f.aPending} of ${f.aTotal}`);
     }
   }
   const inbound = rows.filter((r: any) => r.inbound);
   if (inbound.length) {
-    console.log(`\nInbound: verified Chargify payment_success webhooks to a source; accepted/s and p99 answer at concurrency ${CONCURRENCY}; receipt → billing record and → forwarded delivery at 100/s`);
-    console.log(`${'target'.padEnd(24)} ${'accept/s'.padStart(8)} ${'p99 2xx'.padStart(8)} ${'rec p50'.padStart(8)} ${'rec p99'.padStart(8)} ${'fwd p50'.padStart(8)} ${'fwd p99'.padStart(8)}`);
-    for (const r of inbound as any[]) {
+    console.log(
+      `\nInbound: verified Chargify payment_success webhooks to a source; accepted/s and p99 answer at concurrency ${CONCURRENCY}; receipt → billing record and → forwarded delivery at 100/s`,
+    );
+    console.log(
+      `${'target'.padEnd(24)} ${'accept/s'.padStart(8)} ${'p99 2xx'.padStart(8)} ${'rec p50'.padStart(8)} ${'rec p99'.padStart(8)} ${'fwd p50'.padStart(8)} ${'fwd p99'.padStart(8)}`,
+    );
+    for (const r of inbound) {
       const i = r.inbound;
-      console.log(`${r.label.padEnd(24)} ${fmt(i.acceptedPerSec, 0)} ${fmt(i.p99AnswerMs)} ${fmt(i.p50RecordMs)} ${fmt(i.p99RecordMs)} ${fmt(i.p50ForwardMs)} ${fmt(i.p99ForwardMs)}`);
+      console.log(
+        `${r.label.padEnd(24)} ${fmt(i.acceptedPerSec, 0)} ${fmt(i.p99AnswerMs)} ${fmt(i.p50RecordMs)} ${fmt(i.p99RecordMs)} ${fmt(i.p50ForwardMs)} ${fmt(i.p99ForwardMs)}`,
+      );
     }
   }
   const graphql = rows.filter((r: any) => r.graphql);
   if (graphql.length) {
     console.log(`\nGraphQL: ${GRAPHQL_SETUP}; logIn verifies an argon2id hash on purpose`);
-    console.log(`${'target'.padEnd(24)} ${'logIn p50'.padStart(9)} ${'p99 ms'.padStart(8)} ${'search/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'report/s'.padStart(8)} ${'p50 ms'.padStart(8)}`);
-    for (const r of graphql as any[]) {
+    console.log(
+      `${'target'.padEnd(24)} ${'logIn p50'.padStart(9)} ${'p99 ms'.padStart(8)} ${'search/s'.padStart(8)} ${'p50 ms'.padStart(8)}`,
+    );
+    for (const r of graphql) {
       const g = r.graphql;
-      console.log(`${r.label.padEnd(24)} ${fmt(g.logInP50Ms).padStart(9)} ${fmt(g.logInP99Ms)} ${fmt(g.searchPerSec, 0)} ${fmt(g.searchP50Ms)} ${fmt(g.reportPerSec, 2)} ${fmt(g.reportP50Ms)}`);
+      console.log(
+        `${r.label.padEnd(24)} ${fmt(g.logInP50Ms).padStart(9)} ${fmt(g.logInP99Ms)} ${fmt(g.searchPerSec, 0)} ${fmt(g.searchP50Ms)}`,
+      );
+    }
+    console.log(
+      `${'report(DAY), rollups'.padEnd(24)} ${'deliveries'.padStart(10)} ${'report/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'rebuild s'.padStart(9)}`,
+    );
+    for (const r of graphql) {
+      for (const x of r.graphql.reports) {
+        console.log(
+          `${r.label.padEnd(24)} ${String(x.deliveries).padStart(10)} ${fmt(x.perSec, 1)} ${fmt(x.p50Ms)} ${fmt(x.p99Ms)} ${fmt(x.rebuildS, 1).padStart(9)}`,
+        );
+      }
     }
   }
   printBatchMemory(rows.filter((r: any) => r.batch));
   const scaled = rows.filter((r: any) => r.scale);
   if (scaled.length) {
-    console.log(`\nScale: fan-out = ${FANOUT_EVENTS} events × ${FANOUT_ENDPOINTS} endpoints; drain = ${BACKLOG} due deliveries; memory = peak RSS under load with ${WAITING} deliveries waiting`);
-    console.log(`${'target'.padEnd(24)} ${'fan-out/s'.padStart(10)} ${'drain/s'.padStart(10)} ${'RSS MB'.padStart(8)} ${'deliv/s'.padStart(8)}`);
-    for (const r of scaled as any[]) {
-      console.log(`${r.label.padEnd(24)} ${fmt(r.scale.fanout, 0).padStart(10)} ${fmt(r.scale.drain, 0).padStart(10)} ${fmt(r.scale.peakRss, 0)} ${fmt(r.scale.underLoad, 0)}`);
+    console.log(
+      `\nScale: fan-out = ${FANOUT_EVENTS} events × ${FANOUT_ENDPOINTS} endpoints; drain = ${BACKLOG} due deliveries; memory = peak RSS under load with ${WAITING} deliveries waiting`,
+    );
+    console.log(
+      `${'target'.padEnd(24)} ${'fan-out/s'.padStart(10)} ${'drain/s'.padStart(10)} ${'RSS MB'.padStart(8)} ${'deliv/s'.padStart(8)}`,
+    );
+    for (const r of scaled) {
+      console.log(
+        `${r.label.padEnd(24)} ${fmt(r.scale.fanout, 0).padStart(10)} ${fmt(r.scale.drain, 0).padStart(10)} ${fmt(r.scale.peakRss, 0)} ${fmt(r.scale.underLoad, 0)}`,
+      );
     }
   }
   process.exit(0);

@@ -12,7 +12,14 @@ export interface BenchDb {
 }
 
 /** Inserts `count` events and one delivery each for `endpointId`, due at `dueAt`. */
-export async function seedDeliveries(db: BenchDb, tenantId: string, endpointId: string, count: number, dueAt: number, tag: string): Promise<void> {
+export async function seedDeliveries(
+  db: BenchDb,
+  tenantId: string,
+  endpointId: string,
+  count: number,
+  dueAt: number,
+  tag: string,
+): Promise<void> {
   const now = Date.now();
   if (db.dialect === 'postgres') {
     const c = new pg.Client({ connectionString: db.where });
@@ -60,7 +67,14 @@ export function rssMb(pid: number): number {
  * accepted over the last `days` days (evenly spread), one delivery each, nine in ten delivered (S)
  * with one 200 attempt ending 20–519 ms after acceptance, the rest failed (F) with one 500 attempt.
  */
-export async function seedFinishedDeliveries(db: BenchDb, tenantId: string, endpointId: string, count: number, days: number, tag: string): Promise<void> {
+export async function seedFinishedDeliveries(
+  db: BenchDb,
+  tenantId: string,
+  endpointId: string,
+  count: number,
+  days: number,
+  tag: string,
+): Promise<void> {
   // The numbers are written into the SQL (they are ours, whole numbers): one text for both dialects,
   // with only the ids bound. i → accepted time, status and the attempt's status code.
   const now = Math.floor(Date.now());
@@ -70,7 +84,8 @@ export async function seedFinishedDeliveries(db: BenchDb, tenantId: string, endp
   // The row numbers i: generate_series on Postgres, a recursive CTE on SQLite.
   const head = db.dialect === 'postgres' ? '' : `WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < ${count})`;
   const from = db.dialect === 'postgres' ? `FROM generate_series(1::bigint, ${count}::bigint) i` : 'FROM s';
-  const pad = (prefix: string) => (db.dialect === 'postgres' ? `'${prefix}_${tag}' || lpad(i::text, 10, '0')` : `'${prefix}_${tag}' || printf('%010d', i)`);
+  const pad = (prefix: string) =>
+    db.dialect === 'postgres' ? `'${prefix}_${tag}' || lpad(i::text, 10, '0')` : `'${prefix}_${tag}' || printf('%010d', i)`;
   const events = (tenant: string) =>
     `INSERT INTO events (id, tenant_id, type, payload, status, occurred_at, created_at)
      ${head} SELECT ${pad('evt')}, ${tenant}, 'bench.event', '{"n":' || i || '}', ${status}, ${created}, ${created} ${from}`;

@@ -12,12 +12,12 @@ export function renderWebhookReference(): string {
     '',
     'Every catalog below can be loaded into an environment with `POST /v1/event-types/import {"catalog":"<name>"}`.',
     'Each type has a JSON Schema (payloads are validated against it when events are sent) and an example',
-    'payload (sent by `POST …/endpoints/:id/test`). How the payload is wrapped depends on the endpoint\'s',
+    "payload (sent by `POST …/endpoints/:id/test`). How the payload is wrapped depends on the endpoint's",
     '`format`:',
     '',
     '- `standard`: `{"id","type","timestamp","data": <payload>}`',
     '- `productfy`: `{"id","status","createdTs","callbackUrl","triggerType","eventPayload": <payload>,"triggeringEventTs"}`',
-    '- `original`: an event forwarded from a source arrives with the provider\'s own body and headers, unchanged; other events as `standard`',
+    "- `original`: an event forwarded from a source arrives with the provider's own body and headers, unchanged; other events as `standard`",
     '',
     'See [receiving webhooks](receiving-webhooks.md) for the headers and how to verify the signature.',
     '',
@@ -27,11 +27,20 @@ export function renderWebhookReference(): string {
     for (const t of c.types) out.push(`| [\`${t.name}\`](#${t.name.toLowerCase()}) | ${t.title} |`);
     out.push('');
     for (const t of c.types) {
-      out.push(`### ${t.name}`, '', `**${t.title}.** ${t.description}`, '', '| field | type | required | description |', '| --- | --- | --- | --- |');
+      out.push(
+        `### ${t.name}`,
+        '',
+        `**${t.title}.** ${t.description}`,
+        '',
+        '| field | type | required | description |',
+        '| --- | --- | --- | --- |',
+      );
       for (const f of t.fields) {
         const types = (Array.isArray(f.type) ? f.type : [f.type]).concat(f.nullable ? ['null' as never] : []).join(' \\| ');
         const values = f.enum ? ` One of: ${f.enum.map((v) => `\`${v}\``).join(', ')}.` : '';
-        out.push(`| \`${f.name}\` | ${types}${f.format ? ` (${f.format})` : ''} | ${f.required ? 'yes' : ''} | ${f.description.replace(/\|/g, '\\|')}${values} |`);
+        out.push(
+          `| \`${f.name}\` | ${types}${f.format ? ` (${f.format})` : ''} | ${f.required ? 'yes' : ''} | ${f.description.replace(/\|/g, '\\|')}${values} |`,
+        );
       }
       out.push('', 'Example payload:', '', '```json', JSON.stringify(t.example, null, 2), '```', '');
     }

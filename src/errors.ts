@@ -36,5 +36,4 @@ export class HeraldError extends Error {
 }
 
 export const badRequest = (msg: string, details?: unknown) => new HeraldError('bad_request', msg, details);
-export const notFound = (what: string, id: string) =>
-  new HeraldError('not_found', `${what} "${id}" was not found in this environment`);
+export const notFound = (what: string, id: string) => new HeraldError('not_found', `${what} "${id}" was not found in this environment`);

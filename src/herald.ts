@@ -7,8 +7,8 @@ import type { Db } from './db/db.js';
 import { migrate } from './db/migrate.js';
 import { openDb } from './db/open.js';
 import { Dispatcher } from './delivery/dispatcher.js';
-import { Maintenance } from './delivery/maintenance.js';
-import { OperatorEvents } from './delivery/operatorEvents.js';
+import { Maintenance } from './maintenance/maintenance.js';
+import { OperatorEvents } from './operator/operatorEvents.js';
 import { AddressPolicy } from './endpoints/urlPolicy.js';
 import { EventWriter } from './events/eventWriter.js';
 import { InboundProcessor } from './inbound/inboundProcessor.js';
@@ -50,7 +50,10 @@ export async function createHerald(
       maxSkewMs: config.maxClockSkewMs,
       report: (offset) => {
         if (Math.abs(offset) > CLOCK_WARN_MS) {
-          log.warn({ offsetMs: Math.round(offset) }, `this machine's clock is ${describe(offset)} the database's: leases follow the database's clock, but synchronise this one (NTP)`);
+          log.warn(
+            { offsetMs: Math.round(offset) },
+            `this machine's clock is ${describe(offset)} the database's: leases follow the database's clock, but synchronise this one (NTP)`,
+          );
         }
       },
     });
@@ -64,18 +67,38 @@ export async function createHerald(
   if (resealed) log.info({ resealed }, 'secrets re-sealed with the current HERALD_SECRET_KEY');
   const firstStartKeys = await bootstrapEnvironments(db);
   const addresses = new AddressPolicy(config.allowPrivateCidrs, { sandboxTenantPrivate: config.sandboxTenantPrivate });
-  const operator = new OperatorEvents(db, box, config.operatorWebhookUrl, log.child({ component: 'operator-events' }),
-    OperatorEvents.privateAllowedBy(addresses, config.operatorWebhookPrivate));
-  const dispatcher = config.roles.worker ? new Dispatcher(db, config, addresses, box, log.child({ component: 'worker' }), operator, clock) : null;
+  const operator = new OperatorEvents(
+    db,
+    box,
+    config.operatorWebhookUrl,
+    log.child({ component: 'operator-events' }),
+    OperatorEvents.privateAllowedBy(addresses, config.operatorWebhookPrivate),
+  );
+  const dispatcher = config.roles.worker
+    ? new Dispatcher(db, config, addresses, box, log.child({ component: 'worker' }), operator, clock)
+    : null;
   const events = new EventWriter(db, box, dispatcher);
   await operator.setup(events);
   const inbound = config.roles.worker
-    ? new InboundProcessor(db, box, log.child({ component: 'inbound' }), () => dispatcher?.wake(), { pollIntervalMs: config.pollIntervalMs, leaseMs: config.leaseMs })
+    ? new InboundProcessor(db, box, log.child({ component: 'inbound' }), () => dispatcher?.wake(), {
+        pollIntervalMs: config.pollIntervalMs,
+        leaseMs: config.leaseMs,
+      })
     : null;
   let app: FastifyInstance | null = null;
   if (config.roles.api) {
     app = await buildApp(
-      { db, config, auth: new Auth(db, box, config), events, addresses, box, onEventsAccepted: () => dispatcher?.wake(), onInboundReceived: () => inbound?.wake(), receivingSources: new TtlCache(5000) },
+      {
+        db,
+        config,
+        auth: new Auth(db, box, config),
+        events,
+        addresses,
+        box,
+        onEventsAccepted: () => dispatcher?.wake(),
+        onInboundReceived: () => inbound?.wake(),
+        receivingSources: new TtlCache(5000),
+      },
       log,
     );
   }

@@ -30,7 +30,8 @@ const MAX_NUMBER = 2 ** 31 - 1;
  * list from a made-up, truncated or borrowed one. It is not a secret: a cursor forged with intent
  * only names a position, which is checked for its type like any other.
  */
-const check = (list: string, type: string, position: string) => createHash('sha256').update(`${list}\u0000${type}\u0000${position}`).digest('base64url').slice(0, 12);
+const check = (list: string, type: string, position: string) =>
+  createHash('sha256').update(`${list}\u0000${type}\u0000${position}`).digest('base64url').slice(0, 12);
 
 const isNumber = (position: string) => /^\d{1,10}$/.test(position) && Number(position) <= MAX_NUMBER;
 
@@ -42,7 +43,10 @@ export function encodeCursor(list: string, position: string): string {
 
 /** The position a cursor stands for, or a 400 when Herald did not issue it for this list. */
 export function decodeCursor(list: string, cursor: string): string {
-  const refuse = () => badRequest('cursor is not one this list issued; pass the nextCursor of the previous page unchanged, or leave cursor out to start from the first page');
+  const refuse = () =>
+    badRequest(
+      'cursor is not one this list issued; pass the nextCursor of the previous page unchanged, or leave cursor out to start from the first page',
+    );
   if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw refuse();
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
   // Decoding is lenient (it skips what is not base64url, it reads invalid UTF-8): only the exact

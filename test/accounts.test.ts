@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { listAudit } from '../src/accounts/audit.js';
-import { logIn, type AccountsDeps, type LogInInput } from '../src/accounts/logIn.js';
+import { ENROLMENT_TICKET_TTL_MS } from '../src/accounts/enrolment.js';
+import { completeEnrolment, logIn, logInOrEnrol, type AccountsDeps, type LogInInput } from '../src/accounts/logIn.js';
 import { ADDRESS_FAILURE_LIMIT, ADDRESS_WINDOW_MS, USERNAME_FAILURE_LIMIT, USERNAME_LOCK_MS } from '../src/accounts/loginThrottle.js';
 import { checkPassword, hashPassword, verifyPassword } from '../src/accounts/passwords.js';
 import { normalizeRecoveryCode } from '../src/accounts/recoveryCodes.js';
 import { deleteExpiredSessions, findSession, logOut, refreshSession } from '../src/accounts/sessions.js';
 import { base32Decode, base32Encode, matchTotp, newTotpSecret, otpauthUri, totpCode, totpQrCode } from '../src/accounts/totp.js';
-import { createUser, disableUser, enableUser, listUsers, resetMfa } from '../src/accounts/users.js';
+import { clearMfa, createUser, createUserToEnrol, disableUser, enableUser, listUsers, resetMfa } from '../src/accounts/users.js';
 import { loadConfig } from '../src/config.js';
 import type { Db } from '../src/db/db.js';
 import { migrate } from '../src/db/migrate.js';
@@ -55,7 +56,15 @@ describe('TOTP (RFC 6238)', () => {
   });
 
   it('encodes and decodes base32 (RFC 4648 vectors), and makes 160-bit secrets', () => {
-    for (const [plain, encoded] of [['', ''], ['f', 'MY'], ['fo', 'MZXQ'], ['foo', 'MZXW6'], ['foob', 'MZXW6YQ'], ['fooba', 'MZXW6YTB'], ['foobar', 'MZXW6YTBOI']]) {
+    for (const [plain, encoded] of [
+      ['', ''],
+      ['f', 'MY'],
+      ['fo', 'MZXQ'],
+      ['foo', 'MZXW6'],
+      ['foob', 'MZXW6YQ'],
+      ['fooba', 'MZXW6YTB'],
+      ['foobar', 'MZXW6YTBOI'],
+    ]) {
       assert.equal(base32Encode(Buffer.from(plain)), encoded);
       assert.equal(base32Decode(encoded).toString(), plain);
       assert.equal(base32Decode(encoded.toLowerCase() + '====').toString(), plain);
@@ -94,7 +103,10 @@ describe('TOTP (RFC 6238)', () => {
 
 describe('passwords', () => {
   it('needs at least 12 characters, says so, and hashes with argon2id at OWASP parameters', async () => {
-    assert.throws(() => checkPassword('elevenchars'), (e: HeraldError) => e.code === 'bad_request' && /11 characters.*at least 12/.test(e.message));
+    assert.throws(
+      () => checkPassword('elevenchars'),
+      (e: HeraldError) => e.code === 'bad_request' && /11 characters.*at least 12/.test(e.message),
+    );
     assert.throws(() => checkPassword(' '.repeat(20)), /only spaces/);
     assert.throws(() => checkPassword('x'.repeat(1025)), /at most 1024/);
     assert.equal(checkPassword('twelve chars'), 'twelve chars');
@@ -117,7 +129,10 @@ describe('HERALD_SESSION_TTL_SECONDS', () => {
     assert.equal(loadConfig({}).sessionTtlMs, 1_200_000);
     assert.equal(loadConfig({ HERALD_SESSION_TTL_SECONDS: '600' }).sessionTtlMs, 600_000);
     for (const bad of ['10', '1.5', '100000', 'soon']) {
-      assert.throws(() => loadConfig({ HERALD_SESSION_TTL_SECONDS: bad }), /HERALD_SESSION_TTL_SECONDS must be a whole number of seconds from 60 to 86400/);
+      assert.throws(
+        () => loadConfig({ HERALD_SESSION_TTL_SECONDS: bad }),
+        /HERALD_SESSION_TTL_SECONDS must be a whole number of seconds from 60 to 86400/,
+      );
     }
   });
 });
@@ -135,7 +150,8 @@ for (const dialect of DIALECTS) {
     let n = 0;
     const newUser = async (extra: Partial<Parameters<typeof createUser>[2]> = {}) =>
       createUser(db, box, { email: `user${++n}@example.com`, role: 'operator', password: PASSWORD, ...extra }, CLI);
-    const login = (input: Partial<LogInInput> & { username: string }) => logIn(deps(), { password: PASSWORD, address: '203.0.113.7', ...input });
+    const login = (input: Partial<LogInInput> & { username: string }) =>
+      logIn(deps(), { password: PASSWORD, address: '203.0.113.7', ...input });
 
     before(async () => {
       database = await freshDatabase(dialect);
@@ -190,7 +206,9 @@ for (const dialect of DIALECTS) {
       const c = code(u.totpSecret);
       const results = await Promise.allSettled(Array.from({ length: 4 }, () => login({ username: u.user.email, totpCode: c })));
       assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, 'exactly one login wins the code');
-      for (const r of results) if (r.status === 'rejected') assert.equal((r.reason as HeraldError).code, 'unauthorized');
+      for (const r of results)
+        if (r.status === 'rejected')
+          assert.equal((r.reason as HeraldError).code, 'unauthorized', `refused with something else: ${(r.reason as Error)?.stack}`);
     });
 
     it('accepts the code of the step before or after, but never one older than a code already used', async () => {
@@ -273,10 +291,14 @@ for (const dialect of DIALECTS) {
 
       // A day after their expiry, dead sessions are deleted; live ones stay.
       const live = await login({ username: u.user.email, recoveryCode: u.recoveryCodes[0] });
-      const count = async () => Number((await db.one<{ n: number }>('SELECT COUNT(*) AS n FROM sessions WHERE user_id = $1', [u.user.id]))!.n);
+      const count = async () =>
+        Number((await db.one<{ n: number }>('SELECT COUNT(*) AS n FROM sessions WHERE user_id = $1', [u.user.id]))!.n);
       assert.equal(await count(), 3);
       assert.equal(await deleteExpiredSessions(db, clock), 0);
-      assert.ok((await deleteExpiredSessions(db, expiry + 86_400_001)) >= 1, 'the first session, expired over a day before (and older tests\' ones)');
+      assert.ok(
+        (await deleteExpiredSessions(db, expiry + 86_400_001)) >= 1,
+        "the first session, expired over a day before (and older tests' ones)",
+      );
       assert.equal(await count(), 2);
       assert.ok(await findSession(db, live.key, clock));
     });
@@ -330,7 +352,9 @@ for (const dialect of DIALECTS) {
     });
 
     it('counts attempts as they start: twenty at once against a fresh name check at most ten', async () => {
-      const results = await Promise.allSettled(Array.from({ length: 20 }, () => login({ username: 'racer@example.com', password: 'guessing away here' })));
+      const results = await Promise.allSettled(
+        Array.from({ length: 20 }, () => login({ username: 'racer@example.com', password: 'guessing away here' })),
+      );
       const codes = results.map((r) => (r.status === 'rejected' ? (r.reason as HeraldError).code : 'ok'));
       assert.equal(codes.filter((c) => c === 'unauthorized').length, USERNAME_FAILURE_LIMIT);
       assert.equal(codes.filter((c) => c === 'rate_limited').length, 20 - USERNAME_FAILURE_LIMIT);
@@ -374,10 +398,22 @@ for (const dialect of DIALECTS) {
         all.push(...page.data);
         after = page.nextCursor ?? undefined;
       } while (after);
-      assert.deepEqual(all.map((e) => e.id), [...all.map((e) => e.id)].sort().reverse(), 'newest first');
+      assert.deepEqual(
+        all.map((e) => e.id),
+        [...all.map((e) => e.id)].sort().reverse(),
+        'newest first',
+      );
       const mine = all.filter((e) => e.actor === u.user.id || e.target === u.user.id);
       const actions = mine.map((e) => e.action);
-      for (const a of ['user.created', 'login.succeeded', 'login.failed', 'session.refreshed', 'session.ended', 'user.mfa_reset', 'user.disabled']) {
+      for (const a of [
+        'user.created',
+        'login.succeeded',
+        'login.failed',
+        'session.refreshed',
+        'session.ended',
+        'user.mfa_reset',
+        'user.disabled',
+      ]) {
         assert.ok(actions.includes(a as never), `${a} is recorded`);
       }
       const success = mine.find((e) => e.action === 'login.succeeded')!;
@@ -388,11 +424,174 @@ for (const dialect of DIALECTS) {
       assert.equal(failure.details.reason, 'bad_password');
 
       const text = JSON.stringify(await db.all('SELECT * FROM audit_log'));
-      for (const secret of [PASSWORD, 'a wrong password', c, u.totpSecret, reset.totpSecret, ...u.recoveryCodes, ...reset.recoveryCodes, s.key, r.key]) {
+      for (const secret of [
+        PASSWORD,
+        'a wrong password',
+        c,
+        u.totpSecret,
+        reset.totpSecret,
+        ...u.recoveryCodes,
+        ...reset.recoveryCodes,
+        s.key,
+        r.key,
+      ]) {
         assert.ok(!text.includes(secret), `the audit log does not hold ${secret.slice(0, 6)}…`);
       }
       const onlyLogins = await listAudit(db, { action: 'login.succeeded', limit: 500 });
       assert.ok(onlyLogins.data.length > 0 && onlyLogins.data.every((e) => e.action === 'login.succeeded'));
+    });
+
+    describe('first-login enrolment', () => {
+      const toEnrol = async (extra: Partial<Parameters<typeof createUserToEnrol>[1]> = {}) =>
+        (await createUserToEnrol(db, { email: `enrol${++n}@example.com`, role: 'operator', password: PASSWORD, ...extra }, CLI)).user;
+      /** logIn as a user still to enrol: the challenge, asserted to be one. */
+      const challenge = async (input: Partial<LogInInput> & { username: string }) => {
+        const r = await logInOrEnrol(deps(), { password: PASSWORD, address: '203.0.113.8', ...input });
+        assert.ok('enrolment' in r, `an enrolment challenge, got ${JSON.stringify(r)}`);
+        return r.enrolment;
+      };
+      const complete = (ticket: string, totpCode: string, environment?: string) =>
+        completeEnrolment(deps(), { ticket, totpCode, environment, address: '203.0.113.8' });
+      const sessions = async (userId: string) =>
+        Number((await db.one<{ n: number }>('SELECT COUNT(*) AS n FROM sessions WHERE user_id = $1', [userId]))!.n);
+
+      it('creates a user with no second factor: logIn answers a challenge and no session; the first code enrols and logs in', async () => {
+        const u = await toEnrol();
+        assert.equal(u.enrolled, false);
+        assert.equal((await db.one<{ s: string | null }>('SELECT totp_secret AS s FROM users WHERE id = $1', [u.id]))!.s, null);
+        assert.equal(Number((await db.one<{ n: number }>('SELECT COUNT(*) AS n FROM recovery_codes WHERE user_id = $1', [u.id]))!.n), 0);
+        nextStep();
+        const e = await challenge({ username: u.email.toUpperCase() });
+        assert.match(e.ticket, /^enr_/);
+        assert.match(e.totpSecret, /^[A-Z2-7]{32}$/);
+        assert.equal(e.otpauthUri, otpauthUri(e.totpSecret, u.email));
+        assert.equal(Date.parse(e.expiresAt), clock + ENROLMENT_TICKET_TTL_MS);
+        assert.equal(await sessions(u.id), 0, 'the challenge starts no session');
+        // Nothing of the ticket or the secret is stored in the clear.
+        const stored = JSON.stringify(await db.all('SELECT * FROM enrolment_tickets'));
+        assert.ok(!stored.includes(e.ticket) && !stored.includes(e.totpSecret));
+        // logIn (the path for users with a second factor) refuses it like a wrong code.
+        await refused(login({ username: u.email, totpCode: '123456' }), 'unauthorized');
+
+        const c = code(e.totpSecret);
+        const done = await complete(e.ticket, c);
+        assert.match(done.key, /^sess_/);
+        assert.equal(done.user.id, u.id);
+        assert.equal(done.user.enrolled, true);
+        assert.equal(done.session.environment, 'sandbox');
+        assert.equal((await findSession(db, done.key, clock))?.userId, u.id);
+        assert.equal(done.recoveryCodes.length, 10);
+        assert.equal(new Set(done.recoveryCodes).size, 10);
+        const row = (await db.one<{ s: string }>('SELECT totp_secret AS s FROM users WHERE id = $1', [u.id]))!;
+        assert.match(row.s, /^enc:v1:/, 'the secret is stored sealed');
+        assert.equal(box.open(row.s), e.totpSecret);
+
+        // From now on, logIn needs the second factor, and the enrolment code was used up.
+        await refused(login({ username: u.email }), 'unauthorized');
+        await refused(login({ username: u.email, totpCode: c }), 'unauthorized');
+        await refused(logInOrEnrol(deps(), { username: u.email, password: PASSWORD }), 'unauthorized');
+        nextStep();
+        assert.ok((await login({ username: u.email, totpCode: code(e.totpSecret) })).key);
+        assert.ok((await login({ username: u.email, recoveryCode: done.recoveryCodes[0] })).key);
+        // The ticket worked once.
+        await refused(complete(e.ticket, code(e.totpSecret)), 'unauthorized');
+      });
+
+      it('refuses a wrong code as a failed login (the ticket stays usable), an expired, a replaced or an unknown ticket', async () => {
+        const u = await toEnrol();
+        nextStep();
+        const e = await challenge({ username: u.email });
+        const wrong = code(e.totpSecret) === '000000' ? '111111' : '000000';
+        const bad = await refused(complete(e.ticket, wrong), 'unauthorized');
+        assert.match(bad.message, /email, password or authentication code is wrong/);
+        assert.equal(await sessions(u.id), 0);
+        const failure = (await listAudit(db, { action: 'login.failed', limit: 500 })).data.find((x) => x.target === u.id);
+        assert.equal(failure?.details.reason, 'bad_enrolment_code');
+        // A code of the secret of another challenge is wrong too.
+        const other = await toEnrol();
+        const otherE = await challenge({ username: other.email });
+        await refused(complete(e.ticket, code(otherE.totpSecret)), 'unauthorized');
+        assert.ok((await complete(e.ticket, code(e.totpSecret))).key, 'the right code still works after wrong ones');
+
+        // A new logIn replaces the ticket before it.
+        const v = await toEnrol();
+        const first = await challenge({ username: v.email });
+        const second = await challenge({ username: v.email });
+        await refused(complete(first.ticket, code(first.totpSecret)), 'unauthorized');
+        // Ten minutes later the ticket has expired.
+        clock += ENROLMENT_TICKET_TTL_MS;
+        const expired = await refused(complete(second.ticket, code(second.totpSecret)), 'unauthorized');
+        assert.match(expired.message, /unknown, used or expired/);
+        await refused(complete('enr_not-a-real-ticket', '123456'), 'unauthorized');
+        await refused(complete('', '123456'), 'unauthorized');
+        assert.equal(await sessions(v.id), 0);
+      });
+
+      it('ten wrong codes at completion lock the username like ten failed logins', async () => {
+        const u = await toEnrol();
+        nextStep();
+        const e = await challenge({ username: u.email });
+        const right = code(e.totpSecret);
+        const wrong = right === '000000' ? '111111' : '000000';
+        // The challenge's own attempt counts until the enrolment completes.
+        for (let i = 0; i < USERNAME_FAILURE_LIMIT - 1; i++) await refused(complete(e.ticket, wrong), 'unauthorized');
+        await refused(complete(e.ticket, right), 'rate_limited');
+        await refused(logInOrEnrol(deps(), { username: u.email, password: PASSWORD }), 'rate_limited');
+        clock += USERNAME_LOCK_MS;
+        assert.ok((await complete(e.ticket, code(e.totpSecret))).key);
+      });
+
+      it('answers a wrong password exactly as for a user with a second factor', async () => {
+        const enrolled = await newUser();
+        const toBe = await toEnrol();
+        const answers = [];
+        for (const username of [enrolled.user.email, toBe.email, 'nobody-at-all@example.com']) {
+          const e = await refused(
+            logInOrEnrol(deps(), { username, password: 'not the password at all', address: '203.0.113.9' }),
+            'unauthorized',
+          );
+          answers.push({ code: e.code, message: e.message, details: e.details });
+        }
+        assert.deepEqual(answers[1], answers[0]);
+        assert.deepEqual(answers[2], answers[0]);
+        const audit = (await listAudit(db, { action: 'login.failed', limit: 500 })).data;
+        assert.equal(audit.find((x) => x.target === toBe.id)?.details.reason, 'bad_password');
+        assert.equal(await sessions(toBe.id), 0);
+        assert.equal(
+          (await db.all('SELECT id FROM enrolment_tickets WHERE user_id = $1', [toBe.id])).length,
+          0,
+          'no ticket for a wrong password',
+        );
+      });
+
+      it('binds enrolment to the user environment, and audits it', async () => {
+        const t = await createTenant(db, box, 'sandbox', { name: 'Enrolling', uid: 'enrolling' });
+        const u = await toEnrol({ role: 'tenant', tenantId: t.id });
+        await refused(logInOrEnrol(deps(), { username: u.email, password: PASSWORD, environment: 'production' }), 'forbidden');
+        nextStep();
+        const e = await challenge({ username: u.email });
+        await refused(complete(e.ticket, code(e.totpSecret), 'production'), 'forbidden');
+        const done = await complete(e.ticket, code(e.totpSecret), 'sandbox');
+        assert.equal(done.session.tenantId, t.id);
+        const actions = (await listAudit(db, { actor: u.id, limit: 500 })).data.map((x) => x.action);
+        for (const a of ['user.enrolment_started', 'user.enrolled', 'login.succeeded']) assert.ok(actions.includes(a as never), a);
+        const text = JSON.stringify(await db.all('SELECT * FROM audit_log'));
+        for (const secret of [e.ticket, e.totpSecret, done.key, ...done.recoveryCodes]) assert.ok(!text.includes(secret));
+      });
+
+      it('clearMfa removes the second factor: sessions end, old codes stop, the next login enrols again', async () => {
+        const u = await newUser();
+        nextStep();
+        const s = await login({ username: u.user.email, totpCode: code(u.totpSecret) });
+        const cleared = await clearMfa(db, u.user.email, { actor: 'cli', now: clock });
+        assert.equal(cleared.user.enrolled, false);
+        assert.equal(await findSession(db, s.key, clock), undefined);
+        nextStep();
+        await refused(login({ username: u.user.email, recoveryCode: u.recoveryCodes[1] }), 'unauthorized');
+        const e = await challenge({ username: u.user.email, totpCode: code(u.totpSecret) });
+        assert.notEqual(e.totpSecret, u.totpSecret);
+        assert.ok((await complete(e.ticket, code(e.totpSecret))).key);
+      });
     });
 
     it('re-seals TOTP secrets when HERALD_SECRET_KEY is rotated', async () => {
@@ -405,7 +604,10 @@ for (const dialect of DIALECTS) {
       // The new key alone opens it: the previous one can go.
       nextStep();
       const onlyB = new SecretBox(keyB);
-      const ok = await logIn({ db, box: onlyB, sessionTtlMs: 60_000, now: () => clock }, { username: u.user.email, password: PASSWORD, totpCode: code(u.totpSecret) });
+      const ok = await logIn(
+        { db, box: onlyB, sessionTtlMs: 60_000, now: () => clock },
+        { username: u.user.email, password: PASSWORD, totpCode: code(u.totpSecret) },
+      );
       assert.ok(ok.key);
       await resealSecrets(db, new SecretBox(TEST_SECRET_KEY, [keyB])); // back to the key the other tests use
     });

@@ -23,7 +23,9 @@ for (const dialect of DIALECTS) {
 
     it('tells keep-alive clients a shorter idle time than the connection timeout, so no reused socket is already closed', async () => {
       const agent = new http.Agent({ keepAlive: true });
-      const res = await new Promise<http.IncomingMessage>((resolve, reject) => http.get(`${h.url}/v1/health`, { agent }, resolve).on('error', reject));
+      const res = await new Promise<http.IncomingMessage>((resolve, reject) =>
+        http.get(`${h.url}/v1/health`, { agent }, resolve).on('error', reject),
+      );
       agent.destroy();
       res.resume();
       assert.match(String(res.headers['keep-alive']), /timeout=30\b/);
@@ -33,7 +35,12 @@ for (const dialect of DIALECTS) {
       const r = await h.api('GET', '/openapi.json', undefined, { key: null });
       assert.equal(r.status, 200);
       assert.equal(r.body.openapi, '3.1.0');
-      for (const p of ['/v1/tenants', '/v1/tenants/{tenant}/events', '/v1/tenants/{tenant}/endpoints/{id}/rotate-secret', '/v1/event-types/import']) {
+      for (const p of [
+        '/v1/tenants',
+        '/v1/tenants/{tenant}/events',
+        '/v1/tenants/{tenant}/endpoints/{id}/rotate-secret',
+        '/v1/event-types/import',
+      ]) {
         assert.ok(r.body.paths[p], `missing ${p}`);
       }
     });
@@ -50,7 +57,23 @@ for (const dialect of DIALECTS) {
     it('imports every Productfy trigger type with a schema and an example', async () => {
       const r = await h.api('GET', '/v1/event-types?limit=250');
       const names = r.body.data.map((t: any) => t.name);
-      for (const n of ['PymtCard', 'FinAccCreate', 'FinAccStmtCreate', 'FinAccTxDwnld', 'KycUpdate', 'KybCipUpdate', 'AchTrfVldtnFail', 'AchTrfVldtnSccss', 'AchTrfSubmit', 'AchTrfFail', 'AchTrfSccss', 'DrctDepFinTxCreate', 'IncmpltPymtCardApplcSubmit', 'AccBalRfrshCmplt', 'CnsmrDsbrs']) {
+      for (const n of [
+        'PymtCard',
+        'FinAccCreate',
+        'FinAccStmtCreate',
+        'FinAccTxDwnld',
+        'KycUpdate',
+        'KybCipUpdate',
+        'AchTrfVldtnFail',
+        'AchTrfVldtnSccss',
+        'AchTrfSubmit',
+        'AchTrfFail',
+        'AchTrfSccss',
+        'DrctDepFinTxCreate',
+        'IncmpltPymtCardApplcSubmit',
+        'AccBalRfrshCmplt',
+        'CnsmrDsbrs',
+      ]) {
         assert.ok(names.includes(n), `missing ${n}`);
       }
       const one = await h.api('GET', '/v1/event-types/PymtCard');
@@ -64,13 +87,22 @@ for (const dialect of DIALECTS) {
     });
 
     it('creates event types, refuses duplicates and invalid schemas', async () => {
-      const r = await h.api('POST', '/v1/event-types', { name: 'payment.succeeded', description: 'paid', schema: { type: 'object', required: ['amount'], properties: { amount: { type: 'integer' } } }, example: { amount: 100 } });
+      const r = await h.api('POST', '/v1/event-types', {
+        name: 'payment.succeeded',
+        description: 'paid',
+        schema: { type: 'object', required: ['amount'], properties: { amount: { type: 'integer' } } },
+        example: { amount: 100 },
+      });
       assert.equal(r.status, 201);
       assert.equal((await h.api('POST', '/v1/event-types', { name: 'payment.succeeded' })).status, 409);
       const bad = await h.api('POST', '/v1/event-types', { name: 'x.bad', schema: { type: 'wat' } });
       assert.equal(bad.status, 400);
       assert.match(bad.body.error.message, /not a valid JSON Schema/);
-      const mismatch = await h.api('POST', '/v1/event-types', { name: 'x.mismatch', schema: { type: 'object', required: ['a'] }, example: {} });
+      const mismatch = await h.api('POST', '/v1/event-types', {
+        name: 'x.mismatch',
+        schema: { type: 'object', required: ['a'] },
+        example: {},
+      });
       assert.equal(mismatch.status, 400);
       const unknownField = await h.api('POST', '/v1/event-types', { name: 'x.y', colour: 'red' });
       assert.equal(unknownField.status, 400);
@@ -118,7 +150,11 @@ for (const dialect of DIALECTS) {
 
     it('manages endpoints: create with secret, validate input, patch, rotate, delete', async () => {
       await h.api('POST', '/v1/tenants', { name: 'Ep', uid: 'ep-tenant' });
-      const e = await h.api('POST', '/v1/tenants/ep-tenant/endpoints', { url: 'http://127.0.0.1:9/hook', eventTypes: ['KycUpdate'], headers: { 'x-app': 'one' } });
+      const e = await h.api('POST', '/v1/tenants/ep-tenant/endpoints', {
+        url: 'http://127.0.0.1:9/hook',
+        eventTypes: ['KycUpdate'],
+        headers: { 'x-app': 'one' },
+      });
       assert.equal(e.status, 201);
       assert.match(e.body.secret, /^whsec_/);
       assert.deepEqual(e.body.eventTypes, ['KycUpdate']);
@@ -166,7 +202,11 @@ for (const dialect of DIALECTS) {
 
     it('accepts events, validates payloads against their type and answers N with no endpoint', async () => {
       await h.api('POST', '/v1/tenants', { name: 'Ev', uid: 'ev-t' });
-      const e = await h.api('POST', '/v1/tenants/ev-t/events', { type: 'KycUpdate', payload: { personId: 'p1', kycStatus: 'P' }, occurredAt: '2021-07-09T09:15:18.223Z' });
+      const e = await h.api('POST', '/v1/tenants/ev-t/events', {
+        type: 'KycUpdate',
+        payload: { personId: 'p1', kycStatus: 'P' },
+        occurredAt: '2021-07-09T09:15:18.223Z',
+      });
       assert.equal(e.status, 202);
       assert.equal(e.body.status, 'N');
       assert.equal(e.body.occurredAt, '2021-07-09T09:15:18.223Z');
@@ -185,7 +225,11 @@ for (const dialect of DIALECTS) {
       assert.match(malformed.body.error.message, /malformed JSON/);
       const noPayload = await h.api('POST', '/v1/tenants/ev-t/events', { type: 'KycUpdate' });
       assert.equal(noPayload.status, 400);
-      const badTime = await h.api('POST', '/v1/tenants/ev-t/events', { type: 'KycUpdate', payload: { personId: 'p', kycStatus: 'P' }, occurredAt: 'yesterday' });
+      const badTime = await h.api('POST', '/v1/tenants/ev-t/events', {
+        type: 'KycUpdate',
+        payload: { personId: 'p', kycStatus: 'P' },
+        occurredAt: 'yesterday',
+      });
       assert.equal(badTime.status, 400);
       const huge = await h.api('POST', '/v1/tenants/ev-t/events', { type: 'herald.any', payload: { blob: 'x'.repeat(300 * 1024) } });
       assert.equal(huge.status, 413);
@@ -213,7 +257,9 @@ for (const dialect of DIALECTS) {
       const r = await h.api('POST', '/v1/tenants/ev-t/events/batch', { events });
       assert.equal(r.status, 202);
       assert.equal(r.body.data.length, 20);
-      const bad = await h.api('POST', '/v1/tenants/ev-t/events/batch', { events: [...events, { type: 'KycUpdate', payload: { kycStatus: 'Z' } }] });
+      const bad = await h.api('POST', '/v1/tenants/ev-t/events/batch', {
+        events: [...events, { type: 'KycUpdate', payload: { kycStatus: 'Z' } }],
+      });
       assert.equal(bad.status, 400);
       assert.match(bad.body.error.message, /^events\[20\]: /);
       const tooMany = await h.api('POST', '/v1/tenants/ev-t/events/batch', { events: Array.from({ length: 1001 }, () => events[0]) });
@@ -253,7 +299,10 @@ for (const dialect of DIALECTS) {
       await h.api('POST', '/v1/tenants', { name: 'Msg', uid: 'msg-t' });
       const provider = await h.api('POST', '/v1/tenants/msg-t/sources', { provider: 'nope', name: 'x' });
       assert.equal(provider.status, 400);
-      assert.match(provider.body.error.message, /^invalid request: provider must be one of: chargify, stripe, github, shopify, standard, token, basic$/);
+      assert.match(
+        provider.body.error.message,
+        /^invalid request: provider must be one of: chargify, stripe, github, shopify, standard, token, basic$/,
+      );
       const wrongType = await h.api('POST', '/v1/tenants/msg-t/sources', { provider: 7, name: 'x' });
       assert.match(wrongType.body.error.message, /^invalid request: provider must be one of: chargify, stripe, /);
       const format = await h.api('POST', '/v1/tenants/msg-t/endpoints', { url: 'http://127.0.0.1:9/x', format: 'xml' });
@@ -309,14 +358,24 @@ for (const dialect of DIALECTS) {
         const r = await h.api('POST', '/v1/tenants/idem-t/events', changed, key);
         assert.equal(r.status, 409, JSON.stringify(changed));
         assert.equal(r.body.error.code, 'conflict');
-        assert.match(r.body.error.message, new RegExp(`idempotency key "order-1" was already used for event ${first.body.id} with a different`));
+        assert.match(
+          r.body.error.message,
+          new RegExp(`idempotency key "order-1" was already used for event ${first.body.id} with a different`),
+        );
       }
-      const batch = await h.api('POST', '/v1/tenants/idem-t/events/batch', { events: [{ type: 'KycUpdate', payload: { personId: 'p9', kycStatus: 'P' } }, { ...body, payload: { personId: 'p2', kycStatus: 'P' }, idempotencyKey: 'order-1' }] });
+      const batch = await h.api('POST', '/v1/tenants/idem-t/events/batch', {
+        events: [
+          { type: 'KycUpdate', payload: { personId: 'p9', kycStatus: 'P' } },
+          { ...body, payload: { personId: 'p2', kycStatus: 'P' }, idempotencyKey: 'order-1' },
+        ],
+      });
       assert.equal(batch.status, 409);
 
       // Ten at once with one new key: one event, one delivery, the same answer to all.
       const same = { type: 'KycUpdate', payload: { personId: 'p3', kycStatus: 'P' } };
-      const answers = await Promise.all(Array.from({ length: 10 }, () => h.api('POST', '/v1/tenants/idem-t/events', same, { headers: { 'idempotency-key': 'order-2' } })));
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, () => h.api('POST', '/v1/tenants/idem-t/events', same, { headers: { 'idempotency-key': 'order-2' } })),
+      );
       assert.deepEqual(new Set(answers.map((a) => a.status)), new Set([202]));
       assert.equal(new Set(answers.map((a) => a.body.id)).size, 1);
       assert.equal((await h.api('GET', `/v1/tenants/idem-t/events/${answers[0].body.id}`)).body.deliveries.length, 1);
@@ -327,10 +386,18 @@ for (const dialect of DIALECTS) {
     it('refuses a reused key in a batch written in several transactions before storing any of it', async () => {
       await h.api('POST', '/v1/tenants', { name: 'Idem big', uid: 'idem-big' });
       for (let i = 0; i < 25; i++) await h.api('POST', '/v1/tenants/idem-big/endpoints', { url: `http://127.0.0.1:9/${i}` });
-      const taken = await h.api('POST', '/v1/tenants/idem-big/events', { type: 'KycUpdate', payload: { personId: 'x', kycStatus: 'P' }, idempotencyKey: 'taken' });
+      const taken = await h.api('POST', '/v1/tenants/idem-big/events', {
+        type: 'KycUpdate',
+        payload: { personId: 'x', kycStatus: 'P' },
+        idempotencyKey: 'taken',
+      });
       assert.equal(taken.status, 202);
       // 100 events × 25 endpoints: more deliveries than one transaction writes.
-      const events = Array.from({ length: 100 }, (_, i) => ({ type: 'KycUpdate', payload: { personId: `b${i}`, kycStatus: 'P' }, idempotencyKey: `big-${i}` }));
+      const events = Array.from({ length: 100 }, (_, i) => ({
+        type: 'KycUpdate',
+        payload: { personId: `b${i}`, kycStatus: 'P' },
+        idempotencyKey: `big-${i}`,
+      }));
       events[99] = { ...events[99], idempotencyKey: 'taken' };
       const r = await h.api('POST', '/v1/tenants/idem-big/events/batch', { events });
       assert.equal(r.status, 409);

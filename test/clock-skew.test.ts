@@ -18,10 +18,14 @@ for (const dialect of DIALECTS) {
     const others: Herald[] = [];
     /** Another node on the same database, with this machine's clock shifted by `skewMs` (allowed: HERALD_MAX_CLOCK_SKEW=0). */
     const node = async (skewMs: number, env: Partial<TestHerald['config']> = {}) => {
-      const n = await createHerald({ ...h.config, roles: { api: false, worker: true }, maxClockSkewMs: 0, ...env }, createLogger('silent'), {
-        db: h.database.open(),
-        localClock: () => Date.now() + skewMs,
-      });
+      const n = await createHerald(
+        { ...h.config, roles: { api: false, worker: true }, maxClockSkewMs: 0, ...env },
+        createLogger('silent'),
+        {
+          db: h.database.open(),
+          localClock: () => Date.now() + skewMs,
+        },
+      );
       others.push(n);
       return n;
     };
@@ -45,9 +49,14 @@ for (const dialect of DIALECTS) {
       try {
         await h.api('POST', '/v1/tenants/clock/endpoints', { url: `${rx.url}/slow`, eventTypes: ['thing.happened'] });
         const ids: string[] = [];
-        for (let i = 0; i < 10; i++) ids.push((await h.api('POST', '/v1/tenants/clock/events', { type: 'thing.happened', payload: { i } })).body.id);
+        for (let i = 0; i < 10; i++)
+          ids.push((await h.api('POST', '/v1/tenants/clock/events', { type: 'thing.happened', payload: { i } })).body.id);
         for (const id of ids) {
-          await eventually(async () => (await h.api('GET', `/v1/tenants/clock/events/${id}`)).body.status === 'S', 15_000, `event ${id} delivered`);
+          await eventually(
+            async () => (await h.api('GET', `/v1/tenants/clock/events/${id}`)).body.status === 'S',
+            15_000,
+            `event ${id} delivered`,
+          );
         }
         const sent = rx.received.filter((r) => r.path === '/slow').map((r) => r.headers['webhook-id']);
         assert.equal(sent.length, 10, `each delivery was sent once (${sent.length} requests for 10 deliveries)`);
@@ -71,7 +80,10 @@ for (const dialect of DIALECTS) {
     it('refuses to start a node further off than HERALD_MAX_CLOCK_SKEW', async () => {
       const db = h.database.open();
       await assert.rejects(
-        createHerald({ ...h.config, roles: { api: false, worker: true }, maxClockSkewMs: 30_000 }, createLogger('silent'), { db, localClock: () => Date.now() + TWO_MINUTES }),
+        createHerald({ ...h.config, roles: { api: false, worker: true }, maxClockSkewMs: 30_000 }, createLogger('silent'), {
+          db,
+          localClock: () => Date.now() + TWO_MINUTES,
+        }),
         /120\.\d s ahead of the database's.*HERALD_MAX_CLOCK_SKEW \(30 s\)/,
       );
       await db.close();

@@ -31,10 +31,14 @@ for (const dialect of DIALECTS) {
       ids.customer = customers.body.data[0].id;
       // A delivery with three failed attempts (retries at once), to page its attempts.
       const event = (await h.api('GET', '/v1/tenants/cur/events?limit=1')).body.data[0];
-      const delivery = await eventually(async () => {
-        const e = (await h.api('GET', `/v1/tenants/cur/events/${event.id}`)).body;
-        return e.deliveries.find((d: { attempts: number }) => d.attempts >= 3);
-      }, 15_000, 'three attempts');
+      const delivery = await eventually(
+        async () => {
+          const e = (await h.api('GET', `/v1/tenants/cur/events/${event.id}`)).body;
+          return e.deliveries.find((d: { attempts: number }) => d.attempts >= 3);
+        },
+        15_000,
+        'three attempts',
+      );
       ids.id = delivery.id;
       const spec = (await h.api('GET', '/openapi.json', undefined, { key: null })).body;
       lists = Object.entries(spec.paths as Record<string, { get?: any }>)
@@ -84,7 +88,11 @@ for (const dialect of DIALECTS) {
       const e = await h.api('POST', '/v1/tenants/cur2/events', { type: 'cursor.two', payload: {}, occurredAt: '2016-12-31T23:59:60Z' });
       assert.equal(e.status, 202, JSON.stringify(e.body));
       assert.equal(e.body.occurredAt, '2016-12-31T23:59:59.999Z');
-      const offset = await h.api('POST', '/v1/tenants/cur2/events', { type: 'cursor.two', payload: {}, occurredAt: '2016-12-31T18:59:60.5-05:00' });
+      const offset = await h.api('POST', '/v1/tenants/cur2/events', {
+        type: 'cursor.two',
+        payload: {},
+        occurredAt: '2016-12-31T18:59:60.5-05:00',
+      });
       assert.equal(offset.body.occurredAt, '2016-12-31T23:59:59.999Z');
       const since = await h.api('GET', '/v1/tenants/cur2/events?since=2016-12-31T23:59:60Z&until=2999-12-31T23:59:60Z');
       assert.equal(since.status, 200, JSON.stringify(since.body));

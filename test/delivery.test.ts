@@ -9,7 +9,9 @@ import { Receiver } from './helpers/receiver.js';
 function verify(secret: string, headers: Record<string, any>, body: string): boolean {
   const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
   const expected = createHmac('sha256', key).update(`${headers['webhook-id']}.${headers['webhook-timestamp']}.${body}`).digest('base64');
-  return String(headers['webhook-signature']).split(' ').some((s) => s === `v1,${expected}`);
+  return String(headers['webhook-signature'])
+    .split(' ')
+    .some((s) => s === `v1,${expected}`);
 }
 
 for (const dialect of DIALECTS) {
@@ -19,7 +21,11 @@ for (const dialect of DIALECTS) {
     let n = 0;
     // Retries 0.2 s apart: three attempts in all.
     before(async () => {
-      h = await startHerald(dialect, { HERALD_RETRY_SCHEDULE: '0.2,0.2', HERALD_DELIVERY_TIMEOUT: '1', HERALD_TOKEN_HEADER: 'x-pfy-webhook-token' });
+      h = await startHerald(dialect, {
+        HERALD_RETRY_SCHEDULE: '0.2,0.2',
+        HERALD_DELIVERY_TIMEOUT: '1',
+        HERALD_TOKEN_HEADER: 'x-pfy-webhook-token',
+      });
       rx = await new Receiver().start();
       await h.api('POST', '/v1/event-types/import', { catalog: 'productfy' });
       await h.api('POST', '/v1/event-types', { name: 'order.paid', example: { orderId: 'o_example' } });
@@ -41,7 +47,11 @@ for (const dialect of DIALECTS) {
 
     it('delivers a signed Standard Webhooks request with the tenant token and custom headers', async () => {
       const { uid, tenant, ep } = await setup('/std', { headers: { 'x-custom': 'yes' } });
-      const sent = await h.api('POST', `/v1/tenants/${uid}/events`, { type: 'order.paid', payload: { orderId: 'o_1', amount: 1250, note: 'ünïcode ✓' }, occurredAt: '2024-01-02T03:04:05.000Z' });
+      const sent = await h.api('POST', `/v1/tenants/${uid}/events`, {
+        type: 'order.paid',
+        payload: { orderId: 'o_1', amount: 1250, note: 'ünïcode ✓' },
+        occurredAt: '2024-01-02T03:04:05.000Z',
+      });
       assert.equal(sent.body.status, 'I');
       await rx.waitFor(() => at('/std').length === 1);
       const [r] = at('/std');
@@ -52,8 +62,20 @@ for (const dialect of DIALECTS) {
       assert.equal(r.headers['x-pfy-webhook-token'], tenant.token);
       assert.equal(r.headers['x-custom'], 'yes');
       assert.ok(verify(ep.secret, r.headers, r.body), 'signature verifies over the exact bytes');
-      assert.deepEqual(JSON.parse(r.body), { id: sent.body.id, type: 'order.paid', timestamp: '2024-01-02T03:04:05.000Z', data: { orderId: 'o_1', amount: 1250, note: 'ünïcode ✓' } });
-      const ev = await eventually(async () => { const e = await event(uid, sent.body.id); return e.status === 'S' && e; }, 5000, 'status S');
+      assert.deepEqual(JSON.parse(r.body), {
+        id: sent.body.id,
+        type: 'order.paid',
+        timestamp: '2024-01-02T03:04:05.000Z',
+        data: { orderId: 'o_1', amount: 1250, note: 'ünïcode ✓' },
+      });
+      const ev = await eventually(
+        async () => {
+          const e = await event(uid, sent.body.id);
+          return e.status === 'S' && e;
+        },
+        5000,
+        'status S',
+      );
       assert.equal(ev.deliveries[0].status, 'S');
       assert.equal(ev.deliveries[0].attempts, 1);
       assert.equal(ev.deliveries[0].lastStatusCode, 200);
@@ -61,7 +83,11 @@ for (const dialect of DIALECTS) {
 
     it('sends the Productfy envelope to a productfy-format endpoint', async () => {
       const { uid, ep } = await setup('/pfy', { format: 'productfy', eventTypes: ['KycUpdate'] });
-      const sent = await h.api('POST', `/v1/tenants/${uid}/events`, { type: 'KycUpdate', payload: { personId: 'Pfy_P-6wcqlYw6n', kycStatus: 'F', kycDescription: 'Automatically failed based on rule engine' }, occurredAt: '2021-07-09T09:15:18.223Z' });
+      const sent = await h.api('POST', `/v1/tenants/${uid}/events`, {
+        type: 'KycUpdate',
+        payload: { personId: 'Pfy_P-6wcqlYw6n', kycStatus: 'F', kycDescription: 'Automatically failed based on rule engine' },
+        occurredAt: '2021-07-09T09:15:18.223Z',
+      });
       await rx.waitFor(() => at('/pfy').length === 1);
       const body = JSON.parse(at('/pfy')[0].body);
       assert.deepEqual(Object.keys(body), ['id', 'status', 'createdTs', 'callbackUrl', 'triggerType', 'eventPayload', 'triggeringEventTs']);
@@ -80,7 +106,14 @@ for (const dialect of DIALECTS) {
       await h.api('POST', `/v1/tenants/${uid}/endpoints`, { url: `${rx.url}/sub-card`, eventTypes: ['PymtCard'] });
       const sent = await h.api('POST', `/v1/tenants/${uid}/events`, { type: 'KycUpdate', payload: { personId: 'p', kycStatus: 'P' } });
       await rx.waitFor(() => at('/sub-kyc').length === 1 && at('/sub-all').length === 1);
-      const ev = await eventually(async () => { const e = await event(uid, sent.body.id); return e.status === 'S' && e; }, 5000, 'status S');
+      const ev = await eventually(
+        async () => {
+          const e = await event(uid, sent.body.id);
+          return e.status === 'S' && e;
+        },
+        5000,
+        'status S',
+      );
       assert.equal(ev.deliveries.length, 2);
       assert.equal(at('/sub-card').length, 0);
     });
@@ -89,7 +122,14 @@ for (const dialect of DIALECTS) {
       rx.respond = (r) => (r.path === '/down' ? { status: 500, body: 'x'.repeat(10_000) } : { status: 200 });
       const { uid } = await setup('/down');
       const sent = await h.api('POST', `/v1/tenants/${uid}/events`, { type: 'order.paid', payload: { orderId: 'o_2' } });
-      const ev = await eventually(async () => { const e = await event(uid, sent.body.id); return e.status === 'F' && e; }, 8000, 'status F');
+      const ev = await eventually(
+        async () => {
+          const e = await event(uid, sent.body.id);
+          return e.status === 'F' && e;
+        },
+        8000,
+        'status F',
+      );
       assert.equal(at('/down').length, 3, 'first try + two retries');
       assert.ok(new Set(at('/down').map((r) => r.headers['webhook-id'])).size === 1, 'webhook-id is the same on every retry');
       const d = ev.deliveries[0];
@@ -97,7 +137,10 @@ for (const dialect of DIALECTS) {
       assert.equal(d.attempts, 3);
       assert.equal(d.nextAttemptAt, null);
       const attempts = (await h.api('GET', `/v1/tenants/${uid}/deliveries/${d.id}/attempts`)).body.data;
-      assert.deepEqual(attempts.map((a: any) => a.attempt), [3, 2, 1]);
+      assert.deepEqual(
+        attempts.map((a: any) => a.attempt),
+        [3, 2, 1],
+      );
       for (const a of attempts) {
         assert.equal(a.statusCode, 500);
         assert.equal(a.responseBody.length, 4096, 'the first 4 KiB of the answer is kept');
@@ -112,7 +155,14 @@ for (const dialect of DIALECTS) {
       rx.respond = (r) => (r.path === '/flaky' ? { status: ++calls < 2 ? 503 : 204 } : { status: 200 });
       const { uid } = await setup('/flaky');
       const sent = await h.api('POST', `/v1/tenants/${uid}/events`, { type: 'order.paid', payload: { orderId: 'o_3' } });
-      const ev = await eventually(async () => { const e = await event(uid, sent.body.id); return e.status === 'S' && e; }, 5000, 'status S');
+      const ev = await eventually(
+        async () => {
+          const e = await event(uid, sent.body.id);
+          return e.status === 'S' && e;
+        },
+        5000,
+        'status S',
+      );
       assert.equal(ev.deliveries[0].attempts, 2);
     });
 
@@ -120,14 +170,22 @@ for (const dialect of DIALECTS) {
       rx.respond = (r) => (r.path === '/moved' ? { status: 302, headers: { location: `${rx.url}/elsewhere` } } : { status: 200 });
       const { uid } = await setup('/moved');
       const sent = await h.api('POST', `/v1/tenants/${uid}/events`, { type: 'order.paid', payload: { orderId: 'o_4' } });
-      const ev = await eventually(async () => { const e = await event(uid, sent.body.id); return e.status === 'F' && e; }, 8000, 'status F');
+      const ev = await eventually(
+        async () => {
+          const e = await event(uid, sent.body.id);
+          return e.status === 'F' && e;
+        },
+        8000,
+        'status F',
+      );
       assert.equal(at('/elsewhere').length, 0);
       assert.match(ev.deliveries[0].lastError, /redirect/);
     });
 
     it('honours retry-after on a 429', async () => {
       let calls = 0;
-      rx.respond = (r) => (r.path === '/slowdown' ? (++calls === 1 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 }) : { status: 200 });
+      rx.respond = (r) =>
+        r.path === '/slowdown' ? (++calls === 1 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 }) : { status: 200 };
       const { uid } = await setup('/slowdown');
       await h.api('POST', `/v1/tenants/${uid}/events`, { type: 'order.paid', payload: { orderId: 'o_5' } });
       await rx.waitFor(() => at('/slowdown').length === 2, 5000);
@@ -139,7 +197,14 @@ for (const dialect of DIALECTS) {
       rx.respond = (r) => (r.path === '/hang' ? { status: 200, delayMs: 3000 } : { status: 200 });
       const { uid } = await setup('/hang');
       const sent = await h.api('POST', `/v1/tenants/${uid}/events`, { type: 'order.paid', payload: { orderId: 'o_6' } });
-      const ev = await eventually(async () => { const e = await event(uid, sent.body.id); return e.deliveries[0].attempts >= 1 && e; }, 5000, 'an attempt');
+      const ev = await eventually(
+        async () => {
+          const e = await event(uid, sent.body.id);
+          return e.deliveries[0].attempts >= 1 && e;
+        },
+        5000,
+        'an attempt',
+      );
       assert.match(ev.deliveries[0].lastError, /timed out/);
     });
 
@@ -148,7 +213,14 @@ for (const dialect of DIALECTS) {
       await h.api('POST', '/v1/tenants', { name: uid, uid });
       await h.api('POST', `/v1/tenants/${uid}/endpoints`, { url: 'http://127.0.0.1:9/nothing' });
       const sent = await h.api('POST', `/v1/tenants/${uid}/events`, { type: 'order.paid', payload: { orderId: 'o_7' } });
-      const ev = await eventually(async () => { const e = await event(uid, sent.body.id); return e.status === 'F' && e; }, 8000, 'status F');
+      const ev = await eventually(
+        async () => {
+          const e = await event(uid, sent.body.id);
+          return e.status === 'F' && e;
+        },
+        8000,
+        'status F',
+      );
       assert.match(ev.deliveries[0].lastError, /ECONNREFUSED/);
     });
 
@@ -187,11 +259,25 @@ for (const dialect of DIALECTS) {
       rx.respond = (r) => (r.path === '/resend' ? { status: up ? 200 : 500 } : { status: 200 });
       const { uid } = await setup('/resend');
       const sent = await h.api('POST', `/v1/tenants/${uid}/events`, { type: 'order.paid', payload: { orderId: 'o_9' } });
-      const failed = await eventually(async () => { const e = await event(uid, sent.body.id); return e.status === 'F' && e; }, 8000, 'status F');
+      const failed = await eventually(
+        async () => {
+          const e = await event(uid, sent.body.id);
+          return e.status === 'F' && e;
+        },
+        8000,
+        'status F',
+      );
       up = true;
       const r = await h.api('POST', `/v1/tenants/${uid}/deliveries/${failed.deliveries[0].id}/resend`);
       assert.equal(r.status, 202);
-      const ok = await eventually(async () => { const e = await event(uid, sent.body.id); return e.status === 'S' && e; }, 5000, 'status S');
+      const ok = await eventually(
+        async () => {
+          const e = await event(uid, sent.body.id);
+          return e.status === 'S' && e;
+        },
+        5000,
+        'status S',
+      );
       assert.equal(ok.deliveries[0].attempts, 4);
     });
 
@@ -204,8 +290,18 @@ for (const dialect of DIALECTS) {
       const sent = await h.api('POST', `/v1/tenants/${uid}/events`, { type: 'order.paid', payload: { orderId: 'o_10' } });
       await rx.waitFor(() => at('/gone').length >= 1);
       await h.api('DELETE', `/v1/tenants/${uid}/endpoints/${ep.id}`);
-      const ev = await eventually(async () => { const e = await event(uid, sent.body.id); return e.status === 'F' && e; }, 5000, 'status F');
-      assert.ok(['endpoint deleted', 'endpoint disabled or deleted'].includes(ev.deliveries[0].lastError) || /answered 500/.test(ev.deliveries[0].lastError));
+      const ev = await eventually(
+        async () => {
+          const e = await event(uid, sent.body.id);
+          return e.status === 'F' && e;
+        },
+        5000,
+        'status F',
+      );
+      assert.ok(
+        ['endpoint deleted', 'endpoint disabled or deleted'].includes(ev.deliveries[0].lastError) ||
+          /answered 500/.test(ev.deliveries[0].lastError),
+      );
     });
   });
 }

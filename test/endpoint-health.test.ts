@@ -31,19 +31,27 @@ for (const dialect of DIALECTS) {
       assert.deepEqual([ep.disabledReason, ep.disabledAt], [null, null]);
       const before = Date.now();
       const sent = (await h.api('POST', '/v1/tenants/health/events', { type: 'thing.happened', payload: {} })).body;
-      const disabled = await eventually(async () => {
-        const e = (await h.api('GET', `/v1/tenants/health/endpoints/${ep.id}`)).body;
-        return e.enabled === false && e;
-      }, 5000, 'the endpoint to be disabled');
+      const disabled = await eventually(
+        async () => {
+          const e = (await h.api('GET', `/v1/tenants/health/endpoints/${ep.id}`)).body;
+          return e.enabled === false && e;
+        },
+        5000,
+        'the endpoint to be disabled',
+      );
       assert.equal(disabled.disabledReason, '410 Gone from the endpoint');
       assert.ok(Date.parse(disabled.disabledAt) >= before - 1000, `disabledAt is the time of the 410 (${disabled.disabledAt})`);
       await rx.waitFor(() => ops().some((e) => e.type === 'endpoint.disabled' && e.data.endpointId === ep.id), 5000, 'endpoint.disabled');
       assert.match(ops().find((e) => e.type === 'endpoint.disabled').data.reason, /410/);
       // The delivery failed on the 410 itself, and says so.
-      const ev = await eventually(async () => {
-        const e = (await h.api('GET', `/v1/tenants/health/events/${sent.id}`)).body;
-        return e.status === 'F' && e;
-      }, 5000, 'the event to fail');
+      const ev = await eventually(
+        async () => {
+          const e = (await h.api('GET', `/v1/tenants/health/events/${sent.id}`)).body;
+          return e.status === 'F' && e;
+        },
+        5000,
+        'the event to fail',
+      );
       assert.deepEqual([ev.deliveries[0].status, ev.deliveries[0].attempts, ev.deliveries[0].lastStatusCode], ['F', 1, 410]);
       // Re-enabling starts afresh.
       rx.respond = () => ({ status: 200 });
@@ -53,7 +61,11 @@ for (const dialect of DIALECTS) {
       const off = (await h.api('PATCH', `/v1/tenants/health/endpoints/${ep.id}`, { enabled: false })).body;
       assert.equal(off.disabledReason, 'disabled by PATCH');
       assert.equal(off.disabledAt, off.updatedAt);
-      assert.equal((await h.api('PATCH', `/v1/tenants/health/endpoints/${ep.id}`, { description: 'still off' })).body.disabledAt, off.disabledAt, 'another PATCH keeps the time');
+      assert.equal(
+        (await h.api('PATCH', `/v1/tenants/health/endpoints/${ep.id}`, { description: 'still off' })).body.disabledAt,
+        off.disabledAt,
+        'another PATCH keeps the time',
+      );
       const created = (await h.api('POST', '/v1/tenants/health/endpoints', { url: `${rx.url}/off`, enabled: false })).body;
       assert.equal(created.disabledReason, 'created disabled');
       assert.equal(created.disabledAt, created.createdAt);
@@ -69,7 +81,11 @@ for (const dialect of DIALECTS) {
       assert.equal(exhausted.data.lastStatusCode, 500);
       await new Promise((r) => setTimeout(r, 1100));
       await h.api('POST', '/v1/tenants/health/events', { type: 'thing.happened', payload: { n: 2 } });
-      await eventually(async () => (await h.api('GET', `/v1/tenants/health/endpoints/${ep.id}`)).body.enabled === false, 5000, 'the endpoint to be disabled');
+      await eventually(
+        async () => (await h.api('GET', `/v1/tenants/health/endpoints/${ep.id}`)).body.enabled === false,
+        5000,
+        'the endpoint to be disabled',
+      );
       await rx.waitFor(() => ops().some((e) => e.type === 'endpoint.disabled' && e.data.endpointId === ep.id), 5000, 'endpoint.disabled');
       assert.match(ops().find((e) => e.type === 'endpoint.disabled' && e.data.endpointId === ep.id).data.reason, /failing since/);
       const read = (await h.api('GET', `/v1/tenants/health/endpoints/${ep.id}`)).body;

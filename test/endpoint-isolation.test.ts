@@ -46,7 +46,9 @@ for (const dialect of DIALECTS) {
       await h.api('POST', '/v1/tenants', { name: 'rate', uid: 'rate' });
       const ep = await h.api('POST', '/v1/tenants/rate/endpoints', { url: `${rx.url}/rate`, rateLimit: 5 });
       assert.equal(ep.body.rateLimit, 5);
-      await h.api('POST', '/v1/tenants/rate/events/batch', { events: Array.from({ length: 15 }, (_, i) => ({ type: 'thing.happened', payload: { i } })) });
+      await h.api('POST', '/v1/tenants/rate/events/batch', {
+        events: Array.from({ length: 15 }, (_, i) => ({ type: 'thing.happened', payload: { i } })),
+      });
       await rx.waitFor((r) => r.filter((x) => x.path === '/rate').length === 15, 10_000, '15 rate-limited deliveries');
       const at = rx.received.filter((x) => x.path === '/rate').map((x) => x.at);
       const span = at[at.length - 1] - at[0];

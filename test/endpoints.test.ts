@@ -13,7 +13,9 @@ import { Receiver } from './helpers/receiver.js';
 function verifying(secret: string, headers: Record<string, any>, body: string): string[] {
   const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
   const expected = `v1,${createHmac('sha256', key).update(`${headers['webhook-id']}.${headers['webhook-timestamp']}.${body}`).digest('base64')}`;
-  return String(headers['webhook-signature']).split(' ').filter((s) => s === expected);
+  return String(headers['webhook-signature'])
+    .split(' ')
+    .filter((s) => s === expected);
 }
 
 for (const dialect of DIALECTS) {
@@ -78,7 +80,10 @@ for (const dialect of DIALECTS) {
     it('follows what undici sends: refused values make it throw, accepted ones (obs-text included) arrive', async () => {
       const accepted = { 'x-app': 'one two\tthree', 'x-latin': 'caf\u00e9', Authorization: 'Bearer abc', "x-token!#$%&'*+.^_`|~": 'ok' };
       for (const [headers] of unsendable.filter(([hd]) => /^x-(mark|sep|nul|crlf|del)$/.test(Object.keys(hd)[0]))) {
-        await assert.rejects(request(`${rx.url}/undici`, { method: 'POST', headers, body: '{}' }), `undici sends ${JSON.stringify(headers)}`);
+        await assert.rejects(
+          request(`${rx.url}/undici`, { method: 'POST', headers, body: '{}' }),
+          `undici sends ${JSON.stringify(headers)}`,
+        );
       }
       const ep = await h.api('POST', '/v1/tenants/hdr/endpoints', { url: `${rx.url}/ok`, headers: accepted });
       assert.equal(ep.status, 201, JSON.stringify(ep.body));
@@ -96,7 +101,11 @@ for (const dialect of DIALECTS) {
       const ep = (await h.api('POST', '/v1/tenants/hdr/endpoints', { url: `${rx.url}/rotate` })).body;
       const second = (await h.api('POST', `/v1/tenants/hdr/endpoints/${ep.id}/rotate-secret`)).body.secret;
       const third = (await h.api('POST', `/v1/tenants/hdr/endpoints/${ep.id}/rotate-secret`)).body.secret;
-      assert.equal((await h.api('GET', `/v1/tenants/hdr/endpoints/${ep.id}/secret`)).body.secret, third, 'the newest secret is the current one');
+      assert.equal(
+        (await h.api('GET', `/v1/tenants/hdr/endpoints/${ep.id}/secret`)).body.secret,
+        third,
+        'the newest secret is the current one',
+      );
       await h.api('POST', `/v1/tenants/hdr/endpoints/${ep.id}/test`, {});
       await rx.waitFor((r) => r.some((x) => x.path === '/rotate'), 5000, 'the delivery');
       const r = rx.received.find((x) => x.path === '/rotate')!;
@@ -124,16 +133,34 @@ describe('earlier secrets at rest', () => {
     const database = await freshDatabase('sqlite');
     const rx = await new Receiver().start();
     const env = (extra: Record<string, string>) =>
-      loadConfig({ HERALD_DATA_DIR: database.dataDir, HERALD_PORT: '0', HERALD_HOST: '127.0.0.1', HERALD_POLL_INTERVAL_MS: '100', HERALD_LOG_LEVEL: 'silent', ...extra });
+      loadConfig({
+        HERALD_DATA_DIR: database.dataDir,
+        HERALD_PORT: '0',
+        HERALD_HOST: '127.0.0.1',
+        HERALD_POLL_INTERVAL_MS: '100',
+        HERALD_LOG_LEVEL: 'silent',
+        ...extra,
+      });
     const log = createLogger('silent');
     let herald = await createHerald(env({ HERALD_SECRET_KEY: KEY_A }), log);
     const key = herald.firstStartKeys.find((k) => k.environment === 'sandbox')!.key;
     const call = async (method: string, path: string, body?: unknown) =>
-      (await herald.app!.inject({ method: method as 'GET', url: path, payload: body as object, headers: { authorization: `Bearer ${key}` } })).json();
+      (
+        await herald.app!.inject({
+          method: method as 'GET',
+          url: path,
+          payload: body as object,
+          headers: { authorization: `Bearer ${key}` },
+        })
+      ).json();
     try {
       await call('POST', '/v1/tenants', { name: 'r', uid: 'r' });
       const ep = await call('POST', '/v1/tenants/r/endpoints', { url: `${rx.url}/resealed` });
-      const secrets = [ep.secret, (await call('POST', `/v1/tenants/r/endpoints/${ep.id}/rotate-secret`)).secret, (await call('POST', `/v1/tenants/r/endpoints/${ep.id}/rotate-secret`)).secret];
+      const secrets = [
+        ep.secret,
+        (await call('POST', `/v1/tenants/r/endpoints/${ep.id}/rotate-secret`)).secret,
+        (await call('POST', `/v1/tenants/r/endpoints/${ep.id}/rotate-secret`)).secret,
+      ];
       await herald.stop();
       herald = await createHerald(env({ HERALD_SECRET_KEY: KEY_B, HERALD_SECRET_KEY_PREVIOUS: KEY_A }), log);
       await herald.stop();

@@ -48,7 +48,9 @@ for (const dialect of DIALECTS) {
 
     /** The text between `"<field>":` and the envelope's next field in each format. */
     const carried = (r: Received) =>
-      r.path === '/standard' ? r.body.slice(r.body.indexOf('"data":') + 7, -1) : r.body.slice(r.body.indexOf('"eventPayload":') + 15, r.body.lastIndexOf(',"triggeringEventTs":'));
+      r.path === '/standard'
+        ? r.body.slice(r.body.indexOf('"data":') + 7, -1)
+        : r.body.slice(r.body.indexOf('"eventPayload":') + 15, r.body.lastIndexOf(',"triggeringEventTs":'));
 
     it('sends each payload as the exact text posted, signed over the exact bytes, one event at a time and in a batch', async () => {
       const ids = new Map<string, string>();
@@ -57,7 +59,11 @@ for (const dialect of DIALECTS) {
         assert.equal(r.status, 202, JSON.stringify(r.body));
         ids.set(r.body.id, p);
       }
-      const batch = await h.api('POST', '/v1/tenants/exact/events/batch', `{"events":[${PAYLOADS.map((p) => `{"payload":${p} ,"type":"exact.thing"}`).join(',')}]}`);
+      const batch = await h.api(
+        'POST',
+        '/v1/tenants/exact/events/batch',
+        `{"events":[${PAYLOADS.map((p) => `{"payload":${p} ,"type":"exact.thing"}`).join(',')}]}`,
+      );
       assert.equal(batch.status, 202, JSON.stringify(batch.body));
       batch.body.data.forEach((e: { id: string }, i: number) => ids.set(e.id, PAYLOADS[i]));
 
@@ -84,9 +90,17 @@ for (const dialect of DIALECTS) {
     it('refuses duplicate keys with a 400 that names the key and where it is', async () => {
       const cases: [string, string, RegExp][] = [
         ['/events', '{"type":"exact.thing","payload":{"amount":1,"amount":2}}', /duplicate key "amount" in payload\b/],
-        ['/events', '{"type":"exact.thing","payload":{"customer":{"id":"a","name":"x","\\u0069d":"b"}}}', /duplicate key "id" in payload\.customer\b/],
+        [
+          '/events',
+          '{"type":"exact.thing","payload":{"customer":{"id":"a","name":"x","\\u0069d":"b"}}}',
+          /duplicate key "id" in payload\.customer\b/,
+        ],
         ['/events', '{"type":"exact.thing","type":"other","payload":{}}', /duplicate key "type" in the body/],
-        ['/events/batch', '{"events":[{"type":"exact.thing","payload":1},{"type":"exact.thing","payload":{"a":[{"k":1,"k":1}]}}]}', /duplicate key "k" in events\[1\]\.payload\.a\[0\]/],
+        [
+          '/events/batch',
+          '{"events":[{"type":"exact.thing","payload":1},{"type":"exact.thing","payload":{"a":[{"k":1,"k":1}]}}]}',
+          /duplicate key "k" in events\[1\]\.payload\.a\[0\]/,
+        ],
       ];
       const before = (await h.api('GET', '/v1/tenants/exact/events?limit=250')).body.data.length;
       for (const [path, body, message] of cases) {

@@ -1,10 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Db } from '../src/db/db.js';
-import { migrate } from '../src/db/migrate.js';
-import { type ClaimOptions, claimDueDeliveries } from '../src/deliveries/claimDueDeliveries.js';
-import type { SecretBox } from '../src/secrets/secretBox.js';
-import { DIALECTS, freshDatabase, type TestDatabase } from './helpers/db.js';
+import { DIALECTS } from './helpers/db.js';
 import { eventually, startHerald, type TestHerald } from './helpers/herald.js';
 import { Receiver } from './helpers/receiver.js';
 
@@ -40,7 +36,9 @@ for (const dialect of DIALECTS) {
       let peak = 0;
       const sample = setInterval(() => (peak = Math.max(peak, openAt(slow, '/big/'))), 5);
       try {
-        const a = await h.api('POST', '/v1/tenants/big/events/batch', { events: Array.from({ length: 20 }, (_, i) => ({ type: 'thing.happened', payload: { i } })) });
+        const a = await h.api('POST', '/v1/tenants/big/events/batch', {
+          events: Array.from({ length: 20 }, (_, i) => ({ type: 'thing.happened', payload: { i } })),
+        });
         assert.equal(a.status, 202);
         // A's backlog is being sent: its requests are open at the slow receiver.
         await slow.waitFor(() => openAt(slow, '/big/') >= 4, 10_000, 'A’s first requests');
@@ -55,7 +53,11 @@ for (const dialect of DIALECTS) {
       }
       // Four fifths of the worker's 10 slots: two stay free for other tenants.
       assert.ok(peak <= 8, `A never held more than its share of the worker (peak ${peak} open)`);
-      await eventually(async () => (await h.api('GET', '/v1/tenants/big/events?status=I&limit=1')).body.data.length === 0, 10_000, 'A’s events to finish');
+      await eventually(
+        async () => (await h.api('GET', '/v1/tenants/big/events?status=I&limit=1')).body.data.length === 0,
+        10_000,
+        'A’s events to finish',
+      );
     });
 
     it('does not let one slow endpoint shut its tenant’s other endpoints out', async () => {
@@ -63,65 +65,21 @@ for (const dialect of DIALECTS) {
       await h.api('POST', '/v1/tenants/mixed/endpoints', { url: `${slow.url}/mixed-slow`, eventTypes: ['thing.happened'] });
       await h.api('POST', '/v1/event-types', { name: 'other.thing' });
       await h.api('POST', '/v1/tenants/mixed/endpoints', { url: `${fast.url}/mixed-fast`, eventTypes: ['other.thing'] });
-      await h.api('POST', '/v1/tenants/mixed/events/batch', { events: Array.from({ length: 40 }, (_, i) => ({ type: 'thing.happened', payload: { i } })) });
+      await h.api('POST', '/v1/tenants/mixed/events/batch', {
+        events: Array.from({ length: 40 }, (_, i) => ({ type: 'thing.happened', payload: { i } })),
+      });
       await slow.waitFor(() => openAt(slow, '/mixed-slow') >= 4, 10_000, 'the slow endpoint’s first requests');
-      await h.api('POST', '/v1/tenants/mixed/events/batch', { events: Array.from({ length: 5 }, (_, i) => ({ type: 'other.thing', payload: { i } })) });
+      await h.api('POST', '/v1/tenants/mixed/events/batch', {
+        events: Array.from({ length: 5 }, (_, i) => ({ type: 'other.thing', payload: { i } })),
+      });
       await fast.waitFor((r) => r.filter((x) => x.path === '/mixed-fast').length === 5, 10_000, 'the fast endpoint’s 5 deliveries');
       const slowDone = slow.received.filter((x) => x.path === '/mixed-slow').length;
       assert.ok(slowDone <= 30, `the fast endpoint was served while the slow one still had a backlog (${slowDone} of 40 sent)`);
-      assert.ok((slow.peakOpen.get('/mixed-slow') ?? 0) <= 6, `the slow endpoint kept within four fifths of its tenant's share (peak ${slow.peakOpen.get('/mixed-slow')})`);
+      assert.ok(
+        (slow.peakOpen.get('/mixed-slow') ?? 0) <= 6,
+        `the slow endpoint kept within four fifths of its tenant's share (peak ${slow.peakOpen.get('/mixed-slow')})`,
+      );
       await slow.waitFor((r) => r.filter((x) => x.path === '/mixed-slow').length === 40, 30_000, 'the slow backlog');
-    });
-  });
-}
-
-// The claim query itself: which rows a batch takes.
-for (const dialect of DIALECTS) {
-  describe(`the claim query (${dialect})`, () => {
-    let database: TestDatabase;
-    let db: Db;
-    const box = { open: (s: string) => s } as unknown as SecretBox;
-    const now = Date.now();
-    before(async () => {
-      database = await freshDatabase(dialect);
-      db = database.open();
-      await migrate(db);
-      await db.run(`INSERT INTO environments (id, name, created_at) VALUES ('env_t', 'sandbox', 0)`);
-      // Tenant a has six due deliveries, older than b's two and c's one.
-      const rows: [string, number][] = [['a', 6], ['b', 2], ['c', 1]];
-      let at = now - 1000;
-      for (const [t, n] of rows) {
-        await db.run(`INSERT INTO tenants (id, environment_id, uid, name, token, created_at, updated_at) VALUES ($1, 'env_t', $1, $1, 'tok', 0, 0)`, [t]);
-        await db.run(`INSERT INTO endpoints (id, tenant_id, url, secret, created_at, updated_at) VALUES ($1, $2, 'http://127.0.0.1:9/x', 'whsec_x', 0, 0)`, [`ep_${t}`, t]);
-        for (let i = 1; i <= n; i++) {
-          await db.run(`INSERT INTO events (id, tenant_id, type, payload, status, occurred_at, created_at) VALUES ($1, $2, 'x', '{}', 'I', 0, 0)`, [`evt_${t}${i}`, t]);
-          await db.run(`INSERT INTO deliveries (id, event_id, endpoint_id, tenant_id, status, due_at, created_at, updated_at) VALUES ($1, $2, $3, $4, 'I', $5, $5, 0)`, [`dlv_${t}${i}`, `evt_${t}${i}`, `ep_${t}`, t, at++]);
-        }
-      }
-    });
-    after(async () => {
-      await db.close();
-      await database.drop();
-    });
-    const claim = async (opts: Partial<ClaimOptions>) =>
-      (await claimDueDeliveries(db, box, { limit: 4, leaseMs: 1000, leaseToken: `lease-${Math.random()}`, now, ...opts })).map((d) => d.id).sort();
-    // Every claim below is undone (each delivery was due at its created_at), so each starts from the same table.
-    const release = () => db.run('UPDATE deliveries SET due_at = created_at, lease_token = NULL');
-
-    it('takes a batch round-robin across tenants rather than the oldest tenant’s backlog', async () => {
-      // FIFO would take a1..a4; the window of 8 rows also holds b's two.
-      assert.deepEqual(await claim({}), ['dlv_a1', 'dlv_a2', 'dlv_b1', 'dlv_b2']);
-      await release();
-    });
-
-    it('gives the tenants this node is least busy with the first turns, and none beyond its share', async () => {
-      assert.deepEqual(await claim({ tenantLoads: { a: 3 }, tenantCap: 4 }), ['dlv_a1', 'dlv_b1', 'dlv_b2']);
-      await release();
-    });
-
-    it('skips tenants at their share and finds what is due behind them', async () => {
-      assert.deepEqual(await claim({ skipTenants: ['a'] }), ['dlv_b1', 'dlv_b2', 'dlv_c1']);
-      await release();
     });
   });
 }

@@ -34,7 +34,9 @@ for (const dialect of DIALECTS) {
       await h.api('POST', '/v1/tenants/down/endpoints', { url: `${rx.url}/down` });
       const ids: string[] = [];
       for (let i = 0; i < 4; i++) {
-        const r = await h.api('POST', '/v1/tenants/down/events/batch', { events: Array.from({ length: 50 }, (_, j) => ({ type: 'thing.happened', payload: { n: i * 50 + j } })) });
+        const r = await h.api('POST', '/v1/tenants/down/events/batch', {
+          events: Array.from({ length: 50 }, (_, j) => ({ type: 'thing.happened', payload: { n: i * 50 + j } })),
+        });
         ids.push(...r.body.data.map((e: any) => e.id));
       }
       await sleep(2500);
@@ -43,16 +45,31 @@ for (const dialect of DIALECTS) {
       // 200 events retried every 0.5 s would have made about a thousand requests by now.
       assert.ok(whileDown < 400, `the open circuit held back the load on the dead endpoint (${whileDown} requests)`);
       down = false;
-      await eventually(async () => (await h.api('GET', '/v1/tenants/down/events?status=I&limit=1')).body.data.length === 0, 20_000, 'the backlog to drain');
+      await eventually(
+        async () => (await h.api('GET', '/v1/tenants/down/events?status=I&limit=1')).body.data.length === 0,
+        20_000,
+        'the backlog to drain',
+      );
       const failed = (await h.api('GET', '/v1/tenants/down/events?status=F&limit=1')).body.data;
       assert.deepEqual(failed, [], 'no event gave up');
-      const delivered = new Set(toDown().slice(whileDown).map((r) => r.headers['webhook-id']));
+      const delivered = new Set(
+        toDown()
+          .slice(whileDown)
+          .map((r) => r.headers['webhook-id']),
+      );
       for (const id of ids) assert.ok(delivered.has(id), `${id} arrived after the endpoint came back`);
 
       // The operator heard about it, through Herald itself (signed, with the operator tenant's token).
-      await rx.waitFor((r) => r.some((x) => x.path === '/ops' && JSON.parse(x.body).type === 'endpoint.recovered'), 10_000, 'endpoint.recovered');
+      await rx.waitFor(
+        (r) => r.some((x) => x.path === '/ops' && JSON.parse(x.body).type === 'endpoint.recovered'),
+        10_000,
+        'endpoint.recovered',
+      );
       const ops = rx.received.filter((r) => r.path === '/ops').map((r) => JSON.parse(r.body));
-      assert.ok(ops.some((e) => e.type === 'delivery.failing' && e.data.consecutiveFailures === 5), 'delivery.failing was sent');
+      assert.ok(
+        ops.some((e) => e.type === 'delivery.failing' && e.data.consecutiveFailures === 5),
+        'delivery.failing was sent',
+      );
       assert.ok(ops.every((e) => e.data.environment === 'sandbox'));
       assert.ok(rx.received.find((r) => r.path === '/ops')!.headers['webhook-signature']);
     });
@@ -79,7 +96,11 @@ describe('Postgres restarting under load', () => {
       const key = /sandbox\s+(sk_test_\S+)/.exec(herald.stdout())![1];
       const base = `http://127.0.0.1:${port}`;
       const call = async (method: string, path: string, body?: unknown) => {
-        const res = await fetch(base + path, { method, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+        const res = await fetch(base + path, {
+          method,
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: body ? JSON.stringify(body) : undefined,
+        });
         return { status: res.status, headers: res.headers, body: (await res.json().catch(() => null)) as any };
       };
       await call('POST', '/v1/event-types', { name: 'load.item' });
@@ -92,7 +113,11 @@ describe('Postgres restarting under load', () => {
       let n = 0;
       const poster = async () => {
         while (!stop) {
-          const r = await call('POST', '/v1/tenants/load/events', { type: 'load.item', payload: { n: n++ } }).catch(() => ({ status: 0, headers: new Headers(), body: null }));
+          const r = await call('POST', '/v1/tenants/load/events', { type: 'load.item', payload: { n: n++ } }).catch(() => ({
+            status: 0,
+            headers: new Headers(),
+            body: null,
+          }));
           statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
           if (r.status === 202) accepted.add(r.body.id);
           if (r.status === 503) assert.ok(r.headers.get('retry-after'), 'a 503 says when to retry');
@@ -109,7 +134,10 @@ describe('Postgres restarting under load', () => {
       stop = true;
       await Promise.all(posters);
       const afterRestart = accepted.size - before;
-      assert.ok(before > 0 && afterRestart > 0, `events were accepted before (${before}) and after (${afterRestart}) the restart; answers ${JSON.stringify([...statuses])}; stderr: ${herald.stderr().slice(-1500)}`);
+      assert.ok(
+        before > 0 && afterRestart > 0,
+        `events were accepted before (${before}) and after (${afterRestart}) the restart; answers ${JSON.stringify([...statuses])}; stderr: ${herald.stderr().slice(-1500)}`,
+      );
       assert.equal(statuses.get(500) ?? 0, 0, `no 500s: ${JSON.stringify([...statuses])}`);
 
       const seen = () => new Set(rx.received.map((r) => String(r.headers['webhook-id'])));

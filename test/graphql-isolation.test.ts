@@ -33,14 +33,35 @@ for (const dialect of DIALECTS) {
     const world = async (uid: string): Promise<World> => {
       const tenant = (await h.api('POST', '/v1/tenants', { name: uid, uid })).body;
       const endpoint = (await h.api('POST', `/v1/tenants/${uid}/endpoints`, { url: `${rx.url}/${uid}` })).body;
-      const event = (await h.api('POST', `/v1/tenants/${uid}/events`, { type: 'KycUpdate', payload: { personId: `secret-of-${uid}`, kycStatus: 'P' } })).body;
-      const read = await eventually(async () => {
-        const e = (await h.api('GET', `/v1/tenants/${uid}/events/${event.id}`)).body;
-        return e.status === 'S' && e;
-      }, 10_000, 'delivered');
-      const customer = (await h.api('POST', `/v1/tenants/${uid}/customers`, { key: `key-of-${uid}`, kind: 'person', email: `secret-of-${uid}@example.com`, customData: { secret: `secret-of-${uid}` } })).body;
+      const event = (
+        await h.api('POST', `/v1/tenants/${uid}/events`, { type: 'KycUpdate', payload: { personId: `secret-of-${uid}`, kycStatus: 'P' } })
+      ).body;
+      const read = await eventually(
+        async () => {
+          const e = (await h.api('GET', `/v1/tenants/${uid}/events/${event.id}`)).body;
+          return e.status === 'S' && e;
+        },
+        10_000,
+        'delivered',
+      );
+      const customer = (
+        await h.api('POST', `/v1/tenants/${uid}/customers`, {
+          key: `key-of-${uid}`,
+          kind: 'person',
+          email: `secret-of-${uid}@example.com`,
+          customData: { secret: `secret-of-${uid}` },
+        })
+      ).body;
       const user = await makeUser(h, { role: 'tenant', tenantId: tenant.id });
-      return { tenant, endpointId: endpoint.id, eventId: event.id, deliveryId: read.deliveries[0].id, customer, userId: user.id, endpointSecret: endpoint.secret };
+      return {
+        tenant,
+        endpointId: endpoint.id,
+        eventId: event.id,
+        deliveryId: read.deliveries[0].id,
+        customer,
+        userId: user.id,
+        endpointSecret: endpoint.secret,
+      };
     };
 
     before(async () => {
@@ -59,9 +80,18 @@ for (const dialect of DIALECTS) {
 
     // One call per operation that names a tenant or an object, with B's identifiers.
     const walk = (w: World): Record<string, string[]> => ({
-      customers: [`{ customers(tenant: "${w.tenant.uid}") { nodes { id email customData } } }`, `{ customers(tenant: "${w.tenant.id}", search: "secret") { nodes { id } } }`],
-      customer: [`{ customer(customerId: "${w.customer.id}") { id email } }`, `{ customer(tenant: "${w.tenant.uid}", customerId: "${w.customer.key}") { id } }`],
-      customData: [`{ customData(customerId: "${w.customer.id}") }`, `{ customData(tenant: "${w.tenant.uid}", customerId: "${w.customer.key}") }`],
+      customers: [
+        `{ customers(tenant: "${w.tenant.uid}") { nodes { id email customData } } }`,
+        `{ customers(tenant: "${w.tenant.id}", search: "secret") { nodes { id } } }`,
+      ],
+      customer: [
+        `{ customer(customerId: "${w.customer.id}") { id email } }`,
+        `{ customer(tenant: "${w.tenant.uid}", customerId: "${w.customer.key}") { id } }`,
+      ],
+      customData: [
+        `{ customData(customerId: "${w.customer.id}") }`,
+        `{ customData(tenant: "${w.tenant.uid}", customerId: "${w.customer.key}") }`,
+      ],
       endpoints: [`{ endpoints(tenant: "${w.tenant.uid}") { id url } }`],
       endpointSecret: [`{ endpointSecret(endpointId: "${w.endpointId}") }`],
       sources: [`{ sources(tenant: "${w.tenant.uid}") { id url } }`],
@@ -69,24 +99,40 @@ for (const dialect of DIALECTS) {
       rotateEndpointSecret: [`mutation { rotateEndpointSecret(endpointId: "${w.endpointId}") }`],
       recoverEndpoint: [`mutation { recoverEndpoint(endpointId: "${w.endpointId}", since: "2020-01-01T00:00:00Z") { id } }`],
       events: [`{ events(tenant: "${w.tenant.uid}") { nodes { id deliveries { id attempts { statusCode } } } } }`],
+      event: [`{ event(tenant: "${w.tenant.uid}", id: "${w.eventId}") { id payload deliveries { attempts { responseBody } } } }`],
       report: [`{ report(tenant: "${w.tenant.uid}", from: "2020-01-01T00:00:00Z") { totals { accepted } } }`],
       tenants: [],
       auditLog: [],
       users: [],
-      createUser: [`mutation { createUser(input: {email: "intruder@example.com", role: TENANT, tenant: "${w.tenant.uid}", password: "a long enough password"}) { user { id } } }`],
+      createUser: [
+        `mutation { createUser(input: {email: "intruder@example.com", role: TENANT, tenant: "${w.tenant.uid}", password: "a long enough password"}) { user { id } } }`,
+      ],
       disableUser: [`mutation { disableUser(id: "${w.userId}") { id status } }`],
       enableUser: [`mutation { enableUser(id: "${w.userId}") { id } }`],
       resetMfa: [`mutation { resetMfa(id: "${w.userId}") { totpSecret } }`],
       createPerson: [`mutation { createPerson(tenant: "${w.tenant.uid}", input: {key: "intruder"}) { id } }`],
       createOrganization: [`mutation { createOrganization(tenant: "${w.tenant.uid}", input: {key: "intruder-org"}) { id } }`],
-      saveAddress: [`mutation { saveAddress(customerId: "${w.customer.id}", input: {placeId: "x"}) { id } }`, `mutation { saveAddress(tenant: "${w.tenant.uid}", customerId: "${w.customer.key}", input: {placeId: "x"}) { id } }`],
+      saveAddress: [
+        `mutation { saveAddress(customerId: "${w.customer.id}", input: {placeId: "x"}) { id } }`,
+        `mutation { saveAddress(tenant: "${w.tenant.uid}", customerId: "${w.customer.key}", input: {placeId: "x"}) { id } }`,
+      ],
       saveCustomData: [`mutation { saveCustomData(customerId: "${w.customer.id}", data: {secret: "overwritten"}) { id customData } }`],
       createEndpoint: [`mutation { createEndpoint(tenant: "${w.tenant.uid}", input: {url: "${rx.url}/intruder"}) { secret } }`],
       updateEndpoint: [`mutation { updateEndpoint(id: "${w.endpointId}", input: {url: "${rx.url}/hijacked"}) { id url } }`],
       sendTestEvent: [`mutation { sendTestEvent(endpointId: "${w.endpointId}") { eventId } }`],
       resendDelivery: [`mutation { resendDelivery(id: "${w.deliveryId}") { id } }`],
     });
-    const secrets = (w: World) => [w.endpointSecret, w.tenant.id, w.endpointId, w.eventId, w.deliveryId, w.customer.id, w.userId, 'secret-of-tenant-b', `${rx.url}/tenant-b`];
+    const secrets = (w: World) => [
+      w.endpointSecret,
+      w.tenant.id,
+      w.endpointId,
+      w.eventId,
+      w.deliveryId,
+      w.customer.id,
+      w.userId,
+      'secret-of-tenant-b',
+      `${rx.url}/tenant-b`,
+    ];
 
     function assertNoLeak(r: { body: unknown }, query: string) {
       const text = JSON.stringify(r.body);
@@ -97,11 +143,19 @@ for (const dialect of DIALECTS) {
     }
 
     it('walks every operation that takes arguments', async () => {
-      const r = await authed(h, sessionA, '{ __schema { queryType { fields { name args { name } } } mutationType { fields { name args { name } } } } }');
+      const r = await authed(
+        h,
+        sessionA,
+        '{ __schema { queryType { fields { name args { name } } } mutationType { fields { name args { name } } } } }',
+      );
       const fields = [...r.body.data.__schema.queryType.fields, ...r.body.data.__schema.mutationType.fields];
       const withArgs = fields.filter((f: any) => f.args.length > 0).map((f: any) => f.name);
       const walked = Object.keys(walk(b));
-      assert.deepEqual(withArgs.filter((n: string) => !walked.includes(n)), [], 'every operation with arguments has a walk entry');
+      assert.deepEqual(
+        withArgs.filter((n: string) => !walked.includes(n)),
+        [],
+        'every operation with arguments has a walk entry',
+      );
     });
 
     it("refuses tenant A's session everything of tenant B (FORBIDDEN or NOT_FOUND), without B's data", async () => {
@@ -116,7 +170,7 @@ for (const dialect of DIALECTS) {
       }
     });
 
-    it("refuses an operator of the other environment everything of sandbox tenants (NOT_FOUND)", async () => {
+    it('refuses an operator of the other environment everything of sandbox tenants (NOT_FOUND)', async () => {
       for (const [name, calls] of Object.entries(walk(b))) {
         for (const query of calls) {
           const r = await authed(h, productionOperator, query);
@@ -137,28 +191,59 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(t.body.data.tenants.nodes, [{ id: a.tenant.id }]);
       for (const [name, calls] of Object.entries(walk(a))) {
         if (['createUser', 'disableUser', 'enableUser', 'resetMfa'].includes(name)) continue; // operators only
-        if (['rotateEndpointSecret', 'recoverEndpoint', 'createPerson', 'createOrganization', 'createEndpoint', 'updateEndpoint', 'saveAddress', 'saveCustomData', 'sendTestEvent', 'resendDelivery'].includes(name)) continue;
+        if (
+          [
+            'rotateEndpointSecret',
+            'recoverEndpoint',
+            'createPerson',
+            'createOrganization',
+            'createEndpoint',
+            'updateEndpoint',
+            'saveAddress',
+            'saveCustomData',
+            'sendTestEvent',
+            'resendDelivery',
+          ].includes(name)
+        )
+          continue;
         for (const query of calls) {
           const r = await authed(h, sessionA, query);
           assert.equal(r.body.errors, undefined, `${name}: ${JSON.stringify(r.body)}`);
         }
       }
       const own = await authed(h, sessionA, '{ events(type: "KycUpdate") { nodes { id } } }');
-      assert.deepEqual(own.body.data.events.nodes.map((e: any) => e.id), [a.eventId]);
+      assert.deepEqual(
+        own.body.data.events.nodes.map((e: any) => e.id),
+        [a.eventId],
+      );
     });
 
     it("changed nothing of tenant B's", async () => {
       const customers = (await h.api('GET', '/v1/tenants/tenant-b/customers')).body.data;
-      assert.deepEqual(customers.map((c: any) => [c.key, c.address, c.customData]), [[`key-of-tenant-b`, null, { secret: 'secret-of-tenant-b' }]]);
+      assert.deepEqual(
+        customers.map((c: any) => [c.key, c.address, c.customData]),
+        [[`key-of-tenant-b`, null, { secret: 'secret-of-tenant-b' }]],
+      );
       const endpoints = (await h.api('GET', '/v1/tenants/tenant-b/endpoints')).body.data;
-      assert.deepEqual(endpoints.map((e: any) => e.url), [`${rx.url}/tenant-b`]);
-      assert.equal((await h.api('GET', `/v1/tenants/tenant-b/endpoints/${b.endpointId}/secret`)).body.secret, b.endpointSecret, 'secret not rotated');
+      assert.deepEqual(
+        endpoints.map((e: any) => e.url),
+        [`${rx.url}/tenant-b`],
+      );
+      assert.equal(
+        (await h.api('GET', `/v1/tenants/tenant-b/endpoints/${b.endpointId}/secret`)).body.secret,
+        b.endpointSecret,
+        'secret not rotated',
+      );
       const events = (await h.api('GET', '/v1/tenants/tenant-b/events')).body.data;
       assert.deepEqual(events.map((e: any) => e.type).sort(), ['KycUpdate', 'customer.created'], 'no test event, no customer');
       const attempts = (await h.api('GET', `/v1/tenants/tenant-b/deliveries/${b.deliveryId}/attempts`)).body.data;
       assert.equal(attempts.length, 1, 'not resent');
       const users = await listUsers(h.herald.db, { tenantId: b.tenant.id });
-      assert.deepEqual(users.data.map((u) => [u.id, u.status]), [[b.userId, 'active']], 'no user made, disabled or reset');
+      assert.deepEqual(
+        users.data.map((u) => [u.id, u.status]),
+        [[b.userId, 'active']],
+        'no user made, disabled or reset',
+      );
     });
   });
 }

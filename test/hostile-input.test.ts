@@ -19,19 +19,65 @@ function prng(seed: number) {
   };
 }
 
-const NASTY = ['', ' ', '0', '-1', '1e309', 'null', 'true', '[]', '{}', '%00', '\u0000', '../../etc/passwd', "' OR 1=1 --", '<script>', 'é'.repeat(50), 'x'.repeat(5000), '\ud800', '%E0%A4%A', '9'.repeat(40), 'evt_' + 'z'.repeat(22)];
+const NASTY = [
+  '',
+  ' ',
+  '0',
+  '-1',
+  '1e309',
+  'null',
+  'true',
+  '[]',
+  '{}',
+  '%00',
+  '\u0000',
+  '../../etc/passwd',
+  "' OR 1=1 --",
+  '<script>',
+  'é'.repeat(50),
+  'x'.repeat(5000),
+  '\ud800',
+  '%E0%A4%A',
+  '9'.repeat(40),
+  'evt_' + 'z'.repeat(22),
+];
 
 function randomJson(r: () => number, depth = 0): unknown {
   const pick = Math.floor(r() * (depth > 2 ? 5 : 8));
   switch (pick) {
-    case 0: return null;
-    case 1: return r() < 0.5;
-    case 2: return Math.floor((r() - 0.5) * 1e6) * (r() < 0.1 ? 1e300 : 1);
-    case 3: return NASTY[Math.floor(r() * NASTY.length)];
-    case 4: return '';
-    case 5: return Array.from({ length: Math.floor(r() * 4) }, () => randomJson(r, depth + 1));
+    case 0:
+      return null;
+    case 1:
+      return r() < 0.5;
+    case 2:
+      return Math.floor((r() - 0.5) * 1e6) * (r() < 0.1 ? 1e300 : 1);
+    case 3:
+      return NASTY[Math.floor(r() * NASTY.length)];
+    case 4:
+      return '';
+    case 5:
+      return Array.from({ length: Math.floor(r() * 4) }, () => randomJson(r, depth + 1));
     default: {
-      const keys = ['type', 'payload', 'url', 'name', 'uid', 'eventTypes', 'events', 'headers', 'format', 'enabled', 'catalog', 'schema', 'example', 'occurredAt', 'idempotencyKey', 'limit', '__proto__', 'constructor'];
+      const keys = [
+        'type',
+        'payload',
+        'url',
+        'name',
+        'uid',
+        'eventTypes',
+        'events',
+        'headers',
+        'format',
+        'enabled',
+        'catalog',
+        'schema',
+        'example',
+        'occurredAt',
+        'idempotencyKey',
+        'limit',
+        '__proto__',
+        'constructor',
+      ];
       const o: Record<string, unknown> = {};
       for (let i = 0; i < Math.floor(r() * 5); i++) o[keys[Math.floor(r() * keys.length)]] = randomJson(r, depth + 1);
       return o;
@@ -48,7 +94,9 @@ for (const dialect of DIALECTS) {
       await h.api('POST', '/v1/event-types/import', { catalog: 'productfy' });
       await h.api('POST', '/v1/tenants', { name: 'Fuzz', uid: 'fuzz' });
       const spec = (await h.api('GET', '/openapi.json', undefined, { key: null })).body;
-      routes = Object.entries(spec.paths as Record<string, Record<string, unknown>>).flatMap(([p, ops]) => Object.keys(ops).map((m) => ({ method: m.toUpperCase(), path: p })));
+      routes = Object.entries(spec.paths as Record<string, Record<string, unknown>>).flatMap(([p, ops]) =>
+        Object.keys(ops).map((m) => ({ method: m.toUpperCase(), path: p })),
+      );
     });
     after(() => h.close());
 
@@ -65,17 +113,32 @@ for (const dialect of DIALECTS) {
             if (name === 'tenant' && v < 0.5) return 'fuzz';
             return encodeURIComponent(NASTY[Math.floor(r() * NASTY.length)].toWellFormed() || 'x');
           });
-          const query = r() < 0.5 ? '' : '?' + ['limit', 'cursor', 'type', 'status', 'since', 'until', 'x'].filter(() => r() < 0.4).map((k) => `${k}=${encodeURIComponent(JSON.stringify(randomJson(r)).toWellFormed())}`).join('&');
+          const query =
+            r() < 0.5
+              ? ''
+              : '?' +
+                ['limit', 'cursor', 'type', 'status', 'since', 'until', 'x']
+                  .filter(() => r() < 0.4)
+                  .map((k) => `${k}=${encodeURIComponent(JSON.stringify(randomJson(r)).toWellFormed())}`)
+                  .join('&');
           const kind = r();
           let body: string | undefined;
-          const headers: Record<string, string> = { authorization: `Bearer ${r() < 0.9 ? h.sandboxKey : NASTY[Math.floor(r() * NASTY.length)].replace(/[^\x21-\x7e]/g, '')}` };
+          const headers: Record<string, string> = {
+            authorization: `Bearer ${r() < 0.9 ? h.sandboxKey : NASTY[Math.floor(r() * NASTY.length)].replace(/[^\x21-\x7e]/g, '')}`,
+          };
           if (route.method !== 'GET' && route.method !== 'DELETE') {
             if (kind < 0.6) body = JSON.stringify(randomJson(r));
-            else if (kind < 0.7) body = '{"type": "KycUpdate", "payload": {'; // truncated
-            else if (kind < 0.75) body = r() < 0.5 ? `{"payload":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}` : '{"type":"a","payload":{"k":1,"k":2},"type":"b"}'; // nested too deep; duplicate keys
+            else if (kind < 0.7)
+              body = '{"type": "KycUpdate", "payload": {'; // truncated
+            else if (kind < 0.75)
+              body =
+                r() < 0.5 ? `{"payload":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}` : '{"type":"a","payload":{"k":1,"k":2},"type":"b"}'; // nested too deep; duplicate keys
             else if (kind < 0.85) body = Buffer.from(Array.from({ length: 64 }, () => Math.floor(r() * 256))).toString('latin1');
             else body = JSON.stringify({ type: 'KycUpdate', payload: { personId: 'p', kycStatus: 'P' } });
-            headers['content-type'] = r() < 0.9 ? 'application/json' : ['text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1', 'nonsense'][Math.floor(r() * 4)];
+            headers['content-type'] =
+              r() < 0.9
+                ? 'application/json'
+                : ['text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1', 'nonsense'][Math.floor(r() * 4)];
           }
           if (r() < 0.1) headers['idempotency-key'] = 'k'.repeat(Math.floor(r() * 300));
           const res = await fetch(h.url + route.path.replace(route.path, path) + query, { method: route.method, headers, body });
@@ -97,7 +160,15 @@ for (const dialect of DIALECTS) {
     it('takes random, malformed and correctly signed garbage at real sources without a 5xx, and processes what it accepted', async () => {
       const seed = Number(process.env.HERALD_FUZZ_SEED ?? Date.now() % 1_000_000);
       const r = prng(seed);
-      const secrets: Record<string, string> = { chargify: 'k', stripe: 'whsec_k', github: 'k', shopify: 'k', standard: 'whsec_a2V5a2V5a2V5', token: 'k', basic: 'u:p' };
+      const secrets: Record<string, string> = {
+        chargify: 'k',
+        stripe: 'whsec_k',
+        github: 'k',
+        shopify: 'k',
+        standard: 'whsec_a2V5a2V5a2V5',
+        token: 'k',
+        basic: 'u:p',
+      };
       // A tenant of its own: the test above may well have deleted "fuzz".
       await h.api('POST', '/v1/tenants', { name: 'Fuzz inbound', uid: 'fuzz-in' });
       const sources: { id: string; provider: string }[] = [];
@@ -106,28 +177,54 @@ for (const dialect of DIALECTS) {
         assert.equal(created.status, 201);
         sources.push({ provider, id: created.body.id });
       }
-      const FORMS = ['payload[a][b]=1', 'payload[a]=1&payload[a][b]=2', 'a[=1', '%zz=1', 'id=1&event=payment_success&payload[transaction][amount_in_cents]=x', 'payload=%7B', 'event=&id=', 'a[][b]=1&a[][b]=2&a[]=3'];
+      const FORMS = [
+        'payload[a][b]=1',
+        'payload[a]=1&payload[a][b]=2',
+        'a[=1',
+        '%zz=1',
+        'id=1&event=payment_success&payload[transaction][amount_in_cents]=x',
+        'payload=%7B',
+        'event=&id=',
+        'a[][b]=1&a[][b]=2&a[]=3',
+      ];
       let accepted = 0;
       for (let i = 0; i < 300; i++) {
         const src = sources[Math.floor(r() * sources.length)];
         const kind = r();
-        const body = kind < 0.3 ? FORMS[Math.floor(r() * FORMS.length)] + (r() < 0.5 ? '&' + FORMS[Math.floor(r() * FORMS.length)] : '')
-          : kind < 0.6 ? JSON.stringify(randomJson(r))
-          : kind < 0.8 ? Buffer.from(Array.from({ length: Math.floor(r() * 200) }, () => Math.floor(r() * 256))).toString('latin1')
-          : NASTY[Math.floor(r() * NASTY.length)];
+        const body =
+          kind < 0.3
+            ? FORMS[Math.floor(r() * FORMS.length)] + (r() < 0.5 ? '&' + FORMS[Math.floor(r() * FORMS.length)] : '')
+            : kind < 0.6
+              ? JSON.stringify(randomJson(r))
+              : kind < 0.8
+                ? Buffer.from(Array.from({ length: Math.floor(r() * 200) }, () => Math.floor(r() * 256))).toString('latin1')
+                : NASTY[Math.floor(r() * NASTY.length)];
         const bytes = Buffer.from(body, kind < 0.8 && kind >= 0.6 ? 'latin1' : 'utf8');
         const secret = secrets[src.provider];
         const t = String(Math.floor(Date.now() / 1000));
-        const mac = (key: string | Buffer, data: (string | Buffer)[], enc: 'hex' | 'base64') => { const m = createHmac('sha256', key); for (const d of data) m.update(d); return m.digest(enc); };
+        const mac = (key: string | Buffer, data: (string | Buffer)[], enc: 'hex' | 'base64') => {
+          const m = createHmac('sha256', key);
+          for (const d of data) m.update(d);
+          return m.digest(enc);
+        };
         // Half the requests are signed correctly, so they reach the body parsers and the processor.
         const signed = r() < 0.5;
         const headers: Record<string, string> = {
-          'content-type': ['application/x-www-form-urlencoded', 'application/json', 'text/plain', 'nonsense', 'application/x-www-form-urlencoded; charset=utf-8'][Math.floor(r() * 5)],
-          'x-chargify-webhook-signature-hmac-sha-256': signed ? mac(secret, [bytes], 'hex') : NASTY[Math.floor(r() * NASTY.length)].replace(/[^\x21-\x7e]/g, ''),
+          'content-type': [
+            'application/x-www-form-urlencoded',
+            'application/json',
+            'text/plain',
+            'nonsense',
+            'application/x-www-form-urlencoded; charset=utf-8',
+          ][Math.floor(r() * 5)],
+          'x-chargify-webhook-signature-hmac-sha-256': signed
+            ? mac(secret, [bytes], 'hex')
+            : NASTY[Math.floor(r() * NASTY.length)].replace(/[^\x21-\x7e]/g, ''),
           'stripe-signature': signed ? `t=${t},v1=${mac(secret, [`${t}.`, bytes], 'hex')}` : 't=abc,v1=',
           'x-hub-signature-256': signed ? 'sha256=' + mac(secret, [bytes], 'hex') : 'sha256=',
           'x-shopify-hmac-sha256': signed ? mac(secret, [bytes], 'base64') : '=',
-          'webhook-id': `msg_${i}`, 'webhook-timestamp': signed ? t : '1',
+          'webhook-id': `msg_${i}`,
+          'webhook-timestamp': signed ? t : '1',
           'webhook-signature': signed ? 'v1,' + mac(Buffer.from(secret.slice(6), 'base64'), [`msg_${i}.${t}.`, bytes], 'base64') : 'v1,',
           'x-webhook-token': signed ? secret : 'no',
           authorization: 'Basic ' + Buffer.from(signed ? secret : 'u:x').toString('base64'),
@@ -142,10 +239,14 @@ for (const dialect of DIALECTS) {
         else assert.ok(JSON.parse(text).error.message.length > 0, where);
       }
       // Whatever was accepted is processed (to processed, unmatched or failed); nothing is stuck.
-      const done = await eventually(async () => {
-        const waiting = (await h.api('GET', '/v1/tenants/fuzz-in/inbound?status=received')).body.data.length;
-        return waiting === 0;
-      }, 15_000, 'the processor to get through what was accepted');
+      const done = await eventually(
+        async () => {
+          const waiting = (await h.api('GET', '/v1/tenants/fuzz-in/inbound?status=received')).body.data.length;
+          return waiting === 0;
+        },
+        15_000,
+        'the processor to get through what was accepted',
+      );
       assert.ok(done);
       assert.ok(accepted > 0, `seed ${seed}: some correctly signed requests were accepted`);
       assert.equal((await h.api('GET', '/v1/health', undefined, { key: null })).status, 200);

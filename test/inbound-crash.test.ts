@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { chargifyBody } from './helpers/chargify.js';
 import { DIALECTS, freshDatabase, type TestDatabase } from './helpers/db.js';
 import { eventually } from './helpers/herald.js';
-import { freePort, heraldEnv, spawnHerald } from './helpers/process.js';
+import { firstStartForCrash, spawnHerald } from './helpers/process.js';
 import { Receiver } from './helpers/receiver.js';
 
 // "Receive first, think later", proved on a real process: webhooks answered 200 before a kill -9
@@ -24,13 +24,13 @@ for (const dialect of DIALECTS) {
     });
 
     it('processes every webhook it answered 200 to, after a SIGKILL in the middle of a burst', async () => {
-      const port = await freePort();
-      const env = heraldEnv(database, { HERALD_PORT: String(port), HERALD_LEASE_SECONDS: '2', HERALD_POLL_INTERVAL_MS: '100' });
-      const base = `http://127.0.0.1:${port}`;
-      const first = await spawnHerald(env);
-      const key = /sandbox\s+(sk_test_\S+)/.exec(first.stdout())![1];
+      const { first, env, base, key } = await firstStartForCrash(database);
       const api = async (method: string, path: string, body?: unknown) => {
-        const r = await fetch(base + path, { method, headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+        const r = await fetch(base + path, {
+          method,
+          headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+          body: body ? JSON.stringify(body) : undefined,
+        });
         return r.json() as Promise<any>;
       };
       await api('POST', '/v1/tenants', { name: 'Crash', uid: 'crash' });
@@ -44,9 +44,21 @@ for (const dialect of DIALECTS) {
       const worker = async () => {
         while (!killed && sent < 3000) {
           const n = ++sent;
-          const body = chargifyBody(n, 'payment_success', { 'subscription.id': 1, 'subscription.customer.reference': 'acme', 'transaction.id': n, 'transaction.amount_in_cents': 100 + n });
+          const body = chargifyBody(n, 'payment_success', {
+            'subscription.id': 1,
+            'subscription.customer.reference': 'acme',
+            'transaction.id': n,
+            'transaction.amount_in_cents': 100 + n,
+          });
           try {
-            const r = await fetch(`${base}/in/${src.id}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-chargify-webhook-signature-hmac-sha-256': createHmac('sha256', 'k').update(body).digest('hex') }, body });
+            const r = await fetch(`${base}/in/${src.id}`, {
+              method: 'POST',
+              headers: {
+                'content-type': 'application/x-www-form-urlencoded',
+                'x-chargify-webhook-signature-hmac-sha-256': createHmac('sha256', 'k').update(body).digest('hex'),
+              },
+              body,
+            });
             if (r.status === 200) accepted.set(((await r.json()) as { id: string }).id, String(n));
           } catch {
             // the connection died with the process: never answered, so never promised
@@ -63,23 +75,33 @@ for (const dialect of DIALECTS) {
       const second = await spawnHerald(env);
       const transactions = async () => {
         const ids: string[] = [];
-        for (let cursor: string | null = null; ; ) {
+        for (let cursor: string | null = null; ;) {
           const page: any = await api('GET', `/v1/tenants/crash/transactions?limit=250${cursor ? `&cursor=${cursor}` : ''}`);
           ids.push(...page.data.map((t: { providerId: string }) => t.providerId));
           cursor = page.nextCursor;
           if (!cursor) return ids;
         }
       };
-      await eventually(async () => {
-        const recorded = new Set(await transactions());
-        return [...accepted.values()].every((t) => recorded.has(t));
-      }, 30_000, 'every accepted webhook to be recorded');
+      await eventually(
+        async () => {
+          const recorded = new Set(await transactions());
+          return [...accepted.values()].every((t) => recorded.has(t));
+        },
+        30_000,
+        'every accepted webhook to be recorded',
+      );
       const recorded = await transactions();
       assert.equal(new Set(recorded).size, recorded.length, 'no transaction recorded twice');
       for (const id of accepted.keys()) assert.equal((await api('GET', `/v1/tenants/crash/inbound/${id}`)).status, 'processed');
       const forwarded = () => new Set(rx.received.map((r) => String(JSON.parse(r.body).data.id)));
-      await eventually(async () => [...accepted.values()].every((n) => forwarded().has(n)), 30_000, 'every accepted webhook to be forwarded');
-      console.log(`# ${dialect}: accepted ${accepted.size} webhooks before the kill; ${recorded.length} recorded after restart (some stored, unanswered); forwarded duplicates ${rx.received.length - forwarded().size}`);
+      await eventually(
+        async () => [...accepted.values()].every((n) => forwarded().has(n)),
+        30_000,
+        'every accepted webhook to be forwarded',
+      );
+      console.log(
+        `# ${dialect}: accepted ${accepted.size} webhooks before the kill; ${recorded.length} recorded after restart (some stored, unanswered); forwarded duplicates ${rx.received.length - forwarded().size}`,
+      );
       second.proc.kill('SIGTERM');
       assert.equal(await second.exited, 0);
     });

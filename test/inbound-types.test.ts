@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { claimInbound } from '../src/inbound/claimInbound.js';
+import { claimInbound } from '../src/inbound/sql/claimInbound.js';
 import { InboundProcessor } from '../src/inbound/inboundProcessor.js';
 import { createLogger } from '../src/log.js';
 import { resolveSecretKey, SecretBox } from '../src/secrets/secretBox.js';
@@ -21,7 +21,15 @@ for (const dialect of DIALECTS) {
     before(async () => {
       // API only: the test drives the processor itself, so it can look at what the processor keeps.
       h = await startHerald(dialect, { HERALD_ROLES: 'api' });
-      const box = new SecretBox(resolveSecretKey({ secretKey: h.config.secretKey, dataDir: h.config.dataDir, usesPostgres: dialect === 'postgres', hasSealedSecrets: true }).key, h.config.previousSecretKeys);
+      const box = new SecretBox(
+        resolveSecretKey({
+          secretKey: h.config.secretKey,
+          dataDir: h.config.dataDir,
+          usesPostgres: dialect === 'postgres',
+          hasSealedSecrets: true,
+        }).key,
+        h.config.previousSecretKeys,
+      );
       processor = new InboundProcessor(h.herald.db, box, createLogger('silent'), () => undefined, { pollIntervalMs: 100, leaseMs: 60_000 });
     });
     after(async () => {
@@ -32,7 +40,9 @@ for (const dialect of DIALECTS) {
       const names: string[] = [];
       let cursor: string | null = null;
       do {
-        const page: { data: any[]; nextCursor: string | null } = (await h.api('GET', `/v1/event-types?limit=250${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)).body;
+        const page: { data: any[]; nextCursor: string | null } = (
+          await h.api('GET', `/v1/event-types?limit=250${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)
+        ).body;
         names.push(...page.data.map((t: { name: string }) => t.name));
         cursor = page.nextCursor;
       } while (cursor);
@@ -57,32 +67,62 @@ for (const dialect of DIALECTS) {
       assert.ok(before.includes('chargify.payment_success'), 'a provider’s known events are registered when its source is created');
 
       for (let i = 0; i < 300; i += 30) {
-        const answers = await Promise.all(Array.from({ length: 30 }, (_, j) =>
-          fetch(`${h.url}/in/${token.id}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-webhook-token': 'tok' }, body: JSON.stringify({ type: `junk_${i + j}` }) })));
-        assert.deepEqual(answers.map((a) => a.status), Array(30).fill(200));
+        const answers = await Promise.all(
+          Array.from({ length: 30 }, (_, j) =>
+            fetch(`${h.url}/in/${token.id}`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', 'x-webhook-token': 'tok' },
+              body: JSON.stringify({ type: `junk_${i + j}` }),
+            }),
+          ),
+        );
+        assert.deepEqual(
+          answers.map((a) => a.status),
+          Array(30).fill(200),
+        );
       }
       // A Chargify event it knows, and one it does not (the tenant holds the shared key: it can sign anything).
-      for (const [id, event] of [[1, 'payment_failure'], [2, 'made_up_event']] as const) {
+      for (const [id, event] of [
+        [1, 'payment_failure'],
+        [2, 'made_up_event'],
+      ] as const) {
         const body = chargifyBody(id, event, {});
-        const r = await fetch(`${h.url}/in/${chargify.id}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-chargify-webhook-signature-hmac-sha-256': createHmac('sha256', 'k').update(body).digest('hex') }, body });
+        const r = await fetch(`${h.url}/in/${chargify.id}`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            'x-chargify-webhook-signature-hmac-sha-256': createHmac('sha256', 'k').update(body).digest('hex'),
+          },
+          body,
+        });
         assert.equal(r.status, 200);
       }
       await processAll();
 
       assert.deepEqual(await catalogue(), before, 'the catalogue did not grow');
-      assert.ok(processor.rememberedTypes <= 1, `the processor remembers ${processor.rememberedTypes} types (only chargify.payment_failure may be among them)`);
+      assert.ok(
+        processor.rememberedTypes <= 1,
+        `the processor remembers ${processor.rememberedTypes} types (only chargify.payment_failure may be among them)`,
+      );
 
       // Every message was forwarded all the same, under its own type, to the endpoint that takes every type.
       const events: { id: string; type: string }[] = [];
       let cursor: string | null = null;
       do {
-        const page: { data: any[]; nextCursor: string | null } = (await h.api('GET', `/v1/tenants/flood/events?limit=250${cursor ? `&cursor=${cursor}` : ''}`)).body;
+        const page: { data: any[]; nextCursor: string | null } = (
+          await h.api('GET', `/v1/tenants/flood/events?limit=250${cursor ? `&cursor=${cursor}` : ''}`)
+        ).body;
         events.push(...page.data);
         cursor = page.nextCursor;
       } while (cursor);
       const types = new Set(events.map((e) => e.type));
       assert.equal(events.length, 302);
-      assert.ok(types.has('token.junk_0') && types.has('token.junk_299') && types.has('chargify.made_up_event') && types.has('chargify.payment_failure'));
+      assert.ok(
+        types.has('token.junk_0') &&
+          types.has('token.junk_299') &&
+          types.has('chargify.made_up_event') &&
+          types.has('chargify.payment_failure'),
+      );
       const one = (await h.api('GET', `/v1/tenants/flood/events/${events[0].id}`)).body;
       assert.equal(one.deliveries.length, 1);
       const processed = (await h.api('GET', '/v1/tenants/flood/inbound?status=processed&limit=250')).body.data.length;

@@ -29,7 +29,10 @@ for (const dialect of DIALECTS) {
       return uid;
     }
     const post = (sourceId: string, body: string | Buffer, headers: Record<string, string>) =>
-      fetch(`${h.url}/in/${sourceId}`, { method: 'POST', headers, body }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+      fetch(`${h.url}/in/${sourceId}`, { method: 'POST', headers, body }).then(async (r) => ({
+        status: r.status,
+        body: (await r.json()) as any,
+      }));
 
     it('creates a source with its URL; a chargify source needs the shared key, a github one gets a secret made', async () => {
       const uid = await tenant();
@@ -53,9 +56,20 @@ for (const dialect of DIALECTS) {
     it('stores a verified Chargify webhook, answers 200, and forwards it as a signed event; a duplicate is answered and not processed twice', async () => {
       const uid = await tenant();
       const src = (await h.api('POST', `/v1/tenants/${uid}/sources`, { provider: 'chargify', name: 'Chargify', secret: 'site-key' })).body;
-      const ep = (await h.api('POST', `/v1/tenants/${uid}/endpoints`, { url: `${rx.url}/fwd-${uid}`, eventTypes: ['chargify.payment_success'] })).body;
-      const body = chargifyBody(9001, 'payment_success', { 'subscription.id': 77, 'subscription.customer.reference': 'nobody-yet', 'transaction.id': 5, 'transaction.amount_in_cents': 1999 });
-      const headers = { 'content-type': FORM, 'x-chargify-webhook-signature-hmac-sha-256': chargifySig('site-key', body), 'x-chargify-webhook-id': '9001' };
+      const ep = (
+        await h.api('POST', `/v1/tenants/${uid}/endpoints`, { url: `${rx.url}/fwd-${uid}`, eventTypes: ['chargify.payment_success'] })
+      ).body;
+      const body = chargifyBody(9001, 'payment_success', {
+        'subscription.id': 77,
+        'subscription.customer.reference': 'nobody-yet',
+        'transaction.id': 5,
+        'transaction.amount_in_cents': 1999,
+      });
+      const headers = {
+        'content-type': FORM,
+        'x-chargify-webhook-signature-hmac-sha-256': chargifySig('site-key', body),
+        'x-chargify-webhook-id': '9001',
+      };
       const first = await post(src.id, body, headers);
       assert.equal(first.status, 200);
       assert.equal(first.body.status, 'accepted');
@@ -68,7 +82,9 @@ for (const dialect of DIALECTS) {
       assert.equal(delivered.type, 'chargify.payment_success');
       assert.deepEqual(delivered.data.payload.transaction, { id: '5', amount_in_cents: '1999' });
       const key = Buffer.from(ep.secret.slice(6), 'base64');
-      const expected = createHmac('sha256', key).update(`${got[0].headers['webhook-id']}.${got[0].headers['webhook-timestamp']}.${got[0].body}`).digest('base64');
+      const expected = createHmac('sha256', key)
+        .update(`${got[0].headers['webhook-id']}.${got[0].headers['webhook-timestamp']}.${got[0].body}`)
+        .digest('base64');
       assert.equal(got[0].headers['webhook-signature'], `v1,${expected}`);
 
       const msg = await eventually(async () => {
@@ -91,7 +107,10 @@ for (const dialect of DIALECTS) {
       const uid = await tenant();
       const src = (await h.api('POST', `/v1/tenants/${uid}/sources`, { provider: 'chargify', name: 'Chargify', secret: 'site-key' })).body;
       const body = chargifyBody(1, 'test', { chargify: 'testing' });
-      const r = await post(src.id, body, { 'content-type': FORM, 'x-chargify-webhook-signature-hmac-sha-256': chargifySig('wrong-key', body) });
+      const r = await post(src.id, body, {
+        'content-type': FORM,
+        'x-chargify-webhook-signature-hmac-sha-256': chargifySig('wrong-key', body),
+      });
       assert.equal(r.status, 401);
       assert.match(r.body.error.message, /does not match/);
       const none = await post(src.id, body, { 'content-type': FORM });
@@ -105,8 +124,15 @@ for (const dialect of DIALECTS) {
     it('stores a flood of forged requests only up to a rate, and refuses every one of them', async () => {
       const uid = await tenant();
       const src = (await h.api('POST', `/v1/tenants/${uid}/sources`, { provider: 'github', name: 'gh', secret: 's' })).body;
-      const answers = await Promise.all(Array.from({ length: 20 }, (_, i) =>
-        post(src.id, `{"n":${i}}`, { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': 'sha256=' + '0'.repeat(64) })));
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          post(src.id, `{"n":${i}}`, {
+            'content-type': 'application/json',
+            'x-github-event': 'push',
+            'x-hub-signature-256': 'sha256=' + '0'.repeat(64),
+          }),
+        ),
+      );
       assert.ok(answers.every((a) => a.status === 401));
       assert.ok(answers.some((a) => /too many refused requests for this source right now/.test(a.body.error.message)));
       const stored = (await h.api('GET', `/v1/tenants/${uid}/inbound?status=rejected&limit=250`)).body.data.length;
@@ -117,11 +143,17 @@ for (const dialect of DIALECTS) {
       const uid = await tenant();
       const chargify = (await h.api('POST', `/v1/tenants/${uid}/sources`, { provider: 'chargify', name: 'c', secret: 'k' })).body;
       const truncated = 'id=5&event=payment_success&payload[subscription][id';
-      const r1 = await post(chargify.id, truncated, { 'content-type': FORM, 'x-chargify-webhook-signature-hmac-sha-256': chargifySig('k', truncated) });
+      const r1 = await post(chargify.id, truncated, {
+        'content-type': FORM,
+        'x-chargify-webhook-signature-hmac-sha-256': chargifySig('k', truncated),
+      });
       assert.equal(r1.status, 400);
       assert.match(r1.body.error.message, /unbalanced brackets/);
       const badUtf8 = Buffer.from([0x69, 0x64, 0x3d, 0xff, 0xfe]);
-      const r2 = await post(chargify.id, badUtf8, { 'content-type': FORM, 'x-chargify-webhook-signature-hmac-sha-256': chargifySig('k', badUtf8 as unknown as string) });
+      const r2 = await post(chargify.id, badUtf8, {
+        'content-type': FORM,
+        'x-chargify-webhook-signature-hmac-sha-256': chargifySig('k', badUtf8 as unknown as string),
+      });
       assert.equal(r2.status, 400);
       assert.match(r2.body.error.message, /UTF-8/);
       const stored = (await h.api('GET', `/v1/tenants/${uid}/inbound?status=rejected`)).body.data;
@@ -132,7 +164,10 @@ for (const dialect of DIALECTS) {
       const stripe = (await h.api('POST', `/v1/tenants/${uid}/sources`, { provider: 'stripe', name: 's', secret: 'whsec_x' })).body;
       const body = '{"id":"evt_1","type":"charge.succeeded","data":{"object":{}}}';
       const t = Math.floor(Date.now() / 1000) - 600;
-      const stale = await post(stripe.id, body, { 'content-type': 'application/json', 'stripe-signature': `t=${t},v1=${createHmac('sha256', 'whsec_x').update(`${t}.${body}`).digest('hex')}` });
+      const stale = await post(stripe.id, body, {
+        'content-type': 'application/json',
+        'stripe-signature': `t=${t},v1=${createHmac('sha256', 'whsec_x').update(`${t}.${body}`).digest('hex')}`,
+      });
       assert.equal(stale.status, 401);
       assert.match(stale.body.error.message, /tolerance/);
 
@@ -153,17 +188,37 @@ for (const dialect of DIALECTS) {
 
     it('github: JSON and form bodies, deduplicated on X-GitHub-Delivery, forwarded as github.<event>', async () => {
       const uid = await tenant();
-      const src = (await h.api('POST', `/v1/tenants/${uid}/sources`, { provider: 'github', name: 'gh', secret: "It's a Secret to Everybody" })).body;
+      const src = (
+        await h.api('POST', `/v1/tenants/${uid}/sources`, { provider: 'github', name: 'gh', secret: "It's a Secret to Everybody" })
+      ).body;
       await h.api('POST', `/v1/tenants/${uid}/endpoints`, { url: `${rx.url}/gh-${uid}`, eventTypes: ['github.push'] });
       const json = '{"ref":"refs/heads/main","commits":[]}';
       const sig = (b: string) => 'sha256=' + createHmac('sha256', "It's a Secret to Everybody").update(b).digest('hex');
-      const a = await post(src.id, json, { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': 'd-1', 'x-hub-signature-256': sig(json) });
+      const a = await post(src.id, json, {
+        'content-type': 'application/json',
+        'x-github-event': 'push',
+        'x-github-delivery': 'd-1',
+        'x-hub-signature-256': sig(json),
+      });
       const form = 'payload=' + encodeURIComponent('{"ref":"refs/heads/dev"}');
-      const b = await post(src.id, form, { 'content-type': FORM, 'x-github-event': 'push', 'x-github-delivery': 'd-2', 'x-hub-signature-256': sig(form) });
-      const c = await post(src.id, json, { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': 'd-1', 'x-hub-signature-256': sig(json) });
+      const b = await post(src.id, form, {
+        'content-type': FORM,
+        'x-github-event': 'push',
+        'x-github-delivery': 'd-2',
+        'x-hub-signature-256': sig(form),
+      });
+      const c = await post(src.id, json, {
+        'content-type': 'application/json',
+        'x-github-event': 'push',
+        'x-github-delivery': 'd-1',
+        'x-hub-signature-256': sig(json),
+      });
       assert.deepEqual([a.body.status, b.body.status, c.body.status], ['accepted', 'accepted', 'duplicate']);
       await rx.waitFor((r) => r.filter((x) => x.path === `/gh-${uid}`).length === 2);
-      const refs = rx.received.filter((x) => x.path === `/gh-${uid}`).map((x) => JSON.parse(x.body).data.ref).sort();
+      const refs = rx.received
+        .filter((x) => x.path === `/gh-${uid}`)
+        .map((x) => JSON.parse(x.body).data.ref)
+        .sort();
       assert.deepEqual(refs, ['refs/heads/dev', 'refs/heads/main']);
     });
 
@@ -173,7 +228,12 @@ for (const dialect of DIALECTS) {
       const ep = (await h.api('POST', `/v1/tenants/${uid}/endpoints`, { url: `${rx.url}/orig-${uid}`, format: 'original' })).body;
       const body = '{"id":820982911946154508,"email":"jon@example.com"}';
       const sig = createHmac('sha256', 'shpss').update(body).digest('base64');
-      const r = await post(src.id, body, { 'content-type': 'application/json', 'x-shopify-hmac-sha256': sig, 'x-shopify-topic': 'orders/create', 'x-shopify-webhook-id': 'w-1' });
+      const r = await post(src.id, body, {
+        'content-type': 'application/json',
+        'x-shopify-hmac-sha256': sig,
+        'x-shopify-topic': 'orders/create',
+        'x-shopify-webhook-id': 'w-1',
+      });
       assert.equal(r.status, 200);
       await rx.waitFor((x) => x.some((y) => y.path === `/orig-${uid}`));
       const got = rx.received.find((x) => x.path === `/orig-${uid}`)!;
@@ -181,13 +241,27 @@ for (const dialect of DIALECTS) {
       assert.equal(got.headers['x-shopify-hmac-sha256'], sig);
       assert.equal(got.headers['x-shopify-topic'], 'orders/create');
       const key = Buffer.from(ep.secret.slice(6), 'base64');
-      assert.equal(got.headers['webhook-signature'], 'v1,' + createHmac('sha256', key).update(`${got.headers['webhook-id']}.${got.headers['webhook-timestamp']}.${body}`).digest('base64'));
+      assert.equal(
+        got.headers['webhook-signature'],
+        'v1,' +
+          createHmac('sha256', key).update(`${got.headers['webhook-id']}.${got.headers['webhook-timestamp']}.${body}`).digest('base64'),
+      );
     });
 
     it('token and basic sources: the credential is checked and never stored in the clear', async () => {
       const uid = await tenant();
-      const src = (await h.api('POST', `/v1/tenants/${uid}/sources`, { provider: 'token', name: 'pfy', secret: 'tok-123', options: { header: 'x-pfy-webhook-token' } })).body;
-      const ok = await post(src.id, '{"triggerType":"KYC_STATUS_UPDATE","eventPayload":{}}', { 'content-type': 'application/json', 'x-pfy-webhook-token': 'tok-123' });
+      const src = (
+        await h.api('POST', `/v1/tenants/${uid}/sources`, {
+          provider: 'token',
+          name: 'pfy',
+          secret: 'tok-123',
+          options: { header: 'x-pfy-webhook-token' },
+        })
+      ).body;
+      const ok = await post(src.id, '{"triggerType":"KYC_STATUS_UPDATE","eventPayload":{}}', {
+        'content-type': 'application/json',
+        'x-pfy-webhook-token': 'tok-123',
+      });
       assert.equal(ok.status, 200);
       const m = (await h.api('GET', `/v1/tenants/${uid}/inbound/${ok.body.id}`)).body;
       assert.equal(m.headers['x-pfy-webhook-token'], '[redacted]');
@@ -198,7 +272,15 @@ for (const dialect of DIALECTS) {
       assert.match(basic.secret, /^herald:/);
       const auth = 'Basic ' + Buffer.from(basic.secret).toString('base64');
       assert.equal((await post(basic.id, '{"type":"x"}', { 'content-type': 'application/json', authorization: auth })).status, 200);
-      assert.equal((await post(basic.id, '{"type":"x"}', { 'content-type': 'application/json', authorization: 'Basic ' + Buffer.from('herald:no').toString('base64') })).status, 401);
+      assert.equal(
+        (
+          await post(basic.id, '{"type":"x"}', {
+            'content-type': 'application/json',
+            authorization: 'Basic ' + Buffer.from('herald:no').toString('base64'),
+          })
+        ).status,
+        401,
+      );
     });
 
     it('a disabled source refuses with 403; a deleted one answers 404', async () => {

@@ -13,15 +13,19 @@ const nested = (levels: number, leaf = '1') => '{"a":'.repeat(levels) + leaf + '
  */
 function postWithoutBody(url: string, key: string, declared: number): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'content-length': declared } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (text += c));
-      res.on('end', () => {
-        resolve({ status: res.statusCode!, body: JSON.parse(text) });
-        req.destroy();
-      });
-    });
+    const req = http.request(
+      url,
+      { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'content-length': declared } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => (text += c));
+        res.on('end', () => {
+          resolve({ status: res.statusCode!, body: JSON.parse(text) });
+          req.destroy();
+        });
+      },
+    );
     req.on('error', reject);
     req.write('{"events":[');
   });
@@ -46,13 +50,21 @@ for (const dialect of DIALECTS) {
         assert.equal(r.status, 400, `payload nested ${levels} levels`);
         assert.match(r.body.error.message, /nested more than 64 levels deep \(at payload(\.a)+…?\).*HERALD_MAX_JSON_DEPTH/);
       }
-      const arrays = await h.api('POST', '/v1/tenants/limits/events', `{"type":"limits.thing","payload":${'['.repeat(100_000)}${']'.repeat(100_000)}}`);
+      const arrays = await h.api(
+        'POST',
+        '/v1/tenants/limits/events',
+        `{"type":"limits.thing","payload":${'['.repeat(100_000)}${']'.repeat(100_000)}}`,
+      );
       assert.equal(arrays.status, 400);
       const metadata = await h.api('POST', '/v1/tenants', `{"name":"Deep","metadata":${nested(4_100)}}`);
       assert.equal(metadata.status, 400);
       const schema = await h.api('POST', '/v1/event-types', `{"name":"deep.schema","schema":${nested(5_000, '{}')}}`);
       assert.equal(schema.status, 400);
-      const batch = await h.api('POST', '/v1/tenants/limits/events/batch', `{"events":[{"type":"limits.thing","payload":${nested(5_000)}}]}`);
+      const batch = await h.api(
+        'POST',
+        '/v1/tenants/limits/events/batch',
+        `{"events":[{"type":"limits.thing","payload":${nested(5_000)}}]}`,
+      );
       assert.equal(batch.status, 400);
       assert.match(batch.body.error.message, /at events\[0\]\.payload/);
       // Everything that was accepted reads back.
@@ -67,7 +79,9 @@ for (const dialect of DIALECTS) {
         `INSERT INTO events (id, tenant_id, type, payload, status, occurred_at, created_at) VALUES ('evt_0000000000deep00000000000', $1, 'limits.thing', $2, 'N', $3, $3)`,
         [tenant.id, deep, Date.now()],
       );
-      const one = await fetch(`${h.url}/v1/tenants/limits/events/evt_0000000000deep00000000000`, { headers: { authorization: `Bearer ${h.sandboxKey}` } });
+      const one = await fetch(`${h.url}/v1/tenants/limits/events/evt_0000000000deep00000000000`, {
+        headers: { authorization: `Bearer ${h.sandboxKey}` },
+      });
       assert.equal(one.status, 200);
       assert.ok((await one.text()).includes(`"payload":${deep},`));
       const list = await h.api('GET', '/v1/tenants/limits/events?limit=250');
@@ -80,7 +94,11 @@ for (const dialect of DIALECTS) {
       assert.equal(r.status, 413);
       assert.equal(r.body.error.code, 'payload_too_large');
       assert.match(r.body.error.message, /65536 bytes \(HERALD_MAX_BATCH_BYTES\)/);
-      assert.equal((await h.api('POST', '/v1/tenants/limits/events/batch', { events: events.slice(0, 20) })).status, 202, 'a batch under the limit passes');
+      assert.equal(
+        (await h.api('POST', '/v1/tenants/limits/events/batch', { events: events.slice(0, 20) })).status,
+        202,
+        'a batch under the limit passes',
+      );
     });
 
     it('checks the key and the tenant before reading the body', async () => {

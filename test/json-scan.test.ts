@@ -20,11 +20,16 @@ function randomJson(r: () => number, depth = 0): string {
   const ws = () => [' ', '', '\n', '\t', '  ', ''][Math.floor(r() * 6)];
   const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)];
   switch (Math.floor(r() * (depth > 4 ? 4 : 7))) {
-    case 0: return pick(['null', 'true', 'false']);
-    case 1: return pick(['0', '-1.50', '1e400', '12345678901234567890', '3.0E-2', '1600.0']);
-    case 2: return pick(['""', '"a\\"b"', '"x\\\\"', '"\\\\\\""', '"é\u2028"', '"\\u0061"', '"]}{[,:"']);
-    case 3: return `[${ws()}]`;
-    case 4: return `[${ws()}${Array.from({ length: Math.floor(r() * 4) }, () => randomJson(r, depth + 1)).join(`${ws()},${ws()}`)}${ws()}]`;
+    case 0:
+      return pick(['null', 'true', 'false']);
+    case 1:
+      return pick(['0', '-1.50', '1e400', '12345678901234567890', '3.0E-2', '1600.0']);
+    case 2:
+      return pick(['""', '"a\\"b"', '"x\\\\"', '"\\\\\\""', '"é\u2028"', '"\\u0061"', '"]}{[,:"']);
+    case 3:
+      return `[${ws()}]`;
+    case 4:
+      return `[${ws()}${Array.from({ length: Math.floor(r() * 4) }, () => randomJson(r, depth + 1)).join(`${ws()},${ws()}`)}${ws()}]`;
     default: {
       const members = Array.from({ length: Math.floor(r() * 5) }, (_, i) => {
         const key = pick(['a', 'b', 'payload', 'events', 'c\\"', '\\u0061', 'x\\\\']) + (r() < 0.85 ? String(i) : '');
@@ -98,7 +103,8 @@ describe('JSON body scanner', () => {
       }
       assert.ok(!hasDuplicate(text), `${where}: a duplicate was missed`);
       if (single) assert.equal(found.payload, payload, where);
-      else assert.deepEqual([found.events?.[0], found.events?.[1], found.events?.[2], found.payload], ['1', payload, '{"q":[]}', '3'], where);
+      else
+        assert.deepEqual([found.events?.[0], found.events?.[1], found.events?.[2], found.payload], ['1', payload, '{"q":[]}', '3'], where);
     }
     assert.ok(duplicates > 50, `seed ${seed}: the bodies had duplicates to find (${duplicates})`);
   });
@@ -106,7 +112,10 @@ describe('JSON body scanner', () => {
   it('names the key and its path, decodes escaped keys, and bounds depth without recursion', () => {
     assert.throws(() => scanJson('{"a":1,"\\u0061":2}', 64, false), /duplicate key "a" in the body/);
     assert.throws(() => scanJson('{"x":{"b":[{"c":1,"c":1}]}}', 64, false), /duplicate key "c" in x\.b\[0\]/);
-    assert.throws(() => scanJson(`{${Array.from({ length: 40 }, (_, i) => `"k${i}":1`).join(',')},"k39":2}`, 64, false), /duplicate key "k39"/);
+    assert.throws(
+      () => scanJson(`{${Array.from({ length: 40 }, (_, i) => `"k${i}":1`).join(',')},"k39":2}`, 64, false),
+      /duplicate key "k39"/,
+    );
     assert.throws(() => scanJson('{"__proto__":{}}', 64, false), /"__proto__" is not accepted/);
     assert.throws(() => scanJson('{"constructor":{"prototype":{}}}', 64, false), /"prototype" is not accepted/);
     assert.doesNotThrow(() => scanJson('[{"a":1},{"a":1}]', 64, false), 'the same key in two objects is fine');

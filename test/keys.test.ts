@@ -29,14 +29,27 @@ for (const dialect of DIALECTS) {
 
       const scoped = JSON.parse((await cli('keys', 'create', '--env', 'sandbox', '--tenant', 'acme', '--json')).stdout);
       const later = JSON.parse((await cli('keys', 'create', '--env', 'sandbox', '--expires-in', '3600', '--json')).stdout);
-      const pub = await cli('keys', 'create', '--env', 'sandbox', '--kind', 'public', '--allowed-origin', 'https://app.example.com', '--allowed-origin', 'http://localhost:3000', '--json');
+      const pub = await cli(
+        'keys',
+        'create',
+        '--env',
+        'sandbox',
+        '--kind',
+        'public',
+        '--allowed-origin',
+        'https://app.example.com',
+        '--allowed-origin',
+        'http://localhost:3000',
+        '--json',
+      );
       assert.equal(pub.code, 0, pub.stderr);
       const publicKey = JSON.parse(pub.stdout);
       assert.match(publicKey.key, /^pk_test_/);
 
       const listed = await cli('keys', 'list', '--env', 'sandbox', '--json');
       assert.equal(listed.code, 0, listed.stderr);
-      for (const secret of [key, scoped.key, later.key, publicKey.key, h.sandboxKey]) assert.ok(!listed.stdout.includes(secret), 'a list never shows a key');
+      for (const secret of [key, scoped.key, later.key, publicKey.key, h.sandboxKey])
+        assert.ok(!listed.stdout.includes(secret), 'a list never shows a key');
       const keys = JSON.parse(listed.stdout) as any[];
       const byId = new Map(keys.map((k) => [k.id, k]));
       const mine = byId.get(id);
@@ -54,9 +67,15 @@ for (const dialect of DIALECTS) {
       assert.equal(Date.parse(l.expiresAt) - Date.parse(l.createdAt), 3600_000);
       assert.deepEqual(byId.get(publicKey.id).allowedOrigins, ['https://app.example.com', 'http://localhost:3000']);
       assert.equal(byId.get(publicKey.id).kind, 'public');
-      assert.ok(keys.every((k) => k.environment === 'sandbox'), '--env filters');
+      assert.ok(
+        keys.every((k) => k.environment === 'sandbox'),
+        '--env filters',
+      );
       const everything = JSON.parse((await cli('keys', 'list', '--json')).stdout) as any[];
-      assert.ok(everything.some((k) => k.environment === 'production'), 'without --env: both environments');
+      assert.ok(
+        everything.some((k) => k.environment === 'production'),
+        'without --env: both environments',
+      );
       const table = await cli('keys', 'list');
       assert.match(table.stdout, new RegExp(id));
       assert.ok(!table.stdout.includes(key));
@@ -65,7 +84,11 @@ for (const dialect of DIALECTS) {
       assert.equal(revoked.code, 0, revoked.stderr);
       assert.match(revoked.stdout, new RegExp(`revoked ${id}`));
       // The server caches keys for up to 5 s; the CLI is another process, so it sees this within that.
-      await eventually(async () => (await h.api('GET', '/v1/tenants', undefined, { key })).status === 401, 10_000, 'the revoked key to answer 401');
+      await eventually(
+        async () => (await h.api('GET', '/v1/tenants', undefined, { key })).status === 401,
+        10_000,
+        'the revoked key to answer 401',
+      );
       const after = JSON.parse((await cli('keys', 'list', '--env', 'sandbox', '--json')).stdout) as any[];
       assert.ok(after.find((k) => k.id === id).revokedAt);
       assert.equal((await h.api('GET', '/v1/tenants', undefined, { key: later.key })).status, 200, 'other keys are untouched');
@@ -79,10 +102,14 @@ for (const dialect of DIALECTS) {
       const made = await cli('keys', 'create', '--env', 'sandbox', '--expires-in', '1', '--json');
       assert.equal(made.code, 0, made.stderr);
       const { id, key } = JSON.parse(made.stdout);
-      const r = await eventually(async () => {
-        const res = await h.api('GET', '/v1/tenants', undefined, { key });
-        return res.status === 401 && res;
-      }, 10_000, 'the expired key to answer 401');
+      const r = await eventually(
+        async () => {
+          const res = await h.api('GET', '/v1/tenants', undefined, { key });
+          return res.status === 401 && res;
+        },
+        10_000,
+        'the expired key to answer 401',
+      );
       assert.match(r.body.error.message, /revoked or expired/);
       const k = (JSON.parse((await cli('keys', 'list', '--env', 'sandbox', '--json')).stdout) as any[]).find((x) => x.id === id);
       assert.equal(Date.parse(k.expiresAt) - Date.parse(k.createdAt), 1000);
@@ -97,9 +124,18 @@ for (const dialect of DIALECTS) {
         [['keys', 'create', '--env', 'sandbox', '--expires-in', '1h'], /--expires-in must be a positive whole number/],
         [['keys', 'create', '--env', 'sandbox', '--kind', 'client'], /unknown key kind "client"/],
         [['keys', 'create', '--env', 'sandbox', '--kind', 'public'], /a public key needs at least one allowed origin/],
-        [['keys', 'create', '--env', 'sandbox', '--kind', 'public', '--allowed-origin', 'https://app.example.com/portal'], /is not an origin.*scheme:\/\/host\[:port\]/],
-        [['keys', 'create', '--env', 'sandbox', '--kind', 'public', '--allowed-origin', 'ftp://files.example.com'], /must be http:\/\/ or https:\/\//],
-        [['keys', 'create', '--env', 'sandbox', '--allowed-origin', 'https://app.example.com'], /allowed origins apply to public keys only/],
+        [
+          ['keys', 'create', '--env', 'sandbox', '--kind', 'public', '--allowed-origin', 'https://app.example.com/portal'],
+          /is not an origin.*scheme:\/\/host\[:port\]/,
+        ],
+        [
+          ['keys', 'create', '--env', 'sandbox', '--kind', 'public', '--allowed-origin', 'ftp://files.example.com'],
+          /must be http:\/\/ or https:\/\//,
+        ],
+        [
+          ['keys', 'create', '--env', 'sandbox', '--allowed-origin', 'https://app.example.com'],
+          /allowed origins apply to public keys only/,
+        ],
         [['keys', 'create', '--env', 'sandbox', '--tenant', 'nobody'], /tenant "nobody" was not found/],
         [['keys', 'list', '--env', 'staging'], /unknown environment "staging"/],
         [['keys', 'revoke'], /keys revoke takes one key id/],
@@ -131,11 +167,15 @@ for (const dialect of DIALECTS) {
       const list = await h.api('GET', '/v1/keys?limit=250');
       assert.equal(list.status, 200);
       const text = JSON.stringify(list.body);
-      for (const k of [made.body.key, scoped.body.key, pub.body.key, h.sandboxKey]) assert.ok(!text.includes(k), 'a list never shows a key');
+      for (const k of [made.body.key, scoped.body.key, pub.body.key, h.sandboxKey])
+        assert.ok(!text.includes(k), 'a list never shows a key');
       assert.ok(!text.includes('key_hash') && !/[0-9a-f]{64}/.test(text), 'nor its hash');
       const ids = list.body.data.map((k: any) => k.id);
       for (const id of [made.body.id, scoped.body.id, pub.body.id]) assert.ok(ids.includes(id));
-      assert.ok(list.body.data.every((k: any) => k.environment === 'sandbox'), 'a sandbox key lists sandbox keys');
+      assert.ok(
+        list.body.data.every((k: any) => k.environment === 'sandbox'),
+        'a sandbox key lists sandbox keys',
+      );
       assert.ok(list.body.data.find((k: any) => k.id === made.body.id).lastUsedAt, 'used once: last used is recorded');
       const page1 = await h.api('GET', '/v1/keys?limit=1');
       assert.equal(page1.body.data.length, 1);
@@ -156,7 +196,11 @@ for (const dialect of DIALECTS) {
 
     it('lets only operator secret keys manage keys, and validates what they ask for', async () => {
       const scoped = (await h.api('POST', '/v1/keys', { tenant: 'acme' })).body.key;
-      for (const [method, path, body] of [['GET', '/v1/keys'], ['POST', '/v1/keys', {}], ['DELETE', '/v1/keys/key_x']] as const) {
+      for (const [method, path, body] of [
+        ['GET', '/v1/keys'],
+        ['POST', '/v1/keys', {}],
+        ['DELETE', '/v1/keys/key_x'],
+      ] as const) {
         const r = await h.api(method, path, body, { key: scoped });
         assert.equal(r.status, 403, `${method} ${path} with a tenant key`);
         assert.match(r.body.error.message, /operator key/);
@@ -193,7 +237,11 @@ for (const dialect of DIALECTS) {
 
     it('expires a key made over REST: it answers 401 after expiresInSeconds', async () => {
       const { key } = (await h.api('POST', '/v1/keys', { expiresInSeconds: 1 })).body;
-      await eventually(async () => (await h.api('GET', '/v1/tenants', undefined, { key })).status === 401, 10_000, 'the expired key to answer 401');
+      await eventually(
+        async () => (await h.api('GET', '/v1/tenants', undefined, { key })).status === 401,
+        10_000,
+        'the expired key to answer 401',
+      );
     });
 
     it('lets an operator key revoke itself: the next call with it answers 401', async () => {
@@ -249,7 +297,11 @@ for (const dialect of DIALECTS) {
       const otherKey = (await h.api('POST', '/v1/keys', { tenant: 'other' })).body.key;
       assert.equal((await h.api('POST', '/v1/tenants/rot/rotate-token', undefined, { key: otherKey })).status, 403);
       const rotKey = (await h.api('POST', '/v1/keys', { tenant: 'rot' })).body.key;
-      assert.equal((await h.api('POST', '/v1/tenants/rot/rotate-token', undefined, { key: rotKey })).status, 200, 'a tenant rotates its own token');
+      assert.equal(
+        (await h.api('POST', '/v1/tenants/rot/rotate-token', undefined, { key: rotKey })).status,
+        200,
+        'a tenant rotates its own token',
+      );
     });
   });
 }

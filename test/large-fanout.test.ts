@@ -46,13 +46,16 @@ for (const dialect of DIALECTS) {
     it('answers health checks while the batch is being written, and delivers all of it', async () => {
       await h.api('POST', '/v1/event-types', { name: 'fan.thing' });
       const tenant = (await h.api('POST', '/v1/tenants', { name: 'Fan', uid: 'fan' })).body;
-      for (let i = 0; i < ENDPOINTS; i++) assert.equal((await h.api('POST', '/v1/tenants/fan/endpoints', { url: `${rx.url}/e${i}` })).status, 201);
+      for (let i = 0; i < ENDPOINTS; i++)
+        assert.equal((await h.api('POST', '/v1/tenants/fan/endpoints', { url: `${rx.url}/e${i}` })).status, 201);
 
       let done = false;
       let midWrite = 0;
       let health = 0;
       const batch = h
-        .api('POST', '/v1/tenants/fan/events/batch', { events: Array.from({ length: EVENTS }, (_, i) => ({ type: 'fan.thing', payload: { i } })) })
+        .api('POST', '/v1/tenants/fan/events/batch', {
+          events: Array.from({ length: EVENTS }, (_, i) => ({ type: 'fan.thing', payload: { i } })),
+        })
         .finally(() => (done = true));
       // Four clients ask for health without pause until the batch is answered.
       await Promise.all(

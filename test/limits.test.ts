@@ -29,7 +29,10 @@ for (const dialect of DIALECTS) {
     it('limits the endpoints of a tenant', async () => {
       await h.api('POST', '/v1/tenants', { name: 'many', uid: 'many' }, { key: h.productionKey });
       for (let i = 0; i < 3; i++) {
-        assert.equal((await h.api('POST', '/v1/tenants/many/endpoints', { url: `https://example.com/${i}` }, { key: h.productionKey })).status, 201);
+        assert.equal(
+          (await h.api('POST', '/v1/tenants/many/endpoints', { url: `https://example.com/${i}` }, { key: h.productionKey })).status,
+          201,
+        );
       }
       const over = await h.api('POST', '/v1/tenants/many/endpoints', { url: 'https://example.com/3' }, { key: h.productionKey });
       assert.equal(over.status, 409);
@@ -41,7 +44,9 @@ for (const dialect of DIALECTS) {
       assert.equal(t.body.callQuota, 5);
       const statuses: number[] = [];
       for (let i = 0; i < 8; i++) {
-        statuses.push((await h.api('POST', '/v1/tenants/trial/events', { type: 'thing.happened', payload: { i } }, { key: h.productionKey })).status);
+        statuses.push(
+          (await h.api('POST', '/v1/tenants/trial/events', { type: 'thing.happened', payload: { i } }, { key: h.productionKey })).status,
+        );
       }
       assert.deepEqual(statuses, [202, 202, 202, 202, 202, 429, 429, 429]);
       const over = await h.api('GET', '/v1/tenants/trial/events', undefined, { key: h.productionKey });
@@ -52,7 +57,10 @@ for (const dialect of DIALECTS) {
       const raised = await h.api('PATCH', '/v1/tenants/trial', { callQuota: 10 }, { key: h.productionKey });
       assert.equal(raised.status, 200);
       assert.equal(raised.body.callsUsed, 5);
-      assert.equal((await h.api('POST', '/v1/tenants/trial/events', { type: 'thing.happened', payload: {} }, { key: h.productionKey })).status, 202);
+      assert.equal(
+        (await h.api('POST', '/v1/tenants/trial/events', { type: 'thing.happened', payload: {} }, { key: h.productionKey })).status,
+        202,
+      );
       const events = await h.api('GET', '/v1/tenants/trial/events', undefined, { key: h.productionKey });
       assert.equal(events.body.data.length, 6, 'refused calls stored nothing');
     });
@@ -78,9 +86,12 @@ for (const dialect of DIALECTS) {
       };
       try {
         await h.api('POST', '/v1/tenants', { name: 'race', uid: 'race' });
-        for (let i = 0; i < 12; i++) assert.equal(await call('POST', '/v1/tenants/race/endpoints', { url: `http://127.0.0.1:9/before/${i}` }), 201);
+        for (let i = 0; i < 12; i++)
+          assert.equal(await call('POST', '/v1/tenants/race/endpoints', { url: `http://127.0.0.1:9/before/${i}` }), 201);
         await Promise.all(Array.from({ length: 150 }, () => call('GET', '/v1/tenants/race')));
-        const statuses = await Promise.all(Array.from({ length: 150 }, (_, i) => call('POST', '/v1/tenants/race/endpoints', { url: `http://127.0.0.1:9/race/${i}` })));
+        const statuses = await Promise.all(
+          Array.from({ length: 150 }, (_, i) => call('POST', '/v1/tenants/race/endpoints', { url: `http://127.0.0.1:9/race/${i}` })),
+        );
         assert.equal(statuses.filter((s) => s === 201).length, 8, `answers: ${JSON.stringify(statuses)}`);
         assert.equal(statuses.filter((s) => s === 409).length, 142);
         const rows = await h.herald.db.one<{ n: number }>(

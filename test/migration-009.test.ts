@@ -13,7 +13,9 @@ for (const dialect of DIALECTS) {
       const db = database.open();
       try {
         // The schema as it was before 009.
-        await db.exec('CREATE TABLE IF NOT EXISTS herald_migrations (id integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)');
+        await db.exec(
+          'CREATE TABLE IF NOT EXISTS herald_migrations (id integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)',
+        );
         for (const m of listMigrations(dialect).filter((m) => m.id < 9)) {
           await db.exec(m.sql);
           await db.run('INSERT INTO herald_migrations (id, name, applied_at) VALUES ($1, $2, $3)', [m.id, m.name, 0]);
@@ -21,12 +23,17 @@ for (const dialect of DIALECTS) {
         const now = Date.now();
         await db.run("INSERT INTO environments (id, name, created_at) VALUES ('sandbox', 'sandbox', 0), ('production', 'production', 0)");
         const tenant = (id: string, env: string, system = 0) =>
-          db.run("INSERT INTO tenants (id, environment_id, uid, name, token, system, created_at, updated_at) VALUES ($1, $2, $1, $1, 't', $3, 0, 0)", [id, env, system]);
+          db.run(
+            "INSERT INTO tenants (id, environment_id, uid, name, token, system, created_at, updated_at) VALUES ($1, $2, $1, $1, 't', $3, 0, 0)",
+            [id, env, system],
+          );
         await tenant('ten_operator_made', 'sandbox');
         await tenant('ten_has_key', 'sandbox');
         await tenant('ten_prod', 'production');
         await tenant('ten_ops', 'sandbox', 1);
-        await db.run("INSERT INTO api_keys (id, environment_id, tenant_id, kind, key_hash, key_prefix, created_at) VALUES ('key_t', 'sandbox', 'ten_has_key', 'secret', 'h', 'sk_test_', 0)");
+        await db.run(
+          "INSERT INTO api_keys (id, environment_id, tenant_id, kind, key_hash, key_prefix, created_at) VALUES ('key_t', 'sandbox', 'ten_has_key', 'secret', 'h', 'sk_test_', 0)",
+        );
         const endpoint = (id: string, tenantId: string, description = '', previous: [string, number] | null = null) =>
           db.run(
             `INSERT INTO endpoints (id, tenant_id, url, description, secret, previous_secret, previous_secret_until, created_at, updated_at)
@@ -46,7 +53,13 @@ for (const dialect of DIALECTS) {
         );
         assert.deepEqual(
           rows.map((r) => [r.id, r.private_allowed, r.operator_config]),
-          [['ep_1', 1, 0], ['ep_2', 0, 0], ['ep_3', 0, 0], ['ep_4', 1, 1], ['ep_5', 1, 0]],
+          [
+            ['ep_1', 1, 0],
+            ['ep_2', 0, 0],
+            ['ep_3', 0, 0],
+            ['ep_4', 1, 1],
+            ['ep_5', 1, 0],
+          ],
         );
         assert.deepEqual(JSON.parse(rows[0].previous_secrets), [{ secret: 'before', until: now + 3600_000 }]);
         assert.deepEqual(JSON.parse(rows[1].previous_secrets), []);

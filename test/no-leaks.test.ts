@@ -25,13 +25,22 @@ describe('secrets stay out of logs and errors', () => {
 
   it('prints no key, token, signing secret or secret-at-rest key, and echoes none in errors', async () => {
     const port = await freePort();
-    const env = heraldEnv(database, { HERALD_PORT: String(port), HERALD_LOG_LEVEL: 'debug', HERALD_RETRY_SCHEDULE: '0.1', HERALD_POLL_INTERVAL_MS: '100' });
+    const env = heraldEnv(database, {
+      HERALD_PORT: String(port),
+      HERALD_LOG_LEVEL: 'debug',
+      HERALD_RETRY_SCHEDULE: '0.1',
+      HERALD_POLL_INTERVAL_MS: '100',
+    });
     const key = JSON.parse((await runCli(['keys', 'create', '--env', 'sandbox', '--json'], env)).stdout).key;
     const h = await spawnHerald(env);
     const bannerEnd = h.stdout().length;
     const base = `http://127.0.0.1:${port}`;
     const call = async (method: string, p: string, body?: unknown, k = key) => {
-      const res = await fetch(base + p, { method, headers: { authorization: `Bearer ${k}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+      const res = await fetch(base + p, {
+        method,
+        headers: { authorization: `Bearer ${k}`, 'content-type': 'application/json' },
+        body: body ? JSON.stringify(body) : undefined,
+      });
       return { status: res.status, text: await res.text() };
     };
     try {
@@ -58,7 +67,15 @@ describe('secrets stay out of logs and errors', () => {
       const secretKey = fs.readFileSync(path.join(database.dataDir, 'secret.key'), 'utf8').trim();
       const printed = h.stdout().slice(bannerEnd) + h.stderr();
       assert.ok(printed.length > 500, 'debug logging printed something to check');
-      for (const [what, s] of Object.entries({ key, wrongKey, token: tenant.token, secret: ok.secret, rotated, badSecret: bad.secret, secretKey })) {
+      for (const [what, s] of Object.entries({
+        key,
+        wrongKey,
+        token: tenant.token,
+        secret: ok.secret,
+        rotated,
+        badSecret: bad.secret,
+        secretKey,
+      })) {
         assert.ok(!printed.includes(s), `the ${what} appeared in the logs`);
       }
     } finally {

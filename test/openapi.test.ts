@@ -15,13 +15,19 @@ describe('the API reference', () => {
   after(() => h.close());
 
   const operations = () =>
-    Object.entries(spec.paths as Record<string, Record<string, any>>).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ name: `${method.toUpperCase()} ${path}`, op })));
+    Object.entries(spec.paths as Record<string, Record<string, any>>).flatMap(([path, ops]) =>
+      Object.entries(ops).map(([method, op]) => ({ name: `${method.toUpperCase()} ${path}`, op })),
+    );
 
   it('describes every operation and every answer (no "Default Response")', () => {
-    const undescribed = operations().filter(({ op }) => !op.description || !op.summary).map((o) => o.name);
+    const undescribed = operations()
+      .filter(({ op }) => !op.description || !op.summary)
+      .map((o) => o.name);
     assert.deepEqual(undescribed, [], 'operations without a summary and a description');
     const vague = operations().flatMap(({ name, op }) =>
-      Object.entries(op.responses as Record<string, any>).filter(([, r]) => !r.description || r.description === 'Default Response').map(([code]) => `${name} ${code}`),
+      Object.entries(op.responses as Record<string, any>)
+        .filter(([, r]) => !r.description || r.description === 'Default Response')
+        .map(([code]) => `${name} ${code}`),
     );
     assert.deepEqual(vague, []);
   });

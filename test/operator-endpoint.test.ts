@@ -84,7 +84,10 @@ for (const dialect of DIALECTS) {
       await stop();
       // Restarting without the variable, then with it, leaves that endpoint alone.
       n = await start();
-      assert.deepEqual((await rows(n)).map((r) => [r.id, r.url, r.enabled]), [[own.id, `${rx.url}/own`, 1]]);
+      assert.deepEqual(
+        (await rows(n)).map((r) => [r.id, r.url, r.enabled]),
+        [[own.id, `${rx.url}/own`, 1]],
+      );
       await stop();
       n = await start(`${rx.url}/ops`);
       const [first, configured] = await rows(n);
@@ -116,7 +119,11 @@ for (const dialect of DIALECTS) {
       const on = (await rows(n)).find((r) => r.operator_config === 1)!;
       assert.deepEqual([on.id, on.url, on.enabled], [before.id, `${rx.url}/ops`, 1]);
       const again = await ping(n, on.id);
-      await eventually(async () => rx.received.some((x) => x.path === '/ops' && JSON.parse(x.body).id === again), 5000, 'the operational delivery after the variable came back');
+      await eventually(
+        async () => rx.received.some((x) => x.path === '/ops' && JSON.parse(x.body).id === again),
+        5000,
+        'the operational delivery after the variable came back',
+      );
       await stop();
     });
   });

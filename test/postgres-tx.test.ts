@@ -27,7 +27,11 @@ describe('Postgres transactions', () => {
       await Promise.all([swap(1, 2), swap(2, 1)]);
       assert.ok(runs >= 3, `one of them ran again (${runs} runs)`);
       const rows = await db.all<{ v: number }>('SELECT v FROM pair ORDER BY id');
-      assert.deepEqual(rows.map((r) => r.v), [2, 2], 'both committed, each once');
+      assert.deepEqual(
+        rows.map((r) => r.v),
+        [2, 2],
+        'both committed, each once',
+      );
     } finally {
       await db.close();
       await database.drop();

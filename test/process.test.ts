@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { SqliteDb } from '../src/db/sqlite.js';
 import { DIALECTS, freshDatabase, type TestDatabase } from './helpers/db.js';
 import { eventually, sleep } from './helpers/herald.js';
-import { freePort, heraldEnv, runCli, spawnHerald } from './helpers/process.js';
+import { firstStartForCrash, freePort, heraldEnv, runCli, spawnHerald } from './helpers/process.js';
 import { Receiver } from './helpers/receiver.js';
 
 async function call(base: string, key: string, method: string, path: string, body?: unknown) {
@@ -29,12 +29,8 @@ for (const dialect of DIALECTS) {
     });
 
     it('loses no accepted event when killed with SIGKILL in the middle of a burst', async () => {
-      const port = await freePort();
       // Short leases so deliveries held by the killed process come due again quickly.
-      const env = heraldEnv(database, { HERALD_PORT: String(port), HERALD_LEASE_SECONDS: '2', HERALD_POLL_INTERVAL_MS: '100' });
-      const base = `http://127.0.0.1:${port}`;
-      const first = await spawnHerald(env);
-      const key = /sandbox\s+(sk_test_\S+)/.exec(first.stdout())![1];
+      const { first, env, base, key } = await firstStartForCrash(database);
       assert.equal((await call(base, key, 'POST', '/v1/event-types', { name: 'burst.item' })).status, 201);
       await call(base, key, 'POST', '/v1/tenants', { name: 'Burst', uid: 'burst' });
       await call(base, key, 'POST', '/v1/tenants/burst/endpoints', { url: `${rx.url}/burst` });
@@ -67,7 +63,9 @@ for (const dialect of DIALECTS) {
       await eventually(async () => [...accepted].every((id) => seen().has(id)), 20_000, 'every accepted event to arrive');
       const duplicates = rx.received.length - seen().size;
       // At-least-once: a delivery in flight at the kill may arrive twice (receivers dedupe on webhook-id).
-      console.log(`# ${dialect}: accepted ${accepted.size}, delivered before the kill ${deliveredBeforeRestart}, duplicates after restart ${duplicates}`);
+      console.log(
+        `# ${dialect}: accepted ${accepted.size}, delivered before the kill ${deliveredBeforeRestart}, duplicates after restart ${duplicates}`,
+      );
 
       // Graceful stop of the second process: exits 0 and leaves nothing leased.
       second.proc.kill('SIGTERM');
@@ -84,7 +82,8 @@ for (const dialect of DIALECTS) {
       await call(base, key, 'POST', '/v1/tenants', { name: 'Slow', uid: 'slow' });
       await call(base, key, 'POST', '/v1/tenants/slow/endpoints', { url: `${rx.url}/slow` });
       const ids: string[] = [];
-      for (let i = 0; i < 5; i++) ids.push((await call(base, key, 'POST', '/v1/tenants/slow/events', { type: 'burst.item', payload: { i } })).body.id);
+      for (let i = 0; i < 5; i++)
+        ids.push((await call(base, key, 'POST', '/v1/tenants/slow/events', { type: 'burst.item', payload: { i } })).body.id);
       await rx.waitFor((r) => r.filter((x) => x.path === '/slow').length >= 5, 5000);
       h.proc.kill('SIGTERM');
       assert.equal(await h.exited, 0);
@@ -110,7 +109,9 @@ for (const dialect of DIALECTS) {
         assert.match(key, /^sk_live_/);
         await call(base, key, 'POST', '/v1/tenants', { name: 'P', uid: 'p-tenant' });
         await call(base, key, 'POST', '/v1/tenants', { name: 'Q', uid: 'q-tenant' });
-        const scoped = JSON.parse((await runCli(['keys', 'create', '--env', 'production', '--tenant', 'p-tenant', '--json'], env)).stdout).key;
+        const scoped = JSON.parse(
+          (await runCli(['keys', 'create', '--env', 'production', '--tenant', 'p-tenant', '--json'], env)).stdout,
+        ).key;
         assert.equal((await call(base, scoped, 'GET', '/v1/tenants/p-tenant')).status, 200);
         assert.equal((await call(base, scoped, 'GET', '/v1/tenants/q-tenant')).status, 403);
         const badEnv = await runCli(['keys', 'create', '--env', 'staging'], env);
@@ -145,7 +146,7 @@ describe('first start', () => {
     await h.exited;
     const db = new SqliteDb(`${database.dataDir}/herald.db`);
     const stored = JSON.stringify(await db.all('SELECT * FROM api_keys'));
-    assert.ok(!stored.includes(sandbox!) && !stored.includes(production!), 'keys are stored hashed');
+    assert.ok(!stored.includes(sandbox) && !stored.includes(production), 'keys are stored hashed');
     await db.close();
     const second = await spawnHerald(env);
     assert.doesNotMatch(second.stdout(), /sk_test_/, 'keys are shown once');

@@ -35,8 +35,12 @@ for (const dialect of DIALECTS) {
         const t = (await h.api('POST', '/v1/tenants', { name: 's', uid: 's' })).body;
         const ep = (await h.api('POST', '/v1/tenants/s/endpoints', { url: 'http://127.0.0.1:9/x' })).body;
         const rotated = (await h.api('POST', `/v1/tenants/s/endpoints/${ep.id}/rotate-secret`)).body.secret;
-        const rows = JSON.stringify([...(await h.herald.db.all('SELECT * FROM tenants')), ...(await h.herald.db.all('SELECT * FROM endpoints'))]);
-        for (const plain of [t.token, ep.secret, rotated]) assert.ok(!rows.includes(plain), `${plain.slice(0, 8)}… is not stored in the clear`);
+        const rows = JSON.stringify([
+          ...(await h.herald.db.all('SELECT * FROM tenants')),
+          ...(await h.herald.db.all('SELECT * FROM endpoints')),
+        ]);
+        for (const plain of [t.token, ep.secret, rotated])
+          assert.ok(!rows.includes(plain), `${plain.slice(0, 8)}… is not stored in the clear`);
         assert.match(rows, /enc:v1:/);
         // Reads give back the real values.
         assert.equal((await h.api('GET', `/v1/tenants/s/endpoints/${ep.id}/secret`)).body.secret, rotated);
@@ -54,11 +58,23 @@ for (const dialect of DIALECTS) {
       const database = await freshDatabase(dialect);
       const log = createLogger('silent');
       const env = (extra: Record<string, string>) =>
-        loadConfig({ HERALD_DATA_DIR: database.dataDir, HERALD_ROLES: 'api', ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}), ...extra });
+        loadConfig({
+          HERALD_DATA_DIR: database.dataDir,
+          HERALD_ROLES: 'api',
+          ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}),
+          ...extra,
+        });
       const first = await createHerald(env({ HERALD_SECRET_KEY: KEY_A }), log, { listen: false });
       const key = first.firstStartKeys[0].key;
       const call = async (herald: typeof first, method: string, url: string, payload?: unknown) =>
-        (await herald.app!.inject({ method: method as 'GET', url, payload: payload as object, headers: { authorization: `Bearer ${key}` } })).json();
+        (
+          await herald.app!.inject({
+            method: method as 'GET',
+            url,
+            payload: payload as object,
+            headers: { authorization: `Bearer ${key}` },
+          })
+        ).json();
       await call(first, 'POST', '/v1/tenants', { name: 'r', uid: 'r' });
       const ep = await call(first, 'POST', '/v1/tenants/r/endpoints', { url: 'http://127.0.0.1:9/x' });
       await first.stop();
@@ -82,11 +98,21 @@ for (const dialect of DIALECTS) {
       const database = await freshDatabase(dialect);
       const log = createLogger('silent');
       const env = (extra: Record<string, string>) =>
-        loadConfig({ HERALD_DATA_DIR: database.dataDir, HERALD_ROLES: 'api', ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}), ...extra });
+        loadConfig({
+          HERALD_DATA_DIR: database.dataDir,
+          HERALD_ROLES: 'api',
+          ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}),
+          ...extra,
+        });
       try {
         // What the README's one-liner did: a new random HERALD_SECRET_KEY on every start.
         const first = await createHerald(env({ HERALD_SECRET_KEY: KEY_A }), log, { listen: false });
-        await first.app!.inject({ method: 'POST', url: '/v1/tenants', payload: { name: 'k', uid: 'k' }, headers: { authorization: `Bearer ${first.firstStartKeys[0].key}` } });
+        await first.app!.inject({
+          method: 'POST',
+          url: '/v1/tenants',
+          payload: { name: 'k', uid: 'k' },
+          headers: { authorization: `Bearer ${first.firstStartKeys[0].key}` },
+        });
         await first.stop();
         const refused = await createHerald(env({ HERALD_SECRET_KEY: KEY_B }), log, { listen: false }).then(
           (h) => h.stop().then(() => assert.fail('started with a key that does not open the stored secrets')),
@@ -116,7 +142,9 @@ describe('a lost secret.key (sqlite)', () => {
     try {
       const first = await createHerald(config, log, { listen: false });
       const auth = { authorization: `Bearer ${first.firstStartKeys[0].key}` };
-      const token = (await first.app!.inject({ method: 'POST', url: '/v1/tenants', payload: { name: 'l', uid: 'l' }, headers: auth })).json().token;
+      const token = (
+        await first.app!.inject({ method: 'POST', url: '/v1/tenants', payload: { name: 'l', uid: 'l' }, headers: auth })
+      ).json().token;
       await first.stop();
       const kept = fs.readFileSync(file, 'utf8');
       fs.rmSync(file);

@@ -16,7 +16,10 @@ describe('verification, with the providers’ documented test vectors', () => {
     const body = 'payload[chargify]=testing&event=test';
     const sig = '19826d51b9f866b26eda1f154de192593360f8d0bcb63df8a28540a5dcf733f1';
     assert.equal(PROVIDERS.chargify.verify(req({ 'x-chargify-webhook-signature-hmac-sha-256': sig }, body), '123', {}), null);
-    assert.match(PROVIDERS.chargify.verify(req({ 'x-chargify-webhook-signature-hmac-sha-256': sig }, body + ' '), '123', {})!, /does not match/);
+    assert.match(
+      PROVIDERS.chargify.verify(req({ 'x-chargify-webhook-signature-hmac-sha-256': sig }, body + ' '), '123', {})!,
+      /does not match/,
+    );
     assert.match(PROVIDERS.chargify.verify(req({ 'x-chargify-webhook-signature-hmac-sha-256': sig }, body), '124', {})!, /does not match/);
     assert.match(PROVIDERS.chargify.verify(req({}, body), '123', {})!, /missing X-Chargify-Webhook-Signature-Hmac-Sha-256/);
     const parsed = PROVIDERS.chargify.parse(req({ 'content-type': 'application/x-www-form-urlencoded' }, body));
@@ -27,17 +30,31 @@ describe('verification, with the providers’ documented test vectors', () => {
   it('github: secret "It\'s a Secret to Everybody", body "Hello, World!"', () => {
     const sig = 'sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17'; // from GitHub's documentation
     assert.equal(PROVIDERS.github.verify(req({ 'x-hub-signature-256': sig }, 'Hello, World!'), "It's a Secret to Everybody", {}), null);
-    assert.match(PROVIDERS.github.verify(req({ 'x-hub-signature-256': sig }, 'Hello, World?'), "It's a Secret to Everybody", {})!, /does not match/);
-    assert.match(PROVIDERS.github.verify(req({ 'x-hub-signature-256': sig.slice(7) }, 'Hello, World!'), "It's a Secret to Everybody", {})!, /sha256=/);
+    assert.match(
+      PROVIDERS.github.verify(req({ 'x-hub-signature-256': sig }, 'Hello, World?'), "It's a Secret to Everybody", {})!,
+      /does not match/,
+    );
+    assert.match(
+      PROVIDERS.github.verify(req({ 'x-hub-signature-256': sig.slice(7) }, 'Hello, World!'), "It's a Secret to Everybody", {})!,
+      /sha256=/,
+    );
   });
 
   it('github: reads JSON bodies and form bodies with a payload field; dedupes on X-GitHub-Delivery', () => {
     const headers = { 'x-github-event': 'push', 'x-github-delivery': '72d3162e-cc78-11e3-81ab-4c9367dc0958' };
     const json = PROVIDERS.github.parse(req({ ...headers, 'content-type': 'application/json' }, '{"ref":"refs/heads/main"}'));
     assert.deepEqual(json, { type: 'github.push', payload: '{"ref":"refs/heads/main"}', dedupeKey: headers['x-github-delivery'] });
-    const form = PROVIDERS.github.parse(req({ ...headers, 'content-type': 'application/x-www-form-urlencoded' }, 'payload=' + encodeURIComponent('{"ref":"refs/heads/main"}')));
+    const form = PROVIDERS.github.parse(
+      req(
+        { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
+        'payload=' + encodeURIComponent('{"ref":"refs/heads/main"}'),
+      ),
+    );
     assert.equal(form.payload, '{"ref":"refs/heads/main"}');
-    assert.throws(() => PROVIDERS.github.parse(req({ ...headers, 'content-type': 'application/x-www-form-urlencoded' }, 'payload=%7Bnot')), MalformedBody);
+    assert.throws(
+      () => PROVIDERS.github.parse(req({ ...headers, 'content-type': 'application/x-www-form-urlencoded' }, 'payload=%7Bnot')),
+      MalformedBody,
+    );
   });
 
   it('stripe: t and several v1 (a secret roll), 300 s tolerance for old timestamps', () => {
@@ -58,26 +75,48 @@ describe('verification, with the providers’ documented test vectors', () => {
   it('shopify: base64 HMAC of the raw body; dedupes on X-Shopify-Webhook-Id', () => {
     // Expected value from `printf '{"id":1}' | openssl dgst -sha256 -hmac shpss_secret -binary | base64`.
     const sig = 'xocA3LkeJ/RvNrkxep1EUtFHuj7rIoIqZYaLU26LyPQ=';
-    const headers = { 'x-shopify-hmac-sha256': sig, 'x-shopify-topic': 'orders/create', 'x-shopify-webhook-id': 'b54557e4-bdd9-4b37-8a5f-bf7d70bcd043' };
+    const headers = {
+      'x-shopify-hmac-sha256': sig,
+      'x-shopify-topic': 'orders/create',
+      'x-shopify-webhook-id': 'b54557e4-bdd9-4b37-8a5f-bf7d70bcd043',
+    };
     assert.equal(PROVIDERS.shopify.verify(req(headers, '{"id":1}'), 'shpss_secret', {}), null);
     assert.match(PROVIDERS.shopify.verify(req(headers, '{"id":2}'), 'shpss_secret', {})!, /does not match/);
-    assert.deepEqual(PROVIDERS.shopify.parse(req(headers, '{"id":1}')), { type: 'shopify.orders.create', payload: '{"id":1}', dedupeKey: headers['x-shopify-webhook-id'] });
+    assert.deepEqual(PROVIDERS.shopify.parse(req(headers, '{"id":1}')), {
+      type: 'shopify.orders.create',
+      payload: '{"id":1}',
+      dedupeKey: headers['x-shopify-webhook-id'],
+    });
   });
 
   it('standard: the Standard Webhooks specification’s test vector, tolerance both ways', () => {
     const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
-    const headers = { 'webhook-id': 'msg_p5jXN8AQM9LWM0D4loKWxJek', 'webhook-timestamp': '1614265330', 'webhook-signature': 'v1,bm9ldHUjKzFob2VudXRob2VodWUzMjRvdWVvdW9ldQo= v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=' };
+    const headers = {
+      'webhook-id': 'msg_p5jXN8AQM9LWM0D4loKWxJek',
+      'webhook-timestamp': '1614265330',
+      'webhook-signature': 'v1,bm9ldHUjKzFob2VudXRob2VodWUzMjRvdWVvdW9ldQo= v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
+    };
     const body = '{"test": 2432232314}';
     const at = 1614265330_000;
     assert.equal(PROVIDERS.standard.verify(req(headers, body, at), secret, {}), null);
     assert.match(PROVIDERS.standard.verify(req(headers, body, at + 301_000), secret, {})!, /301 s old/);
     assert.match(PROVIDERS.standard.verify(req(headers, body, at - 301_000), secret, {})!, /in the future/);
-    assert.match(PROVIDERS.standard.verify(req({ ...headers, 'webhook-signature': 'v1,bm9ldHUjKzFob2VudXRob2VodWUzMjRvdWVvdW9ldQo=' }, body, at), secret, {})!, /no v1 signature/);
+    assert.match(
+      PROVIDERS.standard.verify(
+        req({ ...headers, 'webhook-signature': 'v1,bm9ldHUjKzFob2VudXRob2VodWUzMjRvdWVvdW9ldQo=' }, body, at),
+        secret,
+        {},
+      )!,
+      /no v1 signature/,
+    );
   });
 
   it('token and basic: constant-time comparison of the configured credential', () => {
     assert.equal(PROVIDERS.token.verify(req({ 'x-pfy-webhook-token': 'tok' }, '{}'), 'tok', { header: 'x-pfy-webhook-token' }), null);
-    assert.match(PROVIDERS.token.verify(req({ 'x-pfy-webhook-token': 'tok2' }, '{}'), 'tok', { header: 'x-pfy-webhook-token' })!, /does not match/);
+    assert.match(
+      PROVIDERS.token.verify(req({ 'x-pfy-webhook-token': 'tok2' }, '{}'), 'tok', { header: 'x-pfy-webhook-token' })!,
+      /does not match/,
+    );
     assert.match(PROVIDERS.token.verify(req({}, '{}'), 'tok', {})!, /missing x-webhook-token/);
     const auth = 'Basic ' + Buffer.from('user:pa:ss').toString('base64');
     assert.equal(PROVIDERS.basic.verify(req({ authorization: auth }, '{}'), 'user:pa:ss', {}), null);
@@ -88,8 +127,15 @@ describe('verification, with the providers’ documented test vectors', () => {
 
 describe('form bodies with bracketed keys', () => {
   it('nests keys and keeps every value of a repeated key', () => {
-    const f = parseForm('id=1&event=x&payload[subscription][customer][reference]=acme%2B42&payload[tags]=a&payload[tags]=b&payload[list][]=1&payload[list][]=2&note=hello+world');
-    assert.deepEqual(f, { id: '1', event: 'x', payload: { subscription: { customer: { reference: 'acme+42' } }, tags: ['a', 'b'], list: ['1', '2'] }, note: 'hello world' });
+    const f = parseForm(
+      'id=1&event=x&payload[subscription][customer][reference]=acme%2B42&payload[tags]=a&payload[tags]=b&payload[list][]=1&payload[list][]=2&note=hello+world',
+    );
+    assert.deepEqual(f, {
+      id: '1',
+      event: 'x',
+      payload: { subscription: { customer: { reference: 'acme+42' } }, tags: ['a', 'b'], list: ['1', '2'] },
+      note: 'hello world',
+    });
   });
 
   it('builds lists of objects the way Rack does', () => {
@@ -113,7 +159,11 @@ describe('form bodies with bracketed keys', () => {
       ['a[b]=1&a=2', /both a value and nested keys/],
       ['=1', /empty name/],
     ] as const) {
-      assert.throws(() => parseForm(body), (err: Error) => err instanceof MalformedForm && reason.test(err.message), body);
+      assert.throws(
+        () => parseForm(body),
+        (err: Error) => err instanceof MalformedForm && reason.test(err.message),
+        body,
+      );
     }
   });
 });

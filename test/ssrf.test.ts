@@ -48,10 +48,14 @@ for (const dialect of DIALECTS) {
       const port = new URL(rx.url).port;
       await h.herald.db.run('UPDATE endpoints SET url = $1 WHERE id = $2', [`https://${host}:${port}/x`, ep.body.id]);
       const sent = await h.api('POST', '/v1/tenants/prod/events', { type: 'thing.happened', payload: {} }, { key: h.productionKey });
-      const ev = await eventually(async () => {
-        const e = (await h.api('GET', `/v1/tenants/prod/events/${sent.body.id}`, undefined, { key: h.productionKey })).body;
-        return e.status === 'F' && e;
-      }, 8000, 'the delivery to fail');
+      const ev = await eventually(
+        async () => {
+          const e = (await h.api('GET', `/v1/tenants/prod/events/${sent.body.id}`, undefined, { key: h.productionKey })).body;
+          return e.status === 'F' && e;
+        },
+        8000,
+        'the delivery to fail',
+      );
       assert.match(ev.deliveries[0].lastError, /refused: .* private or reserved address/);
       assert.equal(rx.received.length, 0, 'no request reached the private address');
     });
@@ -66,10 +70,14 @@ for (const dialect of DIALECTS) {
 
     /** Waits for the event to fail for good and answers its one delivery. */
     const failed = async (key: string, uid: string, eventId: string) =>
-      eventually(async () => {
-        const e = (await h.api('GET', `/v1/tenants/${uid}/events/${eventId}`, undefined, { key })).body;
-        return e.status === 'F' && e.deliveries[0];
-      }, 8000, `event ${eventId} to fail`);
+      eventually(
+        async () => {
+          const e = (await h.api('GET', `/v1/tenants/${uid}/events/${eventId}`, undefined, { key })).body;
+          return e.status === 'F' && e.deliveries[0];
+        },
+        8000,
+        `event ${eventId} to fail`,
+      );
 
     it('refuses at registration every address form that is not public (IANA special-purpose registries)', async () => {
       await h.api('POST', '/v1/tenants', { name: 'forms', uid: 'forms' }, { key: h.productionKey });
@@ -111,10 +119,21 @@ for (const dialect of DIALECTS) {
       // The stored URL is changed behind the registration check, as a DNS answer would change:
       // each form reaches this machine's receiver unless the connection is refused. One endpoint
       // per form, so that no circuit opens on the failures.
-      for (const host of ['[::ffff:7f00:1]', '[::ffff:0:7f00:1]', '[::7f00:1]', '[2002:7f00:1::]', '[64:ff9b::7f00:1]', '[fec0::1]', 'localhost.']) {
-        const ep = (await h.api('POST', '/v1/tenants/connect/endpoints', { url: 'https://[2606:4700::1111]/x' }, { key: h.productionKey })).body;
+      for (const host of [
+        '[::ffff:7f00:1]',
+        '[::ffff:0:7f00:1]',
+        '[::7f00:1]',
+        '[2002:7f00:1::]',
+        '[64:ff9b::7f00:1]',
+        '[fec0::1]',
+        'localhost.',
+      ]) {
+        const ep = (await h.api('POST', '/v1/tenants/connect/endpoints', { url: 'https://[2606:4700::1111]/x' }, { key: h.productionKey }))
+          .body;
         await h.herald.db.run('UPDATE endpoints SET url = $1 WHERE id = $2', [`http://${host}:${port}/connect`, ep.id]);
-        const sent = (await h.api('POST', '/v1/tenants/connect/events', { type: 'thing.happened', payload: { host } }, { key: h.productionKey })).body;
+        const sent = (
+          await h.api('POST', '/v1/tenants/connect/events', { type: 'thing.happened', payload: { host } }, { key: h.productionKey })
+        ).body;
         const d = await failed(h.productionKey, 'connect', sent.id);
         assert.match(d.lastError, /refused: .*private or reserved address/, `${host}: ${d.lastError}`);
         await h.api('DELETE', `/v1/tenants/connect/endpoints/${ep.id}`, undefined, { key: h.productionKey });
@@ -126,7 +145,13 @@ for (const dialect of DIALECTS) {
       const tenant = (await h.api('POST', '/v1/tenants', { name: 'sbx', uid: 'sbx' })).body;
       const { key } = await createKey(h.herald.db, { environmentId: 'sandbox', environment: 'sandbox', tenantId: tenant.id });
       const port = new URL(rx.url).port;
-      for (const url of [`${rx.url}/t`, `http://localhost:${port}/t`, `http://[::1]:${port}/t`, 'http://169.254.169.254/latest/meta-data/', `http://[::ffff:7f00:1]:${port}/t`]) {
+      for (const url of [
+        `${rx.url}/t`,
+        `http://localhost:${port}/t`,
+        `http://[::1]:${port}/t`,
+        'http://169.254.169.254/latest/meta-data/',
+        `http://[::ffff:7f00:1]:${port}/t`,
+      ]) {
         const r = await h.api('POST', '/v1/tenants/sbx/endpoints', { url, format: 'original' }, { key });
         assert.equal(r.status, 400, `${url} was accepted for a tenant-scoped key`);
         assert.match(r.body.error.message, /tenant-scoped key cannot point a sandbox endpoint at .*HERALD_SANDBOX_TENANT_PRIVATE/);
@@ -152,7 +177,8 @@ for (const dialect of DIALECTS) {
       const at = (p: string) => rx.received.filter((r) => r.path === p).length;
       // The operator points it at this machine: it delivers.
       const ep = (await h.api('POST', '/v1/tenants/sbx2/endpoints', { url: `${rx.url}/sbx2` })).body;
-      const send = async () => (await h.api('POST', '/v1/tenants/sbx2/events', { type: 'thing.happened', payload: {} }, { key })).body.id as string;
+      const send = async () =>
+        (await h.api('POST', '/v1/tenants/sbx2/events', { type: 'thing.happened', payload: {} }, { key })).body.id as string;
       await send();
       await rx.waitFor(() => at('/sbx2') === 1, 5000, 'the operator-set URL to deliver');
       // Another change by the tenant keeps it.
@@ -161,13 +187,18 @@ for (const dialect of DIALECTS) {
       await rx.waitFor(() => at('/sbx2') === 2, 5000, 'the endpoint to deliver after a tenant change that keeps its URL');
       // The tenant sets a public URL, whose name then resolves to this machine (the stored URL is
       // changed behind the check, as a DNS answer would change): refused.
-      assert.equal((await h.api('PATCH', `/v1/tenants/sbx2/endpoints/${ep.id}`, { url: 'http://[2606:4700::1111]/sbx2' }, { key })).status, 200);
+      assert.equal(
+        (await h.api('PATCH', `/v1/tenants/sbx2/endpoints/${ep.id}`, { url: 'http://[2606:4700::1111]/sbx2' }, { key })).status,
+        200,
+      );
       await h.herald.db.run('UPDATE endpoints SET url = $1 WHERE id = $2', [`http://localhost.:${new URL(rx.url).port}/sbx2`, ep.id]);
       const d = await failed(key, 'sbx2', await send());
       assert.match(d.lastError, /refused: .*private or reserved address/);
       assert.equal(at('/sbx2'), 2, 'nothing reached this machine');
       // A tenant's own endpoint, registered public and resolving to loopback later: refused too.
-      const own = (await h.api('POST', '/v1/tenants/sbx2/endpoints', { url: 'http://[2606:4700::1111]/own', eventTypes: ['thing.happened'] }, { key })).body;
+      const own = (
+        await h.api('POST', '/v1/tenants/sbx2/endpoints', { url: 'http://[2606:4700::1111]/own', eventTypes: ['thing.happened'] }, { key })
+      ).body;
       await h.api('DELETE', `/v1/tenants/sbx2/endpoints/${ep.id}`, undefined, { key });
       await h.herald.db.run('UPDATE endpoints SET url = $1 WHERE id = $2', [`${rx.url}/own`, own.id]);
       const d2 = await failed(key, 'sbx2', await send());
@@ -185,9 +216,9 @@ describe('SSRF allowlist', () => {
   it('judges an embedded IPv4 address against the allowlist like the address itself', () => {
     const p = new AddressPolicy(['10.20.0.0/16']);
     for (const h of ['10.20.1.2', '::ffff:10.20.1.2', '64:ff9b::a14:102', '2002:a14:102::1']) assert.equal(p.isBlocked(h), false, h);
-    for (const h of ['10.21.1.2', '::ffff:10.21.1.2', '64:ff9b::a15:102', '2002:a15:102::1', '::ffff:0:a15:102']) assert.equal(p.isBlocked(h), true, h);
+    for (const h of ['10.21.1.2', '::ffff:10.21.1.2', '64:ff9b::a15:102', '2002:a15:102::1', '::ffff:0:a15:102'])
+      assert.equal(p.isBlocked(h), true, h);
   });
-
 
   it('opens a private range to production endpoints with HERALD_ALLOW_PRIVATE_CIDRS', async () => {
     const h = await startHerald('sqlite', { HERALD_ALLOW_PRIVATE_CIDRS: '127.0.0.0/8' });
@@ -217,7 +248,8 @@ describe('SSRF: tenants in the sandbox', () => {
       await rx.waitForCount(1);
       // Production stays closed.
       const prodTenant = (await h.api('POST', '/v1/tenants', { name: 'p', uid: 'p' }, { key: h.productionKey })).body;
-      const prodKey = (await createKey(h.herald.db, { environmentId: 'production', environment: 'production', tenantId: prodTenant.id })).key;
+      const prodKey = (await createKey(h.herald.db, { environmentId: 'production', environment: 'production', tenantId: prodTenant.id }))
+        .key;
       assert.equal((await h.api('POST', '/v1/tenants/p/endpoints', { url: 'https://127.0.0.1/x' }, { key: prodKey })).status, 400);
     } finally {
       await h.close();
@@ -232,8 +264,15 @@ for (const dialect of DIALECTS) {
       if (!(await resolvesPrivate())) return t.skip(`${host} does not resolve to a private address here`);
       const rx = await new Receiver().start();
       try {
-        for (const [extra, delivers] of [[{}, false], [{ HERALD_OPERATOR_WEBHOOK_PRIVATE: '1' }, true]] as const) {
-          const h = await startHerald(dialect, { HERALD_RETRY_SCHEDULE: '0.1', HERALD_OPERATOR_WEBHOOK_URL: `http://${host}:${new URL(rx.url).port}/ops`, ...extra });
+        for (const [extra, delivers] of [
+          [{}, false],
+          [{ HERALD_OPERATOR_WEBHOOK_PRIVATE: '1' }, true],
+        ] as const) {
+          const h = await startHerald(dialect, {
+            HERALD_RETRY_SCHEDULE: '0.1',
+            HERALD_OPERATOR_WEBHOOK_URL: `http://${host}:${new URL(rx.url).port}/ops`,
+            ...extra,
+          });
           try {
             const key = h.productionKey;
             const [ops] = (await h.api('GET', '/v1/tenants/_operator/endpoints', undefined, { key })).body.data;
@@ -242,10 +281,14 @@ for (const dialect of DIALECTS) {
               await rx.waitForCount(1);
               continue;
             }
-            const d = await eventually(async () => {
-              const e = (await h.api('GET', `/v1/tenants/_operator/events/${sent.eventId}`, undefined, { key })).body;
-              return e.status === 'F' && e.deliveries[0];
-            }, 8000, 'the operational delivery to fail');
+            const d = await eventually(
+              async () => {
+                const e = (await h.api('GET', `/v1/tenants/_operator/events/${sent.eventId}`, undefined, { key })).body;
+                return e.status === 'F' && e.deliveries[0];
+              },
+              8000,
+              'the operational delivery to fail',
+            );
             assert.match(d.lastError, /refused: .*resolves to .* private or reserved address/);
             assert.equal(rx.received.length, 0, 'no connection reached the private address');
           } finally {

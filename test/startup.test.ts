@@ -42,7 +42,7 @@ describe('start-up failures', () => {
     await database.drop();
   });
 
-  it('a CLI command run before the first start prints the environments\' keys it made, so none is lost', async () => {
+  it("a CLI command run before the first start prints the environments' keys it made, so none is lost", async () => {
     const database = await freshDatabase('sqlite');
     const env = heraldEnv(database, {});
     try {
@@ -64,7 +64,10 @@ describe('start-up failures', () => {
     const u = new URL(process.env.DATABASE_URL!);
     const name = `herald_missing_${process.pid}`;
     u.pathname = `/${name}`;
-    const env = { ...heraldEnv(database, { HERALD_SECRET_KEY: TEST_SECRET_KEY, HERALD_PORT: String(await freePort()) }), DATABASE_URL: u.toString() };
+    const env = {
+      ...heraldEnv(database, { HERALD_SECRET_KEY: TEST_SECRET_KEY, HERALD_PORT: String(await freePort()) }),
+      DATABASE_URL: u.toString(),
+    };
     try {
       for (const args of [['start'], ['migrate'], ['keys', 'create', '--env', 'sandbox']]) {
         const r = await runCli(args, env);
@@ -83,13 +86,18 @@ describe('start-up failures', () => {
     const database = await freshDatabase('sqlite');
     try {
       // A first start seals secrets (the operator tenant's token) with the generated secret.key.
-      const h = await createHerald(loadConfig({ HERALD_DATA_DIR: database.dataDir, HERALD_ROLES: 'api' }), createLogger('silent'), { listen: false });
+      const h = await createHerald(loadConfig({ HERALD_DATA_DIR: database.dataDir, HERALD_ROLES: 'api' }), createLogger('silent'), {
+        listen: false,
+      });
       await h.stop();
       const env = heraldEnv(database, { HERALD_PORT: String(await freePort()) });
 
       const wrong = await runCli(['start'], { ...env, HERALD_SECRET_KEY: 'another-key-0123456789abcdefghijklmnopqrstuvwxyz' });
       assert.notEqual(wrong.code, 0);
-      assert.match(assertOneLine(wrong.stderr), /HERALD_SECRET_KEY \(key id "\w+"\) does not open the secrets stored in this database.*Start Herald with the HERALD_SECRET_KEY this database was set up with/);
+      assert.match(
+        assertOneLine(wrong.stderr),
+        /HERALD_SECRET_KEY \(key id "\w+"\) does not open the secrets stored in this database.*Start Herald with the HERALD_SECRET_KEY this database was set up with/,
+      );
 
       const file = path.join(database.dataDir, 'secret.key');
       fs.rmSync(file);

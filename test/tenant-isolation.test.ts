@@ -33,7 +33,9 @@ for (const dialect of DIALECTS) {
     async function world(uid: string): Promise<World> {
       const tenant = (await h.api('POST', '/v1/tenants', { name: uid, uid })).body;
       const endpoint = (await h.api('POST', `/v1/tenants/${uid}/endpoints`, { url: `${rx.url}/${uid}` })).body;
-      const event = (await h.api('POST', `/v1/tenants/${uid}/events`, { type: 'KycUpdate', payload: { personId: `secret-of-${uid}`, kycStatus: 'P' } })).body;
+      const event = (
+        await h.api('POST', `/v1/tenants/${uid}/events`, { type: 'KycUpdate', payload: { personId: `secret-of-${uid}`, kycStatus: 'P' } })
+      ).body;
       const read = await eventually(async () => {
         const e = (await h.api('GET', `/v1/tenants/${uid}/events/${event.id}`)).body;
         return e.status === 'S' && e;
@@ -41,11 +43,28 @@ for (const dialect of DIALECTS) {
       const { key } = await createKey(h.herald.db, { environmentId: 'sandbox', environment: 'sandbox', tenantId: tenant.id });
       const recovery = (await h.api('POST', `/v1/tenants/${uid}/endpoints/${endpoint.id}/recover`, { since: '2020-01-01T00:00:00Z' })).body;
       const source = (await h.api('POST', `/v1/tenants/${uid}/sources`, { provider: 'token', name: 'in', secret: `token-of-${uid}` })).body;
-      const inbound = await fetch(`${h.url}/in/${source.id}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-webhook-token': `token-of-${uid}` }, body: `{"type":"x","secret":"secret-of-${uid}"}` });
+      const inbound = await fetch(`${h.url}/in/${source.id}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-webhook-token': `token-of-${uid}` },
+        body: `{"type":"x","secret":"secret-of-${uid}"}`,
+      });
       const inboundId = ((await inbound.json()) as { id: string }).id;
-      const customer = (await h.api('POST', `/v1/tenants/${uid}/customers`, { key: `key-of-${uid}`, kind: 'person', email: `secret-of-${uid}@example.com` })).body;
+      const customer = (
+        await h.api('POST', `/v1/tenants/${uid}/customers`, { key: `key-of-${uid}`, kind: 'person', email: `secret-of-${uid}@example.com` })
+      ).body;
       const plan = (await h.api('POST', `/v1/tenants/${uid}/plans`, { key: `plan-of-${uid}`, name: 'Gold' })).body;
-      return { tenant, endpoint, event, deliveryId: read.deliveries[0].id, recoveryId: recovery.id, source, inboundId, customer, plan, key };
+      return {
+        tenant,
+        endpoint,
+        event,
+        deliveryId: read.deliveries[0].id,
+        recoveryId: recovery.id,
+        source,
+        inboundId,
+        customer,
+        plan,
+        key,
+      };
     }
 
     before(async () => {
@@ -65,37 +84,68 @@ for (const dialect of DIALECTS) {
     });
 
     const idFor = (path: string, ids: World) =>
-      path.includes('/endpoints/') ? ids.endpoint.id
-      : path.includes('/events/') ? ids.event.id
-      : path.includes('/recoveries/') ? ids.recoveryId
-      : path.includes('/sources/') ? ids.source.id
-      : path.includes('/inbound/') ? ids.inboundId
-      : ids.deliveryId;
+      path.includes('/endpoints/')
+        ? ids.endpoint.id
+        : path.includes('/events/')
+          ? ids.event.id
+          : path.includes('/recoveries/')
+            ? ids.recoveryId
+            : path.includes('/sources/')
+              ? ids.source.id
+              : path.includes('/inbound/')
+                ? ids.inboundId
+                : ids.deliveryId;
     const fill = (path: string, tenant: string, ids: World) =>
-      path.replace('{tenant}', tenant).replace('{id}', idFor(path, ids)).replace('{customer}', ids.customer.key).replace('{plan}', ids.plan.key);
+      path
+        .replace('{tenant}', tenant)
+        .replace('{id}', idFor(path, ids))
+        .replace('{customer}', ids.customer.key)
+        .replace('{plan}', ids.plan.key);
 
     const bodyFor = (path: string) =>
-      path.endsWith('/events') ? { type: 'KycUpdate', payload: { personId: 'x', kycStatus: 'P' } }
-      : path.endsWith('/batch') ? { events: [{ type: 'KycUpdate', payload: { personId: 'x', kycStatus: 'P' } }] }
-      : path.endsWith('/endpoints') ? { url: 'http://127.0.0.1:9/x' }
-      : path.endsWith('/test') ? {}
-      : path.endsWith('/recover') ? { since: '2020-01-01T00:00:00Z' }
-      : path.endsWith('/sources') ? { provider: 'token', name: 'x', secret: 'y' }
-      : path.endsWith('/customers') ? { key: 'k', kind: 'person' }
-      : path.endsWith('/plans') ? { key: 'p', name: 'P' }
-      : undefined;
+      path.endsWith('/events')
+        ? { type: 'KycUpdate', payload: { personId: 'x', kycStatus: 'P' } }
+        : path.endsWith('/batch')
+          ? { events: [{ type: 'KycUpdate', payload: { personId: 'x', kycStatus: 'P' } }] }
+          : path.endsWith('/endpoints')
+            ? { url: 'http://127.0.0.1:9/x' }
+            : path.endsWith('/test')
+              ? {}
+              : path.endsWith('/recover')
+                ? { since: '2020-01-01T00:00:00Z' }
+                : path.endsWith('/sources')
+                  ? { provider: 'token', name: 'x', secret: 'y' }
+                  : path.endsWith('/customers')
+                    ? { key: 'k', kind: 'person' }
+                    : path.endsWith('/plans')
+                      ? { key: 'p', name: 'P' }
+                      : undefined;
 
     const bodyOf = (r: { method: string; path: string }) => (r.method === 'PATCH' ? {} : r.method === 'POST' ? bodyFor(r.path) : undefined);
 
     function assertNoLeak(res: { status: number; body: any }, what: string) {
       const text = JSON.stringify(res.body);
-      for (const secret of [b.tenant.id, b.tenant.token, b.endpoint.id, b.endpoint.secret, b.event.id, b.deliveryId, b.recoveryId, b.source.id, b.inboundId, b.customer.id, b.plan.id, 'token-of-tenant-b', 'secret-of-tenant-b']) {
+      for (const secret of [
+        b.tenant.id,
+        b.tenant.token,
+        b.endpoint.id,
+        b.endpoint.secret,
+        b.event.id,
+        b.deliveryId,
+        b.recoveryId,
+        b.source.id,
+        b.inboundId,
+        b.customer.id,
+        b.plan.id,
+        'token-of-tenant-b',
+        'secret-of-tenant-b',
+      ]) {
         if (what.includes(secret)) continue; // the id we asked for may be echoed in the error message
         assert.ok(!text.includes(secret), `${what} leaked ${secret}: ${text}`);
       }
     }
 
-    it("refuses a key scoped to tenant A on every route of tenant B (403)", async () => {
+    it('refuses a key scoped to tenant A on every route of tenant B (403)', async () => {
       assert.ok(routes.length >= 12);
       for (const r of routes) {
         const path = fill(r.path, b.tenant.uid, b);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type AttemptOutcome, recordAttempts } from '../src/deliveries/recordAttempts.js';
+import { type AttemptOutcome, recordAttempts } from '../src/delivery/sql/recordAttempts.js';
 import { DIALECTS } from './helpers/db.js';
 import { eventually, startHerald, type TestHerald } from './helpers/herald.js';
 import { Receiver } from './helpers/receiver.js';
@@ -45,7 +45,11 @@ for (const dialect of DIALECTS) {
       assert.equal((await h.api('DELETE', '/v1/tenants/doomed')).status, 204);
       assert.ok(Date.now() < releaseAt, 'the tenant was deleted before the answers came');
       for (const id of kept) {
-        await eventually(async () => (await h.api('GET', `/v1/tenants/kept/events/${id}`)).body.status === 'S', 15_000, `event ${id} delivered`);
+        await eventually(
+          async () => (await h.api('GET', `/v1/tenants/kept/events/${id}`)).body.status === 'S',
+          15_000,
+          `event ${id} delivered`,
+        );
       }
       const ids = at('/kept').map((r) => r.headers['webhook-id']);
       assert.equal(ids.length, 10, `each of the other tenant's deliveries was sent once (${ids.length} requests for 10)`);
@@ -58,36 +62,78 @@ for (const dialect of DIALECTS) {
       const sent = (await h.api('POST', '/v1/tenants/late/events', { type: 'thing.happened', payload: {} })).body;
       await rx.waitFor(() => at('/late').length === 1, 10_000, 'the request in flight');
       assert.equal((await h.api('DELETE', `/v1/tenants/late/endpoints/${ep.id}`)).status, 204);
-      const ev = await eventually(async () => {
-        const e = (await h.api('GET', `/v1/tenants/late/events/${sent.id}`)).body;
-        return e.status === 'S' && e;
-      }, 10_000, 'the event to be S');
+      const ev = await eventually(
+        async () => {
+          const e = (await h.api('GET', `/v1/tenants/late/events/${sent.id}`)).body;
+          return e.status === 'S' && e;
+        },
+        10_000,
+        'the event to be S',
+      );
       assert.deepEqual([ev.deliveries[0].status, ev.deliveries[0].attempts, ev.deliveries[0].lastStatusCode], ['S', 1, 200]);
       const attempts = (await h.api('GET', `/v1/tenants/late/deliveries/${ev.deliveries[0].id}/attempts`)).body.data;
-      assert.deepEqual(attempts.map((a: any) => a.statusCode), [200]);
+      assert.deepEqual(
+        attempts.map((a: any) => a.statusCode),
+        [200],
+      );
     });
 
     it('writes the rest of a batch when one outcome cannot be written', async () => {
       await h.api('POST', '/v1/tenants', { name: 'batch', uid: 'batch' });
       await h.api('POST', '/v1/tenants/batch/endpoints', { url: `${rx.url}/batch` });
-      const events = (await h.api('POST', '/v1/tenants/batch/events/batch', { events: [{ type: 'thing.happened', payload: {} }, { type: 'thing.happened', payload: {} }] })).body.data;
+      const events = (
+        await h.api('POST', '/v1/tenants/batch/events/batch', {
+          events: [
+            { type: 'thing.happened', payload: {} },
+            { type: 'thing.happened', payload: {} },
+          ],
+        })
+      ).body.data;
       const deliveries = await Promise.all(
-        events.map((e: any) => eventually(async () => {
-          const ev = (await h.api('GET', `/v1/tenants/batch/events/${e.id}`)).body;
-          return ev.status === 'S' && ev.deliveries[0];
-        }, 10_000, 'delivered')),
+        events.map((e: any) =>
+          eventually(
+            async () => {
+              const ev = (await h.api('GET', `/v1/tenants/batch/events/${e.id}`)).body;
+              return ev.status === 'S' && ev.deliveries[0];
+            },
+            10_000,
+            'delivered',
+          ),
+        ),
       );
       const outcome = (d: any, attempt: number | null): AttemptOutcome => ({
-        deliveryId: d.id, eventId: 'evt_x', endpointId: d.endpointId, owner: null, leaseToken: 'a-lease-nobody-holds', attempt: attempt as number,
-        startedAt: Date.now(), durationMs: 3, statusCode: 200, error: null, responseBody: 'ok', next: { status: 'S' }, attempted: true,
+        deliveryId: d.id,
+        eventId: 'evt_x',
+        endpointId: d.endpointId,
+        owner: null,
+        leaseToken: 'a-lease-nobody-holds',
+        attempt: attempt as number,
+        startedAt: Date.now(),
+        durationMs: 3,
+        statusCode: 200,
+        error: null,
+        responseBody: 'ok',
+        next: { status: 'S' },
+        attempted: true,
       });
       // The middle one has no attempt number (NOT NULL): the batch fails, the other two are written alone.
       const vanished = { ...outcome(deliveries[0], 2), deliveryId: 'dlv_that_does_not_exist' };
-      const r = await recordAttempts(h.herald.db, [outcome(deliveries[0], 2), outcome(deliveries[1], null), outcome(deliveries[1], 2), vanished]);
-      assert.deepEqual(r.unrecorded.map((u) => u.outcome.attempt), [null]);
+      const r = await recordAttempts(h.herald.db, [
+        outcome(deliveries[0], 2),
+        outcome(deliveries[1], null),
+        outcome(deliveries[1], 2),
+        vanished,
+      ]);
+      assert.deepEqual(
+        r.unrecorded.map((u) => u.outcome.attempt),
+        [null],
+      );
       for (const d of deliveries) {
         const attempts = (await h.api('GET', `/v1/tenants/batch/deliveries/${d.id}/attempts`)).body.data;
-        assert.deepEqual(attempts.map((a: any) => a.attempt), [2, 1]);
+        assert.deepEqual(
+          attempts.map((a: any) => a.attempt),
+          [2, 1],
+        );
       }
     });
   });

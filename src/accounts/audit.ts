@@ -15,6 +15,8 @@ export type AuditAction =
   | 'user.disabled'
   | 'user.enabled'
   | 'user.mfa_reset'
+  | 'user.enrolment_started'
+  | 'user.enrolled'
   | 'endpoint.secret_revealed'
   | 'endpoint.secret_rotated'
   | 'client_token.minted'
@@ -51,7 +53,16 @@ export interface AuditInput {
 export async function writeAudit(q: Queryable, entry: AuditInput, now = Date.now()): Promise<void> {
   await q.run(
     'INSERT INTO audit_log (id, environment_id, actor, action, target, address, at, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-    [newId('aud', now), entry.environmentId ?? null, entry.actor, entry.action, entry.target ?? null, entry.address ?? null, now, JSON.stringify(entry.details ?? {})],
+    [
+      newId('aud', now),
+      entry.environmentId ?? null,
+      entry.actor,
+      entry.action,
+      entry.target ?? null,
+      entry.address ?? null,
+      now,
+      JSON.stringify(entry.details ?? {}),
+    ],
   );
 }
 
@@ -94,7 +105,7 @@ export async function listAudit(
       target: r.target,
       address: r.address,
       at: new Date(Number(r.at)).toISOString(),
-      details: JSON.parse(r.details),
+      details: JSON.parse(r.details) as Record<string, unknown>,
     })),
     limit,
   );

@@ -23,7 +23,8 @@ export const ADDRESS_WINDOW_MS = 15 * 60_000;
 const userSubject = (username: string) => `user:${username}`;
 const addressSubject = (address: string) => `addr:${address}`;
 
-const lockMs = (failures: number) => USERNAME_LOCK_MS * 2 ** Math.min(Math.max(failures - USERNAME_FAILURE_LIMIT, 0), USERNAME_LOCK_MAX_DOUBLINGS);
+const lockMs = (failures: number) =>
+  USERNAME_LOCK_MS * 2 ** Math.min(Math.max(failures - USERNAME_FAILURE_LIMIT, 0), USERNAME_LOCK_MAX_DOUBLINGS);
 
 interface ThrottleRow {
   failures: number;
@@ -40,15 +41,23 @@ const forUpdate = (q: Queryable) => (q.dialect === 'postgres' ? ' FOR UPDATE' : 
 export async function startLoginAttempt(db: Db, username: string, address: string | null | undefined, now: number): Promise<number> {
   return db.tx(async (q) => {
     if (address) {
-      const a = await q.one<ThrottleRow>('SELECT failures, window_start, locked_until FROM login_throttle WHERE subject = $1', [addressSubject(address)]);
+      const a = await q.one<ThrottleRow>('SELECT failures, window_start, locked_until FROM login_throttle WHERE subject = $1', [
+        addressSubject(address),
+      ]);
       const windowEnd = a ? Number(a.window_start) + ADDRESS_WINDOW_MS : 0;
       if (a && windowEnd > now && a.failures >= ADDRESS_FAILURE_LIMIT) return windowEnd - now;
     }
     const subject = userSubject(username);
-    await q.run('INSERT INTO login_throttle (subject, failures, window_start, locked_until) VALUES ($1, 0, $2, NULL) ON CONFLICT (subject) DO NOTHING', [subject, now]);
-    // The row is locked (Postgres FOR UPDATE; SQLite transactions are serialised) from this read
-    // to the UPDATE, so concurrent attempts count one after the other.
-    const u = (await q.one<ThrottleRow>(`SELECT failures, window_start, locked_until FROM login_throttle WHERE subject = $1${forUpdate(q)}`, [subject]))!;
+    // One statement creates the row or locks the one there (Postgres holds the row lock of the
+    // upsert until commit; SQLite transactions are serialised), so concurrent attempts count one
+    // after the other. An INSERT … DO NOTHING followed by SELECT … FOR UPDATE left a gap in which a
+    // successful login could delete the row, and the SELECT then found nothing.
+    const u = (await q.one<ThrottleRow>(
+      `INSERT INTO login_throttle (subject, failures, window_start, locked_until) VALUES ($1, 0, $2, NULL)
+       ON CONFLICT (subject) DO UPDATE SET subject = excluded.subject
+       RETURNING failures, window_start, locked_until`,
+      [subject, now],
+    ))!;
     if (u.locked_until !== null && Number(u.locked_until) > now) return Number(u.locked_until) - now;
     const failures = u.failures + 1;
     // The attempt that reaches the limit locks the name while it is checked; a success unlocks it.
@@ -89,5 +98,8 @@ export async function recordLoginSuccess(q: Queryable, username: string): Promis
  * guessing at many names does not grow the table forever. The maintenance loop may call it.
  */
 export async function pruneLoginThrottle(q: Queryable, now: number): Promise<number> {
-  return q.run('DELETE FROM login_throttle WHERE window_start < $1 AND (locked_until IS NULL OR locked_until < $2)', [now - 86_400_000, now]);
+  return q.run('DELETE FROM login_throttle WHERE window_start < $1 AND (locked_until IS NULL OR locked_until < $2)', [
+    now - 86_400_000,
+    now,
+  ]);
 }

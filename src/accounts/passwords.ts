@@ -19,7 +19,9 @@ export function checkPassword(password: string): string {
   const normalized = password.normalize('NFC');
   const chars = [...normalized].length;
   if (chars < PASSWORD_MIN_CHARS) {
-    throw badRequest(`the password is ${chars} characters long; it must have at least ${PASSWORD_MIN_CHARS} (a passphrase of a few words is easiest to remember)`);
+    throw badRequest(
+      `the password is ${chars} characters long; it must have at least ${PASSWORD_MIN_CHARS} (a passphrase of a few words is easiest to remember)`,
+    );
   }
   if (chars > PASSWORD_MAX_CHARS) throw badRequest(`the password is ${chars} characters long; it may have at most ${PASSWORD_MAX_CHARS}`);
   if (normalized.trim() === '') throw badRequest('the password is only spaces; choose one with other characters');

@@ -18,7 +18,11 @@ function newCode(): string {
 }
 
 export function normalizeRecoveryCode(code: string): string {
-  return code.toLowerCase().replace(/[\s-]+/g, '').replace(/[il]/g, '1').replace(/o/g, '0');
+  return code
+    .toLowerCase()
+    .replace(/[\s-]+/g, '')
+    .replace(/[il]/g, '1')
+    .replace(/o/g, '0');
 }
 
 const hashCode = (code: string) => createHash('sha256').update(normalizeRecoveryCode(code)).digest('hex');
@@ -28,7 +32,12 @@ export async function replaceRecoveryCodes(q: Queryable, userId: string, now: nu
   await q.run('DELETE FROM recovery_codes WHERE user_id = $1', [userId]);
   const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newCode);
   for (const code of codes) {
-    await q.run('INSERT INTO recovery_codes (id, user_id, code_hash, created_at) VALUES ($1, $2, $3, $4)', [newId('rco', now), userId, hashCode(code), now]);
+    await q.run('INSERT INTO recovery_codes (id, user_id, code_hash, created_at) VALUES ($1, $2, $3, $4)', [
+      newId('rco', now),
+      userId,
+      hashCode(code),
+      now,
+    ]);
   }
   return codes;
 }
@@ -40,11 +49,17 @@ export async function replaceRecoveryCodes(q: Queryable, userId: string, now: nu
 export async function consumeRecoveryCode(q: Queryable, userId: string, code: string, now: number): Promise<boolean> {
   const normalized = normalizeRecoveryCode(code);
   if (!/^[0-9a-z]{16}$/.test(normalized)) return false;
-  const n = await q.run('UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL', [now, userId, hashCode(code)]);
+  const n = await q.run('UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL', [
+    now,
+    userId,
+    hashCode(code),
+  ]);
   return n === 1;
 }
 
 export async function countUnusedRecoveryCodes(q: Queryable, userId: string): Promise<number> {
-  const row = await q.one<{ n: number | string }>('SELECT COUNT(*) AS n FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL', [userId]);
+  const row = await q.one<{ n: number | string }>('SELECT COUNT(*) AS n FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL', [
+    userId,
+  ]);
   return Number(row?.n ?? 0);
 }

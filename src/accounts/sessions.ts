@@ -26,6 +26,11 @@ export interface Session {
   environment: EnvironmentName;
   /** The one tenant this session reaches; null: every tenant of the environment (an operator). */
   tenantId: string | null;
+  /**
+   * A client token's session: the capability names its token was minted with (src/auth/
+   * capabilities.ts). null: not limited by capabilities (a person's session).
+   */
+  capabilities: string[] | null;
   createdAt: string;
   expiresAt: string;
 }
@@ -45,6 +50,7 @@ interface SessionRow {
   environment_id: string;
   environment_name: EnvironmentName;
   tenant_id: string | null;
+  capabilities: string | null;
   created_at: number;
   expires_at: number;
   ended_at: number | null;
@@ -61,6 +67,7 @@ const toSession = (r: SessionRow): Session => ({
   environmentId: r.environment_id,
   environment: r.environment_name,
   tenantId: r.tenant_id,
+  capabilities: r.capabilities === null ? null : (JSON.parse(r.capabilities) as string[]),
   createdAt: new Date(Number(r.created_at)).toISOString(),
   expiresAt: new Date(Number(r.expires_at)).toISOString(),
 });
@@ -68,20 +75,42 @@ const toSession = (r: SessionRow): Session => ({
 // A session belongs to a user or (since client tokens) to a client token: the user is joined
 // when there is one.
 const SELECT = `SELECT s.id, s.user_id, s.client_token_id, u.email, u.role, s.environment_id, e.name AS environment_name, s.tenant_id,
-       s.created_at, s.expires_at, s.ended_at, u.status
+       s.capabilities, s.created_at, s.expires_at, s.ended_at, u.status
   FROM sessions s LEFT JOIN users u ON u.id = s.user_id JOIN environments e ON e.id = s.environment_id`;
 
 /** Starts a session; answers it with its key, which is never seen again. */
 export async function createSession(
   q: Queryable,
-  opts: { userId: string | null; clientTokenId?: string | null; environmentId: string; tenantId: string | null; address?: string | null; ttlMs: number; now: number },
+  opts: {
+    userId: string | null;
+    clientTokenId?: string | null;
+    environmentId: string;
+    tenantId: string | null;
+    /** A client token's session: what it may do; left out (null) for a person's. */
+    capabilities?: readonly string[] | null;
+    address?: string | null;
+    ttlMs: number;
+    now: number;
+  },
 ): Promise<{ session: Session; key: string }> {
   const key = SESSION_PREFIX + randomBytes(32).toString('base64url');
   const id = newId('ses', opts.now);
   await q.run(
-    `INSERT INTO sessions (id, user_id, client_token_id, environment_id, tenant_id, key_hash, key_prefix, address, created_at, expires_at)
-     VALUES ($1, $2, $10, $3, $4, $5, $6, $7, $8, $9)`,
-    [id, opts.userId, opts.environmentId, opts.tenantId, hashSessionKey(key), key.slice(0, 12), opts.address ?? null, opts.now, opts.now + opts.ttlMs, opts.clientTokenId ?? null],
+    `INSERT INTO sessions (id, user_id, client_token_id, environment_id, tenant_id, key_hash, key_prefix, address, created_at, expires_at, capabilities)
+     VALUES ($1, $2, $10, $3, $4, $5, $6, $7, $8, $9, $11)`,
+    [
+      id,
+      opts.userId,
+      opts.environmentId,
+      opts.tenantId,
+      hashSessionKey(key),
+      key.slice(0, 12),
+      opts.address ?? null,
+      opts.now,
+      opts.now + opts.ttlMs,
+      opts.clientTokenId ?? null,
+      opts.capabilities == null ? null : JSON.stringify(opts.capabilities),
+    ],
   );
   const row = (await q.one<SessionRow>(`${SELECT} WHERE s.id = $1`, [id]))!;
   return { session: toSession(row), key };
@@ -106,15 +135,43 @@ export async function findSession(q: Queryable, key: string, now = Date.now()): 
  * full lifetime and a new key. Two refreshes of one key race on the conditional UPDATE: one wins,
  * the other is refused like an ended session.
  */
-export async function refreshSession(db: Db, key: string, opts: { ttlMs: number; address?: string | null; now?: number }): Promise<{ session: Session; key: string }> {
+export async function refreshSession(
+  db: Db,
+  key: string,
+  opts: { ttlMs: number; address?: string | null; now?: number },
+): Promise<{ session: Session; key: string }> {
   const now = opts.now ?? Date.now();
   return db.tx(async (q) => {
     const old = await findSession(q, key, now);
     if (!old) throw UNAUTHENTICATED();
-    const ended = await q.run("UPDATE sessions SET ended_at = $1, ended_reason = 'refreshed' WHERE id = $2 AND ended_at IS NULL", [now, old.id]);
+    const ended = await q.run("UPDATE sessions SET ended_at = $1, ended_reason = 'refreshed' WHERE id = $2 AND ended_at IS NULL", [
+      now,
+      old.id,
+    ]);
     if (ended !== 1) throw UNAUTHENTICATED();
-    const next = await createSession(q, { userId: old.userId, clientTokenId: old.clientTokenId, environmentId: old.environmentId, tenantId: old.tenantId, address: opts.address, ttlMs: opts.ttlMs, now });
-    await writeAudit(q, { environmentId: old.environmentId, actor: old.userId ?? old.clientTokenId, action: 'session.refreshed', target: next.session.id, address: opts.address, details: { previous: old.id } }, now);
+    // The new session reaches exactly what the old one did: a refresh never widens a client token's capabilities.
+    const next = await createSession(q, {
+      userId: old.userId,
+      clientTokenId: old.clientTokenId,
+      environmentId: old.environmentId,
+      tenantId: old.tenantId,
+      capabilities: old.capabilities,
+      address: opts.address,
+      ttlMs: opts.ttlMs,
+      now,
+    });
+    await writeAudit(
+      q,
+      {
+        environmentId: old.environmentId,
+        actor: old.userId ?? old.clientTokenId,
+        action: 'session.refreshed',
+        target: next.session.id,
+        address: opts.address,
+        details: { previous: old.id },
+      },
+      now,
+    );
     return next;
   });
 }
@@ -127,7 +184,18 @@ export async function logOut(db: Db, key: string, opts: { address?: string | nul
     if (!s) throw UNAUTHENTICATED();
     const ended = await q.run("UPDATE sessions SET ended_at = $1, ended_reason = 'logout' WHERE id = $2 AND ended_at IS NULL", [now, s.id]);
     if (ended !== 1) throw UNAUTHENTICATED();
-    await writeAudit(q, { environmentId: s.environmentId, actor: s.userId ?? s.clientTokenId, action: 'session.ended', target: s.id, address: opts.address, details: { reason: 'logout' } }, now);
+    await writeAudit(
+      q,
+      {
+        environmentId: s.environmentId,
+        actor: s.userId ?? s.clientTokenId,
+        action: 'session.ended',
+        target: s.id,
+        address: opts.address,
+        details: { reason: 'logout' },
+      },
+      now,
+    );
   });
 }
 
@@ -142,5 +210,8 @@ export async function endUserSessions(q: Queryable, userId: string, reason: EndR
  * the maintenance loop, like the other retention steps.
  */
 export async function deleteExpiredSessions(q: Queryable, now: number, batch = 1000): Promise<number> {
-  return q.run('DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires_at < $1 ORDER BY id LIMIT $2)', [now - 86_400_000, batch]);
+  return q.run('DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires_at < $1 ORDER BY id LIMIT $2)', [
+    now - 86_400_000,
+    batch,
+  ]);
 }

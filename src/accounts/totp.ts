@@ -1,11 +1,10 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import QRCode from 'qrcode';
-import type { Queryable } from '../db/db.js';
 
 // TOTP per RFC 6238: HMAC-SHA-1, 6 digits, 30-second steps, a code of the step before or after the
 // current one still accepted (clock drift, a code typed as the step turned). Written here on
-// node:crypto rather than taken from otplib: otplib 13 requires @noble/hashes 2, which declares
-// Node ≥ 20.19 (Herald supports 20.18.1), and the algorithm is a dozen lines that the RFC's own
+// node:crypto rather than taken from otplib: otplib 13 brings @noble/hashes 2 to compute what
+// node:crypto already does, and the algorithm is a dozen lines that the RFC's own
 // test vectors check (test/accounts.test.ts). What is Herald's own is that a code works once: the
 // step of the last accepted code is stored per user and only a later step is accepted, decided by
 // one conditional UPDATE.
@@ -93,21 +92,17 @@ export function matchTotp(secret: string, code: string, nowMs: number): number |
   return matched;
 }
 
-/**
- * Accepts `step` for this user once: true for the first login that presents a code of this step
- * (or a later one than any accepted before), false for every other. One UPDATE with the condition
- * in its WHERE: two logins racing with the same code cannot both change the row.
- */
-export async function consumeTotpStep(q: Queryable, userId: string, step: number): Promise<boolean> {
-  const n = await q.run('UPDATE users SET totp_last_step = $1 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)', [step, userId]);
-  return n === 1;
-}
-
 /** The otpauth:// URI an authenticator app reads from a QR code. */
 export function otpauthUri(secret: string, account: string): string {
   // Google's Key URI format: the label is "issuer:account", the issuer also as a parameter.
-  const query = new URLSearchParams({ secret, issuer: ISSUER, algorithm: 'SHA1', digits: String(TOTP_DIGITS), period: String(TOTP_PERIOD_SECONDS) });
-  return `otpauth://totp/${encodeURIComponent(ISSUER)}:${encodeURIComponent(account)}?${query}`;
+  const query = new URLSearchParams({
+    secret,
+    issuer: ISSUER,
+    algorithm: 'SHA1',
+    digits: String(TOTP_DIGITS),
+    period: String(TOTP_PERIOD_SECONDS),
+  });
+  return `otpauth://totp/${encodeURIComponent(ISSUER)}:${encodeURIComponent(account)}?${query.toString()}`;
 }
 
 /** The enrolment QR code of an otpauth:// URI: an SVG document and the same as a data: URL for an <img>. */

@@ -29,6 +29,8 @@ export interface User {
   createdAt: string;
   updatedAt: string;
   lastLoginAt: string | null;
+  /** False until the user has an authenticator: its next login with the right password enrols one. */
+  enrolled: boolean;
 }
 
 /** What logIn needs besides the user: never leaves the accounts module. */
@@ -73,6 +75,7 @@ const toUser = (r: UserRow): User => ({
   createdAt: iso(r.created_at)!,
   updatedAt: iso(r.updated_at)!,
   lastLoginAt: iso(r.last_login_at),
+  enrolled: r.totp_secret !== null,
 });
 
 const SELECT = `SELECT u.id, u.email, u.role, u.environment_id, e.name AS environment_name, u.tenant_id, u.password_hash,
@@ -96,6 +99,12 @@ async function findRow(q: Queryable, idOrEmail: string): Promise<UserRow | undef
 export async function findUserByEmail(q: Queryable, email: string): Promise<UserCredentials | undefined> {
   const row = await q.one<UserRow>(`${SELECT} WHERE u.email_key = $1`, [emailKey(email)]);
   // The only way out for the password hash and the sealed secret: logIn needs them, a User never carries them.
+  return row && { ...toUser(row), passwordHash: row.password_hash, sealedTotpSecret: row.totp_secret, environmentId: row.environment_id };
+}
+
+/** The same, by user id (completing an enrolment knows the user from its ticket). */
+export async function findUserCredentials(q: Queryable, id: string): Promise<UserCredentials | undefined> {
+  const row = await q.one<UserRow>(`${SELECT} WHERE u.id = $1`, [id]);
   return row && { ...toUser(row), passwordHash: row.password_hash, sealedTotpSecret: row.totp_secret, environmentId: row.environment_id };
 }
 
@@ -127,9 +136,35 @@ export interface ActorContext {
 }
 
 /** Creates a user with a TOTP secret and ten recovery codes, which the answer shows once. */
-export async function createUser(db: Db, box: SecretBox, input: CreateUserInput, ctx: ActorContext): Promise<{ user: User } & SecondFactor> {
+export async function createUser(
+  db: Db,
+  box: SecretBox,
+  input: CreateUserInput,
+  ctx: ActorContext,
+): Promise<{ user: User } & SecondFactor> {
+  const made = await insertUser(db, box, input, ctx, true);
+  return made as { user: User } & SecondFactor;
+}
+
+/**
+ * Creates a user without a second factor: its first login with the right password answers an
+ * enrolment challenge (src/accounts/enrolment.ts) instead of a session, and the authenticator it
+ * sets up then is its own. Nobody but that person ever sees the secret.
+ */
+export async function createUserToEnrol(db: Db, input: CreateUserInput, ctx: ActorContext): Promise<{ user: User }> {
+  return insertUser(db, null, input, ctx, false);
+}
+
+async function insertUser(
+  db: Db,
+  box: SecretBox | null,
+  input: CreateUserInput,
+  ctx: ActorContext,
+  withSecondFactor: boolean,
+): Promise<{ user: User } & Partial<SecondFactor>> {
   const email = checkEmail(input.email);
-  if (input.role !== 'operator' && input.role !== 'tenant') throw badRequest(`role must be "operator" or "tenant", not "${input.role}"`);
+  if (input.role !== 'operator' && input.role !== 'tenant')
+    throw badRequest(`role must be "operator" or "tenant", not "${String(input.role)}"`);
   // Hash before the transaction: it takes tens of milliseconds on purpose, and holds no lock.
   const passwordHash = await hashPassword(input.password);
   const now = ctx.now ?? Date.now();
@@ -138,38 +173,60 @@ export async function createUser(db: Db, box: SecretBox, input: CreateUserInput,
     let tenantId: string | null = null;
     if (input.role === 'tenant') {
       if (!input.tenantId) throw badRequest('a tenant user needs a tenant: give its id or uid');
-      const t = await q.one<{ id: string; environment_id: string }>('SELECT id, environment_id FROM tenants WHERE id = $1', [input.tenantId]);
+      const t = await q.one<{ id: string; environment_id: string }>('SELECT id, environment_id FROM tenants WHERE id = $1', [
+        input.tenantId,
+      ]);
       if (!t) throw new HeraldError('not_found', `tenant "${input.tenantId}" does not exist`);
-      if (environmentId && environmentId !== t.environment_id) throw badRequest(`tenant "${t.id}" is in the ${t.environment_id} environment, not ${environmentId}`);
+      if (environmentId && environmentId !== t.environment_id)
+        throw badRequest(`tenant "${t.id}" is in the ${t.environment_id} environment, not ${environmentId}`);
       tenantId = t.id;
       environmentId = t.environment_id;
     } else {
-      if (input.tenantId) throw badRequest('an operator user reaches every tenant of its environments: leave out the tenant, or make a tenant user');
+      if (input.tenantId)
+        throw badRequest('an operator user reaches every tenant of its environments: leave out the tenant, or make a tenant user');
       if (environmentId && !(await q.one('SELECT 1 FROM environments WHERE id = $1', [environmentId]))) {
-        throw badRequest(`there is no environment "${environmentId}": environments are sandbox and production, created when Herald first starts (\`herald start\`)`);
+        throw badRequest(
+          `there is no environment "${environmentId}": environments are sandbox and production, created when Herald first starts (\`herald start\`)`,
+        );
       }
     }
     const id = newId('usr', now);
-    const totpSecret = newTotpSecret();
+    const totpSecret = withSecondFactor ? newTotpSecret() : null;
     try {
       await q.run(
         `INSERT INTO users (id, email, email_key, role, environment_id, tenant_id, password_hash, totp_secret, status, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $9)`,
-        [id, email, emailKey(email), input.role, environmentId, tenantId, passwordHash, box.seal(totpSecret), now],
+        [id, email, emailKey(email), input.role, environmentId, tenantId, passwordHash, totpSecret && box!.seal(totpSecret), now],
       );
     } catch (err) {
       if (isUniqueViolation(err)) throw new HeraldError('conflict', `a user with the email "${email}" already exists`);
       throw err;
     }
-    const recoveryCodes = await replaceRecoveryCodes(q, id, now);
-    await writeAudit(q, { environmentId, actor: ctx.actor, action: 'user.created', target: id, address: ctx.address, details: { email, role: input.role, tenantId } }, now);
-    const row = (await q.one<UserRow>(`${SELECT} WHERE u.id = $1`, [id]))!;
-    return { user: toUser(row), totpSecret, otpauthUri: otpauthUri(totpSecret, email), recoveryCodes };
+    // Recovery codes come with the secret: a user who enrols gets them when it does.
+    const recoveryCodes = totpSecret ? await replaceRecoveryCodes(q, id, now) : null;
+    await writeAudit(
+      q,
+      {
+        environmentId,
+        actor: ctx.actor,
+        action: 'user.created',
+        target: id,
+        address: ctx.address,
+        details: { email, role: input.role, tenantId, enrolAtFirstLogin: !withSecondFactor },
+      },
+      now,
+    );
+    const user = toUser((await q.one<UserRow>(`${SELECT} WHERE u.id = $1`, [id]))!);
+    if (!totpSecret || !recoveryCodes) return { user };
+    return { user, totpSecret, otpauthUri: otpauthUri(totpSecret, email), recoveryCodes };
   });
 }
 
 /** Users by creation, newest first; `after` is the `nextCursor` of the page before. */
-export async function listUsers(q: Queryable, opts: { tenantId?: string; environmentId?: string; limit?: number; after?: string } = {}): Promise<Page<User>> {
+export async function listUsers(
+  q: Queryable,
+  opts: { tenantId?: string; environmentId?: string; limit?: number; after?: string } = {},
+): Promise<Page<User>> {
   const limit = Math.min(Math.max(opts.limit ?? 100, 1), 1000);
   const rows = await q.all<UserRow>(
     `${SELECT}
@@ -191,7 +248,18 @@ async function setStatus(db: Db, idOrEmail: string, status: UserStatus, ctx: Act
       // A disabled user's sessions end with it (the session lookup refuses them anyway).
       if (status === 'disabled') await endUserSessions(q, row.id, 'user_disabled', now);
       const action = status === 'disabled' ? 'user.disabled' : 'user.enabled';
-      await writeAudit(q, { environmentId: row.environment_id, actor: ctx.actor, action, target: row.id, address: ctx.address, details: { email: row.email } }, now);
+      await writeAudit(
+        q,
+        {
+          environmentId: row.environment_id,
+          actor: ctx.actor,
+          action,
+          target: row.id,
+          address: ctx.address,
+          details: { email: row.email },
+        },
+        now,
+      );
     }
     return getUser(q, row.id);
   });
@@ -211,10 +279,95 @@ export async function resetMfa(db: Db, box: SecretBox, idOrEmail: string, ctx: A
   return db.tx(async (q) => {
     const user = await getRow(q, idOrEmail);
     const totpSecret = newTotpSecret();
-    await q.run('UPDATE users SET totp_secret = $1, totp_last_step = NULL, updated_at = $2 WHERE id = $3', [box.seal(totpSecret), now, user.id]);
+    await q.run('UPDATE users SET totp_secret = $1, totp_last_step = NULL, updated_at = $2 WHERE id = $3', [
+      box.seal(totpSecret),
+      now,
+      user.id,
+    ]);
     const recoveryCodes = await replaceRecoveryCodes(q, user.id, now);
+    await q.run('DELETE FROM enrolment_tickets WHERE user_id = $1', [user.id]);
     await endUserSessions(q, user.id, 'mfa_reset', now);
-    await writeAudit(q, { environmentId: user.environment_id, actor: ctx.actor, action: 'user.mfa_reset', target: user.id, address: ctx.address, details: { email: user.email } }, now);
+    await writeAudit(
+      q,
+      {
+        environmentId: user.environment_id,
+        actor: ctx.actor,
+        action: 'user.mfa_reset',
+        target: user.id,
+        address: ctx.address,
+        details: { email: user.email },
+      },
+      now,
+    );
     return { user: await getUser(q, user.id), totpSecret, otpauthUri: otpauthUri(totpSecret, user.email), recoveryCodes };
   });
+}
+
+/**
+ * Removes the user's second factor (its authenticator and recovery codes stop working) and ends its
+ * sessions: its next login with the right password enrols a new authenticator, which only that
+ * person sees. The alternative to resetMfa when whoever resets should not hold the new secret.
+ */
+export async function clearMfa(db: Db, idOrEmail: string, ctx: ActorContext): Promise<{ user: User }> {
+  const now = ctx.now ?? Date.now();
+  return db.tx(async (q) => {
+    const user = await getRow(q, idOrEmail);
+    await q.run('UPDATE users SET totp_secret = NULL, totp_last_step = NULL, updated_at = $1 WHERE id = $2', [now, user.id]);
+    await q.run('DELETE FROM recovery_codes WHERE user_id = $1', [user.id]);
+    // A ticket from before the user last enrolled must not come back to life.
+    await q.run('DELETE FROM enrolment_tickets WHERE user_id = $1', [user.id]);
+    await endUserSessions(q, user.id, 'mfa_reset', now);
+    await writeAudit(
+      q,
+      {
+        environmentId: user.environment_id,
+        actor: ctx.actor,
+        action: 'user.mfa_reset',
+        target: user.id,
+        address: ctx.address,
+        details: { email: user.email, enrolAtNextLogin: true },
+      },
+      now,
+    );
+    return { user: await getUser(q, user.id) };
+  });
+}
+
+/**
+ * Accepts `step` for this user once: true for the first login that presents a code of this step
+ * (or a later one than any accepted before), false for every other. One UPDATE with the condition
+ * in its WHERE: two logins racing with the same code cannot both change the row.
+ */
+export async function consumeTotpStep(q: Queryable, userId: string, step: number): Promise<boolean> {
+  const n = await q.run('UPDATE users SET totp_last_step = $1 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)', [
+    step,
+    userId,
+  ]);
+  return n === 1;
+}
+
+/** Stamps a successful login on the user (shown in user lists). */
+export async function markLoggedIn(q: Queryable, userId: string, now: number): Promise<void> {
+  await q.run('UPDATE users SET last_login_at = $1 WHERE id = $2', [now, userId]);
+}
+
+/**
+ * Stores the TOTP secret a user enrolled with at first login, and the step of the code that proved
+ * it (so that code is used). Only a user still without a secret takes it: another enrolment, or a
+ * reset, may have won meanwhile. Answers whether it was stored.
+ */
+export async function storeFirstTotpSecret(
+  q: Queryable,
+  userId: string,
+  sealedSecret: string,
+  step: number,
+  now: number,
+): Promise<boolean> {
+  const n = await q.run('UPDATE users SET totp_secret = $1, totp_last_step = $2, updated_at = $3 WHERE id = $4 AND totp_secret IS NULL', [
+    sealedSecret,
+    step,
+    now,
+    userId,
+  ]);
+  return n === 1;
 }

@@ -1,5 +1,6 @@
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { badRequest } from '../errors.js';
 import { decodeCursor, encodeCursor, type Page } from '../pagination.js';
@@ -20,6 +21,7 @@ import billingRoutes from './routes/billing.js';
 import keyRoutes from './routes/keys.js';
 import clientTokenRoutes from './routes/clientTokens.js';
 import graphqlRoutes from '../graphql/routes.js';
+import { servePortal } from '../portal/servePortal.js';
 import { ErrorBody } from './schemas.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -51,6 +53,8 @@ function validators() {
 export async function buildApp(deps: ApiDeps, log: Logger): Promise<FastifyInstance> {
   const app = Fastify({
     // Per-request lines only at debug level; errors always.
+    // The assertion widens Fastify's logger type to the one route modules are typed against.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
     loggerInstance: log.child({ component: 'api' }, { level: log.isLevelEnabled('debug') ? log.level : 'warn' }) as FastifyBaseLogger,
     genReqId: () => newId('req'),
     requestIdHeader: false,
@@ -72,13 +76,18 @@ export async function buildApp(deps: ApiDeps, log: Logger): Promise<FastifyInsta
           ? [431, 'Request Header Fields Too Large', 'the request headers are larger than 16 KB; send fewer or smaller headers']
           : [400, 'Bad Request', 'the request is not valid HTTP'];
       const body = JSON.stringify({ error: { code: 'bad_request', message, requestId: newId('req') } });
-      socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      socket.end(
+        `HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
     },
     // Errors the router raises before any route runs (a malformed URL, an over-long path segment)
     // answer in the same error format as everything else.
     frameworkErrors: (err, req, reply) => {
       const status = err.statusCode && err.statusCode < 500 ? err.statusCode : 400;
-      const message = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path segment is too long; ids and names are at most 100 characters' : `malformed request URL: ${err.message}`;
+      const message =
+        err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? 'a path segment is too long; ids and names are at most 100 characters'
+          : `malformed request URL: ${err.message}`;
       (reply as unknown as FastifyReply).code(status).send({ error: { code: 'bad_request', message, requestId: req.id } });
     },
   });
@@ -117,10 +126,23 @@ export async function buildApp(deps: ApiDeps, log: Logger): Promise<FastifyInsta
   await registerOpenApi(app);
   for (const s of [ErrorBody, Tenant, EventType, Endpoint, AcceptedEventSchema, EventSchema, Source, Customer]) app.addSchema(s);
 
-  app.get('/v1/health', { schema: { tags: ['health'], summary: 'Is Herald up?', description: 'Answers 200 while this node serves requests; no key needed (for load balancers and probes).', security: [], response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({ status: 'ok' }));
+  app.get(
+    '/v1/health',
+    {
+      schema: {
+        tags: ['health'],
+        summary: 'Is Herald up?',
+        description: 'Answers 200 while this node serves requests; no key needed (for load balancers and probes).',
+        security: [],
+        response: { 200: { type: 'object', properties: { status: { type: 'string' } } } },
+      },
+    },
+    async () => ({ status: 'ok' }),
+  );
 
-  await app.register(async (api) => {
-    api.addHook('onRequest', async (req) => deps.auth.authenticate(req));
+  await app.register(async (plugin) => {
+    deps.auth.install(plugin);
+    const api = plugin.withTypeProvider<TypeBoxTypeProvider>();
     await eventTypeRoutes(api, deps);
     await tenantRoutes(api, deps);
     await endpointRoutes(api, deps);
@@ -133,7 +155,9 @@ export async function buildApp(deps: ApiDeps, log: Logger): Promise<FastifyInsta
   });
   await app.register(async (gql) => graphqlRoutes(gql, deps));
   // Providers post here without a key: the signature is the credential.
-  await app.register(async (inbound) => inboundRoutes(inbound, deps));
+  await app.register(async (inbound) => inboundRoutes(inbound.withTypeProvider<TypeBoxTypeProvider>(), deps));
+  // The client portal: a single page over the GraphQL API (src/portal/servePortal.ts).
+  await app.register(async (portal) => servePortal(portal, { db: deps.db }));
   return app;
 }
 

@@ -1,17 +1,38 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler, RouteOptions } from 'fastify';
+import { type Actor, actorOfKey, requireOperator, resolveTenant } from '../auth/actor.js';
 import type { Db } from '../db/db.js';
 import { HeraldError } from '../errors.js';
 import { findKey, hashKey, recordKeyUse, type KeyScope } from '../keys/keys.js';
-import { countCall, findTenant, type Tenant } from '../tenants/tenants.js';
+import { findTenant, type Tenant } from '../tenants/tenants.js';
 import type { SecretBox } from '../secrets/secretBox.js';
 import { KeyRateLimiter } from './rateLimit.js';
 import { TtlCache } from '../cache.js';
 
+// REST's door to the one authorization model (auth/actor.ts): the key of each request becomes an
+// Actor once, in onRequest, and every decision after that (operator-only routes, the tenant a
+// path names, the environment) is taken by the Actor functions GraphQL's resolvers call too.
+
 declare module 'fastify' {
   interface FastifyRequest {
-    scope: KeyScope;
+    /** Who is calling: the Actor of the request's key, set before any route runs. */
+    actor: Actor;
+    /**
+     * The tenant the `:tenant` path parameter names, checked against the actor and counted against
+     * its call quota: set before the handler of every route whose path has `:tenant`.
+     */
+    tenant: Tenant;
+  }
+  interface FastifyContextConfig {
+    /** The call is not counted against the tenant's quota (the operator changing the tenant itself). */
+    uncountedCall?: boolean;
   }
 }
+
+/** A route's preHandler for operator-only routes: refuses an actor bound to one tenant. */
+export const operatorOnly: preHandlerAsyncHookHandler = async (req) => requireOperator(req.actor);
+
+/** Routes under a tenant: a `:tenant` segment in the path. */
+const TENANT_PATH = /\/:tenant(\/|$)/;
 
 /** "Last used" is written at most this often per key per node: not a write per request. */
 const KEY_USE_WRITE_MS = 60_000;
@@ -51,7 +72,11 @@ export class Auth {
     }
     if (!scope) {
       scope = await findKey(this.db, m[1]);
-      if (!scope) throw new HeraldError('unauthorized', 'this key is not valid (unknown, revoked or expired); create one with `herald keys create` or POST /v1/keys');
+      if (!scope)
+        throw new HeraldError(
+          'unauthorized',
+          'this key is not valid (unknown, revoked or expired); create one with `herald keys create` or POST /v1/keys',
+        );
       this.keys.set(hash, scope);
     }
     if (scope.kind === 'public') {
@@ -66,8 +91,61 @@ export class Auth {
     this.limiter.take(scope.keyId);
     const writing = this.noteUse(req, scope.keyId, now);
     if (writing) await writing;
-    req.scope = scope;
+    req.actor = actorOfKey(scope);
   }
+
+  /**
+   * Installs REST authorization on a plugin, before its routes are added: every request is
+   * authenticated, and every route under /v1/tenants/:tenant gets a preHandler that resolves the
+   * tenant onto `req.tenant`. It runs after the route's own preHandlers, so an operator-only check
+   * there comes first (a tenant key is told it needs an operator, not that the tenant is another's).
+   */
+  install(api: FastifyInstance): void {
+    // Declared on every request (one object shape); null until onRequest and the preHandler set them.
+    api.decorateRequest('actor', null as unknown as Actor);
+    api.decorateRequest('tenant', null as unknown as Tenant);
+    api.addHook('onRequest', async (req) => this.authenticate(req));
+    const resolvePathTenant: preHandlerAsyncHookHandler = async (req) => {
+      if (!req.tenant) req.tenant = await this.pathTenant(req);
+    };
+    api.addHook('onRoute', (route: RouteOptions) => {
+      if (!TENANT_PATH.test(route.url)) return;
+      const own = route.preHandler === undefined ? [] : [route.preHandler].flat();
+      if (!own.includes(resolvePathTenant)) route.preHandler = [...own, resolvePathTenant];
+    });
+  }
+
+  /**
+   * For routes with large bodies: resolves the path's tenant in onRequest, before the body is read,
+   * so a key scoped to another tenant (or over its quota) does not make Herald read and parse
+   * megabytes it will refuse. Path parameters are not validated yet there: one validation will
+   * refuse (a NUL, which Postgres cannot even compare; an over-long one) is left to it, and the
+   * preHandler resolves the tenant as usual if validation lets it through.
+   */
+  readonly tenantBeforeBody = async (req: FastifyRequest): Promise<void> => {
+    const { tenant } = req.params as { tenant?: string };
+    if (tenant === undefined || tenant.length > 200 || tenant.includes('\u0000')) return;
+    req.tenant = await this.pathTenant(req);
+  };
+
+  private pathTenant(req: FastifyRequest): Promise<Tenant> {
+    return this.tenantFor(req.actor, (req.params as { tenant: string }).tenant, { count: req.routeOptions.config.uncountedCall !== true });
+  }
+
+  /** The tenant `idOrUid` names, for this actor (auth/actor.ts resolveTenant), through this node's cache. */
+  tenantFor(actor: Actor, idOrUid: string, opts: { count: boolean }): Promise<Tenant> {
+    return resolveTenant(this.db, this.box, actor, idOrUid, { count: opts.count, find: this.cachedTenant });
+  }
+
+  private readonly cachedTenant = async (environmentId: string, idOrUid: string): Promise<Tenant | undefined> => {
+    const cacheKey = `${environmentId}\u0000${idOrUid}`;
+    let t = this.tenants.get(cacheKey);
+    if (!t) {
+      t = await findTenant(this.db, this.box, environmentId, idOrUid);
+      if (t) this.tenants.set(cacheKey, t);
+    }
+    return t;
+  };
 
   /** Writes "last used" when this node has not written it for a minute; otherwise nothing (no await). */
   private noteUse(req: FastifyRequest, keyId: string, now: number): Promise<void> | undefined {
@@ -82,43 +160,6 @@ export class Auth {
   /** Drops a revoked key from this node's cache, so it answers 401 here at once. */
   forgetKey(keyId: string): void {
     this.keys.deleteWhere((s) => s.keyId === keyId);
-  }
-
-  /** Operator-only calls: tenant-scoped keys are refused. */
-  requireOperator(req: FastifyRequest): void {
-    if (req.scope.tenantId) throw new HeraldError('forbidden', 'this key is scoped to one tenant; this call needs an operator key');
-  }
-
-  /** The tenant named in a path (id or uid), checked against the key's scope; counts the call against its quota. */
-  async tenant(req: FastifyRequest, idOrUid: string): Promise<Tenant> {
-    return this.resolve(req, idOrUid, true);
-  }
-
-  /** The same, without counting a call: for the operator changing the tenant itself. */
-  async tenantUncounted(req: FastifyRequest, idOrUid: string): Promise<Tenant> {
-    return this.resolve(req, idOrUid, false);
-  }
-
-  private async resolve(req: FastifyRequest, idOrUid: string, count: boolean): Promise<Tenant> {
-    const env = req.scope.environmentId;
-    const cacheKey = `${env}\u0000${idOrUid}`;
-    let t = this.tenants.get(cacheKey);
-    if (!t) {
-      t = await findTenant(this.db, this.box, env, idOrUid);
-      if (t) this.tenants.set(cacheKey, t);
-    }
-    if (req.scope.tenantId && (!t || t.id !== req.scope.tenantId)) {
-      throw new HeraldError('forbidden', 'this key is scoped to another tenant');
-    }
-    if (!t) throw new HeraldError('not_found', `tenant "${idOrUid}" was not found in the ${req.scope.environment} environment`);
-    if (count && t.callQuota !== null && !(await countCall(this.db, t.id))) {
-      throw new HeraldError(
-        'rate_limited',
-        `tenant "${t.uid}" has used its quota of ${t.callQuota} calls in the ${req.scope.environment} environment; raise it with PATCH /v1/tenants/${t.uid} {"callQuota": …}`,
-        { retryAfter: 3600 },
-      );
-    }
-    return t;
   }
 
   forgetTenant(id: string): void {

@@ -1,3 +1,6 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify';
 import type { Config } from '../config.js';
 import type { Db } from '../db/db.js';
 import type { AddressPolicy } from '../endpoints/urlPolicy.js';
@@ -25,3 +28,9 @@ export interface ApiDeps {
   /** Sources by id, as the receiving route checks them; changed sources are dropped from it. */
   receivingSources: TtlCache<ReceivingSource | null>;
 }
+
+/**
+ * The Fastify instance routes are added to: TypeBox schemas type each route's params, query, body
+ * and answers, so a handler reads `req.params.tenant` as the string its schema says it is.
+ */
+export type Api = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;

@@ -59,7 +59,11 @@ export function installErrorHandling(app: FastifyInstance, opts: { maxBodyBytes:
 
   app.setNotFoundHandler((req, reply) => {
     reply.status(404).send({
-      error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}; see /openapi.json for the API`, requestId: req.id },
+      error: {
+        code: 'not_found',
+        message: `no route ${req.method} ${req.url.split('?')[0]}; see /openapi.json for the API`,
+        requestId: req.id,
+      },
     });
   });
 }
@@ -77,9 +81,13 @@ const PLACE: Record<string, [root: string, prefix: string]> = {
 function place(context: string, instancePath: string): string {
   const [root, prefix] = PLACE[context] ?? [context, `${context} `];
   if (!instancePath) return root;
-  const parts = instancePath.slice(1).split('/').map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const parts = instancePath
+    .slice(1)
+    .split('/')
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   let path = '';
-  for (const p of parts) path += /^\d+$/.test(p) ? `[${p}]` : /^[A-Za-z_$][\w$-]*$/.test(p) ? (path ? '.' : '') + p : `[${JSON.stringify(p)}]`;
+  for (const p of parts)
+    path += /^\d+$/.test(p) ? `[${p}]` : /^[A-Za-z_$][\w$-]*$/.test(p) ? (path ? '.' : '') + p : `[${JSON.stringify(p)}]`;
   return prefix + path;
 }
 
@@ -89,7 +97,7 @@ const list = (values: unknown[]) => values.map((v) => (typeof v === 'string' ? v
 function allowed(schema: Record<string, unknown> | undefined): unknown[] | null {
   if (!schema) return null;
   if ('const' in schema) return [schema.const];
-  if (Array.isArray(schema.enum)) return schema.enum;
+  if (Array.isArray(schema.enum)) return schema.enum as unknown[];
   return null;
 }
 
@@ -135,11 +143,14 @@ export function describeValidation(errors: FastifySchemaValidationError[], conte
   return out;
 
   function describe(e: AjvError): void {
-    const p = e.params as Record<string, unknown>;
+    const p = e.params;
     switch (e.keyword) {
       case 'additionalProperties': {
         const known = Object.keys((e.parentSchema?.properties as Record<string, unknown> | undefined) ?? {});
-        say(e.instancePath, `has an unknown field "${String(p.additionalProperty)}"; remove it${known.length ? ` (known fields: ${known.join(', ')})` : ''}`);
+        say(
+          e.instancePath,
+          `has an unknown field "${String(p.additionalProperty)}"; remove it${known.length ? ` (known fields: ${known.join(', ')})` : ''}`,
+        );
         return;
       }
       case 'required':
@@ -147,10 +158,15 @@ export function describeValidation(errors: FastifySchemaValidationError[], conte
         return;
       case 'const':
       case 'enum':
-        say(e.instancePath, `must be one of: ${list(allowed(e.parentSchema) ?? ((p.allowedValues as unknown[]) ?? [p.allowedValue]))}`);
+        say(e.instancePath, `must be one of: ${list(allowed(e.parentSchema) ?? (p.allowedValues as unknown[]) ?? [p.allowedValue])}`);
         return;
       case 'format':
-        say(e.instancePath, p.format === 'date-time' ? 'must be an ISO 8601 date-time with a time zone, like 2021-07-09T09:15:18.223Z' : `must be a valid ${String(p.format)}`);
+        say(
+          e.instancePath,
+          p.format === 'date-time'
+            ? 'must be an ISO 8601 date-time with a time zone, like 2021-07-09T09:15:18.223Z'
+            : `must be a valid ${String(p.format)}`,
+        );
         return;
       default:
         say(e.instancePath, e.message ?? 'is not valid');

@@ -12,6 +12,8 @@ export interface JsonSource {
   events?: (string | undefined)[];
 }
 
+// Character codes compared with numbers read from the text: the enum is only their names.
+/* eslint-disable @typescript-eslint/no-unsafe-enum-comparison */
 const enum C {
   Quote = 0x22,
   Backslash = 0x5c,
@@ -185,10 +187,13 @@ export function scanJson(text: string, maxDepth: number, capture: boolean): Json
 
   function duplicate(d: number, key: string) {
     const where = d === 0 ? 'the body' : truncate(pathTo(d));
-    return badRequest(`duplicate key "${truncate(key)}" in ${where}; a key may appear once per object (which value was meant is ambiguous)`, {
-      key,
-      path: where,
-    });
+    return badRequest(
+      `duplicate key "${truncate(key)}" in ${where}; a key may appear once per object (which value was meant is ambiguous)`,
+      {
+        key,
+        path: where,
+      },
+    );
   }
 }
 

@@ -24,13 +24,13 @@ const STATUS_TEXT: Record<number, string> = {
   202: 'Accepted: stored, work continues in the background',
   204: 'Done; no body',
   400: 'The request is not valid; the message says what is wrong',
-  401: AUTH_ERRORS[401]!,
-  403: AUTH_ERRORS[403]!,
+  401: AUTH_ERRORS[401],
+  403: AUTH_ERRORS[403],
   404: 'Not found in this environment (or not visible to this key)',
   409: 'Conflicts with what exists; the message says with what',
-  413: BODY_ERRORS[413]!,
-  415: BODY_ERRORS[415]!,
-  429: AUTH_ERRORS[429]!,
+  413: BODY_ERRORS[413],
+  415: BODY_ERRORS[415],
+  429: AUTH_ERRORS[429],
   503: 'Herald cannot reach its database right now; retry after the `retry-after` header',
 };
 
@@ -53,7 +53,7 @@ export function describeRoute(schema: RouteSchema, method: string): RouteSchema 
   const authenticated = !(Array.isArray(schema.security) && schema.security.length === 0);
   if (authenticated) add(AUTH_ERRORS);
   if (schema.body || method === 'POST' || method === 'PATCH' || method === 'PUT') add(BODY_ERRORS);
-  else if (schema.params || schema.querystring) add({ 400: STATUS_TEXT[400]! });
+  else if (schema.params || schema.querystring) add({ 400: STATUS_TEXT[400] });
   for (const [code, r] of Object.entries(response)) {
     if (typeof r.description === 'string') continue;
     response[code] = { ...r, description: STATUS_TEXT[Number(code)] ?? `HTTP ${code}` };

@@ -17,7 +17,10 @@ export class KeyRateLimiter {
   /** Takes one; throws rate_limited (429 with retry-after) when none is left. */
   take(keyId: string, now = Date.now()): void {
     const wait = this.tryTake(keyId, now);
-    if (wait > 0) throw new HeraldError('rate_limited', `this key is limited to ${this.perSecond} requests per second; retry in ${wait} s`, { retryAfter: wait });
+    if (wait > 0)
+      throw new HeraldError('rate_limited', `this key is limited to ${this.perSecond} requests per second; retry in ${wait} s`, {
+        retryAfter: wait,
+      });
   }
 
   /** Takes one: answers 0, or the seconds until one is left. */

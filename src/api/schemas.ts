@@ -1,4 +1,4 @@
-import { type TSchema, Type } from '@sinclair/typebox';
+import { type TProperties, type TSchema, Type } from '@sinclair/typebox';
 import { badRequest } from '../errors.js';
 
 // Shared request and response schemas. They validate requests at the edge and are the source of
@@ -18,15 +18,36 @@ export const ErrorBody = Type.Object(
 
 export const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, Type.Ref('Error')]));
 
-export const ListQuery = Type.Object(
-  {
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 250, default: 50, description: 'page size, 1–250' })),
-    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'nextCursor of the previous page' })),
-  },
-  { additionalProperties: false },
-);
+/**
+ * A field with a `default` may be left out of a request: validation fills it in (Ajv's
+ * useDefaults), so a handler always sees it set. TypeBox types such a field optional when it is
+ * left out of `required`; this keeps it required in the handler's type and takes it out of the
+ * schema's `required` list instead.
+ */
+export function defaulted<T extends TSchema & { properties: TProperties }>(schema: T): T {
+  const listed = (schema.required as readonly string[] | undefined) ?? [];
+  const required = listed.filter((k) => schema.properties[k]?.default === undefined);
+  const out: T = { ...schema, required };
+  if (required.length === 0) delete out.required;
+  return out;
+}
 
-export const page = <T extends TSchema>(item: T) => Type.Object({ data: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+const ListFields = {
+  limit: Type.Integer({ minimum: 1, maximum: 250, default: 50, description: 'page size, 1–250' }),
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'nextCursor of the previous page' })),
+};
+
+/** The query string of a list: `limit` and `cursor`, then the list's own filters. Unknown fields are refused. */
+export const listQuery = <P extends TProperties>(filters: P) =>
+  defaulted(Type.Object({ ...ListFields, ...filters }, { additionalProperties: false }));
+
+export const ListQuery = listQuery({});
+
+export const page = <T extends TSchema>(item: T) =>
+  Type.Object({ data: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+
+/** The answer of a 204: no body (typed so that a handler sends nothing). */
+export const NoContent = Type.Unsafe<void>(Type.Null());
 
 export const TenantParams = Type.Object({ tenant: Type.String({ minLength: 1, maxLength: 200, description: 'the tenant id or uid' }) });
 

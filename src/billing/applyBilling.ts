@@ -1,6 +1,7 @@
 import type { Queryable } from '../db/db.js';
 import type { NewEvent } from '../events/eventWriter.js';
 import { newId } from '../ids.js';
+import { releaseWaiting } from '../inbound/sql/settleInbound.js';
 import type { BillingChange, CustomerRef, RefundChange, SubscriptionChange, TransactionChange } from './changes.js';
 import { readRefund, readSubscription, readTransaction } from './records.js';
 
@@ -11,8 +12,7 @@ import { readRefund, readSubscription, readTransaction } from './records.js';
 // an error: the message is held as `unmatched`, waiting for it, and released when it appears.
 
 export type BillingOutcome =
-  | { status: 'processed'; events: NewEvent[] }
-  | { status: 'unmatched'; waitingFor: string; reason: string; events: NewEvent[] };
+  { status: 'processed'; events: NewEvent[] } | { status: 'unmatched'; waitingFor: string; reason: string; events: NewEvent[] };
 
 /** Thrown inside a billing change to hold the message: not a failure, a wait (see the top of this file). */
 class Unmatched extends Error {
@@ -26,15 +26,6 @@ class Unmatched extends Error {
 }
 
 const event = (type: string, body: Record<string, unknown>): NewEvent => ({ type, payload: JSON.stringify(body) });
-
-/** Messages held for `waitingFor` become due again, to be applied in the order they arrived. */
-export async function releaseWaiting(q: Queryable, tenantId: string, waitingFor: string): Promise<number> {
-  return q.run(
-    `UPDATE inbound_messages SET status = 'received', due_at = $3, waiting_for = NULL, reason = NULL
-      WHERE tenant_id = $1 AND status = 'unmatched' AND waiting_for = $2`,
-    [tenantId, waitingFor, Date.now()],
-  );
-}
 
 async function customerId(q: Queryable, tenantId: string, ref: CustomerRef): Promise<string> {
   let key: string;
@@ -54,13 +45,18 @@ async function customerId(q: Queryable, tenantId: string, ref: CustomerRef): Pro
     key = link.customer_key;
   }
   const row = await q.one<{ id: string }>('SELECT id FROM customers WHERE tenant_id = $1 AND key = $2', [tenantId, key]);
-  if (!row) throw new Unmatched(`customer:${key}`, `no customer with key "${key}" in this tenant yet; it will be applied when one is created`);
+  if (!row)
+    throw new Unmatched(`customer:${key}`, `no customer with key "${key}" in this tenant yet; it will be applied when one is created`);
   return row.id;
 }
 
 async function subscriptionId(q: Queryable, tenantId: string, provider: string, providerId: string | null): Promise<string | null> {
   if (!providerId) return null;
-  const row = await q.one<{ id: string }>('SELECT id FROM subscriptions WHERE tenant_id = $1 AND provider = $2 AND provider_id = $3', [tenantId, provider, providerId]);
+  const row = await q.one<{ id: string }>('SELECT id FROM subscriptions WHERE tenant_id = $1 AND provider = $2 AND provider_id = $3', [
+    tenantId,
+    provider,
+    providerId,
+  ]);
   return row?.id ?? null;
 }
 
@@ -70,28 +66,63 @@ async function applyTransaction(q: Queryable, tenantId: string, c: TransactionCh
     `INSERT INTO transactions (id, tenant_id, customer_id, subscription_id, subscription_provider_id, provider, provider_id, amount, currency, memo, occurred_at, created_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
      ON CONFLICT (tenant_id, provider, provider_id) DO NOTHING RETURNING id`,
-    [newId('txn', now), tenantId, customer, await subscriptionId(q, tenantId, c.provider, c.subscriptionProviderId), c.subscriptionProviderId, c.provider,
-     c.providerId, c.amount, c.currency, c.memo, Math.round(c.occurredAt), now],
+    [
+      newId('txn', now),
+      tenantId,
+      customer,
+      await subscriptionId(q, tenantId, c.provider, c.subscriptionProviderId),
+      c.subscriptionProviderId,
+      c.provider,
+      c.providerId,
+      c.amount,
+      c.currency,
+      c.memo,
+      Math.round(c.occurredAt),
+      now,
+    ],
   );
   return inserted ? [event('transaction.recorded', { transaction: await readTransaction(q, inserted.id) })] : [];
 }
 
 async function applySubscription(q: Queryable, tenantId: string, c: SubscriptionChange, now: number): Promise<NewEvent[]> {
-  const current = await q.one<{ id: string; product_id: string | null; product_name: string | null; state: string; amount: number | string | null; currency: string | null; components: string }>(
+  const current = await q.one<{
+    id: string;
+    product_id: string | null;
+    product_name: string | null;
+    state: string;
+    amount: number | string | null;
+    currency: string | null;
+    components: string;
+  }>(
     'SELECT id, product_id, product_name, state, amount, currency, components FROM subscriptions WHERE tenant_id = $1 AND provider = $2 AND provider_id = $3',
     [tenantId, c.provider, c.providerId],
   );
   if (!current) {
     if (!c.customer) {
-      throw new Unmatched(`subscription:${c.provider}:${c.providerId}`, `no ${c.provider} subscription ${c.providerId} recorded yet; it will be applied when its signup is`);
+      throw new Unmatched(
+        `subscription:${c.provider}:${c.providerId}`,
+        `no ${c.provider} subscription ${c.providerId} recorded yet; it will be applied when its signup is`,
+      );
     }
     const customer = await customerId(q, tenantId, c.customer);
     const id = newId('sub', now);
     await q.run(
       `INSERT INTO subscriptions (id, tenant_id, customer_id, provider, provider_id, product_id, product_name, state, amount, currency, components, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)`,
-      [id, tenantId, customer, c.provider, c.providerId, c.productId ?? null, c.productName ?? null, c.state ?? 'active', c.amount ?? null,
-       c.currency ?? null, JSON.stringify(c.components ?? {}), now],
+      [
+        id,
+        tenantId,
+        customer,
+        c.provider,
+        c.providerId,
+        c.productId ?? null,
+        c.productName ?? null,
+        c.state ?? 'active',
+        c.amount ?? null,
+        c.currency ?? null,
+        JSON.stringify(c.components ?? {}),
+        now,
+      ],
     );
     // A payment recorded before its signup (providers do not promise order) named this
     // subscription without finding it: it belongs here. The payment is recorded at once rather
@@ -105,7 +136,14 @@ async function applySubscription(q: Queryable, tenantId: string, c: Subscription
     await releaseWaiting(q, tenantId, `subscription:${c.provider}:${c.providerId}`);
     return [event('subscription.created', { subscription: await readSubscription(q, id) })];
   }
-  const before = { productId: current.product_id, productName: current.product_name, state: current.state, amount: current.amount === null ? null : Number(current.amount), currency: current.currency, components: JSON.parse(current.components) as Record<string, number> };
+  const before = {
+    productId: current.product_id,
+    productName: current.product_name,
+    state: current.state,
+    amount: current.amount === null ? null : Number(current.amount),
+    currency: current.currency,
+    components: JSON.parse(current.components) as Record<string, number>,
+  };
   const after = {
     productId: c.productId === undefined ? before.productId : c.productId,
     productName: c.productName === undefined ? before.productName : c.productName,
@@ -127,14 +165,29 @@ async function applySubscription(q: Queryable, tenantId: string, c: Subscription
 async function applyRefund(q: Queryable, tenantId: string, c: RefundChange, now: number): Promise<NewEvent[]> {
   const customer = await customerId(q, tenantId, c.customer);
   const payment = c.paymentId
-    ? await q.one<{ id: string; currency: string }>('SELECT id, currency FROM transactions WHERE tenant_id = $1 AND provider = $2 AND provider_id = $3', [tenantId, c.provider, c.paymentId])
+    ? await q.one<{ id: string; currency: string }>(
+        'SELECT id, currency FROM transactions WHERE tenant_id = $1 AND provider = $2 AND provider_id = $3',
+        [tenantId, c.provider, c.paymentId],
+      )
     : undefined;
   const inserted = await q.one<{ id: string }>(
     `INSERT INTO refunds (id, tenant_id, customer_id, transaction_id, provider, provider_id, payment_id, amount, currency, memo, occurred_at, created_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
      ON CONFLICT (tenant_id, provider, provider_id) DO NOTHING RETURNING id`,
-    [newId('rfd', now), tenantId, customer, payment?.id ?? null, c.provider, c.providerId, c.paymentId, c.amount, c.currency ?? payment?.currency ?? 'USD',
-     c.memo, Math.round(c.occurredAt), now],
+    [
+      newId('rfd', now),
+      tenantId,
+      customer,
+      payment?.id ?? null,
+      c.provider,
+      c.providerId,
+      c.paymentId,
+      c.amount,
+      c.currency ?? payment?.currency ?? 'USD',
+      c.memo,
+      Math.round(c.occurredAt),
+      now,
+    ],
   );
   return inserted ? [event('refund.recorded', { refund: await readRefund(q, inserted.id) })] : [];
 }

@@ -63,7 +63,9 @@ export class BillingRefused extends Error {}
 export function minorUnits(v: unknown, field: string): number {
   if (typeof v === 'number' && Number.isSafeInteger(v)) return v;
   if (typeof v === 'string' && /^-?\d{1,15}$/.test(v)) return Number(v);
-  throw new BillingRefused(`${field} is ${v === undefined ? 'missing' : `not an amount in minor units (${JSON.stringify(v).slice(0, 40)})`}`);
+  throw new BillingRefused(
+    `${field} is ${v === undefined ? 'missing' : `not an amount in minor units (${JSON.stringify(v).slice(0, 40)})`}`,
+  );
 }
 
 export function timeOf(v: unknown, fallback: number): number {
@@ -77,6 +79,7 @@ export function timeOf(v: unknown, fallback: number): number {
 
 /** Keys and ids are stored as text, and Postgres text cannot hold NUL: such a webhook is refused. */
 export function refuseNul(changes: BillingChange[]): BillingChange[] {
-  if (JSON.stringify(changes).includes('\\u0000')) throw new BillingRefused('a field holds a NUL character, which cannot be a key, id or memo');
+  if (JSON.stringify(changes).includes('\\u0000'))
+    throw new BillingRefused('a field holds a NUL character, which cannot be a key, id or memo');
   return changes;
 }

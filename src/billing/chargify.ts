@@ -27,11 +27,14 @@ function subscriptionOf(payload: Obj, withCustomer: boolean) {
     kind: 'subscription' as const,
     provider: 'chargify',
     providerId: id,
-    customer: withCustomer ? { key: need(obj(sub.customer).reference, 'payload[subscription][customer][reference]', REFERENCE_HINT) } : null,
+    customer: withCustomer
+      ? { key: need(obj(sub.customer).reference, 'payload[subscription][customer][reference]', REFERENCE_HINT) }
+      : null,
     productId: text(product.id),
     productName: text(product.name),
     state: text(sub.state) ?? 'active',
-    amount: product.price_in_cents === undefined ? null : minorUnits(product.price_in_cents, 'payload[subscription][product][price_in_cents]'),
+    amount:
+      product.price_in_cents === undefined ? null : minorUnits(product.price_in_cents, 'payload[subscription][product][price_in_cents]'),
     currency: text(sub.currency) ?? text(product.currency) ?? 'USD',
   };
 }
@@ -43,17 +46,19 @@ export function chargifyChanges(body: Obj, receivedAt: number): BillingChange[] 
     case 'payment_success': {
       const sub = obj(payload.subscription);
       const tx = obj(payload.transaction);
-      return [{
-        kind: 'transaction',
-        provider: 'chargify',
-        providerId: need(tx.id, 'payload[transaction][id]'),
-        customer: { key: need(obj(sub.customer).reference, 'payload[subscription][customer][reference]', REFERENCE_HINT) },
-        subscriptionProviderId: text(sub.id),
-        amount: minorUnits(tx.amount_in_cents, 'payload[transaction][amount_in_cents]'),
-        currency: text(tx.currency) ?? text(sub.currency) ?? 'USD',
-        memo: text(tx.memo),
-        occurredAt: timeOf(tx.created_at, receivedAt),
-      }];
+      return [
+        {
+          kind: 'transaction',
+          provider: 'chargify',
+          providerId: need(tx.id, 'payload[transaction][id]'),
+          customer: { key: need(obj(sub.customer).reference, 'payload[subscription][customer][reference]', REFERENCE_HINT) },
+          subscriptionProviderId: text(sub.id),
+          amount: minorUnits(tx.amount_in_cents, 'payload[transaction][amount_in_cents]'),
+          currency: text(tx.currency) ?? text(sub.currency) ?? 'USD',
+          memo: text(tx.memo),
+          occurredAt: timeOf(tx.created_at, receivedAt),
+        },
+      ];
     }
     case 'signup_success':
     case 'subscription_state_change':
@@ -63,26 +68,30 @@ export function chargifyChanges(body: Obj, receivedAt: number): BillingChange[] 
       const sub = obj(payload.subscription);
       const component = obj(payload.component);
       const componentId = need(component.id, 'payload[component][id]');
-      return [{
-        kind: 'subscription',
-        provider: 'chargify',
-        providerId: need(sub.id, 'payload[subscription][id]'),
-        customer: null,
-        components: { [componentId]: minorUnits(payload.new_allocation, 'payload[new_allocation]') },
-      }];
+      return [
+        {
+          kind: 'subscription',
+          provider: 'chargify',
+          providerId: need(sub.id, 'payload[subscription][id]'),
+          customer: null,
+          components: { [componentId]: minorUnits(payload.new_allocation, 'payload[new_allocation]') },
+        },
+      ];
     }
     case 'refund_success':
-      return [{
-        kind: 'refund',
-        provider: 'chargify',
-        providerId: need(payload.refund_id, 'payload[refund_id]'),
-        customer: { key: need(payload.customer_reference, 'payload[customer_reference]', REFERENCE_HINT) },
-        paymentId: text(payload.payment_id),
-        amount: minorUnits(payload.refund_amount_in_cents, 'payload[refund_amount_in_cents]'),
-        currency: text(payload.currency),
-        memo: text(payload.memo),
-        occurredAt: timeOf(payload.timestamp, receivedAt),
-      }];
+      return [
+        {
+          kind: 'refund',
+          provider: 'chargify',
+          providerId: need(payload.refund_id, 'payload[refund_id]'),
+          customer: { key: need(payload.customer_reference, 'payload[customer_reference]', REFERENCE_HINT) },
+          paymentId: text(payload.payment_id),
+          amount: minorUnits(payload.refund_amount_in_cents, 'payload[refund_amount_in_cents]'),
+          currency: text(payload.currency),
+          memo: text(payload.memo),
+          occurredAt: timeOf(payload.timestamp, receivedAt),
+        },
+      ];
     default:
       return [];
   }

@@ -54,7 +54,16 @@ export async function createPlan(q: Queryable, tenantId: string, input: PlanInpu
     const row = await q.one<PlanRow>(
       `INSERT INTO plans (id, tenant_id, key, name, amount, currency, period, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING ${COLUMNS}`,
-      [newId('plan'), tenantId, input.key, input.name, input.amount ?? null, input.currency?.toUpperCase() ?? null, input.period ?? null, now],
+      [
+        newId('plan'),
+        tenantId,
+        input.key,
+        input.name,
+        input.amount ?? null,
+        input.currency?.toUpperCase() ?? null,
+        input.period ?? null,
+        now,
+      ],
     );
     return toPlan(row!);
   } catch (err) {
@@ -85,8 +94,16 @@ export async function updatePlan(q: Queryable, tenantId: string, current: Plan, 
     const row = await q.one<PlanRow>(
       `UPDATE plans SET key = $3, name = $4, amount = $5, currency = $6, period = $7, updated_at = $8
         WHERE id = $1 AND tenant_id = $2 RETURNING ${COLUMNS}`,
-      [current.id, tenantId, patch.key ?? current.key, patch.name ?? current.name, patch.amount === undefined ? current.amount : patch.amount,
-       patch.currency === undefined ? current.currency : (patch.currency?.toUpperCase() ?? null), patch.period === undefined ? current.period : patch.period, Date.now()],
+      [
+        current.id,
+        tenantId,
+        patch.key ?? current.key,
+        patch.name ?? current.name,
+        patch.amount === undefined ? current.amount : patch.amount,
+        patch.currency === undefined ? current.currency : (patch.currency?.toUpperCase() ?? null),
+        patch.period === undefined ? current.period : patch.period,
+        Date.now(),
+      ],
     );
     if (!row) throw notFound('plan', current.id);
     return toPlan(row);

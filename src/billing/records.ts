@@ -24,7 +24,19 @@ export interface Subscription {
 }
 
 /** What a transaction and a refund both are: an amount of money under a customer, from a provider. */
-export type Money = ReturnType<typeof money>;
+export interface Money {
+  id: string;
+  customerId: string;
+  customerKey: string;
+  provider: string;
+  providerId: string;
+  /** In minor units (cents). */
+  amount: number;
+  currency: string;
+  memo: string | null;
+  occurredAt: string;
+  createdAt: string;
+}
 
 export interface Transaction extends Money {
   subscriptionId: string | null;
@@ -39,13 +51,55 @@ export interface Refund extends Money {
 const iso = (ms: number | string) => new Date(Number(ms)).toISOString();
 const num = (v: number | string | null) => (v === null ? null : Number(v));
 
+// The rows the queries below answer (bigint columns arrive as numbers on Postgres, see db/postgres.ts).
+interface SubscriptionRow {
+  id: string;
+  customer_id: string;
+  customer_key: string;
+  provider: string;
+  provider_id: string;
+  product_id: string | null;
+  product_name: string | null;
+  plan_id: string | null;
+  plan_key: string | null;
+  plan_name: string | null;
+  state: string;
+  amount: number | string | null;
+  currency: string | null;
+  components: string;
+  created_at: number;
+  updated_at: number;
+}
+
+interface MoneyRow {
+  id: string;
+  customer_id: string;
+  customer_key: string;
+  provider: string;
+  provider_id: string;
+  amount: number | string;
+  currency: string;
+  memo: string | null;
+  occurred_at: number;
+  created_at: number;
+}
+
+interface TransactionRow extends MoneyRow {
+  subscription_id: string | null;
+}
+
+interface RefundRow extends MoneyRow {
+  transaction_id: string | null;
+  payment_id: string | null;
+}
+
 const SUBSCRIPTIONS = `
   SELECT s.*, c.key AS customer_key, p.id AS plan_id, p.key AS plan_key, p.name AS plan_name
     FROM subscriptions s
     JOIN customers c ON c.id = s.customer_id
     LEFT JOIN plans p ON p.tenant_id = s.tenant_id AND p.key = s.product_id`;
 
-const toSubscription = (r: Record<string, any>): Subscription => ({
+const toSubscription = (r: SubscriptionRow): Subscription => ({
   id: r.id,
   customerId: r.customer_id,
   customerKey: r.customer_key,
@@ -53,11 +107,11 @@ const toSubscription = (r: Record<string, any>): Subscription => ({
   providerId: r.provider_id,
   productId: r.product_id,
   productName: r.product_name,
-  plan: r.plan_id ? { id: r.plan_id, key: r.plan_key, name: r.plan_name } : null,
+  plan: r.plan_id ? { id: r.plan_id, key: r.plan_key!, name: r.plan_name! } : null,
   state: r.state,
   amount: num(r.amount),
   currency: r.currency,
-  components: JSON.parse(r.components),
+  components: JSON.parse(r.components) as Record<string, number>,
   createdAt: iso(r.created_at),
   updatedAt: iso(r.updated_at),
 });
@@ -65,50 +119,57 @@ const toSubscription = (r: Record<string, any>): Subscription => ({
 const TRANSACTIONS = 'SELECT t.*, c.key AS customer_key FROM transactions t JOIN customers c ON c.id = t.customer_id';
 
 /** Maps the fields of Money from a transactions or refunds row (amounts in minor units). */
-const money = (r: Record<string, any>) => ({
-  id: r.id as string,
-  customerId: r.customer_id as string,
-  customerKey: r.customer_key as string,
-  provider: r.provider as string,
-  providerId: r.provider_id as string,
+const money = (r: MoneyRow): Money => ({
+  id: r.id,
+  customerId: r.customer_id,
+  customerKey: r.customer_key,
+  provider: r.provider,
+  providerId: r.provider_id,
   amount: Number(r.amount),
-  currency: r.currency as string,
-  memo: r.memo as string | null,
+  currency: r.currency,
+  memo: r.memo,
   occurredAt: iso(r.occurred_at),
   createdAt: iso(r.created_at),
 });
 
-const toTransaction = (r: Record<string, any>): Transaction => ({ ...money(r), subscriptionId: r.subscription_id });
+const toTransaction = (r: TransactionRow): Transaction => ({ ...money(r), subscriptionId: r.subscription_id });
 
 const REFUNDS = 'SELECT f.*, c.key AS customer_key FROM refunds f JOIN customers c ON c.id = f.customer_id';
 
-const toRefund = (r: Record<string, any>): Refund => ({ ...money(r), transactionId: r.transaction_id, paymentId: r.payment_id });
+const toRefund = (r: RefundRow): Refund => ({ ...money(r), transactionId: r.transaction_id, paymentId: r.payment_id });
 
 export async function readSubscription(q: Queryable, id: string): Promise<Subscription> {
-  const row = await q.one(`${SUBSCRIPTIONS} WHERE s.id = $1`, [id]);
+  const row = await q.one<SubscriptionRow>(`${SUBSCRIPTIONS} WHERE s.id = $1`, [id]);
   if (!row) throw notFound('subscription', id);
   return toSubscription(row);
 }
 
 export async function readTransaction(q: Queryable, id: string): Promise<Transaction> {
-  const row = await q.one(`${TRANSACTIONS} WHERE t.id = $1`, [id]);
+  const row = await q.one<TransactionRow>(`${TRANSACTIONS} WHERE t.id = $1`, [id]);
   if (!row) throw notFound('transaction', id);
   return toTransaction(row);
 }
 
 export async function readRefund(q: Queryable, id: string): Promise<Refund> {
-  const row = await q.one(`${REFUNDS} WHERE f.id = $1`, [id]);
+  const row = await q.one<RefundRow>(`${REFUNDS} WHERE f.id = $1`, [id]);
   if (!row) throw notFound('refund', id);
   return toRefund(row);
 }
 
 export type RecordKind = 'subscriptions' | 'transactions' | 'refunds';
 
-const LISTS = {
+interface RecordOf {
+  subscriptions: Subscription;
+  transactions: Transaction;
+  refunds: Refund;
+}
+
+// `map` takes the row of its own kind's query (typed `never` here so the three fit one table).
+const LISTS: { [K in RecordKind]: { sql: string; alias: string; map: (r: never) => RecordOf[K] } } = {
   subscriptions: { sql: SUBSCRIPTIONS, alias: 's', map: toSubscription },
   transactions: { sql: TRANSACTIONS, alias: 't', map: toTransaction },
   refunds: { sql: REFUNDS, alias: 'f', map: toRefund },
-} as const;
+};
 
 /** One tenant's records of a kind, newest first, optionally of one customer. */
 export async function listRecords<K extends RecordKind>(
@@ -116,12 +177,12 @@ export async function listRecords<K extends RecordKind>(
   kind: K,
   tenantId: string,
   opts: { limit: number; cursor?: string; customerId?: string },
-): Promise<Page<ReturnType<(typeof LISTS)[K]['map']>>> {
+): Promise<Page<RecordOf[K]>> {
   const { sql, alias: a, map } = LISTS[kind];
-  const rows = await q.all(
+  const rows = await q.all<never>(
     `${sql} WHERE ${a}.tenant_id = $1 AND (CAST($2 AS text) IS NULL OR ${a}.customer_id = $2) AND (CAST($3 AS text) IS NULL OR ${a}.id < $3)
       ORDER BY ${a}.id DESC LIMIT $4`,
     [tenantId, opts.customerId ?? null, opts.cursor ?? null, opts.limit + 1],
   );
-  return pageOf(rows.map(map as (r: Record<string, any>) => ReturnType<(typeof LISTS)[K]['map']>), opts.limit);
+  return pageOf(rows.map(map), opts.limit);
 }

@@ -44,40 +44,69 @@ export function stripeChanges(event: Obj, receivedAt: number): BillingChange[] {
       return key ? [{ kind: 'customer-link', provider: 'stripe', externalId: id('id'), customerKey: key }] : [];
     }
     case 'charge.succeeded':
-      return [{
-        kind: 'transaction', provider: 'stripe', providerId: id('id'), customer: customerOf(o),
-        subscriptionProviderId: null, amount: minorUnits(o.amount, 'data.object.amount'), currency: currencyOf(o),
-        memo: text(o.description), occurredAt: created,
-      }];
+      return [
+        {
+          kind: 'transaction',
+          provider: 'stripe',
+          providerId: id('id'),
+          customer: customerOf(o),
+          subscriptionProviderId: null,
+          amount: minorUnits(o.amount, 'data.object.amount'),
+          currency: currencyOf(o),
+          memo: text(o.description),
+          occurredAt: created,
+        },
+      ];
     case 'invoice.payment_succeeded':
-      return [{
-        kind: 'transaction', provider: 'stripe', providerId: id('id'), customer: customerOf(o),
-        subscriptionProviderId: text(o.subscription), amount: minorUnits(o.amount_paid, 'data.object.amount_paid'), currency: currencyOf(o),
-        memo: text(o.description), occurredAt: created,
-      }];
+      return [
+        {
+          kind: 'transaction',
+          provider: 'stripe',
+          providerId: id('id'),
+          customer: customerOf(o),
+          subscriptionProviderId: text(o.subscription),
+          amount: minorUnits(o.amount_paid, 'data.object.amount_paid'),
+          currency: currencyOf(o),
+          memo: text(o.description),
+          occurredAt: created,
+        },
+      ];
     case 'customer.subscription.created':
     case 'customer.subscription.updated':
     case 'customer.subscription.deleted': {
       const item = obj(((obj(o.items).data as unknown[]) ?? [])[0]);
       const price = obj(item.price ?? item.plan);
-      return [{
-        kind: 'subscription', provider: 'stripe', providerId: id('id'), customer: customerOf(o),
-        productId: text(price.product) ?? text(price.id), productName: text(price.nickname),
-        state: event.type === 'customer.subscription.deleted' ? 'canceled' : (text(o.status) ?? 'active'),
-        amount: price.unit_amount === undefined || price.unit_amount === null ? null : minorUnits(price.unit_amount, 'price.unit_amount'),
-        currency: text(price.currency)?.toUpperCase() ?? currencyOf(o),
-      }];
+      return [
+        {
+          kind: 'subscription',
+          provider: 'stripe',
+          providerId: id('id'),
+          customer: customerOf(o),
+          productId: text(price.product) ?? text(price.id),
+          productName: text(price.nickname),
+          state: event.type === 'customer.subscription.deleted' ? 'canceled' : (text(o.status) ?? 'active'),
+          amount: price.unit_amount === undefined || price.unit_amount === null ? null : minorUnits(price.unit_amount, 'price.unit_amount'),
+          currency: text(price.currency)?.toUpperCase() ?? currencyOf(o),
+        },
+      ];
     }
     case 'charge.refunded': {
       // One charge may be refunded in parts; each refund event carries the latest refund first.
       const refunds = ((obj(o.refunds).data as unknown[]) ?? []).map(obj);
       const latest = refunds[0];
-      return [{
-        kind: 'refund', provider: 'stripe', providerId: latest ? text(latest.id) ?? `${id('id')}:${o.amount_refunded}` : `${id('id')}:${o.amount_refunded}`,
-        customer: customerOf(o), paymentId: id('id'),
-        amount: latest ? minorUnits(latest.amount, 'refund amount') : minorUnits(o.amount_refunded, 'data.object.amount_refunded'),
-        currency: currencyOf(o), memo: latest ? text(latest.reason) : null, occurredAt: latest ? timeOf(latest.created, created) : created,
-      }];
+      return [
+        {
+          kind: 'refund',
+          provider: 'stripe',
+          providerId: latest ? (text(latest.id) ?? `${id('id')}:${String(o.amount_refunded)}`) : `${id('id')}:${String(o.amount_refunded)}`,
+          customer: customerOf(o),
+          paymentId: id('id'),
+          amount: latest ? minorUnits(latest.amount, 'refund amount') : minorUnits(o.amount_refunded, 'data.object.amount_refunded'),
+          currency: currencyOf(o),
+          memo: latest ? text(latest.reason) : null,
+          occurredAt: latest ? timeOf(latest.created, created) : created,
+        },
+      ];
     }
     default:
       return [];

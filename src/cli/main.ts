@@ -58,7 +58,11 @@ async function assertPortFree(config: Config): Promise<void> {
 
 function firstStartLines(keys: { environment: string; key: string }[]): string[] {
   if (!keys.length) return [];
-  return ['', 'First start: environments created. These secret keys are shown once; keep them safe:', ...keys.map((k) => `  ${k.environment.padEnd(10)} ${k.key}`)];
+  return [
+    '',
+    'First start: environments created. These secret keys are shown once; keep them safe:',
+    ...keys.map((k) => `  ${k.environment.padEnd(10)} ${k.key}`),
+  ];
 }
 
 function printFirstStartKeys(keys: { environment: string; key: string }[], out: NodeJS.WritableStream): void {
@@ -73,7 +77,15 @@ async function start(): Promise<void> {
   const herald = await createHerald(config, log);
   const lines = [`Herald is running on ${config.publicUrl} (database: ${herald.db.dialect} ${herald.db.where})`];
   lines.push(...firstStartLines(herald.firstStartKeys));
-  lines.push('', `  API reference   ${config.publicUrl}/docs`, `  OpenAPI         ${config.publicUrl}/openapi.json`, `  GraphQL         ${config.publicUrl}/graphql/api/public (logIn), ${config.publicUrl}/graphql/api/authenticated`, `  Health          ${config.publicUrl}/v1/health`, '');
+  lines.push(
+    '',
+    `  Portal          ${config.publicUrl}/portal/`,
+    `  API reference   ${config.publicUrl}/docs`,
+    `  OpenAPI         ${config.publicUrl}/openapi.json`,
+    `  GraphQL         ${config.publicUrl}/graphql/api/public (logIn), ${config.publicUrl}/graphql/api/authenticated`,
+    `  Health          ${config.publicUrl}/v1/health`,
+    '',
+  );
   process.stdout.write(lines.join('\n') + '\n');
 
   let stopping = false;
@@ -120,7 +132,8 @@ async function withDb<T>(config: Config, fn: (db: Db) => Promise<T>): Promise<T>
 function parseExpiresIn(raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
   // Whole seconds only: "-5", "1.5" or "1h" are refused rather than read as something else.
-  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new UsageError(`--expires-in must be a positive whole number of seconds (e.g. 86400 for a day); got "${raw}"`);
+  if (!/^\d+$/.test(raw) || Number(raw) < 1)
+    throw new UsageError(`--expires-in must be a positive whole number of seconds (e.g. 86400 for a day); got "${raw}"`);
   return Number(raw);
 }
 
@@ -140,11 +153,25 @@ async function keysCreate(argv: string[]): Promise<void> {
   });
   if (!values.env) throw new UsageError('--env must be sandbox or production');
   // Checked before the database is opened: a typo costs nothing.
-  if (values.env !== 'sandbox' && values.env !== 'production') throw new UsageError(`--env must be sandbox or production; got "${values.env}"`);
+  if (values.env !== 'sandbox' && values.env !== 'production')
+    throw new UsageError(`--env must be sandbox or production; got "${values.env}"`);
   const expiresInSeconds = parseExpiresIn(values['expires-in']);
   const made = await withDb(loadConfig(), async (db) => {
-    const m = await issueKey(db, { environment: values.env!, tenant: values.tenant, name: values.name, kind: values.kind, allowedOrigins: values['allowed-origin'], expiresInSeconds });
-    await writeAudit(db, { environmentId: m.info.environment, actor: 'cli', action: 'key.created', target: m.id, details: { kind: m.info.kind, tenant: m.info.tenant, expiresAt: m.info.expiresAt } });
+    const m = await issueKey(db, {
+      environment: values.env!,
+      tenant: values.tenant,
+      name: values.name,
+      kind: values.kind,
+      allowedOrigins: values['allowed-origin'],
+      expiresInSeconds,
+    });
+    await writeAudit(db, {
+      environmentId: m.info.environment,
+      actor: 'cli',
+      action: 'key.created',
+      target: m.id,
+      details: { kind: m.info.kind, tenant: m.info.tenant, expiresAt: m.info.expiresAt },
+    });
     return m;
   });
   if (values.json) {
@@ -156,12 +183,19 @@ async function keysCreate(argv: string[]): Promise<void> {
 }
 
 async function keysList(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { env: { type: 'string' }, json: { type: 'boolean', default: false } }, strict: true });
+  const { values } = parseArgs({
+    args: argv,
+    options: { env: { type: 'string' }, json: { type: 'boolean', default: false } },
+    strict: true,
+  });
   if (values.env !== undefined) parseEnvironment(values.env);
   const keys = await withDb(loadConfig(), async (db) => {
-    const envId = values.env === undefined ? undefined : (await db.one<{ id: string }>('SELECT id FROM environments WHERE name = $1', [values.env]))!.id;
+    const envId =
+      values.env === undefined
+        ? undefined
+        : (await db.one<{ id: string }>('SELECT id FROM environments WHERE name = $1', [values.env]))!.id;
     const all: KeyInfo[] = [];
-    for (let cursor: string | undefined; ; ) {
+    for (let cursor: string | undefined; ;) {
       const page = await listKeys(db, { environmentId: envId, limit: 250, cursor });
       all.push(...page.data);
       if (!page.nextCursor) return all;
@@ -176,14 +210,38 @@ async function keysList(argv: string[]): Promise<void> {
   const status = (k: KeyInfo) => (k.revokedAt ? 'revoked' : k.expiresAt && Date.parse(k.expiresAt) <= now ? 'expired' : 'active');
   const rows = [
     ['ID', 'KIND', 'PREFIX', 'ENV', 'TENANT', 'STATUS', 'CREATED', 'LAST USED', 'EXPIRES'],
-    ...keys.map((k) => [k.id, k.kind, `${k.prefix}…`, k.environment, k.tenantUid ?? '-', status(k), k.createdAt, k.lastUsedAt ?? 'never', k.expiresAt ?? 'never']),
+    ...keys.map((k) => [
+      k.id,
+      k.kind,
+      `${k.prefix}…`,
+      k.environment,
+      k.tenantUid ?? '-',
+      status(k),
+      k.createdAt,
+      k.lastUsedAt ?? 'never',
+      k.expiresAt ?? 'never',
+    ]),
   ];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  process.stdout.write(rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n') + '\n');
+  process.stdout.write(
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => c.padEnd(widths[i]))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n',
+  );
 }
 
 async function keysRevoke(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { json: { type: 'boolean', default: false } },
+    allowPositionals: true,
+    strict: true,
+  });
   if (positionals.length !== 1) throw new UsageError('keys revoke takes one key id (key_…); `herald keys list` shows them');
   const id = positionals[0];
   const info = await withDb(loadConfig(), async (db) => {
@@ -223,7 +281,9 @@ export async function main(argv: string[]): Promise<void> {
     let config: Config | undefined;
     try {
       config = loadConfig();
-    } catch {}
+    } catch {
+      // The configuration itself is what failed: the error below says so.
+    }
     const line = config && describeStartupError(err, config);
     if (line) {
       process.stderr.write(`herald: ${line}\n`);

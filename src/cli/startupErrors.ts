@@ -37,8 +37,10 @@ export function describeStartupError(err: unknown, config: Pick<Config, 'port' |
     if (code === 'EADDRINUSE') {
       return `port ${config.port} is already in use on ${config.host}: stop the process that holds it, or start Herald on another port with HERALD_PORT (e.g. HERALD_PORT=8081)`;
     }
-    if (code === 'EACCES') return `no permission to listen on port ${config.port}: ports below 1024 need privileges; set HERALD_PORT to 1024 or above (e.g. HERALD_PORT=8080)`;
-    if (code === 'EADDRNOTAVAIL') return `cannot listen on ${config.host}: this machine has no such address; set HERALD_HOST to one of its addresses, or 0.0.0.0 for all`;
+    if (code === 'EACCES')
+      return `no permission to listen on port ${config.port}: ports below 1024 need privileges; set HERALD_PORT to 1024 or above (e.g. HERALD_PORT=8080)`;
+    if (code === 'EADDRNOTAVAIL')
+      return `cannot listen on ${config.host}: this machine has no such address; set HERALD_HOST to one of its addresses, or 0.0.0.0 for all`;
   }
 
   if (config.databaseUrl) {

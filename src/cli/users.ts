@@ -1,5 +1,16 @@
 import { parseArgs } from 'node:util';
-import { disableUser, enableUser, listUsers, resetMfa, createUser, type SecondFactor, type User, type UserRole } from '../accounts/users.js';
+import {
+  clearMfa,
+  createUserToEnrol,
+  disableUser,
+  enableUser,
+  listUsers,
+  resetMfa,
+  createUser,
+  type SecondFactor,
+  type User,
+  type UserRole,
+} from '../accounts/users.js';
 import { totpQrTerminal } from '../accounts/totp.js';
 import { loadConfig } from '../config.js';
 import type { Db } from '../db/db.js';
@@ -19,15 +30,19 @@ import { findTenantId } from '../tenants/tenants.js';
 export const USERS_USAGE = `herald users — people who log in (see docs/accounts.md)
 
   herald users create --email EMAIL --role operator|tenant [--tenant ID_OR_UID] [--env sandbox|production]
-                      --password-stdin [--json]
+                      --password-stdin [--enrol-at-first-login] [--json]
                                create a user; prints its TOTP secret, otpauth:// URI and ten
                                recovery codes (shown once). The password is the first line of stdin.
                                --env limits an operator to one environment (default: both); for a
-                               tenant user it says where to find --tenant when its uid is in both
+                               tenant user it says where to find --tenant when its uid is in both.
+                               --enrol-at-first-login: no second factor now; the user scans a QR
+                               code at its first login and gets its recovery codes then
   herald users list [--env sandbox|production] [--json]
   herald users disable ID_OR_EMAIL [--json]      refuse its logins and end its sessions
   herald users enable ID_OR_EMAIL [--json]
-  herald users reset-mfa ID_OR_EMAIL [--json]    new TOTP secret and recovery codes; ends its sessions`;
+  herald users reset-mfa ID_OR_EMAIL [--enrol-at-first-login] [--json]
+                               new TOTP secret and recovery codes; ends its sessions. With
+                               --enrol-at-first-login, no new secret: the user enrols at its next login`;
 
 class UsersUsageError extends Error {}
 
@@ -78,12 +93,21 @@ async function resolveTenant(db: Db, idOrUid: string, env: EnvironmentName | und
     if (id) found.push({ env: name, id });
   }
   if (found.length === 0) throw new UsersUsageError(`tenant "${idOrUid}" was not found in ${env ?? 'sandbox or production'}`);
-  if (found.length > 1) throw new UsersUsageError(`tenant "${idOrUid}" is a uid in both environments: add --env sandbox or --env production`);
+  if (found.length > 1)
+    throw new UsersUsageError(`tenant "${idOrUid}" is a uid in both environments: add --env sandbox or --env production`);
   return found[0].id;
 }
 
 const describe = (u: User) =>
   `${u.id}  ${u.email}  ${u.role}${u.tenantId ? ` of ${u.tenantId}` : ''}  ${u.environment ?? 'every environment'}  ${u.status}`;
+
+function printToEnrol(user: User, json: boolean): void {
+  process.stdout.write(
+    json
+      ? JSON.stringify({ id: user.id, email: user.email, role: user.role, enrolAtFirstLogin: true }) + '\n'
+      : `${describe(user)}\n\nNo second factor yet: at the first login with this password, the user scans a QR code into an\nauthenticator app and receives its recovery codes.\n`,
+  );
+}
 
 async function printSecondFactor(out: { user: User } & SecondFactor, json: boolean): Promise<void> {
   if (json) {
@@ -115,6 +139,7 @@ async function create(argv: string[]): Promise<void> {
       tenant: { type: 'string' },
       env: { type: 'string' },
       'password-stdin': { type: 'boolean', default: false },
+      'enrol-at-first-login': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
     strict: true,
@@ -122,20 +147,29 @@ async function create(argv: string[]): Promise<void> {
   if (!values.email) throw new UsersUsageError('--email is required');
   if (values.role !== 'operator' && values.role !== 'tenant') throw new UsersUsageError('--role must be operator or tenant');
   if (values.role === 'tenant' && !values.tenant) throw new UsersUsageError('a tenant user needs --tenant ID_OR_UID');
-  if (values.role === 'operator' && values.tenant) throw new UsersUsageError('an operator user reaches every tenant: leave out --tenant, or use --role tenant');
+  if (values.role === 'operator' && values.tenant)
+    throw new UsersUsageError('an operator user reaches every tenant: leave out --tenant, or use --role tenant');
   // A password on the command line would sit in the shell history and the process list.
-  if (!values['password-stdin']) throw new UsersUsageError('give the password on standard input with --password-stdin, e.g. `printf %s "$PASSWORD" | herald users create … --password-stdin`');
+  if (!values['password-stdin'])
+    throw new UsersUsageError(
+      'give the password on standard input with --password-stdin, e.g. `printf %s "$PASSWORD" | herald users create … --password-stdin`',
+    );
   const env = environmentArg(values.env);
   const password = await readLine(process.stdin);
   await withDb(async (db, box) => {
     const tenantId = values.tenant ? await resolveTenant(db, values.tenant, env) : null;
-    const out = await createUser(db, await box(), { email: values.email!, role: values.role as UserRole, tenantId, environmentId: env ?? null, password }, ACTOR);
-    await printSecondFactor(out, values.json!);
+    const input = { email: values.email!, role: values.role as UserRole, tenantId, environmentId: env ?? null, password };
+    if (values['enrol-at-first-login']) return printToEnrol((await createUserToEnrol(db, input, ACTOR)).user, values.json);
+    await printSecondFactor(await createUser(db, await box(), input, ACTOR), values.json);
   });
 }
 
 async function list(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { env: { type: 'string' }, json: { type: 'boolean', default: false } }, strict: true });
+  const { values } = parseArgs({
+    args: argv,
+    options: { env: { type: 'string' }, json: { type: 'boolean', default: false } },
+    strict: true,
+  });
   const env = environmentArg(values.env);
   await withDb(async (db) => {
     const users: User[] = [];
@@ -145,15 +179,30 @@ async function list(argv: string[]): Promise<void> {
       users.push(...page.data);
       after = page.nextCursor ?? undefined;
     } while (after);
-    process.stdout.write(values.json ? JSON.stringify(users) + '\n' : users.length ? users.map(describe).join('\n') + '\n' : 'no users yet: `herald users create` makes one\n');
+    process.stdout.write(
+      values.json
+        ? JSON.stringify(users) + '\n'
+        : users.length
+          ? users.map(describe).join('\n') + '\n'
+          : 'no users yet: `herald users create` makes one\n',
+    );
   });
 }
 
 async function change(argv: string[], what: 'disable' | 'enable' | 'reset-mfa'): Promise<void> {
-  const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { json: { type: 'boolean', default: false }, 'enrol-at-first-login': { type: 'boolean', default: false } },
+    allowPositionals: true,
+    strict: true,
+  });
   if (positionals.length !== 1) throw new UsersUsageError(`herald users ${what} takes one user id or email`);
+  if (values['enrol-at-first-login'] && what !== 'reset-mfa')
+    throw new UsersUsageError(`--enrol-at-first-login goes with create or reset-mfa, not ${what}`);
   await withDb(async (db, box) => {
-    if (what === 'reset-mfa') return printSecondFactor(await resetMfa(db, await box(), positionals[0], ACTOR), values.json!);
+    if (what === 'reset-mfa' && values['enrol-at-first-login'])
+      return printToEnrol((await clearMfa(db, positionals[0], ACTOR)).user, values.json);
+    if (what === 'reset-mfa') return printSecondFactor(await resetMfa(db, await box(), positionals[0], ACTOR), values.json);
     const user = what === 'disable' ? await disableUser(db, positionals[0], ACTOR) : await enableUser(db, positionals[0], ACTOR);
     process.stdout.write(values.json ? JSON.stringify(user) + '\n' : describe(user) + '\n');
   });

@@ -1,4 +1,4 @@
-import { releaseWaiting } from '../billing/applyBilling.js';
+import { releaseWaiting } from '../inbound/sql/settleInbound.js';
 import type { Db, Queryable } from '../db/db.js';
 import { insertEvents } from '../events/eventWriter.js';
 import type { SecretBox } from '../secrets/secretBox.js';
@@ -28,7 +28,12 @@ export async function createCustomerAnnounced(db: Db, box: SecretBox, tenantId: 
   });
 }
 
-export async function updateCustomerAnnounced(db: Db, box: SecretBox, current: Customer, patch: Partial<CustomerInput>): Promise<CustomerChange> {
+export async function updateCustomerAnnounced(
+  db: Db,
+  box: SecretBox,
+  current: Customer,
+  patch: Partial<CustomerInput>,
+): Promise<CustomerChange> {
   return db.tx(async (q) => {
     const customer = await updateCustomer(q, current, patch);
     return { customer, released: await announce(q, box, customer, 'customer.updated') };

@@ -71,9 +71,9 @@ const toCustomer = (r: CustomerRow): Customer => ({
   kind: r.kind,
   name: r.name,
   email: r.email,
-  profile: JSON.parse(r.profile),
-  address: r.address === null ? null : JSON.parse(r.address),
-  customData: JSON.parse(r.custom_data),
+  profile: JSON.parse(r.profile) as Customer['profile'],
+  address: r.address === null ? null : (JSON.parse(r.address) as Customer['address']),
+  customData: JSON.parse(r.custom_data) as Customer['customData'],
   createdAt: new Date(r.created_at).toISOString(),
   updatedAt: new Date(r.updated_at).toISOString(),
 });
@@ -90,9 +90,12 @@ export function checkAddress(a: Address): Address {
   const missing = REQUIRED_ADDRESS.filter((f) => !a[f]);
   if (a.countryCode === 'US' && !a.usTerritory) missing.push('usTerritory');
   if (missing.length) {
-    throw badRequest(`address: without a placeId the full address is needed; missing ${missing.join(', ')}`, { missing: missing.map((m) => `address.${m}`) });
+    throw badRequest(`address: without a placeId the full address is needed; missing ${missing.join(', ')}`, {
+      missing: missing.map((m) => `address.${m}`),
+    });
   }
-  if ((a.unitNumber === undefined) !== (a.unitType === undefined)) throw badRequest('address: unitNumber and unitType go together; give both or neither');
+  if ((a.unitNumber === undefined) !== (a.unitType === undefined))
+    throw badRequest('address: unitNumber and unitType go together; give both or neither');
   return a;
 }
 
@@ -117,12 +120,23 @@ export async function createCustomer(q: Queryable, tenantId: string, input: Cust
     const row = await q.one<CustomerRow>(
       `INSERT INTO customers (id, tenant_id, key, kind, name, email, profile, address, custom_data, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING ${COLUMNS}`,
-      [newId('cus'), tenantId, input.key, input.kind, input.name ?? '', input.email ?? null, JSON.stringify(input.profile ?? {}),
-       address && JSON.stringify(address), JSON.stringify(customData), now],
+      [
+        newId('cus'),
+        tenantId,
+        input.key,
+        input.kind,
+        input.name ?? '',
+        input.email ?? null,
+        JSON.stringify(input.profile ?? {}),
+        address && JSON.stringify(address),
+        JSON.stringify(customData),
+        now,
+      ],
     );
     return toCustomer(row!);
   } catch (err) {
-    if (isUniqueViolation(err)) throw new HeraldError('conflict', `a customer with key "${input.key}" already exists in this tenant; update it with PATCH instead`);
+    if (isUniqueViolation(err))
+      throw new HeraldError('conflict', `a customer with key "${input.key}" already exists in this tenant; update it with PATCH instead`);
     throw err;
   }
 }
@@ -169,9 +183,17 @@ export async function updateCustomer(q: Queryable, current: Customer, patch: Par
     const row = await q.one<CustomerRow>(
       `UPDATE customers SET key = $2, kind = $3, name = $4, email = $5, profile = $6, address = $7, custom_data = $8, updated_at = $9
         WHERE id = $1 RETURNING ${COLUMNS}`,
-      [current.id, patch.key ?? current.key, patch.kind ?? current.kind, patch.name ?? current.name,
-       patch.email === undefined ? current.email : patch.email, JSON.stringify(patch.profile ?? current.profile),
-       address ? JSON.stringify(address) : null, JSON.stringify(customData), Date.now()],
+      [
+        current.id,
+        patch.key ?? current.key,
+        patch.kind ?? current.kind,
+        patch.name ?? current.name,
+        patch.email === undefined ? current.email : patch.email,
+        JSON.stringify(patch.profile ?? current.profile),
+        address ? JSON.stringify(address) : null,
+        JSON.stringify(customData),
+        Date.now(),
+      ],
     );
     if (!row) throw notFound('customer', current.id);
     return toCustomer(row);

@@ -3,6 +3,9 @@
 // milliseconds since the epoch and JSON as text, so the same SQL runs on both.
 
 export type Dialect = 'sqlite' | 'postgres';
+// What a query answers when the caller names no row type. Call sites that read more than a column
+// or two pass their own row interface (`q.one<TenantRow>(…)`).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the untyped default, on purpose
 export type Row = Record<string, any>;
 
 export interface Queryable {
@@ -47,6 +50,25 @@ export function isForeignKeyViolation(err: unknown): boolean {
 export function isUnavailable(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   if (!e) return false;
-  if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'SQLITE_BUSY', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004'].includes(e.code ?? '')) return true;
-  return /Connection terminated|connection timeout|Client has encountered a connection error|the database system is (starting up|shutting down)/i.test(e.message ?? '');
+  if (
+    [
+      'ECONNREFUSED',
+      'ECONNRESET',
+      'EPIPE',
+      'ETIMEDOUT',
+      'SQLITE_BUSY',
+      '57P01',
+      '57P02',
+      '57P03',
+      '08000',
+      '08003',
+      '08006',
+      '08001',
+      '08004',
+    ].includes(e.code ?? '')
+  )
+    return true;
+  return /Connection terminated|connection timeout|Client has encountered a connection error|the database system is (starting up|shutting down)/i.test(
+    e.message ?? '',
+  );
 }

@@ -14,7 +14,7 @@ export interface GroupWrite<O> {
  * fails, each item is written again alone, so one bad item fails only its own caller.
  *
  * Used by the event outbox (events/eventWriter.ts, multi-row inserts per group) and by the
- * receiving route (inbound/storeInbound.ts).
+ * receiving route (inbound/sql/storeInbound.ts).
  */
 export class GroupCommit<I, O> {
   private queue: { item: I; resolve: (o: O) => void; reject: (e: unknown) => void }[] = [];
@@ -63,15 +63,23 @@ export class GroupCommit<I, O> {
       group.push(g);
     }
     try {
-      const w = await this.db.tx((q) => this.writeGroup(q, group.map((g) => g.item), false));
+      const w = await this.db.tx((q) =>
+        this.writeGroup(
+          q,
+          group.map((g) => g.item),
+          false,
+        ),
+      );
       w.afterCommit?.();
       group.forEach((g, i) => g.resolve(w.results[i]));
     } catch {
       for (const g of group) {
-        await this.db.tx((q) => this.writeGroup(q, [g.item], true)).then((w) => {
-          w.afterCommit?.();
-          g.resolve(w.results[0]);
-        }, g.reject);
+        await this.db
+          .tx((q) => this.writeGroup(q, [g.item], true))
+          .then((w) => {
+            w.afterCommit?.();
+            g.resolve(w.results[0]);
+          }, g.reject);
       }
     }
   }

@@ -4,9 +4,9 @@ import type { Db, Queryable, Row } from './db.js';
 // int8 (bigint) columns hold millisecond timestamps and counts well inside 2^53: read them as
 // numbers instead of pg's default strings. Done per pool, not globally.
 const types = {
-  getTypeParser(oid: number, format?: any) {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
     if (oid === 20) return (v: string) => Number(v);
-    return pg.types.getTypeParser(oid, format);
+    return pg.types.getTypeParser(oid, format) as (v: string) => unknown;
   },
 };
 
@@ -81,7 +81,7 @@ export class PostgresDb implements Db {
     } catch (err) {
       // A failed ROLLBACK means the connection itself is gone (Postgres restarted): destroy it
       // instead of handing it back to the pool, or the next transaction would get it.
-      await client.query('ROLLBACK').catch((e) => (broken = e));
+      await client.query('ROLLBACK').catch((e: Error) => (broken = e));
       throw err;
     } finally {
       client.off('error', onError);

@@ -5,7 +5,12 @@
 const MAX_RETRY_AFTER_MS = 24 * 3600 * 1000;
 
 /** Milliseconds to wait, or null when the schedule is used up. `failedInRound` counts this failure. */
-export function nextRetryDelay(schedule: number[], failedInRound: number, retryAfterMs: number | null, random = Math.random): number | null {
+export function nextRetryDelay(
+  schedule: number[],
+  failedInRound: number,
+  retryAfterMs: number | null,
+  random = Math.random,
+): number | null {
   if (failedInRound > schedule.length) return null;
   if (retryAfterMs !== null) return Math.min(retryAfterMs, MAX_RETRY_AFTER_MS);
   const base = schedule[failedInRound - 1] * 1000;

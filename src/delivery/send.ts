@@ -17,11 +17,25 @@ const KEEP = 4096;
  * failure). At most 4 KiB of the answer is kept; a larger answer is cut off and its connection
  * dropped rather than read to the end.
  */
-export async function send(agent: Agent, url: string, headers: Record<string, string>, body: string | Buffer, timeoutMs: number): Promise<SendResult> {
+export async function send(
+  agent: Agent,
+  url: string,
+  headers: Record<string, string>,
+  body: string | Buffer,
+  timeoutMs: number,
+): Promise<SendResult> {
   const started = performance.now();
   const signal = AbortSignal.timeout(timeoutMs);
   try {
-    const res = await request(url, { method: 'POST', headers, body, dispatcher: agent, signal, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+    const res = await request(url, {
+      method: 'POST',
+      headers,
+      body,
+      dispatcher: agent,
+      signal,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of res.body) {

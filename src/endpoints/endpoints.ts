@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Db, Queryable } from '../db/db.js';
+import { placeholders } from '../db/sql.js';
 import { badRequest, HeraldError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import type { EnvironmentName } from '../keys/keys.js';
 import { type Page, pageOf } from '../pagination.js';
 import type { SecretBox } from '../secrets/secretBox.js';
+import { failEndpointDeliveries } from '../delivery/sql/failEndpointDeliveries.js';
 import type { AddressPolicy, UrlCaller } from './urlPolicy.js';
 
 export type BodyFormat = 'standard' | 'productfy' | 'original';
@@ -62,16 +64,17 @@ interface EndpointRow {
   updated_at: number;
 }
 
-const COLUMNS = 'id, tenant_id, url, description, event_types, format, headers, enabled, max_concurrency, rate_limit, ordered, disabled_reason, disabled_at, created_at, updated_at';
+const COLUMNS =
+  'id, tenant_id, url, description, event_types, format, headers, enabled, max_concurrency, rate_limit, ordered, disabled_reason, disabled_at, created_at, updated_at';
 
 const toEndpoint = (r: EndpointRow): Endpoint => ({
   id: r.id,
   tenantId: r.tenant_id,
   url: r.url,
   description: r.description,
-  eventTypes: JSON.parse(r.event_types),
+  eventTypes: JSON.parse(r.event_types) as string[],
   format: r.format,
-  headers: JSON.parse(r.headers),
+  headers: JSON.parse(r.headers) as Record<string, string>,
   enabled: r.enabled === 1,
   maxConcurrency: r.max_concurrency,
   rateLimit: r.rate_limit,
@@ -97,18 +100,20 @@ const NOT_FIELD_VALUE = /[^\t\x20-\x7e\x80-\xff]/u;
 
 // Headers a webhook can never carry as custom headers, and why. The hop-by-hop ones describe the
 // connection, not the message (RFC 9110 §7.6.1); undici refuses to send several of them at all.
-const REFUSED = new Map(Object.entries({
-  host: 'is taken from the endpoint URL',
-  'content-length': 'is computed from the body',
-  'transfer-encoding': 'is a hop-by-hop header that undici refuses to send',
-  connection: 'is a hop-by-hop header that manages the connection, not part of the webhook',
-  'keep-alive': 'is a hop-by-hop header that undici refuses to send',
-  'proxy-connection': 'is a hop-by-hop header that manages the connection, not part of the webhook',
-  upgrade: 'is a hop-by-hop header that undici refuses to send',
-  te: 'is a hop-by-hop header that manages the connection, not part of the webhook',
-  trailer: 'announces trailers, which a webhook never has',
-  expect: 'asks for 100-continue, which undici does not support (it refuses to send the request)',
-}));
+const REFUSED = new Map(
+  Object.entries({
+    host: 'is taken from the endpoint URL',
+    'content-length': 'is computed from the body',
+    'transfer-encoding': 'is a hop-by-hop header that undici refuses to send',
+    connection: 'is a hop-by-hop header that manages the connection, not part of the webhook',
+    'keep-alive': 'is a hop-by-hop header that undici refuses to send',
+    'proxy-connection': 'is a hop-by-hop header that manages the connection, not part of the webhook',
+    upgrade: 'is a hop-by-hop header that undici refuses to send',
+    te: 'is a hop-by-hop header that manages the connection, not part of the webhook',
+    trailer: 'announces trailers, which a webhook never has',
+    expect: 'asks for 100-continue, which undici does not support (it refuses to send the request)',
+  }),
+);
 
 /** Refuses, with the header's name and the reason, any custom header a webhook could not carry. */
 export function checkHeaders(headers: Record<string, string>, tokenHeader: string): void {
@@ -125,12 +130,15 @@ export function checkHeaders(headers: Record<string, string>, tokenHeader: strin
       throw badRequest(`header ${shown} is set by Herald and cannot be overridden; remove it`);
     }
     const twice = seen.get(lower);
-    if (twice !== undefined) throw badRequest(`header ${shown} is given twice (also as ${JSON.stringify(twice)}); header names are case-insensitive, keep one`);
+    if (twice !== undefined)
+      throw badRequest(`header ${shown} is given twice (also as ${JSON.stringify(twice)}); header names are case-insensitive, keep one`);
     seen.set(lower, name);
     const bad = NOT_FIELD_VALUE.exec(value);
     if (bad) {
       const code = 'U+' + bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
-      throw badRequest(`header ${shown} has a character that cannot be sent in an HTTP header (${code} at position ${bad.index}): use printable ASCII, and encode anything else (percent-encoding or base64)`);
+      throw badRequest(
+        `header ${shown} has a character that cannot be sent in an HTTP header (${code} at position ${bad.index}): use printable ASCII, and encode anything else (percent-encoding or base64)`,
+      );
     }
   }
 }
@@ -139,7 +147,7 @@ async function checkEventTypes(q: Queryable, environmentId: string, types: strin
   if (types.length === 0) return;
   const unique = [...new Set(types)];
   const rows = await q.all<{ name: string }>(
-    `SELECT name FROM event_types WHERE environment_id = $1 AND name IN (${unique.map((_, i) => `$${i + 2}`).join(', ')})`,
+    `SELECT name FROM event_types WHERE environment_id = $1 AND name IN (${placeholders(unique.length, 2)})`,
     [environmentId, ...unique],
   );
   const known = new Set(rows.map((r) => r.name));
@@ -167,7 +175,12 @@ export interface EndpointContext {
  * reads includes the others' rows (SQLite's BEGIN IMMEDIATE already serialises writers). The URL
  * check, which may wait on DNS, runs before, outside the lock.
  */
-export async function createEndpoint(db: Db, ctx: EndpointContext, tenantId: string, input: EndpointInput): Promise<Endpoint & { secret: string }> {
+export async function createEndpoint(
+  db: Db,
+  ctx: EndpointContext,
+  tenantId: string,
+  input: EndpointInput,
+): Promise<Endpoint & { secret: string }> {
   const { url, privateAllowed } = await ctx.addresses.checkEndpointUrl(input.url, ctx.environment, ctx.caller);
   const eventTypes = [...new Set(input.eventTypes ?? [])];
   await checkEventTypes(db, ctx.environmentId, eventTypes);
@@ -179,7 +192,10 @@ export async function createEndpoint(db: Db, ctx: EndpointContext, tenantId: str
     }
     const count = await q.one<{ n: number }>('SELECT COUNT(*) AS n FROM endpoints WHERE tenant_id = $1 AND deleted_at IS NULL', [tenantId]);
     if (Number(count?.n) >= ctx.maxEndpoints) {
-      throw new HeraldError('conflict', `this tenant already has ${ctx.maxEndpoints} endpoints, the limit; delete one first (the operator sets the limit with HERALD_MAX_ENDPOINTS_PER_TENANT)`);
+      throw new HeraldError(
+        'conflict',
+        `this tenant already has ${ctx.maxEndpoints} endpoints, the limit; delete one first (the operator sets the limit with HERALD_MAX_ENDPOINTS_PER_TENANT)`,
+      );
     }
     const now = Date.now();
     return q.one<EndpointRow>(
@@ -187,16 +203,32 @@ export async function createEndpoint(db: Db, ctx: EndpointContext, tenantId: str
                               disabled_reason, disabled_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14,
                CASE WHEN $8 = 0 THEN 'created disabled' END, CASE WHEN $8 = 0 THEN CAST($14 AS bigint) END) RETURNING ${COLUMNS}`,
-      [newId('ep'), tenantId, url, input.description ?? '', JSON.stringify(eventTypes), input.format ?? 'standard',
-       JSON.stringify(input.headers ?? {}), input.enabled === false ? 0 : 1, ctx.box.seal(secret), input.maxConcurrency ?? null, input.rateLimit ?? null, input.ordered ? 1 : 0,
-       privateAllowed ? 1 : 0, now],
+      [
+        newId('ep'),
+        tenantId,
+        url,
+        input.description ?? '',
+        JSON.stringify(eventTypes),
+        input.format ?? 'standard',
+        JSON.stringify(input.headers ?? {}),
+        input.enabled === false ? 0 : 1,
+        ctx.box.seal(secret),
+        input.maxConcurrency ?? null,
+        input.rateLimit ?? null,
+        input.ordered ? 1 : 0,
+        privateAllowed ? 1 : 0,
+        now,
+      ],
     );
   });
   return { ...toEndpoint(row!), secret };
 }
 
 export async function getEndpoint(q: Queryable, tenantId: string, id: string): Promise<Endpoint> {
-  const row = await q.one<EndpointRow>(`SELECT ${COLUMNS} FROM endpoints WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL`, [id, tenantId]);
+  const row = await q.one<EndpointRow>(`SELECT ${COLUMNS} FROM endpoints WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL`, [
+    id,
+    tenantId,
+  ]);
   if (!row) throw notFound('endpoint', id);
   return toEndpoint(row);
 }
@@ -214,7 +246,12 @@ export async function listEndpoints(q: Queryable, tenantId: string, limit: numbe
  * A new URL is checked for the caller and decides afresh whether the endpoint may reach private
  * addresses (a tenant-scoped change clears what an operator key granted); other changes keep it.
  */
-export async function updateEndpoint(q: Queryable, ctx: EndpointContext, current: Endpoint, patch: Partial<EndpointInput>): Promise<Endpoint> {
+export async function updateEndpoint(
+  q: Queryable,
+  ctx: EndpointContext,
+  current: Endpoint,
+  patch: Partial<EndpointInput>,
+): Promise<Endpoint> {
   const checked = patch.url === undefined ? null : await ctx.addresses.checkEndpointUrl(patch.url, ctx.environment, ctx.caller);
   const url = checked?.url ?? current.url;
   const eventTypes = patch.eventTypes === undefined ? current.eventTypes : [...new Set(patch.eventTypes)];
@@ -230,11 +267,20 @@ export async function updateEndpoint(q: Queryable, ctx: EndpointContext, current
             disabled_reason = CASE WHEN $7 = 1 THEN NULL WHEN enabled = 1 THEN 'disabled by PATCH' ELSE disabled_reason END,
             disabled_at = CASE WHEN $7 = 1 THEN NULL WHEN enabled = 1 THEN $8 ELSE disabled_at END
       WHERE id = $1 AND deleted_at IS NULL RETURNING ${COLUMNS}`,
-    [current.id, url, patch.description ?? current.description, JSON.stringify(eventTypes), patch.format ?? current.format,
-     JSON.stringify(patch.headers ?? current.headers), (patch.enabled ?? current.enabled) ? 1 : 0, Date.now(),
-     patch.maxConcurrency === undefined ? current.maxConcurrency : patch.maxConcurrency,
-     patch.rateLimit === undefined ? current.rateLimit : patch.rateLimit,
-     (patch.ordered ?? current.ordered) ? 1 : 0, checked ? (checked.privateAllowed ? 1 : 0) : null],
+    [
+      current.id,
+      url,
+      patch.description ?? current.description,
+      JSON.stringify(eventTypes),
+      patch.format ?? current.format,
+      JSON.stringify(patch.headers ?? current.headers),
+      (patch.enabled ?? current.enabled) ? 1 : 0,
+      Date.now(),
+      patch.maxConcurrency === undefined ? current.maxConcurrency : patch.maxConcurrency,
+      patch.rateLimit === undefined ? current.rateLimit : patch.rateLimit,
+      (patch.ordered ?? current.ordered) ? 1 : 0,
+      checked ? (checked.privateAllowed ? 1 : 0) : null,
+    ],
   );
   if (!row) throw notFound('endpoint', current.id);
   return toEndpoint(row);
@@ -246,18 +292,20 @@ export async function updateEndpoint(q: Queryable, ctx: EndpointContext, current
  */
 export async function deleteEndpoint(q: Queryable, tenantId: string, id: string): Promise<string[]> {
   const now = Date.now();
-  const n = await q.run('UPDATE endpoints SET deleted_at = $3, enabled = 0 WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL', [id, tenantId, now]);
+  const n = await q.run('UPDATE endpoints SET deleted_at = $3, enabled = 0 WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL', [
+    id,
+    tenantId,
+    now,
+  ]);
   if (n === 0) throw notFound('endpoint', id);
-  const failed = await q.all<{ event_id: string }>(
-    `UPDATE deliveries SET status = 'F', due_at = NULL, lease_token = NULL, last_error = 'endpoint deleted', updated_at = $2
-      WHERE endpoint_id = $1 AND status = 'I' RETURNING event_id`,
-    [id, now],
-  );
-  return [...new Set(failed.map((r) => r.event_id))];
+  return failEndpointDeliveries(q, id, 'endpoint deleted', now);
 }
 
 export async function getSecret(q: Queryable, box: SecretBox, tenantId: string, id: string): Promise<string> {
-  const row = await q.one<{ secret: string }>('SELECT secret FROM endpoints WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL', [id, tenantId]);
+  const row = await q.one<{ secret: string }>('SELECT secret FROM endpoints WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL', [
+    id,
+    tenantId,
+  ]);
   if (!row) throw notFound('endpoint', id);
   return box.open(row.secret);
 }
@@ -289,10 +337,18 @@ export async function rotateSecret(db: Db, box: SecretBox, tenantId: string, id:
     const live = (JSON.parse(row.previous_secrets) as PreviousSecret[]).filter((p) => p.until > now);
     if (live.length >= MAX_PREVIOUS_SECRETS) {
       const freed = new Date(Math.min(...live.map((p) => p.until))).toISOString();
-      throw new HeraldError('conflict', `this endpoint already has ${live.length} earlier secrets still signing (each for 24 hours after it was replaced), the most it keeps; rotate again after ${freed}`);
+      throw new HeraldError(
+        'conflict',
+        `this endpoint already has ${live.length} earlier secrets still signing (each for 24 hours after it was replaced), the most it keeps; rotate again after ${freed}`,
+      );
     }
     const previous: PreviousSecret[] = [{ secret: row.secret, until: now + SECRET_OVERLAP_MS }, ...live];
-    await q.run('UPDATE endpoints SET secret = $2, previous_secrets = $3, updated_at = $4 WHERE id = $1', [id, box.seal(secret), JSON.stringify(previous), now]);
+    await q.run('UPDATE endpoints SET secret = $2, previous_secrets = $3, updated_at = $4 WHERE id = $1', [
+      id,
+      box.seal(secret),
+      JSON.stringify(previous),
+      now,
+    ]);
   });
   return secret;
 }

@@ -20,9 +20,21 @@ import type { EnvironmentName } from '../keys/keys.js';
 // IPv4: the IANA special-purpose address registry's entries that are not globally reachable,
 // plus multicast (and 240/4, which holds the limited broadcast address).
 const V4_NOT_GLOBAL: [string, number][] = [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.88.99.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15],
-  ['198.51.100.0', 24], ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.0.2.0', 24],
+  ['192.88.99.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
 ];
 // IPv6 is judged the other way round: only global unicast (2000::/3) can be public, so everything
 // outside it is refused (loopback, unspecified, ULA fc00::/7, link-local fe80::/10, deprecated
@@ -31,7 +43,11 @@ const V4_NOT_GLOBAL: [string, number][] = [
 // 2001::/23 (Teredo, benchmarking, ORCHID, …) is refused, including its few globally reachable
 // anycast services: no webhook receiver lives there.
 const V6_GLOBAL: [string, number][] = [['2000::', 3]];
-const V6_NOT_GLOBAL: [string, number][] = [['2001::', 23], ['2001:db8::', 32], ['3fff::', 20]];
+const V6_NOT_GLOBAL: [string, number][] = [
+  ['2001::', 23],
+  ['2001:db8::', 32],
+  ['3fff::', 20],
+];
 
 const blockList = (family: 'ipv4' | 'ipv6', cidrs: [string, number][]) => {
   const list = new net.BlockList();
@@ -133,10 +149,14 @@ export class AddressPolicy {
    * A `lookup` for net.connect: resolves as usual, then refuses the connection when any address is
    * blocked. A literal address never reaches a lookup: guardedConnector checks those.
    */
-  guardedLookup = ((hostname: string, options: dns.LookupOptions, callback: (err: Error | null, address: any, family?: number) => void) => {
+  guardedLookup = ((
+    hostname: string,
+    options: dns.LookupOptions,
+    callback: (err: Error | null, address: string | dns.LookupAddress[] | undefined, family?: number) => void,
+  ) => {
     dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, undefined);
-      const list = addresses as dns.LookupAddress[];
+      const list = addresses;
       const bad = list.find((a) => this.isBlocked(a.address));
       if (bad) return callback(refusal(`${hostname} resolves to ${bad.address}, a private or reserved address`), undefined);
       if (options.all) return callback(null, list);
@@ -161,16 +181,20 @@ export class AddressPolicy {
       throw badRequest(`url must use http or https, not ${url.protocol.replace(':', '')}`);
     }
     if (url.username || url.password) throw badRequest('url must not contain credentials; use custom headers instead');
-    if (environment === 'production' && url.protocol !== 'https:') throw badRequest('production endpoints must use https:// (sandbox allows http://)');
+    if (environment === 'production' && url.protocol !== 'https:')
+      throw badRequest('production endpoints must use https:// (sandbox allows http://)');
     const privateAllowed = environment === 'sandbox' && caller === 'operator';
     if (privateAllowed || !this.guards({ environment, privateAllowed })) return { url: url.toString(), privateAllowed };
 
-    const cannot = environment === 'production' ? 'production endpoints cannot point at' : 'a tenant-scoped key cannot point a sandbox endpoint at';
-    const remedy = environment === 'production'
-      ? 'use the sandbox to test locally, or have the operator allow the range with HERALD_ALLOW_PRIVATE_CIDRS'
-      : 'register it with an operator key, or have the operator allow it for tenants with HERALD_SANDBOX_TENANT_PRIVATE=1';
+    const cannot =
+      environment === 'production' ? 'production endpoints cannot point at' : 'a tenant-scoped key cannot point a sandbox endpoint at';
+    const remedy =
+      environment === 'production'
+        ? 'use the sandbox to test locally, or have the operator allow the range with HERALD_ALLOW_PRIVATE_CIDRS'
+        : 'register it with an operator key, or have the operator allow it for tenants with HERALD_SANDBOX_TENANT_PRIVATE=1';
     const host = unbracket(url.hostname);
-    if (this.isBlocked(host)) throw badRequest(`${cannot} a private or loopback address, or any other that is not public (${host}); ${remedy}`);
+    if (this.isBlocked(host))
+      throw badRequest(`${cannot} a private or loopback address, or any other that is not public (${host}); ${remedy}`);
     if (net.isIP(host) === 0) {
       // A name that does not resolve now is accepted (it may be set up later); the connect-time
       // guard still checks every connection.

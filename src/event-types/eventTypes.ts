@@ -27,7 +27,7 @@ interface EventTypeRow {
 const toEventType = (r: EventTypeRow): EventType => ({
   name: r.name,
   description: r.description,
-  schema: r.schema === null ? null : JSON.parse(r.schema),
+  schema: r.schema === null ? null : (JSON.parse(r.schema) as EventType['schema']),
   example: r.example === null ? null : JSON.parse(r.example),
   createdAt: new Date(r.created_at).toISOString(),
   updatedAt: new Date(r.updated_at).toISOString(),
@@ -64,7 +64,7 @@ export async function upsertEventType(
 ): Promise<{ eventType: EventType; created: boolean }> {
   if (input.schema !== undefined && input.schema !== null) checkSchema(input.schema);
   if (input.schema && input.example !== undefined) {
-    const errors = validateWith(ajv.compile(input.schema as object), input.example);
+    const errors = validateWith(ajv.compile(input.schema), input.example);
     if (errors) throw badRequest(`example does not match the schema: ${errors}`);
   }
   recent.delete(cacheKey(q, environmentId, input.name));
@@ -92,7 +92,10 @@ export async function upsertEventType(
 }
 
 export async function findEventType(q: Queryable, environmentId: string, name: string): Promise<EventType | undefined> {
-  const row = await q.one<EventTypeRow>(`SELECT ${COLUMNS} FROM event_types WHERE environment_id = $1 AND name = $2`, [environmentId, name]);
+  const row = await q.one<EventTypeRow>(`SELECT ${COLUMNS} FROM event_types WHERE environment_id = $1 AND name = $2`, [
+    environmentId,
+    name,
+  ]);
   return row && toEventType(row);
 }
 
@@ -120,7 +123,12 @@ export async function importCatalog(q: Queryable, environmentId: string, catalog
   const c = CATALOGS[catalog];
   if (!c) throw badRequest(`unknown catalog "${catalog}"; available: ${Object.keys(CATALOGS).join(', ')}`);
   for (const t of c.types) {
-    await upsertEventType(q, environmentId, { name: t.name, description: t.description, schema: schemaOf(t), example: t.example }, { replace: true });
+    await upsertEventType(
+      q,
+      environmentId,
+      { name: t.name, description: t.description, schema: schemaOf(t), example: t.example },
+      { replace: true },
+    );
   }
   return c.types.length;
 }
@@ -129,7 +137,10 @@ function validateWith(fn: ValidateFunction, value: unknown): string | null {
   if (fn(value)) return null;
   return (fn.errors ?? [])
     .slice(0, 10)
-    .map((e) => `${e.instancePath || '/'} ${e.message}${e.keyword === 'enum' ? ` (${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')})` : ''}`)
+    .map(
+      (e) =>
+        `${e.instancePath || '/'} ${e.message}${e.keyword === 'enum' ? ` (${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')})` : ''}`,
+    )
     .join('; ');
 }
 

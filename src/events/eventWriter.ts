@@ -1,9 +1,19 @@
 import { createHash } from 'node:crypto';
 import type { Db, Queryable } from '../db/db.js';
-import { type ClaimedDelivery, ENDPOINT_COLUMNS, type EndpointFields, endpointFields } from '../deliveries/claimDueDeliveries.js';
+import {
+  type ClaimedDelivery,
+  ENDPOINT_COLUMNS,
+  type EndpointFields,
+  endpointFields,
+  type EndpointRow,
+} from '../delivery/sql/claimDueDeliveries.js';
 import { type GroupWrite, GroupCommit } from '../db/groupCommit.js';
+import { chunks, placeholders, valuesRows } from '../db/sql.js';
+import { insertDeliveries } from '../delivery/sql/insertDeliveries.js';
+import { EventStatus } from '../delivery/status.js';
 import { HeraldError } from '../errors.js';
 import { newId } from '../ids.js';
+import { countAccepted } from '../reports/sql/rollups.js';
 import type { SecretBox } from '../secrets/secretBox.js';
 
 /**
@@ -47,7 +57,7 @@ export interface NewEvent {
 export interface AcceptedEvent {
   id: string;
   type: string;
-  status: 'N' | 'I' | 'S' | 'F';
+  status: EventStatus;
   createdAt: number;
   occurredAt: number;
   /** False when an earlier event with the same idempotency key was answered instead. */
@@ -85,7 +95,10 @@ const MAX_HANDOVER = 1000;
  * with different parameters with an error, and so does Herald: 409).
  */
 export function requestHash(e: Pick<NewEvent, 'type' | 'payload' | 'occurredAt'>): string {
-  return createHash('sha256').update(`${e.type}\u0000${e.occurredAt ?? ''}\u0000`).update(e.payload).digest('base64url');
+  return createHash('sha256')
+    .update(`${e.type}\u0000${e.occurredAt ?? ''}\u0000`)
+    .update(e.payload)
+    .digest('base64url');
 }
 
 const reused = (key: string, eventId: string | null) =>
@@ -150,7 +163,10 @@ export class EventWriter {
 
   /** The tenant's enabled endpoints: the most deliveries one of its events can have. */
   private async countFanOut(tenantId: string): Promise<number> {
-    const row = await this.db.one<{ n: number | string }>('SELECT count(*) AS n FROM endpoints WHERE tenant_id = $1 AND deleted_at IS NULL AND enabled = 1', [tenantId]);
+    const row = await this.db.one<{ n: number | string }>(
+      'SELECT count(*) AS n FROM endpoints WHERE tenant_id = $1 AND deleted_at IS NULL AND enabled = 1',
+      [tenantId],
+    );
     const n = Number(row?.n ?? 0);
     this.noteFanOut(tenantId, n);
     return n;
@@ -172,10 +188,9 @@ export class EventWriter {
       hashes.set(e.idempotencyKey, before ?? e.requestHash);
     }
     const keys = [...hashes.keys()];
-    for (let i = 0; i < keys.length; i += 500) {
-      const chunk = keys.slice(i, i + 500);
+    for (const chunk of chunks(keys, 500)) {
       const rows = await this.db.all<{ id: string; idempotency_key: string; request_hash: string | null }>(
-        `SELECT id, idempotency_key, request_hash FROM events WHERE tenant_id = $1 AND idempotency_key IN (${chunk.map((_, j) => `$${j + 2}`).join(', ')})`,
+        `SELECT id, idempotency_key, request_hash FROM events WHERE tenant_id = $1 AND idempotency_key IN (${placeholders(chunk.length, 2)})`,
         [tenantId, ...chunk],
       );
       for (const r of rows) {
@@ -233,10 +248,10 @@ export async function insertEvents(q: Queryable, box: SecretBox, tenantId: strin
 /** The enabled endpoints of these tenants, with what their deliveries need. */
 async function loadTargets(q: Queryable, box: SecretBox, tenantIds: string[]): Promise<Map<string, Target[]>> {
   const now = Date.now();
-  const rows = await q.all(
+  const rows = await q.all<EndpointRow & { id: string; tenant_id: string; event_types: string }>(
     `SELECT ep.id, ep.tenant_id, ep.event_types, ${ENDPOINT_COLUMNS}
        FROM endpoints ep JOIN tenants t ON t.id = ep.tenant_id
-      WHERE ep.tenant_id IN (${tenantIds.map((_, i) => `$${i + 1}`).join(', ')}) AND ep.deleted_at IS NULL AND ep.enabled = 1`,
+      WHERE ep.tenant_id IN (${placeholders(tenantIds.length)}) AND ep.deleted_at IS NULL AND ep.enabled = 1`,
     tenantIds,
   );
   const byTenant = new Map<string, Target[]>();
@@ -244,7 +259,7 @@ async function loadTargets(q: Queryable, box: SecretBox, tenantIds: string[]): P
     const list = byTenant.get(t.tenant_id) ?? [];
     list.push({
       id: t.id,
-      types: JSON.parse(t.event_types),
+      types: JSON.parse(t.event_types) as string[],
       ...endpointFields(t, box, now),
       handOver: t.ordered !== 1 && t.consecutive_failures === 0,
     });
@@ -272,7 +287,9 @@ function plan(group: Request[], targets: Map<string, Target[]>): Row[] {
       id: newId('evt', now),
       tenantId: r.tenantId,
       event,
-      targets: (targets.get(r.tenantId) ?? []).filter((t) => (r.onlyEndpointId ? t.id === r.onlyEndpointId : subscribes(t.types, event.type))),
+      targets: (targets.get(r.tenantId) ?? []).filter((t) =>
+        r.onlyEndpointId ? t.id === r.onlyEndpointId : subscribes(t.types, event.type),
+      ),
       createdAt: now,
       occurredAt: event.occurredAt ?? now,
     })),
@@ -289,14 +306,24 @@ async function insertGroup(
   const inserted = new Set<string>();
   for (const chunk of chunks(rows, 500)) {
     const params: unknown[] = [];
-    const values = chunk.map((r) => {
-      params.push(r.id, r.tenantId, r.event.type, r.event.payload, r.targets.length ? 'I' : 'N', r.event.idempotencyKey ?? null, r.occurredAt, r.createdAt, r.event.inboundId ?? null, r.event.requestHash ?? null);
-      const b = params.length - 10;
-      return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}, $${b + 8}, $${b + 9}, $${b + 10})`;
-    });
+    for (const r of chunk) {
+      const status = r.targets.length ? EventStatus.InProgress : EventStatus.NoEndpoints;
+      params.push(
+        r.id,
+        r.tenantId,
+        r.event.type,
+        r.event.payload,
+        status,
+        r.event.idempotencyKey ?? null,
+        r.occurredAt,
+        r.createdAt,
+        r.event.inboundId ?? null,
+        r.event.requestHash ?? null,
+      );
+    }
     const ids = await q.all<{ id: string }>(
       `INSERT INTO events (id, tenant_id, type, payload, status, idempotency_key, occurred_at, created_at, inbound_id, request_hash)
-       VALUES ${values.join(', ')}
+       VALUES ${valuesRows(chunk.length, 10)}
        ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id`,
       params,
     );
@@ -330,45 +357,54 @@ async function insertGroup(
       endpointActive: true,
     });
   }
-  for (const chunk of chunks(all, 1000)) {
-    const leasedHere = lease !== null && chunk.some((d) => d.leased);
-    const params: unknown[] = leasedHere ? [now, lease.until, lease.token] : [now];
-    const values = chunk.map((d) => {
-      params.push(d.id, d.row.id, d.target.id, d.row.tenantId);
-      const b = params.length - 4;
-      // $2/$3: the lease; ordered endpoints' deliveries are due now and unleased ($1, NULL).
-      return !d.leased
-        ? `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, 'I', 0, $1, NULL, $1, $1)`
-        : `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, 'I', 0, $2, $3, $1, $1)`;
-    });
-    await q.run(
-      `INSERT INTO deliveries (id, event_id, endpoint_id, tenant_id, status, attempts, due_at, lease_token, created_at, updated_at)
-       VALUES ${values.join(', ')}`,
-      params,
-    );
-  }
+  await insertDeliveries(
+    q,
+    all.map((d) => ({ id: d.id, eventId: d.row.id, endpointId: d.target.id, tenantId: d.row.tenantId, leased: d.leased })),
+    lease,
+    now,
+  );
+  await countAccepted(
+    q,
+    rows.filter((r) => inserted.has(r.id)),
+  );
 
   const results: AcceptedEvent[][] = group.map(() => []);
   for (const r of rows) {
     if (inserted.has(r.id)) {
-      results[r.request].push({ id: r.id, type: r.event.type, status: r.targets.length ? 'I' : 'N', createdAt: r.createdAt, occurredAt: r.occurredAt, created: true });
+      results[r.request].push({
+        id: r.id,
+        type: r.event.type,
+        status: r.targets.length ? EventStatus.InProgress : EventStatus.NoEndpoints,
+        createdAt: r.createdAt,
+        occurredAt: r.occurredAt,
+        created: true,
+      });
       continue;
     }
     // The idempotency key was seen before (in an earlier request or earlier in this group). Thrown
     // here, a conflict rolls the group back; the group commit then writes each request alone, so
     // only this one fails.
-    const prior = await q.one<{ id: string; type: string; status: AcceptedEvent['status']; created_at: number; occurred_at: number; request_hash: string | null }>(
-      'SELECT id, type, status, created_at, occurred_at, request_hash FROM events WHERE tenant_id = $1 AND idempotency_key = $2',
-      [r.tenantId, r.event.idempotencyKey],
-    );
-    if (r.event.requestHash && prior!.request_hash && prior!.request_hash !== r.event.requestHash) throw reused(r.event.idempotencyKey!, prior!.id);
-    results[r.request].push({ id: prior!.id, type: prior!.type, status: prior!.status, createdAt: prior!.created_at, occurredAt: prior!.occurred_at, created: false });
+    const prior = await q.one<{
+      id: string;
+      type: string;
+      status: AcceptedEvent['status'];
+      created_at: number;
+      occurred_at: number;
+      request_hash: string | null;
+    }>('SELECT id, type, status, created_at, occurred_at, request_hash FROM events WHERE tenant_id = $1 AND idempotency_key = $2', [
+      r.tenantId,
+      r.event.idempotencyKey,
+    ]);
+    if (r.event.requestHash && prior!.request_hash && prior!.request_hash !== r.event.requestHash)
+      throw reused(r.event.idempotencyKey!, prior!.id);
+    results[r.request].push({
+      id: prior!.id,
+      type: prior!.type,
+      status: prior!.status,
+      createdAt: prior!.created_at,
+      occurredAt: prior!.occurred_at,
+      created: false,
+    });
   }
   return { results, leased };
-}
-
-function chunks<T>(xs: T[], n: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
-  return out;
 }

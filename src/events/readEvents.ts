@@ -1,11 +1,12 @@
 import type { Queryable } from '../db/db.js';
+import { DeliveryStatus, type EventStatus } from '../delivery/status.js';
 import { notFound } from '../errors.js';
 import { type Page, pageOf } from '../pagination.js';
 
 export interface DeliverySummary {
   id: string;
   endpointId: string;
-  status: 'I' | 'S' | 'F';
+  status: DeliveryStatus;
   attempts: number;
   nextAttemptAt: string | null;
   lastStatusCode: number | null;
@@ -17,7 +18,7 @@ export interface EventView {
   type: string;
   /** The payload's JSON text exactly as stored (as it was sent), or "null" once purged. */
   payload: string;
-  status: 'N' | 'I' | 'S' | 'F';
+  status: EventStatus;
   idempotencyKey: string | null;
   /** Set when retention purged the payload (the payload then reads null). */
   payloadPurgedAt: string | null;
@@ -79,10 +80,17 @@ export async function getEvent(q: Queryable, tenantId: string, id: string): Prom
     [id, tenantId],
   );
   if (!row) throw notFound('event', id);
-  const deliveries = await q.all<{ id: string; endpoint_id: string; status: DeliverySummary['status']; attempts: number; due_at: number | null; last_status_code: number | null; last_error: string | null }>(
-    'SELECT id, endpoint_id, status, attempts, due_at, last_status_code, last_error FROM deliveries WHERE event_id = $1 ORDER BY id',
-    [id],
-  );
+  const deliveries = await q.all<{
+    id: string;
+    endpoint_id: string;
+    status: DeliverySummary['status'];
+    attempts: number;
+    due_at: number | null;
+    last_status_code: number | null;
+    last_error: string | null;
+  }>('SELECT id, endpoint_id, status, attempts, due_at, last_status_code, last_error FROM deliveries WHERE event_id = $1 ORDER BY id', [
+    id,
+  ]);
   return {
     ...toEvent(row),
     deliveries: deliveries.map((d) => ({
@@ -90,7 +98,7 @@ export async function getEvent(q: Queryable, tenantId: string, id: string): Prom
       endpointId: d.endpoint_id,
       status: d.status,
       attempts: d.attempts,
-      nextAttemptAt: d.status === 'I' && d.due_at !== null ? iso(d.due_at) : null,
+      nextAttemptAt: d.status === DeliveryStatus.InProgress && d.due_at !== null ? iso(d.due_at) : null,
       lastStatusCode: d.last_status_code,
       lastError: d.last_error,
     })),

@@ -8,14 +8,7 @@ import { type ErrorCode, HeraldError } from '../errors.js';
 // unexpected failure is masked (a generic message, the requestId kept) and logged whole.
 
 export type GraphQLCode =
-  | 'UNAUTHENTICATED'
-  | 'FORBIDDEN'
-  | 'NOT_FOUND'
-  | 'BAD_USER_INPUT'
-  | 'RATE_LIMITED'
-  | 'CONFLICT'
-  | 'UNAVAILABLE'
-  | 'INTERNAL_SERVER_ERROR';
+  'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'RATE_LIMITED' | 'CONFLICT' | 'UNAVAILABLE' | 'INTERNAL_SERVER_ERROR';
 
 const CODES: Record<ErrorCode, GraphQLCode> = {
   bad_request: 'BAD_USER_INPUT',
@@ -30,7 +23,16 @@ const CODES: Record<ErrorCode, GraphQLCode> = {
   unavailable: 'UNAVAILABLE',
 };
 
-const OURS = new Set<string>(['UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'BAD_USER_INPUT', 'RATE_LIMITED', 'CONFLICT', 'UNAVAILABLE', 'INTERNAL_SERVER_ERROR']);
+const OURS = new Set<string>([
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'BAD_USER_INPUT',
+  'RATE_LIMITED',
+  'CONFLICT',
+  'UNAVAILABLE',
+  'INTERNAL_SERVER_ERROR',
+]);
 
 export const INTERNAL_MESSAGE = 'something went wrong on our side; quote the requestId if you report it';
 
@@ -49,22 +51,39 @@ export function maskError(error: unknown): Error {
   while (original instanceof GraphQLError && original.originalError) original = original.originalError;
   const where = { nodes: gql?.nodes, source: gql?.source, positions: gql?.positions, path: gql?.path };
   if (original instanceof HeraldError) {
-    const retryAfter = (original.details as { retryAfter?: number; retryAfterSeconds?: number } | undefined);
+    const retryAfter = original.details as { retryAfter?: number; retryAfterSeconds?: number } | undefined;
     const seconds = retryAfter?.retryAfter ?? retryAfter?.retryAfterSeconds;
-    return new GraphQLError(original.message, { ...where, extensions: { code: CODES[original.code], ...(seconds ? { retryAfterSeconds: seconds } : {}) } });
+    return new GraphQLError(original.message, {
+      ...where,
+      extensions: { code: CODES[original.code], ...(seconds ? { retryAfterSeconds: seconds } : {}) },
+    });
   }
   // Errors of the request document (syntax, validation, graphql-armor's limits) come with yoga's
   // codes (GRAPHQL_VALIDATION_FAILED, …) or none: to the client they are all BAD_USER_INPUT.
-  if (original instanceof GraphQLError) return OURS.has(original.extensions?.code as string) ? original : withCode(original, 'BAD_USER_INPUT');
+  if (original instanceof GraphQLError)
+    return OURS.has(original.extensions?.code as string) ? original : withCode(original, 'BAD_USER_INPUT');
   if (gql && !original) return OURS.has(gql.extensions?.code as string) ? gql : withCode(gql, 'BAD_USER_INPUT');
   if (isUnavailable(original)) {
-    return new GraphQLError('the database is unavailable right now; nothing was changed, retry in a few seconds', { ...where, extensions: { code: 'UNAVAILABLE' } });
+    return new GraphQLError('the database is unavailable right now; nothing was changed, retry in a few seconds', {
+      ...where,
+      extensions: { code: 'UNAVAILABLE' },
+    });
   }
-  return new GraphQLError(INTERNAL_MESSAGE, { ...where, originalError: original instanceof Error ? original : new Error(String(original)), extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+  return new GraphQLError(INTERNAL_MESSAGE, {
+    ...where,
+    originalError: original instanceof Error ? original : new Error(String(original)),
+    extensions: { code: 'INTERNAL_SERVER_ERROR' },
+  });
 }
 
 function withCode(e: GraphQLError, code: GraphQLCode): GraphQLError {
-  return new GraphQLError(e.message, { nodes: e.nodes, source: e.source, positions: e.positions, path: e.path, extensions: { ...e.extensions, code } });
+  return new GraphQLError(e.message, {
+    nodes: e.nodes,
+    source: e.source,
+    positions: e.positions,
+    path: e.path,
+    extensions: { ...e.extensions, code },
+  });
 }
 
 /**

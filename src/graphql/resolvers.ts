@@ -1,28 +1,55 @@
 import { GraphQLScalarType, Kind, type ValueNode } from 'graphql';
 import { listAudit, writeAudit } from '../accounts/audit.js';
 import { listRecords, type RecordKind } from '../billing/records.js';
-import { startRecovery } from '../deliveries/recoverDeliveries.js';
-import { type InboundStatus } from '../inbound/storeInbound.js';
-import { listInbound } from '../inbound/readInbound.js';
+import { startRecovery } from '../delivery/sql/recoverDeliveries.js';
+import { type InboundStatus } from '../inbound/sql/storeInbound.js';
+import { listInbound } from '../inbound/sql/readInbound.js';
 import { listSources } from '../sources/sources.js';
-import { logIn, type AccountsDeps } from '../accounts/logIn.js';
+import { completeEnrolment, logInOrEnrol, type AccountsDeps } from '../accounts/logIn.js';
 import { exchangeClientToken } from '../keys/clientTokens.js';
 import { logOut, refreshSession, type Session } from '../accounts/sessions.js';
 import { totpQrCode } from '../accounts/totp.js';
-import { createUser, disableUser, enableUser, getUser, listUsers, resetMfa, type SecondFactor, type User } from '../accounts/users.js';
+import {
+  clearMfa,
+  createUser,
+  createUserToEnrol,
+  disableUser,
+  enableUser,
+  getUser,
+  listUsers,
+  resetMfa,
+  type SecondFactor,
+  type User,
+} from '../accounts/users.js';
 import type { ApiDeps } from '../api/deps.js';
 import { type Actor, requireOperator, resolveOwner, resolveTenant } from '../auth/actor.js';
+import { endpointContext } from '../auth/endpointContext.js';
 import { createCustomerAnnounced, updateCustomerAnnounced } from '../customers/customerChanges.js';
 import { type Address, type Customer, type CustomerKind, getCustomer, listCustomers } from '../customers/customers.js';
-import { attemptsOfDeliveries, deliveriesOfEvents } from '../deliveries/readDeliveries.js';
-import { resendDelivery } from '../deliveries/resendDelivery.js';
-import { type BodyFormat, createEndpoint, type Endpoint, type EndpointContext, type EndpointInput, getEndpoint, getSecret, listEndpoints, rotateSecret, updateEndpoint } from '../endpoints/endpoints.js';
+import { attemptsOfDeliveries, deliveriesOfEvents } from '../delivery/sql/readDeliveries.js';
+import { resendDelivery } from '../delivery/sql/resendDelivery.js';
+import {
+  type BodyFormat,
+  createEndpoint,
+  type Endpoint,
+  type EndpointInput,
+  getEndpoint,
+  getSecret,
+  listEndpoints,
+  rotateSecret,
+  updateEndpoint,
+} from '../endpoints/endpoints.js';
 import { sendTestEvent } from '../endpoints/testEvent.js';
 import { badRequest, HeraldError, notFound } from '../errors.js';
 import { listEventTypes } from '../event-types/eventTypes.js';
-import { listEvents } from '../events/readEvents.js';
+import { getEvent, listEvents } from '../events/readEvents.js';
+import { type EndpointHealthView, readEndpointHealth } from '../endpoints/readEndpointHealth.js';
+import { CATALOGS } from '../event-types/catalogs/index.js';
+import { OPERATOR_EVENT_TYPES } from '../operator/operatorEvents.js';
+import { readAttemptBodies } from './attemptBodies.js';
+import { batchByTick } from './batch.js';
 import { decodeCursor, encodeCursor, type Page } from '../pagination.js';
-import { billingTotals, type Bucket, deliveryReport } from '../reports/deliveryReport.js';
+import { billingTotals, type Bucket, deliveryReport, failingEndpoints, reportByEventType } from '../reports/deliveryReport.js';
 import { tenantOf } from '../tenants/ownerOf.js';
 import { findTenant, listTenants, type Tenant } from '../tenants/tenants.js';
 
@@ -90,7 +117,10 @@ function pageArgs(args: { first?: number | null; after?: string | null }, list: 
 }
 const connection = <T, U>(page: Page<T>, map: (t: T) => U, args: PageArgs) => ({
   nodes: page.data.map(map),
-  pageInfo: { hasNextPage: page.nextCursor !== null, endCursor: page.nextCursor === null ? null : encodeCursor(args.list, page.nextCursor) },
+  pageInfo: {
+    hasNextPage: page.nextCursor !== null,
+    endCursor: page.nextCursor === null ? null : encodeCursor(args.list, page.nextCursor),
+  },
 });
 
 const tenantNode = (t: Tenant) => ({ id: t.id, uid: t.uid, name: t.name, createdAt: t.createdAt });
@@ -103,7 +133,8 @@ function given<T extends object>(input: T | null | undefined): Partial<T> {
 }
 
 function customDataObject(data: unknown, what: string): Record<string, unknown> {
-  if (!data || typeof data !== 'object' || Array.isArray(data)) throw badRequest(`${what} must be a JSON object of fields, like {"tier": "gold"}`);
+  if (!data || typeof data !== 'object' || Array.isArray(data))
+    throw badRequest(`${what} must be a JSON object of fields, like {"tier": "gold"}`);
   return data as Record<string, unknown>;
 }
 
@@ -115,36 +146,25 @@ function time(value: string | null | undefined, fallback: number, name: string):
 }
 
 // ---- Reaching objects the way REST does: through the actor.
-const tenantFor = (ctx: AuthenticatedContext, tenant: string | null | undefined) => resolveTenant(ctx.deps.db, ctx.deps.box, ctx.actor, tenant);
+const tenantFor = (ctx: AuthenticatedContext, tenant: string | null | undefined) =>
+  resolveTenant(ctx.deps.db, ctx.deps.box, ctx.actor, tenant);
 
 /** A customer by id (its tenant found from it), or by id or key within a named tenant. */
 async function customerFor(ctx: AuthenticatedContext, customerId: string, tenant: string | null | undefined): Promise<Customer> {
   const { db, box } = ctx.deps;
   if (tenant) return getCustomer(db, (await tenantFor(ctx, tenant)).id, customerId);
-  const owner = await resolveOwner(db, box, ctx.actor, await tenantOf(db, ctx.actor.environmentId, 'customer', customerId), () => notFound('customer', customerId));
+  const owner = await resolveOwner(db, box, ctx.actor, await tenantOf(db, ctx.actor.environmentId, 'customer', customerId), () =>
+    notFound('customer', customerId),
+  );
   return getCustomer(db, owner.id, customerId);
 }
 
 async function endpointFor(ctx: AuthenticatedContext, id: string): Promise<Endpoint> {
   const { db, box } = ctx.deps;
-  const owner = await resolveOwner(db, box, ctx.actor, await tenantOf(db, ctx.actor.environmentId, 'endpoint', id), () => notFound('endpoint', id));
+  const owner = await resolveOwner(db, box, ctx.actor, await tenantOf(db, ctx.actor.environmentId, 'endpoint', id), () =>
+    notFound('endpoint', id),
+  );
   return getEndpoint(db, owner.id, id);
-}
-
-function endpointContext(ctx: AuthenticatedContext): EndpointContext {
-  const { config, addresses, box } = ctx.deps;
-  // The same context REST's endpoint routes build from the caller's key: the URL policy of the
-  // caller's environment, and a tenant's session counts as tenant-scoped credentials (no private
-  // addresses, even in the sandbox, unless HERALD_SANDBOX_TENANT_PRIVATE says so).
-  return {
-    environmentId: ctx.actor.environmentId,
-    environment: ctx.actor.environment,
-    tokenHeader: config.tokenHeader,
-    addresses,
-    maxEndpoints: config.maxEndpointsPerTenant,
-    box,
-    caller: ctx.actor.tenantId ? 'tenant' : 'operator',
-  };
 }
 
 function endpointInput<T extends { format?: string | null }>(input: T): Partial<EndpointInput> {
@@ -152,7 +172,12 @@ function endpointInput<T extends { format?: string | null }>(input: T): Partial<
   return { ...g, ...(g.format ? { format: g.format.toLowerCase() as BodyFormat } : {}) };
 }
 
-async function createCustomerOf(ctx: AuthenticatedContext, kind: CustomerKind, tenant: string | null | undefined, input: Record<string, unknown>): Promise<unknown> {
+async function createCustomerOf(
+  ctx: AuthenticatedContext,
+  kind: CustomerKind,
+  tenant: string | null | undefined,
+  input: Record<string, unknown>,
+): Promise<unknown> {
   const t = await tenantFor(ctx, tenant);
   const g = given(input) as { key: string; name?: string; email?: string; address?: Address; customData?: unknown };
   const { customer, released } = await createCustomerAnnounced(ctx.deps.db, ctx.deps.box, t.id, {
@@ -168,7 +193,12 @@ async function createCustomerOf(ctx: AuthenticatedContext, kind: CustomerKind, t
   return customerNode(customer);
 }
 
-async function changeCustomer(ctx: AuthenticatedContext, customerId: string, tenant: string | null | undefined, patch: { address?: Address; customData?: Record<string, unknown> }) {
+async function changeCustomer(
+  ctx: AuthenticatedContext,
+  customerId: string,
+  tenant: string | null | undefined,
+  patch: { address?: Address; customData?: Record<string, unknown> },
+) {
   const current = await customerFor(ctx, customerId, tenant);
   const { customer, released } = await updateCustomerAnnounced(ctx.deps.db, ctx.deps.box, current, patch);
   ctx.deps.onEventsAccepted();
@@ -184,8 +214,17 @@ const userNode = (u: User) => ({
   status: u.status.toUpperCase(),
 });
 
-async function withSecondFactor(made: { user: User } & SecondFactor) {
-  return { user: userNode(made.user), totpSecret: made.totpSecret, otpauthUri: made.otpauthUri, qrCode: (await totpQrCode(made.otpauthUri)).dataUrl, recoveryCodes: made.recoveryCodes };
+async function withSecondFactor(made: { user: User } & Partial<SecondFactor>) {
+  // A user left to enrol at its next login: nothing to show.
+  if (!made.totpSecret || !made.otpauthUri)
+    return { user: userNode(made.user), totpSecret: null, otpauthUri: null, qrCode: null, recoveryCodes: [] };
+  return {
+    user: userNode(made.user),
+    totpSecret: made.totpSecret,
+    otpauthUri: made.otpauthUri,
+    qrCode: (await totpQrCode(made.otpauthUri)).dataUrl,
+    recoveryCodes: made.recoveryCodes,
+  };
 }
 
 /**
@@ -210,21 +249,77 @@ async function records(ctx: AuthenticatedContext, kind: RecordKind, c: Customer,
 
 /** Revealing or rotating a signing secret is written to the audit log (never the secret itself). */
 async function auditSecret(ctx: AuthenticatedContext, action: 'endpoint.secret_revealed' | 'endpoint.secret_rotated', endpoint: Endpoint) {
-  await writeAudit(ctx.deps.db, { environmentId: ctx.actor.environmentId, actor: ctx.actor.id, action, target: endpoint.id, address: ctx.address, details: { tenantId: endpoint.tenantId, session: ctx.actor.sessionId } });
+  await writeAudit(ctx.deps.db, {
+    environmentId: ctx.actor.environmentId,
+    actor: ctx.actor.id,
+    action,
+    target: endpoint.id,
+    address: ctx.address,
+    details: { tenantId: endpoint.tenantId, session: ctx.actor.sessionId },
+  });
 }
 
 const auditContext = (ctx: AuthenticatedContext) => ({ actor: ctx.actor.id, address: ctx.address });
+
+/** Which catalog each event type name comes from: an imported catalog, Herald's own operational events ("herald"), or none (made by hand). */
+const CATALOG_OF = new Map([
+  ...Object.values(CATALOGS).flatMap((c) => c.types.map((t) => [t.name, c.name] as const)),
+  ...OPERATOR_EVENT_TYPES.map((t) => [t.name, 'herald'] as const),
+]);
+
+// Per-request batching (batch.ts) of fields read for many rows at once.
+interface Loaders {
+  health: (endpointId: string) => Promise<EndpointHealthView | undefined>;
+  body: (attemptId: string) => Promise<string | null | undefined>;
+}
+const loaders = new WeakMap<AuthenticatedContext, Loaders>();
+function loadersOf(ctx: AuthenticatedContext): Loaders {
+  let l = loaders.get(ctx);
+  if (!l) {
+    // Only endpoints and attempts this request already reached through its actor get here.
+    l = {
+      health: batchByTick((ids: string[]) => readEndpointHealth(ctx.deps.db, ids, ctx.deps.config.circuitThreshold)),
+      body: batchByTick((ids: string[]) => readAttemptBodies(ctx.deps.db, ids)),
+    };
+    loaders.set(ctx, l);
+  }
+  return l;
+}
+
+/** An event's deliveries and their attempts, as events() and event() answer them. */
+async function withDeliveries<E extends { id: string }>(ctx: AuthenticatedContext, events: E[]) {
+  const deliveries = await deliveriesOfEvents(
+    ctx.deps.db,
+    events.map((e) => e.id),
+  );
+  const attempts = await attemptsOfDeliveries(
+    ctx.deps.db,
+    deliveries.map((d) => d.id),
+  );
+  return (e: E) => ({
+    ...e,
+    deliveries: deliveries
+      .filter((d) => d.eventId === e.id)
+      .map((d) => ({ ...d, attemptCount: d.attempts, attempts: attempts.filter((a) => a.deliveryId === d.id) })),
+  });
+}
 
 const INBOUND_STATUSES: InboundStatus[] = ['received', 'processed', 'unmatched', 'rejected', 'failed'];
 
 type Args = Record<string, any>;
 type Resolver<C> = (parent: any, args: Args, ctx: C) => unknown;
 
+const loginNode = (user: User, session: Session, key: string) => ({
+  id: user.id,
+  username: user.email,
+  sessions: [{ sessionKey: key, expiresAt: session.expiresAt, environment: ENV_OUT(session.environment) }],
+});
+
 export const publicResolvers: Record<string, Record<string, Resolver<PublicContext>>> = {
   Query: { ok: () => true },
   Mutation: {
     async logIn(_p, { input }, ctx) {
-      const { user, session, key } = await logIn(accounts(ctx.deps), {
+      const answer = await logInOrEnrol(accounts(ctx.deps), {
         username: input.username,
         password: input.password,
         totpCode: input.totpCode,
@@ -232,7 +327,23 @@ export const publicResolvers: Record<string, Record<string, Resolver<PublicConte
         environment: ENV_IN(input.environment),
         address: ctx.address,
       });
-      return { login: { id: user.id, username: user.email, sessions: [{ sessionKey: key, expiresAt: session.expiresAt, environment: ENV_OUT(session.environment) }] } };
+      if ('enrolment' in answer) {
+        const { ticket, totpSecret, otpauthUri, expiresAt } = answer.enrolment;
+        return {
+          login: null,
+          enrolment: { ticket, totpSecret, otpauthUri, expiresAt, qrSvgDataUrl: (await totpQrCode(otpauthUri)).dataUrl },
+        };
+      }
+      return { login: loginNode(answer.user, answer.session, answer.key), enrolment: null };
+    },
+    async completeEnrolment(_p, { input }, ctx) {
+      const done = await completeEnrolment(accounts(ctx.deps), {
+        ticket: input.ticket,
+        totpCode: input.totpCode,
+        environment: ENV_IN(input.environment),
+        address: ctx.address,
+      });
+      return { login: loginNode(done.user, done.session, done.key), recoveryCodes: done.recoveryCodes };
     },
     async exchangeClientToken(_p, { input }, ctx) {
       const { session, key } = await exchangeClientToken(ctx.deps.db, {
@@ -244,7 +355,13 @@ export const publicResolvers: Record<string, Record<string, Resolver<PublicConte
       });
       // The same shape as logIn, so an embedded portal reads its key where a person's is: the
       // "login" is the client token (no user stands behind this session).
-      return { login: { id: session.clientTokenId, username: session.email, sessions: [{ sessionKey: key, expiresAt: session.expiresAt, environment: ENV_OUT(session.environment) }] } };
+      return {
+        login: {
+          id: session.clientTokenId,
+          username: session.email,
+          sessions: [{ sessionKey: key, expiresAt: session.expiresAt, environment: ENV_OUT(session.environment) }],
+        },
+      };
     },
   },
 };
@@ -255,6 +372,20 @@ export const authenticatedResolvers: Record<string, unknown> = {
     subscriptions: (c: Customer, args: Args, ctx: AuthenticatedContext) => records(ctx, 'subscriptions', c, args),
     transactions: (c: Customer, args: Args, ctx: AuthenticatedContext) => records(ctx, 'transactions', c, args),
     refunds: (c: Customer, args: Args, ctx: AuthenticatedContext) => records(ctx, 'refunds', c, args),
+  },
+  EventType: {
+    catalog: (t: { name: string }) => CATALOG_OF.get(t.name) ?? null,
+  },
+  Endpoint: {
+    async health(e: Endpoint, _a: Args, ctx: AuthenticatedContext) {
+      const h = await loadersOf(ctx).health(e.id);
+      return h
+        ? { ...h, circuit: h.circuit.toUpperCase() }
+        : { circuit: 'CLOSED', consecutiveFailures: 0, failingSince: null, circuitOpenUntil: null };
+    },
+  },
+  Attempt: {
+    responseBody: async (a: { id: string }, _a: Args, ctx: AuthenticatedContext) => (await loadersOf(ctx).body(a.id)) ?? null,
   },
   User: {
     async tenant(u: User, _a: Args, ctx: AuthenticatedContext) {
@@ -296,8 +427,14 @@ export const authenticatedResolvers: Record<string, unknown> = {
       const t = await tenantFor(ctx, args.tenant);
       const at = pageArgs(args, 'customers');
       const { limit, cursor } = at;
-      if (args.search !== undefined && args.search !== null && (args.search.length < 1 || args.search.length > 200)) throw badRequest('search must be 1 to 200 characters');
-      const page = await listCustomers(ctx.deps.db, t.id, { limit, cursor, search: args.search ?? undefined, kind: args.kind ? (args.kind.toLowerCase() as CustomerKind) : undefined });
+      if (args.search !== undefined && args.search !== null && (args.search.length < 1 || args.search.length > 200))
+        throw badRequest('search must be 1 to 200 characters');
+      const page = await listCustomers(ctx.deps.db, t.id, {
+        limit,
+        cursor,
+        search: args.search ?? undefined,
+        kind: args.kind ? (args.kind.toLowerCase() as CustomerKind) : undefined,
+      });
       return connection(page, customerNode, at);
     },
     async customer(_p: unknown, args: Args, ctx: AuthenticatedContext) {
@@ -344,24 +481,35 @@ export const authenticatedResolvers: Record<string, unknown> = {
       const at = pageArgs(args, 'inboundMessages');
       const { limit, cursor } = at;
       const status = args.status ? (String(args.status).toLowerCase() as InboundStatus) : undefined;
-      if (status && !INBOUND_STATUSES.includes(status)) throw badRequest(`status must be one of ${INBOUND_STATUSES.join(', ').toUpperCase()}, not "${args.status}"`);
-      return connection(await listInbound(ctx.deps.db, t.id, { limit, cursor, sourceId: args.source ?? undefined, status }), (m) => ({ ...m, status: m.status.toUpperCase() }), at);
+      if (status && !INBOUND_STATUSES.includes(status))
+        throw badRequest(`status must be one of ${INBOUND_STATUSES.join(', ').toUpperCase()}, not "${args.status}"`);
+      return connection(
+        await listInbound(ctx.deps.db, t.id, { limit, cursor, sourceId: args.source ?? undefined, status }),
+        (m) => ({ ...m, status: m.status.toUpperCase() }),
+        at,
+      );
     },
     async events(_p: unknown, args: Args, ctx: AuthenticatedContext) {
       const t = await tenantFor(ctx, args.tenant);
       const at = pageArgs(args, 'events');
       const { limit, cursor } = at;
-      const page = await listEvents(ctx.deps.db, t.id, { type: args.type ?? undefined, status: args.status ?? undefined }, limit, cursor);
+      const since = args.since == null ? undefined : time(args.since, 0, 'since');
+      const until = args.until == null ? undefined : time(args.until, 0, 'until');
+      const page = await listEvents(
+        ctx.deps.db,
+        t.id,
+        { type: args.type ?? undefined, status: args.status ?? undefined, since, until },
+        limit,
+        cursor,
+      );
       // Deliveries and their attempts for the whole page in two queries, whether asked for or not:
       // cheaper than a query per event when they are, and small when they are not.
-      const deliveries = await deliveriesOfEvents(ctx.deps.db, page.data.map((e) => e.id));
-      const attempts = await attemptsOfDeliveries(ctx.deps.db, deliveries.map((d) => d.id));
-      return connection(page, (e) => ({
-        ...e,
-        deliveries: deliveries
-          .filter((d) => d.eventId === e.id)
-          .map((d) => ({ ...d, attemptCount: d.attempts, attempts: attempts.filter((a) => a.deliveryId === d.id) })),
-      }), at);
+      return connection(page, await withDeliveries(ctx, page.data), at);
+    },
+    async event(_p: unknown, args: Args, ctx: AuthenticatedContext) {
+      const t = await tenantFor(ctx, args.tenant);
+      const { deliveries: _summaries, ...e } = await getEvent(ctx.deps.db, t.id, args.id);
+      return (await withDeliveries(ctx, [e]))(e);
     },
     async report(_p: unknown, args: Args, ctx: AuthenticatedContext) {
       const t = await tenantFor(ctx, args.tenant);
@@ -370,7 +518,16 @@ export const authenticatedResolvers: Record<string, unknown> = {
       if (from >= to) throw badRequest('from must be before to');
       const bucket = (args.bucket ?? 'HOUR').toLowerCase() as Bucket;
       const report = await deliveryReport(ctx.deps.db, t.id, from, to, bucket);
-      return { ...report, billing: () => billingTotals(ctx.deps.db, t.id, from, to) };
+      return {
+        ...report,
+        billing: () => billingTotals(ctx.deps.db, t.id, from, to),
+        byEventType: () => reportByEventType(ctx.deps.db, t.id, from, to),
+        failingEndpoints: ({ first = 5 }: { first?: number | null }) => {
+          if (first === null || !Number.isInteger(first) || first < 1 || first > 100)
+            throw badRequest('failingEndpoints(first) must be a whole number from 1 to 100');
+          return failingEndpoints(ctx.deps.db, t.id, from, to, first);
+        },
+      };
     },
     async auditLog(_p: unknown, args: Args, ctx: AuthenticatedContext) {
       requireOperator(ctx.actor);
@@ -381,17 +538,25 @@ export const authenticatedResolvers: Record<string, unknown> = {
   },
   Mutation: {
     createPerson: (_p: unknown, args: Args, ctx: AuthenticatedContext) => createCustomerOf(ctx, 'person', args.tenant, args.input),
-    createOrganization: (_p: unknown, args: Args, ctx: AuthenticatedContext) => createCustomerOf(ctx, 'organization', args.tenant, args.input),
-    saveAddress: (_p: unknown, args: Args, ctx: AuthenticatedContext) => changeCustomer(ctx, args.customerId, args.tenant, { address: given(args.input) as Address }),
-    saveCustomData: (_p: unknown, args: Args, ctx: AuthenticatedContext) => changeCustomer(ctx, args.customerId, args.tenant, { customData: customDataObject(args.data, 'data') }),
+    createOrganization: (_p: unknown, args: Args, ctx: AuthenticatedContext) =>
+      createCustomerOf(ctx, 'organization', args.tenant, args.input),
+    saveAddress: (_p: unknown, args: Args, ctx: AuthenticatedContext) =>
+      changeCustomer(ctx, args.customerId, args.tenant, { address: given(args.input) as Address }),
+    saveCustomData: (_p: unknown, args: Args, ctx: AuthenticatedContext) =>
+      changeCustomer(ctx, args.customerId, args.tenant, { customData: customDataObject(args.data, 'data') }),
     async createEndpoint(_p: unknown, args: Args, ctx: AuthenticatedContext) {
       const t = await tenantFor(ctx, args.tenant);
-      const { secret, ...endpoint } = await createEndpoint(ctx.deps.db, endpointContext(ctx), t.id, endpointInput(args.input) as EndpointInput);
+      const { secret, ...endpoint } = await createEndpoint(
+        ctx.deps.db,
+        endpointContext(ctx.actor, ctx.deps),
+        t.id,
+        endpointInput(args.input) as EndpointInput,
+      );
       return { endpoint: endpointNode(endpoint), secret };
     },
     async updateEndpoint(_p: unknown, args: Args, ctx: AuthenticatedContext) {
       const current = await endpointFor(ctx, args.id);
-      return endpointNode(await updateEndpoint(ctx.deps.db, endpointContext(ctx), current, endpointInput(args.input)));
+      return endpointNode(await updateEndpoint(ctx.deps.db, endpointContext(ctx.actor, ctx.deps), current, endpointInput(args.input)));
     },
     async rotateEndpointSecret(_p: unknown, args: Args, ctx: AuthenticatedContext) {
       const endpoint = await endpointFor(ctx, args.endpointId);
@@ -401,7 +566,13 @@ export const authenticatedResolvers: Record<string, unknown> = {
     },
     async recoverEndpoint(_p: unknown, args: Args, ctx: AuthenticatedContext) {
       const endpoint = await endpointFor(ctx, args.endpointId);
-      const r = await startRecovery(ctx.deps.db, endpoint.tenantId, endpoint.id, time(args.since, 0, 'since'), time(args.until, Date.now(), 'until'));
+      const r = await startRecovery(
+        ctx.deps.db,
+        endpoint.tenantId,
+        endpoint.id,
+        time(args.since, 0, 'since'),
+        time(args.until, Date.now(), 'until'),
+      );
       return { ...r, status: r.status.toUpperCase() };
     },
     async sendTestEvent(_p: unknown, args: Args, ctx: AuthenticatedContext) {
@@ -410,13 +581,18 @@ export const authenticatedResolvers: Record<string, unknown> = {
     },
     async resendDelivery(_p: unknown, args: Args, ctx: AuthenticatedContext) {
       const { db, box } = ctx.deps;
-      const owner = await resolveOwner(db, box, ctx.actor, await tenantOf(db, ctx.actor.environmentId, 'delivery', args.id), () => notFound('delivery', args.id));
+      const owner = await resolveOwner(db, box, ctx.actor, await tenantOf(db, ctx.actor.environmentId, 'delivery', args.id), () =>
+        notFound('delivery', args.id),
+      );
       await resendDelivery(db, owner.id, args.id);
       ctx.deps.onEventsAccepted();
       return { id: args.id, status: 'I' };
     },
     async refreshSession(_p: unknown, _a: Args, ctx: AuthenticatedContext) {
-      const { session, key } = await refreshSession(ctx.deps.db, ctx.sessionKey, { ttlMs: ctx.deps.config.sessionTtlMs, address: ctx.address });
+      const { session, key } = await refreshSession(ctx.deps.db, ctx.sessionKey, {
+        ttlMs: ctx.deps.config.sessionTtlMs,
+        address: ctx.address,
+      });
       return { sessionKey: key, expiresAt: session.expiresAt, environment: ENV_OUT(session.environment) };
     },
     async logOut(_p: unknown, _a: Args, ctx: AuthenticatedContext) {
@@ -429,8 +605,18 @@ export const authenticatedResolvers: Record<string, unknown> = {
       const tenantId = role === 'tenant' ? (await tenantFor(ctx, input.tenant ?? '')).id : input.tenant ? input.tenant : null;
       // An operator made from a session reaches that session's environment only: a sandbox login
       // cannot mint access to production.
-      const made = await createUser(ctx.deps.db, ctx.deps.box, { email: input.email, role, tenantId, environmentId: role === 'operator' ? ctx.actor.environmentId : null, password: input.password }, auditContext(ctx));
-      return withSecondFactor(made);
+      const made = {
+        email: input.email,
+        role,
+        tenantId,
+        environmentId: role === 'operator' ? ctx.actor.environmentId : null,
+        password: input.password,
+      };
+      return withSecondFactor(
+        input.enrolAtFirstLogin
+          ? await createUserToEnrol(ctx.deps.db, made, auditContext(ctx))
+          : await createUser(ctx.deps.db, ctx.deps.box, made, auditContext(ctx)),
+      );
     },
     async disableUser(_p: unknown, args: Args, ctx: AuthenticatedContext) {
       const u = await managedUser(ctx, args.id);
@@ -443,7 +629,11 @@ export const authenticatedResolvers: Record<string, unknown> = {
     },
     async resetMfa(_p: unknown, args: Args, ctx: AuthenticatedContext) {
       const u = await managedUser(ctx, args.id);
-      return withSecondFactor(await resetMfa(ctx.deps.db, ctx.deps.box, u.id, auditContext(ctx)));
+      return withSecondFactor(
+        args.enrolAtNextLogin
+          ? await clearMfa(ctx.deps.db, u.id, auditContext(ctx))
+          : await resetMfa(ctx.deps.db, ctx.deps.box, u.id, auditContext(ctx)),
+      );
     },
   },
 };

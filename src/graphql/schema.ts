@@ -5,7 +5,10 @@
 
 /** POST /graphql/api/public: logging in (a person, or an embedded portal with a client token), nothing else. */
 export const publicTypeDefs = /* GraphQL */ `
-  enum Environment { SANDBOX PRODUCTION }
+  enum Environment {
+    SANDBOX
+    PRODUCTION
+  }
 
   type Query {
     "Always true: the public endpoint answers. Everything else needs a session (logIn)."
@@ -38,7 +41,39 @@ export const publicTypeDefs = /* GraphQL */ `
     sessions: [Session!]!
   }
 
-  type LogInPayload { login: Login! }
+  "First-login enrolment: the user has no authenticator yet. No session was started: put the secret in an authenticator app (scan qrSvgDataUrl, or type totpSecret), then send its first code with the ticket to completeEnrolment."
+  type Enrolment {
+    "Works once, for this user, until expiresAt (10 minutes). A new logIn replaces it."
+    ticket: String!
+    "The new TOTP secret, base32, for typing into an authenticator by hand."
+    totpSecret: String!
+    otpauthUri: String!
+    "An SVG QR code of otpauthUri, as a data: URL for an <img>."
+    qrSvgDataUrl: String!
+    expiresAt: String!
+  }
+
+  type LogInPayload {
+    "The session. Null when the answer is enrolment instead."
+    login: Login
+    "Set (and login null) when the user must first enrol an authenticator: see completeEnrolment."
+    enrolment: Enrolment
+  }
+
+  input CompleteEnrolmentInput {
+    "The ticket of logIn's enrolment."
+    ticket: String!
+    "The six digits the new authenticator shows."
+    totpCode: String!
+    "Default SANDBOX."
+    environment: Environment
+  }
+
+  type CompleteEnrolmentPayload {
+    login: Login!
+    "Ten single-use codes for when the authenticator is lost. Shown once: keep them safe."
+    recoveryCodes: [String!]!
+  }
 
   input ExchangeClientTokenInput {
     "A public key (pk_…) of the token's environment; a browser's Origin must be one of its allowed origins."
@@ -48,8 +83,10 @@ export const publicTypeDefs = /* GraphQL */ `
   }
 
   type Mutation {
-    "Email, password and a second factor; answers the session key at login.sessions[0].sessionKey."
+    "Email, password and a second factor; answers the session key at login.sessions[0].sessionKey. A user with no authenticator yet gets enrolment instead (the code is not needed then)."
     logIn(input: LogInInput!): LogInPayload!
+    "The ticket of logIn's enrolment and the first code of the new authenticator: the second factor is set, and the answer is a session and ten recovery codes."
+    completeEnrolment(input: CompleteEnrolmentInput!): CompleteEnrolmentPayload!
     "A client token and a public key for a session bound to the token's tenant; the same answer as logIn."
     exchangeClientToken(input: ExchangeClientTokenInput!): LogInPayload!
   }
@@ -59,14 +96,39 @@ export const publicTypeDefs = /* GraphQL */ `
 export const authenticatedTypeDefs = /* GraphQL */ `
   scalar JSON
 
-  enum Environment { SANDBOX PRODUCTION }
-  enum Role { OPERATOR TENANT }
-  enum CustomerKind { PERSON ORGANIZATION }
-  enum EndpointFormat { STANDARD PRODUCTFY ORIGINAL }
+  enum Environment {
+    SANDBOX
+    PRODUCTION
+  }
+  enum Role {
+    OPERATOR
+    TENANT
+  }
+  enum CustomerKind {
+    PERSON
+    ORGANIZATION
+  }
+  enum EndpointFormat {
+    STANDARD
+    PRODUCTFY
+    ORIGINAL
+  }
   "N: no endpoint subscribed; I: in progress; S: delivered; F: failed."
-  enum EventStatus { N I S F }
-  enum DeliveryStatus { I S F }
-  enum ReportBucket { HOUR DAY }
+  enum EventStatus {
+    N
+    I
+    S
+    F
+  }
+  enum DeliveryStatus {
+    I
+    S
+    F
+  }
+  enum ReportBucket {
+    HOUR
+    DAY
+  }
 
   type PageInfo {
     hasNextPage: Boolean!
@@ -74,7 +136,10 @@ export const authenticatedTypeDefs = /* GraphQL */ `
     endCursor: String
   }
 
-  type TenantRef { id: ID! uid: String! }
+  type TenantRef {
+    id: ID!
+    uid: String!
+  }
 
   type Viewer {
     id: ID!
@@ -86,8 +151,16 @@ export const authenticatedTypeDefs = /* GraphQL */ `
     sessionExpiresAt: String!
   }
 
-  type Tenant { id: ID! uid: String! name: String! createdAt: String! }
-  type TenantConnection { nodes: [Tenant!]! pageInfo: PageInfo! }
+  type Tenant {
+    id: ID!
+    uid: String!
+    name: String!
+    createdAt: String!
+  }
+  type TenantConnection {
+    nodes: [Tenant!]!
+    pageInfo: PageInfo!
+  }
 
   type Address {
     placeId: String
@@ -132,7 +205,11 @@ export const authenticatedTypeDefs = /* GraphQL */ `
     refunds(first: Int, after: String): MoneyConnection!
   }
 
-  type Plan { id: ID! key: String! name: String! }
+  type Plan {
+    id: ID!
+    key: String!
+    name: String!
+  }
   type Subscription {
     id: ID!
     provider: String!
@@ -147,7 +224,10 @@ export const authenticatedTypeDefs = /* GraphQL */ `
     createdAt: String!
     updatedAt: String!
   }
-  type SubscriptionConnection { nodes: [Subscription!]! pageInfo: PageInfo! }
+  type SubscriptionConnection {
+    nodes: [Subscription!]!
+    pageInfo: PageInfo!
+  }
   "A transaction or a refund: an amount in minor units (cents) under a customer."
   type Money {
     id: ID!
@@ -158,7 +238,10 @@ export const authenticatedTypeDefs = /* GraphQL */ `
     memo: String
     occurredAt: String!
   }
-  type MoneyConnection { nodes: [Money!]! pageInfo: PageInfo! }
+  type MoneyConnection {
+    nodes: [Money!]!
+    pageInfo: PageInfo!
+  }
 
   type Source {
     id: ID!
@@ -183,7 +266,10 @@ export const authenticatedTypeDefs = /* GraphQL */ `
     receivedAt: String!
     processedAt: String
   }
-  type InboundConnection { nodes: [InboundMessage!]! pageInfo: PageInfo! }
+  type InboundConnection {
+    nodes: [InboundMessage!]!
+    pageInfo: PageInfo!
+  }
 
   type Recovery {
     id: ID!
@@ -197,7 +283,10 @@ export const authenticatedTypeDefs = /* GraphQL */ `
     "Resent so far."
     done: Int!
   }
-  type CustomerConnection { nodes: [Customer!]! pageInfo: PageInfo! }
+  type CustomerConnection {
+    nodes: [Customer!]!
+    pageInfo: PageInfo!
+  }
 
   input PersonInput {
     "Unique in the tenant; billing webhooks find the customer by it."
@@ -215,7 +304,30 @@ export const authenticatedTypeDefs = /* GraphQL */ `
     customData: JSON
   }
 
-  type EventType { name: String! description: String! schema: JSON example: JSON }
+  type EventType {
+    name: String!
+    description: String!
+    schema: JSON
+    example: JSON
+    "The catalog it was imported from (productfy, billing), herald for Herald's own operational events (endpoint.disabled, …), null for a type made by hand."
+    catalog: String
+  }
+
+  "CLOSED: deliveries flow. OPEN: failing; deliveries wait until circuitOpenUntil. HALF_OPEN: the wait is over; the next delivery is a probe, sent alone."
+  enum CircuitState {
+    CLOSED
+    OPEN
+    HALF_OPEN
+  }
+  type EndpointHealth {
+    circuit: CircuitState!
+    "Failed attempts in a row (0 after a success)."
+    consecutiveFailures: Int!
+    "When the current run of failures began; null while healthy."
+    failingSince: String
+    "While OPEN: when the next probe may go."
+    circuitOpenUntil: String
+  }
 
   type Endpoint {
     id: ID!
@@ -227,6 +339,10 @@ export const authenticatedTypeDefs = /* GraphQL */ `
     format: EndpointFormat!
     createdAt: String!
     updatedAt: String!
+    "Why it is disabled (410 Gone, failing for too long, disabled by a person); null while enabled."
+    disabledReason: String
+    disabledAt: String
+    health: EndpointHealth!
   }
   type CreatedEndpoint {
     endpoint: Endpoint!
@@ -248,9 +364,20 @@ export const authenticatedTypeDefs = /* GraphQL */ `
     enabled: Boolean
   }
 
-  type TestEvent { eventId: ID! }
+  type TestEvent {
+    eventId: ID!
+  }
 
-  type Attempt { id: ID! attempt: Int! startedAt: String! statusCode: Int durationMs: Int! error: String }
+  type Attempt {
+    id: ID!
+    attempt: Int!
+    startedAt: String!
+    statusCode: Int
+    durationMs: Int!
+    error: String
+    "The start of what the endpoint answered (Herald keeps a bounded prefix); null when it answered nothing."
+    responseBody: String
+  }
   type Delivery {
     id: ID!
     endpointId: ID!
@@ -268,16 +395,63 @@ export const authenticatedTypeDefs = /* GraphQL */ `
     occurredAt: String!
     deliveries: [Delivery!]!
   }
-  type EventConnection { nodes: [Event!]! pageInfo: PageInfo! }
-  type ResentDelivery { id: ID! status: DeliveryStatus! }
+  type EventConnection {
+    nodes: [Event!]!
+    pageInfo: PageInfo!
+  }
+  type ResentDelivery {
+    id: ID!
+    status: DeliveryStatus!
+  }
 
-  type ReportBucketRow { start: String! accepted: Int! delivered: Int! failed: Int! p50Ms: Int p99Ms: Int }
-  type ReportTotals { accepted: Int! delivered: Int! failed: Int! p50Ms: Int p99Ms: Int }
+  type ReportBucketRow {
+    start: String!
+    accepted: Int!
+    delivered: Int!
+    failed: Int!
+    p50Ms: Int
+    p99Ms: Int
+  }
+  type ReportTotals {
+    accepted: Int!
+    delivered: Int!
+    failed: Int!
+    p50Ms: Int
+    p99Ms: Int
+  }
   "Money recorded from billing webhooks on one UTC day in one currency; amounts in minor units (cents)."
-  type BillingTotal { day: String! currency: String! transactions: Int! amount: Int! refunds: Int! refunded: Int! }
+  type BillingTotal {
+    day: String!
+    currency: String!
+    transactions: Int!
+    amount: Int!
+    refunds: Int!
+    refunded: Int!
+  }
+  "One event type over the report's window: the same figures as ReportTotals."
+  type ReportEventType {
+    eventType: String!
+    accepted: Int!
+    delivered: Int!
+    failed: Int!
+    p50Ms: Int
+    p99Ms: Int
+  }
+  "An endpoint with failed deliveries in the report's window (deleted: it has been deleted since)."
+  type ReportEndpoint {
+    endpointId: ID!
+    url: String
+    deleted: Boolean!
+    delivered: Int!
+    failed: Int!
+  }
   type Report {
     buckets: [ReportBucketRow!]!
     totals: ReportTotals!
+    "Per event type over the whole window, most accepted first."
+    byEventType: [ReportEventType!]!
+    "The endpoints with the most failed deliveries in the window (1 to 100, default 5), most failed first; only endpoints with failures."
+    failingEndpoints(first: Int): [ReportEndpoint!]!
     "Per day and currency, dated by the provider (currencies are never added together)."
     billing: [BillingTotal!]!
   }
@@ -292,7 +466,10 @@ export const authenticatedTypeDefs = /* GraphQL */ `
     at: String!
     details: JSON!
   }
-  type AuditConnection { nodes: [AuditEntry!]! pageInfo: PageInfo! }
+  type AuditConnection {
+    nodes: [AuditEntry!]!
+    pageInfo: PageInfo!
+  }
 
   type User {
     id: ID!
@@ -306,16 +483,21 @@ export const authenticatedTypeDefs = /* GraphQL */ `
     status: String!
     createdAt: String!
     lastLoginAt: String
+    "False until the user has an authenticator: its next login enrols one."
+    enrolled: Boolean!
   }
-  type UserConnection { nodes: [User!]! pageInfo: PageInfo! }
+  type UserConnection {
+    nodes: [User!]!
+    pageInfo: PageInfo!
+  }
 
-  "Shown once: the user scans otpauthUri (or types totpSecret) into an authenticator and keeps the recovery codes."
+  "Shown once: the user scans otpauthUri (or types totpSecret) into an authenticator and keeps the recovery codes. All null (and no codes) for a user who enrols at its next login."
   type UserWithSecondFactor {
     user: User!
-    totpSecret: String!
-    otpauthUri: String!
+    totpSecret: String
+    otpauthUri: String
     "An SVG QR code of otpauthUri, as a data: URL for an <img>."
-    qrCode: String!
+    qrCode: String
     recoveryCodes: [String!]!
   }
 
@@ -326,6 +508,8 @@ export const authenticatedTypeDefs = /* GraphQL */ `
     tenant: ID
     "At least 12 characters."
     password: String!
+    "No second factor now: the user enrols an authenticator by QR code at its first login, and nobody else sees its secret."
+    enrolAtFirstLogin: Boolean
   }
 
   type Query {
@@ -344,7 +528,10 @@ export const authenticatedTypeDefs = /* GraphQL */ `
     endpointSecret(endpointId: ID!): String!
     sources(tenant: ID): [Source!]!
     inboundMessages(tenant: ID, source: ID, status: String, first: Int, after: String): InboundConnection!
-    events(tenant: ID, type: String, status: EventStatus, first: Int, after: String): EventConnection!
+    "The delivery log, newest first; since and until (ISO 8601) bound when the events were accepted."
+    events(tenant: ID, type: String, status: EventStatus, since: String, until: String, first: Int, after: String): EventConnection!
+    "One event with its deliveries and their attempts (a test event, say, to see what its endpoint answered)."
+    event(tenant: ID, id: ID!): Event!
     "Delivery volume and latency between from and to (ISO 8601; default the last 24 hours), per HOUR or DAY (UTC)."
     report(tenant: ID, from: String, to: String, bucket: ReportBucket): Report!
     "Operators only: logins, sessions and user changes, newest first."
@@ -383,7 +570,7 @@ export const authenticatedTypeDefs = /* GraphQL */ `
     "Operators only: refuses the user's logins and ends its sessions."
     disableUser(id: ID!): User!
     enableUser(id: ID!): User!
-    "Operators only: a new TOTP secret and recovery codes (the old ones stop working); ends the user's sessions."
-    resetMfa(id: ID!): UserWithSecondFactor!
+    "Operators only: a new TOTP secret and recovery codes (the old ones stop working); ends the user's sessions. With enrolAtNextLogin, no new secret: the user enrols one at its next login."
+    resetMfa(id: ID!, enrolAtNextLogin: Boolean): UserWithSecondFactor!
   }
 `;

@@ -7,18 +7,18 @@ import type { Db, Queryable } from '../db/db.js';
 import { ensureEventTypes } from '../event-types/eventTypes.js';
 import { insertEvents, type NewEvent } from '../events/eventWriter.js';
 import type { Logger } from '../log.js';
+import { PollLoop } from '../runtime/pollLoop.js';
 import type { SecretBox } from '../secrets/secretBox.js';
 import { isRegisteredType, MalformedBody, PROVIDERS } from '../sources/providers/index.js';
-import { Waker } from '../wake.js';
-import { claimInbound, type ClaimedInbound } from './claimInbound.js';
-import { storableText } from './storeInbound.js';
+import { claimInbound, type ClaimedInbound } from './sql/claimInbound.js';
+import { retryInbound, settleInbound } from './sql/settleInbound.js';
 
 /** Processing gives up on a message after this many failed tries (the database down for long). */
 const MAX_ATTEMPTS = 10;
 
 function billingChanges(m: ClaimedInbound, payload: string): BillingChange[] {
-  if (m.provider === 'chargify') return refuseNul(chargifyChanges(JSON.parse(payload), m.receivedAt));
-  if (m.provider === 'stripe') return refuseNul(stripeChanges(JSON.parse(payload), m.receivedAt));
+  if (m.provider === 'chargify') return refuseNul(chargifyChanges(JSON.parse(payload) as Record<string, unknown>, m.receivedAt));
+  if (m.provider === 'stripe') return refuseNul(stripeChanges(JSON.parse(payload) as Record<string, unknown>, m.receivedAt));
   return [];
 }
 
@@ -33,9 +33,7 @@ type Outcome = BillingOutcome | { status: 'failed'; reason: string; events: [] }
  * simply processed again when their lease ends.
  */
 export class InboundProcessor {
-  private readonly waker = new Waker();
-  private stopping = false;
-  private loopDone: Promise<void> | null = null;
+  private readonly loop: PollLoop;
   /**
    * Provider event types known to exist, per database and environment, so registering one is a
    * write only the first time. Only a provider's known events are registered (see
@@ -51,34 +49,35 @@ export class InboundProcessor {
     /** Called after a commit that wrote events: the delivery worker should look for them. */
     private readonly onEvents: () => void,
     private readonly opts: { pollIntervalMs: number; leaseMs: number },
-  ) {}
+  ) {
+    this.loop = new PollLoop(() => this.step(), { what: 'claiming received messages', intervalMs: opts.pollIntervalMs, log });
+  }
 
   start(): void {
-    this.loopDone = this.loop();
+    this.loop.start();
   }
 
+  /** Messages were stored: look now instead of at the next poll. */
   wake(): void {
-    this.waker.wake();
+    this.loop.wake();
   }
 
-  async stop(): Promise<void> {
-    this.stopping = true;
-    this.waker.wake();
-    await this.loopDone;
+  /**
+   * Waits for the round in progress. A batch being processed message by message stops after the
+   * current one: the rest come due again when their lease ends.
+   */
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
-  private async loop(): Promise<void> {
-    while (!this.stopping) {
-      let claimed = 0;
-      try {
-        const batch = await claimInbound(this.db, { limit: 100, leaseMs: this.opts.leaseMs });
-        claimed = batch.length;
-        if (batch.length) await this.processBatch(batch);
-      } catch (err) {
-        this.log.error({ err }, 'claiming received messages failed; retrying at the next poll');
-      }
-      if (claimed === 0) await this.waker.sleep(this.opts.pollIntervalMs);
-    }
+  /**
+   * One round of the poll loop: claims up to 100 received messages, oldest first, and processes
+   * them. Answers whether there were any (then the loop claims again at once).
+   */
+  async step(): Promise<boolean> {
+    const batch = await claimInbound(this.db, { limit: 100, leaseMs: this.opts.leaseMs });
+    if (batch.length) await this.processBatch(batch);
+    return batch.length > 0;
   }
 
   /**
@@ -91,9 +90,11 @@ export class InboundProcessor {
       const wrote = await this.db.tx((q) => this.applyAll(q, batch, newTypes));
       for (const t of newTypes) this.knownTypes.set(t, true);
       if (wrote) this.onEvents();
-    } catch {
+    } catch (err) {
+      if (batch.length > 1)
+        this.log.warn({ err, count: batch.length }, 'processing a batch of received messages failed; processing each alone');
       for (const m of batch) {
-        if (this.stopping) break; // the rest come due again when their lease ends
+        if (this.loop.stopping) break; // the rest come due again when their lease ends
         await this.process(m);
       }
     }
@@ -110,25 +111,38 @@ export class InboundProcessor {
     } catch (err) {
       // The database failed mid-way: nothing of this try was kept. Try again later.
       const attempts = m.attempts + 1;
-      const failed = attempts >= MAX_ATTEMPTS;
-      this.log.warn({ err, message: m.id, attempts }, failed ? 'processing a received message failed for good' : 'processing a received message failed; retrying');
-      await this.db
-        .run(
-          `UPDATE inbound_messages SET attempts = $2, status = $3, reason = $4, due_at = $5 WHERE id = $1 AND status = 'received'`,
-          [m.id, attempts, failed ? 'failed' : 'received', storableText(`processing failed: ${(err as Error).message}`.slice(0, 500)), failed ? null : Date.now() + Math.min(2 ** attempts * 1000, 600_000)],
-        )
-        .catch(() => undefined); // still down: the lease runs out and the message comes due anyway
+      this.log.warn(
+        { err, message: m.id, attempts },
+        attempts >= MAX_ATTEMPTS ? 'processing a received message failed for good' : 'processing a received message failed; retrying',
+      );
+      await retryInbound(this.db, m.id, attempts, MAX_ATTEMPTS, `processing failed: ${(err as Error).message}`, Date.now()).catch((err2) =>
+        // Still down: the lease runs out and the message comes due anyway.
+        this.log.warn(
+          { err: err2, message: m.id },
+          'could not record the failed processing; the message comes due again when its lease ends',
+        ),
+      );
     }
   }
 
   /** What one message means: its forwarded event and its billing outcome (records written, events not yet). */
-  private async decide(q: Queryable, m: ClaimedInbound, newTypes: string[]): Promise<{ type: string | null; forwarded: NewEvent | null; outcome: Outcome }> {
+  private async decide(
+    q: Queryable,
+    m: ClaimedInbound,
+    newTypes: string[],
+  ): Promise<{ type: string | null; forwarded: NewEvent | null; outcome: Outcome }> {
     try {
       const parsed = PROVIDERS[m.provider].parse({ headers: m.headers, body: m.body, receivedAt: m.receivedAt });
       await this.ensureType(q, m.environmentId, parsed.type, m.provider, newTypes);
       // The forwarded event's idempotency key makes a second pass (a release from `unmatched`,
       // a retry) find the same event instead of sending it twice.
-      const forwarded = { type: parsed.type, payload: parsed.payload, idempotencyKey: `inbound:${m.id}`, inboundId: m.id, occurredAt: m.receivedAt };
+      const forwarded = {
+        type: parsed.type,
+        payload: parsed.payload,
+        idempotencyKey: `inbound:${m.id}`,
+        inboundId: m.id,
+        occurredAt: m.receivedAt,
+      };
       let outcome: Outcome;
       try {
         outcome = await applyBilling(q, m.tenantId, billingChanges(m, parsed.payload));
@@ -175,15 +189,8 @@ export class InboundProcessor {
       wrote ||= accepted.length > 0;
     }
     const now = Date.now();
-    for (const [i, d] of decided.entries()) {
-      const o = d.outcome;
-      await q.run(
-        `UPDATE inbound_messages SET status = $2, reason = $3, waiting_for = $4, event_id = COALESCE($5, event_id), event_type = COALESCE($6, event_type),
-                attempts = attempts + 1, due_at = NULL, processed_at = $7
-          WHERE id = $1`,
-        [batch[i].id, o.status, 'reason' in o ? storableText(o.reason) : null, o.status === 'unmatched' ? o.waitingFor : null, forwardedId[i], d.type, now],
-      );
-    }
+    for (const [i, d] of decided.entries())
+      await settleInbound(q, batch[i].id, d.outcome, { eventId: forwardedId[i], eventType: d.type }, now);
     return wrote;
   }
 

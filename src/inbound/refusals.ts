@@ -2,7 +2,7 @@
 // without credentials, so what is kept of a refusal is bounded three ways: a prefix of the body,
 // bounded headers, and a byte budget per source per hour (on each node). A flood of forged 1 MiB
 // bodies then writes at most the budget per source per hour, whatever its rate; the refusals are
-// still answered, and deleted after their own short retention (inboundRetention.ts).
+// still answered, and deleted after their own short retention (inbound/sql/retention.ts).
 import { TokenBuckets } from '../tokenBuckets.js';
 
 /** All header values of a refused request together are kept up to this many bytes (as JSON). */
@@ -30,7 +30,13 @@ export interface RefusedCopy {
  * in arrival order until they fill REFUSED_HEADERS_MAX_BYTES, each value cut to 512 characters.
  * Headers left out are counted under "x-herald-headers-omitted", so the tenant knows there were more.
  */
-export function refusedCopy(headers: Record<string, string>, body: Buffer, bodySize: number | null, bodyPrefix: number, reason: string): RefusedCopy {
+export function refusedCopy(
+  headers: Record<string, string>,
+  body: Buffer,
+  bodySize: number | null,
+  bodyPrefix: number,
+  reason: string,
+): RefusedCopy {
   const kept: Record<string, string> = {};
   let used = 2; // "{}"
   let omitted = 0;

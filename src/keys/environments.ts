@@ -21,10 +21,10 @@ export async function bootstrapEnvironments(db: Db): Promise<{ environment: Envi
   return db.tx(async (q) => {
     const created: { environment: EnvironmentName; key: string }[] = [];
     for (const name of ENVIRONMENTS) {
-      const n = await q.run(
-        'INSERT INTO environments (id, name, created_at) VALUES ($1, $1, $2) ON CONFLICT (name) DO NOTHING',
-        [name, Date.now()],
-      );
+      const n = await q.run('INSERT INTO environments (id, name, created_at) VALUES ($1, $1, $2) ON CONFLICT (name) DO NOTHING', [
+        name,
+        Date.now(),
+      ]);
       if (n === 0) continue;
       const { key } = await createKey(q, { environmentId: name, environment: name, kind: 'secret', name: 'operator (first start)' });
       created.push({ environment: name, key });

@@ -70,22 +70,47 @@ export async function createKey(
   await q.run(
     `INSERT INTO api_keys (id, environment_id, tenant_id, kind, key_hash, key_prefix, name, created_at, expires_at, allowed_origins)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [id, opts.environmentId, opts.tenantId ?? null, kind, hashKey(key), key.slice(0, 12), opts.name ?? null, now, opts.ttlMs ? now + opts.ttlMs : null,
-     JSON.stringify(opts.allowedOrigins ?? [])],
+    [
+      id,
+      opts.environmentId,
+      opts.tenantId ?? null,
+      kind,
+      hashKey(key),
+      key.slice(0, 12),
+      opts.name ?? null,
+      now,
+      opts.ttlMs ? now + opts.ttlMs : null,
+      JSON.stringify(opts.allowedOrigins ?? []),
+    ],
   );
   return { id, key };
 }
 
 /** The scope of a presented key, or undefined when it is unknown, revoked or expired. */
 export async function findKey(q: Queryable, key: string): Promise<KeyScope | undefined> {
-  const row = await q.one<{ id: string; kind: KeyKind; environment_id: string; name: EnvironmentName; tenant_id: string | null; expires_at: number | null; revoked_at: number | null }>(
+  const row = await q.one<{
+    id: string;
+    kind: KeyKind;
+    environment_id: string;
+    name: EnvironmentName;
+    tenant_id: string | null;
+    expires_at: number | null;
+    revoked_at: number | null;
+  }>(
     `SELECT k.id, k.kind, k.environment_id, e.name, k.tenant_id, k.expires_at, k.revoked_at
        FROM api_keys k JOIN environments e ON e.id = k.environment_id
       WHERE k.key_hash = $1`,
     [hashKey(key)],
   );
   if (!row || row.revoked_at !== null || (row.expires_at !== null && row.expires_at <= Date.now())) return undefined;
-  return { keyId: row.id, kind: row.kind, environmentId: row.environment_id, environment: row.name, tenantId: row.tenant_id, expiresAt: row.expires_at };
+  return {
+    keyId: row.id,
+    kind: row.kind,
+    environmentId: row.environment_id,
+    environment: row.name,
+    tenantId: row.tenant_id,
+    expiresAt: row.expires_at,
+  };
 }
 
 // ---- Keys made by an operator (CLI and REST): one validation, so both say the same thing. ----
@@ -129,19 +154,29 @@ export function parseOrigin(raw: string): string {
   if (u.protocol !== 'https:' && u.protocol !== 'http:') throw badRequest(`allowed origin "${raw}" must be http:// or https://; ${hint}`);
   if (u.hostname.includes('*')) throw badRequest(`allowed origin "${raw}" has a wildcard, which Herald does not accept; list each origin`);
   if (u.origin !== raw) {
-    throw badRequest(`allowed origin "${raw}" is not an origin; ${hint}${u.pathname === '/' && !u.search && !u.hash && !u.username ? ` (here: "${u.origin}")` : ''}`);
+    throw badRequest(
+      `allowed origin "${raw}" is not an origin; ${hint}${u.pathname === '/' && !u.search && !u.hash && !u.username ? ` (here: "${u.origin}")` : ''}`,
+    );
   }
   return u.origin;
 }
 
 /** Checks a request for a new key; answers what to store. Throws a 400 that says what to fix. */
-export function validateKeyRequest(req: KeyRequest): { environment: EnvironmentName; kind: 'secret' | 'public'; allowedOrigins: string[]; ttlMs?: number; name?: string } {
+export function validateKeyRequest(req: KeyRequest): {
+  environment: EnvironmentName;
+  kind: 'secret' | 'public';
+  allowedOrigins: string[];
+  ttlMs?: number;
+  name?: string;
+} {
   const environment = parseEnvironment(req.environment);
   const kind = req.kind ?? 'secret';
   if (kind !== 'secret' && kind !== 'public') throw badRequest(`unknown key kind "${kind}"; use secret or public`);
   const origins = req.allowedOrigins ?? [];
   if (kind === 'secret' && origins.length) {
-    throw badRequest('allowed origins apply to public keys only (a secret key never goes to a browser); leave them out or make a public key');
+    throw badRequest(
+      'allowed origins apply to public keys only (a secret key never goes to a browser); leave them out or make a public key',
+    );
   }
   if (kind === 'public' && origins.length === 0) {
     throw badRequest('a public key needs at least one allowed origin: the site that embeds the portal, like https://app.example.com');
@@ -173,7 +208,15 @@ export async function issueKey(q: Queryable, req: KeyRequest): Promise<{ id: str
     tenantId = (await findTenantId(q, env.id, req.tenant)) ?? null;
     if (!tenantId) throw new HeraldError('not_found', `tenant "${req.tenant}" was not found in the ${v.environment} environment`);
   }
-  const made = await createKey(q, { environmentId: env.id, environment: v.environment, kind: v.kind, tenantId, name: v.name, ttlMs: v.ttlMs, allowedOrigins: v.allowedOrigins });
+  const made = await createKey(q, {
+    environmentId: env.id,
+    environment: v.environment,
+    kind: v.kind,
+    tenantId,
+    name: v.name,
+    ttlMs: v.ttlMs,
+    allowedOrigins: v.allowedOrigins,
+  });
   return { ...made, info: (await getKeyInfo(q, made.id))! };
 }
 
@@ -202,7 +245,7 @@ const toInfo = (r: KeyRow): KeyInfo => ({
   tenant: r.tenant_id,
   tenantUid: r.tenant_uid,
   name: r.name,
-  allowedOrigins: JSON.parse(r.allowed_origins),
+  allowedOrigins: JSON.parse(r.allowed_origins) as string[],
   createdAt: iso(r.created_at)!,
   lastUsedAt: iso(r.last_used_at),
   expiresAt: iso(r.expires_at),
@@ -241,7 +284,8 @@ export async function revokeKey(q: Queryable, id: string, environmentId?: string
   );
   const info = await getKeyInfo(q, id);
   // Not changed: unknown, already revoked, or of another environment (which must look unknown).
-  if (n === 0 && (!info || (environmentId !== undefined && info.environment !== (await environmentName(q, environmentId))))) return undefined;
+  if (n === 0 && (!info || (environmentId !== undefined && info.environment !== (await environmentName(q, environmentId)))))
+    return undefined;
   return info;
 }
 

@@ -10,7 +10,12 @@ import { assertOpensSealed, resolveSecretKey, SecretBox } from './secretBox.js';
  */
 export async function openSecretBox(db: Db, config: Pick<Config, 'secretKey' | 'dataDir' | 'previousSecretKeys'>): Promise<SecretBox> {
   const sealedBy = await sealedKeyIds(db);
-  const resolved = resolveSecretKey({ secretKey: config.secretKey, dataDir: config.dataDir, usesPostgres: db.dialect === 'postgres', hasSealedSecrets: sealedBy.size > 0 });
+  const resolved = resolveSecretKey({
+    secretKey: config.secretKey,
+    dataDir: config.dataDir,
+    usesPostgres: db.dialect === 'postgres',
+    hasSealedSecrets: sealedBy.size > 0,
+  });
   const box = new SecretBox(resolved.key, config.previousSecretKeys);
   assertOpensSealed(box, sealedBy, resolved.source);
   return box;

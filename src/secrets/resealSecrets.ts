@@ -12,6 +12,7 @@ export const SEALED_COLUMNS: { table: string; column: string; list?: true }[] = 
   { table: 'endpoints', column: 'previous_secrets', list: true },
   { table: 'sources', column: 'secret' },
   { table: 'users', column: 'totp_secret' },
+  { table: 'enrolment_tickets', column: 'totp_secret' },
 ];
 
 /** The value re-sealed with the current key, or null when nothing in it is stale. */

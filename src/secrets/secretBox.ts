@@ -48,7 +48,10 @@ export class SecretBox {
     if (hit !== undefined) return hit;
     const [kid, data] = stored.slice(SEALED_PREFIX.length).split(':');
     const key = this.keys.get(kid);
-    if (!key) throw new SecretKeyError(`a stored secret was sealed with key id "${kid}", which is neither HERALD_SECRET_KEY nor in HERALD_SECRET_KEY_PREVIOUS; start Herald with the key that sealed it`);
+    if (!key)
+      throw new SecretKeyError(
+        `a stored secret was sealed with key id "${kid}", which is neither HERALD_SECRET_KEY nor in HERALD_SECRET_KEY_PREVIOUS; start Herald with the key that sealed it`,
+      );
     const raw = Buffer.from(data, 'base64');
     const decipher = createDecipheriv('aes-256-gcm', key.bytes, raw.subarray(0, 12));
     decipher.setAuthTag(raw.subarray(12, 28));
@@ -93,7 +96,12 @@ const KEEP_IT =
  * reported (with where it was and how to restore it) instead of replaced. Postgres serves many
  * nodes, so they must share a key given to them: Herald refuses to start without one.
  */
-export function resolveSecretKey(opts: { secretKey?: string; dataDir: string; usesPostgres: boolean; hasSealedSecrets: boolean }): ResolvedKey {
+export function resolveSecretKey(opts: {
+  secretKey?: string;
+  dataDir: string;
+  usesPostgres: boolean;
+  hasSealedSecrets: boolean;
+}): ResolvedKey {
   if (opts.secretKey) return { key: opts.secretKey, source: { kind: 'env' } };
   if (opts.usesPostgres) {
     throw new SecretKeyError(
@@ -121,7 +129,8 @@ export function resolveSecretKey(opts: { secretKey?: string; dataDir: string; us
     fs.writeFileSync(file, key + '\n', { mode: 0o600, flag: 'wx' });
   } catch (err) {
     // Another process (the CLI, a second node) created it first: use theirs.
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return { key: fs.readFileSync(file, 'utf8').trim(), source: { kind: 'file', file, generated: false } };
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST')
+      return { key: fs.readFileSync(file, 'utf8').trim(), source: { kind: 'file', file, generated: false } };
     throw err;
   }
   return { key, source: { kind: 'file', file, generated: true } };
@@ -136,7 +145,8 @@ export function assertOpensSealed(box: SecretBox, sealedKeyIds: Iterable<string>
   const unknown = [...sealedKeyIds].filter((kid) => !box.knows(kid));
   if (unknown.length === 0) return;
   const ids = unknown.map((k) => `"${k}"`).join(', ');
-  const which = source.kind === 'env' ? `HERALD_SECRET_KEY (key id "${box.currentId}")` : `the key in ${source.file} (key id "${box.currentId}")`;
+  const which =
+    source.kind === 'env' ? `HERALD_SECRET_KEY (key id "${box.currentId}")` : `the key in ${source.file} (key id "${box.currentId}")`;
   const fix =
     source.kind === 'env'
       ? 'Start Herald with the HERALD_SECRET_KEY this database was set up with: the same one on every node and every restart ' +

@@ -60,7 +60,8 @@ function insert(target: FormObject, path: string[], value: string, fullKey: stri
   if (rest[0] === '') {
     // name[]…: an array.
     const list = existing === undefined ? [] : existing;
-    if (!Array.isArray(list)) throw new MalformedForm(`key "${fullKey}" treats "${head}" as a list, but it was given a value or nested keys`);
+    if (!Array.isArray(list))
+      throw new MalformedForm(`key "${fullKey}" treats "${head}" as a list, but it was given a value or nested keys`);
     if (existing === undefined) put(target, head, list);
     const after = rest.slice(1);
     if (after.length === 0) {

@@ -46,7 +46,7 @@ const toSource = (r: SourceRow, publicUrl: string): Source => ({
   provider: r.provider,
   name: r.name,
   url: `${publicUrl}/in/${r.id}`,
-  options: JSON.parse(r.options),
+  options: JSON.parse(r.options) as Record<string, unknown>,
   enabled: r.enabled === 1,
   createdAt: new Date(r.created_at).toISOString(),
   updatedAt: new Date(r.updated_at).toISOString(),
@@ -83,36 +83,66 @@ function checkSecret(provider: ProviderName, secret: string): void {
   }
 }
 
-export async function createSource(q: Queryable, box: SecretBox, publicUrl: string, tenantId: string, input: SourceInput): Promise<Source & { secret: string }> {
+export async function createSource(
+  q: Queryable,
+  box: SecretBox,
+  publicUrl: string,
+  tenantId: string,
+  input: SourceInput,
+): Promise<Source & { secret: string }> {
   const secret = chooseSecret(input.provider, input.secret);
   const now = Date.now();
   const row = await q.one<SourceRow>(
     `INSERT INTO sources (id, tenant_id, provider, name, secret, options, enabled, created_at, updated_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING ${COLUMNS}`,
-    [newId('src'), tenantId, input.provider, input.name, box.seal(secret), JSON.stringify(input.options ?? {}), input.enabled === false ? 0 : 1, now],
+    [
+      newId('src'),
+      tenantId,
+      input.provider,
+      input.name,
+      box.seal(secret),
+      JSON.stringify(input.options ?? {}),
+      input.enabled === false ? 0 : 1,
+      now,
+    ],
   );
   return { ...toSource(row!, publicUrl), secret };
 }
 
 export async function getSource(q: Queryable, publicUrl: string, tenantId: string, id: string): Promise<Source> {
-  const row = await q.one<SourceRow>(`SELECT ${COLUMNS} FROM sources WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL`, [id, tenantId]);
+  const row = await q.one<SourceRow>(`SELECT ${COLUMNS} FROM sources WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL`, [
+    id,
+    tenantId,
+  ]);
   if (!row) throw notFound('source', id);
   return toSource(row, publicUrl);
 }
 
 export async function getSourceSecret(q: Queryable, box: SecretBox, tenantId: string, id: string): Promise<string> {
-  const row = await q.one<{ secret: string }>('SELECT secret FROM sources WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL', [id, tenantId]);
+  const row = await q.one<{ secret: string }>('SELECT secret FROM sources WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL', [
+    id,
+    tenantId,
+  ]);
   if (!row) throw notFound('source', id);
   return box.open(row.secret);
 }
 
-export async function listSources(q: Queryable, publicUrl: string, tenantId: string, limit: number, cursor?: string): Promise<Page<Source>> {
+export async function listSources(
+  q: Queryable,
+  publicUrl: string,
+  tenantId: string,
+  limit: number,
+  cursor?: string,
+): Promise<Page<Source>> {
   const rows = await q.all<SourceRow>(
     `SELECT ${COLUMNS} FROM sources WHERE tenant_id = $1 AND deleted_at IS NULL AND (CAST($2 AS text) IS NULL OR id < $2)
      ORDER BY id DESC LIMIT $3`,
     [tenantId, cursor ?? null, limit + 1],
   );
-  return pageOf(rows.map((r) => toSource(r, publicUrl)), limit);
+  return pageOf(
+    rows.map((r) => toSource(r, publicUrl)),
+    limit,
+  );
 }
 
 export async function updateSource(
@@ -126,8 +156,14 @@ export async function updateSource(
   const row = await q.one<SourceRow>(
     `UPDATE sources SET name = $2, options = $3, enabled = $4, secret = COALESCE($5, secret), updated_at = $6
       WHERE id = $1 AND deleted_at IS NULL RETURNING ${COLUMNS}`,
-    [current.id, patch.name ?? current.name, JSON.stringify(patch.options ?? current.options), (patch.enabled ?? current.enabled) ? 1 : 0,
-     patch.secret === undefined ? null : box.seal(patch.secret), Date.now()],
+    [
+      current.id,
+      patch.name ?? current.name,
+      JSON.stringify(patch.options ?? current.options),
+      (patch.enabled ?? current.enabled) ? 1 : 0,
+      patch.secret === undefined ? null : box.seal(patch.secret),
+      Date.now(),
+    ],
   );
   if (!row) throw notFound('source', current.id);
   return toSource(row, publicUrl);
@@ -135,7 +171,11 @@ export async function updateSource(
 
 /** Deleting keeps the row, so what it received stays readable; its URL answers 404 from now on. */
 export async function deleteSource(q: Queryable, tenantId: string, id: string): Promise<void> {
-  const n = await q.run('UPDATE sources SET deleted_at = $3, enabled = 0 WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL', [id, tenantId, Date.now()]);
+  const n = await q.run('UPDATE sources SET deleted_at = $3, enabled = 0 WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL', [
+    id,
+    tenantId,
+    Date.now(),
+  ]);
   if (n === 0) throw notFound('source', id);
 }
 
@@ -154,5 +194,14 @@ export async function findReceivingSource(q: Queryable, box: SecretBox, id: stri
     'SELECT id, tenant_id, provider, secret, options, enabled FROM sources WHERE id = $1 AND deleted_at IS NULL',
     [id],
   );
-  return r && { id: r.id, tenantId: r.tenant_id, provider: r.provider, secret: box.open(r.secret), options: JSON.parse(r.options), enabled: r.enabled === 1 };
+  return (
+    r && {
+      id: r.id,
+      tenantId: r.tenant_id,
+      provider: r.provider,
+      secret: box.open(r.secret),
+      options: JSON.parse(r.options) as Record<string, unknown>,
+      enabled: r.enabled === 1,
+    }
+  );
 }

@@ -35,7 +35,7 @@ const toTenant = (r: TenantRow, box: SecretBox): Tenant => ({
   uid: r.uid,
   name: r.name,
   token: box.open(r.token),
-  metadata: JSON.parse(r.metadata),
+  metadata: JSON.parse(r.metadata) as Record<string, unknown>,
   callQuota: r.call_quota,
   callsUsed: r.calls_used,
   createdAt: new Date(r.created_at).toISOString(),
@@ -60,12 +60,24 @@ export async function createTenant(
     const row = await q.one<TenantRow>(
       `INSERT INTO tenants (id, environment_id, uid, name, token, metadata, call_quota, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING ${COLUMNS}`,
-      [id, environmentId, input.uid ?? id, input.name, box.seal('whtok_' + randomToken(24)), JSON.stringify(input.metadata ?? {}), input.callQuota ?? null, now],
+      [
+        id,
+        environmentId,
+        input.uid ?? id,
+        input.name,
+        box.seal('whtok_' + randomToken(24)),
+        JSON.stringify(input.metadata ?? {}),
+        input.callQuota ?? null,
+        now,
+      ],
     );
     return toTenant(row!, box);
   } catch (err) {
     if (isUniqueViolation(err)) {
-      throw new HeraldError('conflict', `a tenant with uid "${input.uid}" already exists in this environment; use another uid or update that tenant`);
+      throw new HeraldError(
+        'conflict',
+        `a tenant with uid "${input.uid}" already exists in this environment; use another uid or update that tenant`,
+      );
     }
     throw err;
   }
@@ -78,20 +90,26 @@ export async function findTenantId(q: Queryable, environmentId: string, idOrUid:
 
 /** A tenant by its id or its uid, within one environment. */
 export async function findTenant(q: Queryable, box: SecretBox, environmentId: string, idOrUid: string): Promise<Tenant | undefined> {
-  const row = await q.one<TenantRow>(
-    `SELECT ${COLUMNS} FROM tenants ${BY_ID_OR_UID}`,
-    [environmentId, idOrUid],
-  );
+  const row = await q.one<TenantRow>(`SELECT ${COLUMNS} FROM tenants ${BY_ID_OR_UID}`, [environmentId, idOrUid]);
   return row && toTenant(row, box);
 }
 
-export async function listTenants(q: Queryable, box: SecretBox, environmentId: string, limit: number, cursor?: string): Promise<Page<Tenant>> {
+export async function listTenants(
+  q: Queryable,
+  box: SecretBox,
+  environmentId: string,
+  limit: number,
+  cursor?: string,
+): Promise<Page<Tenant>> {
   const rows = await q.all<TenantRow>(
     `SELECT ${COLUMNS} FROM tenants WHERE environment_id = $1 AND (CAST($2 AS text) IS NULL OR id < $2)
      ORDER BY id DESC LIMIT $3`,
     [environmentId, cursor ?? null, limit + 1],
   );
-  return pageOf(rows.map((r) => toTenant(r, box)), limit);
+  return pageOf(
+    rows.map((r) => toTenant(r, box)),
+    limit,
+  );
 }
 
 export async function updateTenant(
@@ -105,8 +123,15 @@ export async function updateTenant(
       `UPDATE tenants SET name = $2, uid = $3, metadata = $4, updated_at = $5, call_quota = $6,
               calls_used = CASE WHEN $7 = 1 THEN 0 ELSE calls_used END
         WHERE id = $1 RETURNING ${COLUMNS}`,
-      [tenant.id, patch.name ?? tenant.name, patch.uid ?? tenant.uid, JSON.stringify(patch.metadata ?? tenant.metadata), Date.now(),
-       patch.callQuota === undefined ? tenant.callQuota : patch.callQuota, patch.resetCalls ? 1 : 0],
+      [
+        tenant.id,
+        patch.name ?? tenant.name,
+        patch.uid ?? tenant.uid,
+        JSON.stringify(patch.metadata ?? tenant.metadata),
+        Date.now(),
+        patch.callQuota === undefined ? tenant.callQuota : patch.callQuota,
+        patch.resetCalls ? 1 : 0,
+      ],
     );
     return toTenant(row!, box);
   } catch (err) {
@@ -124,8 +149,16 @@ export async function updateTenant(
  */
 export async function rotateTenantToken(q: Queryable, box: SecretBox, tenant: Tenant, token?: string): Promise<Tenant> {
   const next = token ?? 'whtok_' + randomToken(24);
-  if (next === tenant.token) throw new HeraldError('bad_request', 'the new token is the current one; choose another value (or leave "token" out to get a random one)');
-  const row = await q.one<TenantRow>(`UPDATE tenants SET token = $2, updated_at = $3 WHERE id = $1 RETURNING ${COLUMNS}`, [tenant.id, box.seal(next), Date.now()]);
+  if (next === tenant.token)
+    throw new HeraldError(
+      'bad_request',
+      'the new token is the current one; choose another value (or leave "token" out to get a random one)',
+    );
+  const row = await q.one<TenantRow>(`UPDATE tenants SET token = $2, updated_at = $3 WHERE id = $1 RETURNING ${COLUMNS}`, [
+    tenant.id,
+    box.seal(next),
+    Date.now(),
+  ]);
   if (!row) throw notFound('tenant', tenant.uid);
   return toTenant(row, box);
 }
@@ -140,6 +173,30 @@ export async function deleteTenant(q: Queryable, tenantId: string): Promise<void
  * several nodes cannot overrun it. Answers false when the quota is used up.
  */
 export async function countCall(q: Queryable, tenantId: string): Promise<boolean> {
-  const n = await q.run('UPDATE tenants SET calls_used = calls_used + 1 WHERE id = $1 AND (call_quota IS NULL OR calls_used < call_quota)', [tenantId]);
+  const n = await q.run(
+    'UPDATE tenants SET calls_used = calls_used + 1 WHERE id = $1 AND (call_quota IS NULL OR calls_used < call_quota)',
+    [tenantId],
+  );
   return n > 0;
+}
+
+/**
+ * The environment's system tenant with this uid (the operator's, for operational events), created
+ * on first use. Nodes starting together may both try: the unique (environment, uid) keeps one.
+ * Answers its id.
+ */
+export async function ensureSystemTenant(
+  q: Queryable,
+  box: SecretBox,
+  environmentId: string,
+  uid: string,
+  name: string,
+  now = Date.now(),
+): Promise<string> {
+  await q.run(
+    `INSERT INTO tenants (id, environment_id, uid, name, token, metadata, system, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, '{}', 1, $6, $6) ON CONFLICT (environment_id, uid) DO NOTHING`,
+    [newId('ten', now), environmentId, uid, name, box.seal('whtok_' + randomToken(24)), now],
+  );
+  return (await findTenantId(q, environmentId, uid))!;
 }

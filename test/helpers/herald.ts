@@ -13,7 +13,12 @@ export interface TestHerald {
   sandboxKey: string;
   productionKey: string;
   /** JSON request against the API with the sandbox key (or `key`). */
-  api(method: string, path: string, body?: unknown, opts?: { key?: string | null; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
+  api(
+    method: string,
+    path: string,
+    body?: unknown,
+    opts?: { key?: string | null; headers?: Record<string, string> },
+  ): Promise<{ status: number; body: any; headers: Headers }>;
   close(): Promise<void>;
 }
 
@@ -55,7 +60,9 @@ export async function startHerald(dialect: Dialect, env: Record<string, string> 
       let parsed: unknown = text;
       try {
         parsed = text ? JSON.parse(text) : null;
-      } catch {}
+      } catch {
+        // Not JSON: the test sees the text.
+      }
       return { status: res.status, body: parsed as any, headers: res.headers };
     },
     async close() {

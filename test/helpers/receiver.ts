@@ -9,7 +9,10 @@ export interface Received {
   at: number;
 }
 
-export type Responder = (req: Received, n: number) => { status?: number; headers?: Record<string, string>; body?: string; delayMs?: number } | void;
+export type Responder = (
+  req: Received,
+  n: number,
+) => { status?: number; headers?: Record<string, string>; body?: string; delayMs?: number } | void;
 
 /** A real webhook receiver on 127.0.0.1 that records every request and answers as told. */
 export class Receiver {
@@ -32,7 +35,13 @@ export class Receiver {
       const chunks: Buffer[] = [];
       req.on('data', (c) => chunks.push(c));
       req.on('end', () => {
-        const r: Received = { method: req.method!, path: req.url!, headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
+        const r: Received = {
+          method: req.method!,
+          path: req.url!,
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+          at: Date.now(),
+        };
         this.received.push(r);
         const answer = this.respond(r, this.received.length) ?? {};
         const finish = () => {
@@ -62,7 +71,10 @@ export class Receiver {
   waitFor(pred: (r: Received[]) => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
     if (pred(this.received)) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`receiver: timed out waiting for ${what}; got ${this.received.length} requests`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`receiver: timed out waiting for ${what}; got ${this.received.length} requests`)),
+        timeoutMs,
+      );
       this.waiters.push({ pred: () => pred(this.received), resolve: () => (clearTimeout(timer), resolve()) });
     });
   }

@@ -1,20 +1,30 @@
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { refreshEventStatus } from '../../deliveries/eventStatus.js';
+import type { FastifyRequest } from 'fastify';
+import { endpointContext } from '../../auth/endpointContext.js';
+import { refreshEventStatus } from '../../events/eventStatus.js';
 import {
-  createEndpoint, deleteEndpoint, type EndpointContext, type EndpointInput, getEndpoint, getSecret, listEndpoints, rotateSecret, updateEndpoint,
+  createEndpoint,
+  deleteEndpoint,
+  getEndpoint,
+  getSecret,
+  listEndpoints,
+  rotateSecret,
+  updateEndpoint,
 } from '../../endpoints/endpoints.js';
-import { HeraldError } from '../../errors.js';
-import { getRecovery, startRecovery } from '../../deliveries/recoverDeliveries.js';
+import { getRecovery, startRecovery } from '../../delivery/sql/recoverDeliveries.js';
 import { sendTestEvent, TEST_EVENT_TYPE } from '../../endpoints/testEvent.js';
 import { auditRequest } from '../audit.js';
-import type { ApiDeps } from '../deps.js';
-import { errors, ListQuery, page, parseTimestamp, TenantParams, Timestamp } from '../schemas.js';
+import type { Api, ApiDeps } from '../deps.js';
+import { errors, NoContent, ListQuery, page, parseTimestamp, TenantParams, Timestamp } from '../schemas.js';
 
 const Format = Type.Union([Type.Literal('standard'), Type.Literal('productfy'), Type.Literal('original')], {
-  description: 'body format: standard (Standard Webhooks), productfy (Productfy’s webhook envelope), or original (events forwarded from a source arrive with the body and headers the provider sent, unchanged, plus Herald’s signature headers; other events as standard)',
+  description:
+    'body format: standard (Standard Webhooks), productfy (Productfy’s webhook envelope), or original (events forwarded from a source arrive with the body and headers the provider sent, unchanged, plus Herald’s signature headers; other events as standard)',
 });
-const Headers = Type.Record(Type.String({ maxLength: 100 }), Type.String({ maxLength: 2000 }), { description: 'custom headers sent with every webhook', maxProperties: 20 });
+const Headers = Type.Record(Type.String({ maxLength: 100 }), Type.String({ maxLength: 2000 }), {
+  description: 'custom headers sent with every webhook',
+  maxProperties: 20,
+});
 
 export const Endpoint = Type.Object(
   {
@@ -29,7 +39,10 @@ export const Endpoint = Type.Object(
     maxConcurrency: Type.Union([Type.Integer(), Type.Null()]),
     rateLimit: Type.Union([Type.Integer(), Type.Null()]),
     ordered: Type.Boolean(),
-    disabledReason: Type.Union([Type.String(), Type.Null()], { description: 'why it is disabled: "410 Gone from the endpoint", "failing since … without a success for more than 5d", "disabled by PATCH", "created disabled"; null while enabled' }),
+    disabledReason: Type.Union([Type.String(), Type.Null()], {
+      description:
+        'why it is disabled: "410 Gone from the endpoint", "failing since … without a success for more than 5d", "disabled by PATCH", "created disabled"; null while enabled',
+    }),
     disabledAt: Type.Union([Timestamp, Type.Null()], { description: 'since when it is disabled; null while enabled' }),
     createdAt: Timestamp,
     updatedAt: Timestamp,
@@ -46,123 +59,176 @@ const Fields = {
   format: Type.Optional(Format),
   headers: Type.Optional(Headers),
   enabled: Type.Optional(Type.Boolean()),
-  maxConcurrency: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1000 }), Type.Null()], { description: 'deliveries in flight at once, per Herald node (default HERALD_ENDPOINT_CONCURRENCY)' })),
-  rateLimit: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 100000 }), Type.Null()], { description: 'deliveries per second, per Herald node; null: unlimited' })),
-  ordered: Type.Optional(Type.Boolean({ description: 'deliver one at a time in event order; the next waits until the previous succeeded or failed for good' })),
+  maxConcurrency: Type.Optional(
+    Type.Union([Type.Integer({ minimum: 1, maximum: 1000 }), Type.Null()], {
+      description: 'deliveries in flight at once, per Herald node (default HERALD_ENDPOINT_CONCURRENCY)',
+    }),
+  ),
+  rateLimit: Type.Optional(
+    Type.Union([Type.Integer({ minimum: 1, maximum: 100000 }), Type.Null()], {
+      description: 'deliveries per second, per Herald node; null: unlimited',
+    }),
+  ),
+  ordered: Type.Optional(
+    Type.Boolean({ description: 'deliver one at a time in event order; the next waits until the previous succeeded or failed for good' }),
+  ),
 };
 
 const EndpointParams = Type.Object({ tenant: TenantParams.properties.tenant, id: Type.String({ minLength: 1, maxLength: 100 }) });
 
 export { TEST_EVENT_TYPE };
 
-export default async function endpointRoutes(app: FastifyInstance, { db, auth, config, events, addresses, box }: ApiDeps) {
+export default async function endpointRoutes(app: Api, { db, config, events, addresses, box }: ApiDeps) {
   const tags = ['endpoints'];
-  const ctx = (req: FastifyRequest): EndpointContext => ({
-    environmentId: req.scope.environmentId,
-    environment: req.scope.environment,
-    // A credential scoped to a tenant is the tenant's, whoever holds it: its URLs go through the
-    // address guard even in the sandbox.
-    caller: req.scope.tenantId ? 'tenant' : 'operator',
-    tokenHeader: config.tokenHeader,
-    addresses,
-    maxEndpoints: config.maxEndpointsPerTenant,
-    box,
-  });
-  const params = (req: FastifyRequest) => req.params as { tenant: string; id: string };
+  const ctx = (req: FastifyRequest) => endpointContext(req.actor, { config, addresses, box });
 
-  app.post('/v1/tenants/:tenant/endpoints', {
-    schema: {
-      tags,
-      summary: 'Create an endpoint',
-      description: 'Answers the endpoint with its signing secret (whsec_…). Production endpoints must be https and public; in the sandbox only an operator key may point one at a private or loopback address.',
-      params: TenantParams,
-      body: Type.Object(Fields, { additionalProperties: false }),
-      response: { 201: EndpointWithSecret, ...errors(400, 401, 403, 404, 409) },
+  app.post(
+    '/v1/tenants/:tenant/endpoints',
+    {
+      schema: {
+        tags,
+        summary: 'Create an endpoint',
+        description:
+          'Answers the endpoint with its signing secret (whsec_…). Production endpoints must be https and public; in the sandbox only an operator key may point one at a private or loopback address.',
+        params: TenantParams,
+        body: Type.Object(Fields, { additionalProperties: false }),
+        response: { 201: EndpointWithSecret, ...errors(400, 401, 403, 404, 409) },
+      },
     },
-  }, async (req, reply) => {
-    const tenant = await auth.tenant(req, params(req).tenant);
-    return reply.status(201).send(await createEndpoint(db, ctx(req), tenant.id, req.body as EndpointInput));
-  });
-
-  app.get('/v1/tenants/:tenant/endpoints', {
-    schema: { tags, summary: 'List endpoints', description: 'The tenant’s endpoints with their subscriptions, format and limits, a page at a time. Secrets are not listed.', params: TenantParams, querystring: ListQuery, response: { 200: page(Type.Ref('Endpoint')), ...errors(400, 401, 403, 404) } },
-  }, async (req) => {
-    const tenant = await auth.tenant(req, params(req).tenant);
-    const q = req.query as { limit: number; cursor?: string };
-    return listEndpoints(db, tenant.id, q.limit, q.cursor);
-  });
-
-  app.get('/v1/tenants/:tenant/endpoints/:id', {
-    schema: { tags, summary: 'Get an endpoint', description: 'One endpoint with its subscriptions, format, custom headers and limits, and whether it is enabled.', params: EndpointParams, response: { 200: Type.Ref('Endpoint'), ...errors(401, 403, 404) } },
-  }, async (req) => {
-    const tenant = await auth.tenant(req, params(req).tenant);
-    return getEndpoint(db, tenant.id, params(req).id);
-  });
-
-  app.patch('/v1/tenants/:tenant/endpoints/:id', {
-    schema: {
-      tags,
-      summary: 'Change an endpoint',
-      description: 'Changes only the fields sent. A new URL is checked like a new endpoint’s; `enabled: true` on a disabled endpoint also forgets its failures, so its circuit starts closed.',
-      params: EndpointParams,
-      body: Type.Object({ ...Fields, url: Type.Optional(Fields.url) }, { additionalProperties: false }),
-      response: { 200: Type.Ref('Endpoint'), ...errors(400, 401, 403, 404) },
+    async (req, reply) => {
+      return reply.status(201).send(await createEndpoint(db, ctx(req), req.tenant.id, req.body));
     },
-  }, async (req) => {
-    const tenant = await auth.tenant(req, params(req).tenant);
-    const current = await getEndpoint(db, tenant.id, params(req).id);
-    return updateEndpoint(db, ctx(req), current, req.body as Partial<EndpointInput>);
-  });
+  );
 
-  app.delete('/v1/tenants/:tenant/endpoints/:id', {
-    schema: { tags, summary: 'Delete an endpoint', description: 'Deliveries still waiting for it fail with "endpoint deleted".', params: EndpointParams, response: { 204: Type.Null(), ...errors(401, 403, 404) } },
-  }, async (req, reply) => {
-    const tenant = await auth.tenant(req, params(req).tenant);
-    await db.tx(async (q) => {
-      const events = await deleteEndpoint(q, tenant.id, params(req).id);
-      await refreshEventStatus(q, events);
-    });
-    return reply.status(204).send();
-  });
-
-  app.get('/v1/tenants/:tenant/endpoints/:id/secret', {
-    schema: { tags, summary: "Read an endpoint's signing secret", description: 'The current `whsec_…` secret; secrets still inside their overlap after a rotation keep signing beside it.', params: EndpointParams, response: { 200: Type.Object({ secret: Type.String() }), ...errors(401, 403, 404) } },
-  }, async (req) => {
-    const tenant = await auth.tenant(req, params(req).tenant);
-    const secret = await getSecret(db, box, tenant.id, params(req).id);
-    await auditRequest(db, req, 'endpoint.secret_revealed', params(req).id, { tenantId: tenant.id });
-    return { secret };
-  });
-
-  app.post('/v1/tenants/:tenant/endpoints/:id/rotate-secret', {
-    schema: {
-      tags,
-      summary: "Rotate an endpoint's signing secret",
-      description: 'The replaced secret keeps signing beside the new one for 24 hours (and so does every earlier one still inside its 24 hours), so receivers can switch without losing a webhook. 409 when 10 earlier secrets are still signing.',
-      params: EndpointParams,
-      response: { 200: Type.Object({ secret: Type.String() }), ...errors(401, 403, 404, 409) },
+  app.get(
+    '/v1/tenants/:tenant/endpoints',
+    {
+      schema: {
+        tags,
+        summary: 'List endpoints',
+        description: 'The tenant’s endpoints with their subscriptions, format and limits, a page at a time. Secrets are not listed.',
+        params: TenantParams,
+        querystring: ListQuery,
+        response: { 200: page(Type.Ref('Endpoint')), ...errors(400, 401, 403, 404) },
+      },
     },
-  }, async (req) => {
-    const tenant = await auth.tenant(req, params(req).tenant);
-    const secret = await rotateSecret(db, box, tenant.id, params(req).id);
-    await auditRequest(db, req, 'endpoint.secret_rotated', params(req).id, { tenantId: tenant.id });
-    return { secret };
-  });
-
-  app.post('/v1/tenants/:tenant/endpoints/:id/test', {
-    schema: {
-      tags,
-      summary: 'Send a test event to this endpoint only',
-      description: `Sends the example payload of eventType (default: the first type the endpoint subscribes to; "${TEST_EVENT_TYPE}" when it subscribes to all).`,
-      params: EndpointParams,
-      body: Type.Optional(Type.Object({ eventType: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })) }, { additionalProperties: false })),
-      response: { 202: Type.Object({ eventId: Type.String() }), ...errors(400, 401, 403, 404) },
+    async (req) => {
+      const q = req.query;
+      return listEndpoints(db, req.tenant.id, q.limit, q.cursor);
     },
-  }, async (req, reply) => {
-    const tenant = await auth.tenant(req, params(req).tenant);
-    const endpoint = await getEndpoint(db, tenant.id, params(req).id);
-    return reply.status(202).send(await sendTestEvent(db, events, req.scope.environmentId, endpoint, (req.body as { eventType?: string } | undefined)?.eventType));
-  });
+  );
+
+  app.get(
+    '/v1/tenants/:tenant/endpoints/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Get an endpoint',
+        description: 'One endpoint with its subscriptions, format, custom headers and limits, and whether it is enabled.',
+        params: EndpointParams,
+        response: { 200: Type.Ref('Endpoint'), ...errors(401, 403, 404) },
+      },
+    },
+    async (req) => {
+      return getEndpoint(db, req.tenant.id, req.params.id);
+    },
+  );
+
+  app.patch(
+    '/v1/tenants/:tenant/endpoints/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Change an endpoint',
+        description:
+          'Changes only the fields sent. A new URL is checked like a new endpoint’s; `enabled: true` on a disabled endpoint also forgets its failures, so its circuit starts closed.',
+        params: EndpointParams,
+        body: Type.Object({ ...Fields, url: Type.Optional(Fields.url) }, { additionalProperties: false }),
+        response: { 200: Type.Ref('Endpoint'), ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (req) => {
+      const current = await getEndpoint(db, req.tenant.id, req.params.id);
+      return updateEndpoint(db, ctx(req), current, req.body);
+    },
+  );
+
+  app.delete(
+    '/v1/tenants/:tenant/endpoints/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Delete an endpoint',
+        description: 'Deliveries still waiting for it fail with "endpoint deleted".',
+        params: EndpointParams,
+        response: { 204: NoContent, ...errors(401, 403, 404) },
+      },
+    },
+    async (req, reply) => {
+      await db.tx(async (q) => {
+        const events = await deleteEndpoint(q, req.tenant.id, req.params.id);
+        await refreshEventStatus(q, events);
+      });
+      return reply.status(204).send();
+    },
+  );
+
+  app.get(
+    '/v1/tenants/:tenant/endpoints/:id/secret',
+    {
+      schema: {
+        tags,
+        summary: "Read an endpoint's signing secret",
+        description: 'The current `whsec_…` secret; secrets still inside their overlap after a rotation keep signing beside it.',
+        params: EndpointParams,
+        response: { 200: Type.Object({ secret: Type.String() }), ...errors(401, 403, 404) },
+      },
+    },
+    async (req) => {
+      const secret = await getSecret(db, box, req.tenant.id, req.params.id);
+      await auditRequest(db, req, 'endpoint.secret_revealed', req.params.id, { tenantId: req.tenant.id });
+      return { secret };
+    },
+  );
+
+  app.post(
+    '/v1/tenants/:tenant/endpoints/:id/rotate-secret',
+    {
+      schema: {
+        tags,
+        summary: "Rotate an endpoint's signing secret",
+        description:
+          'The replaced secret keeps signing beside the new one for 24 hours (and so does every earlier one still inside its 24 hours), so receivers can switch without losing a webhook. 409 when 10 earlier secrets are still signing.',
+        params: EndpointParams,
+        response: { 200: Type.Object({ secret: Type.String() }), ...errors(401, 403, 404, 409) },
+      },
+    },
+    async (req) => {
+      const secret = await rotateSecret(db, box, req.tenant.id, req.params.id);
+      await auditRequest(db, req, 'endpoint.secret_rotated', req.params.id, { tenantId: req.tenant.id });
+      return { secret };
+    },
+  );
+
+  app.post(
+    '/v1/tenants/:tenant/endpoints/:id/test',
+    {
+      schema: {
+        tags,
+        summary: 'Send a test event to this endpoint only',
+        description: `Sends the example payload of eventType (default: the first type the endpoint subscribes to; "${TEST_EVENT_TYPE}" when it subscribes to all).`,
+        params: EndpointParams,
+        body: Type.Optional(
+          Type.Object({ eventType: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })) }, { additionalProperties: false }),
+        ),
+        response: { 202: Type.Object({ eventId: Type.String() }), ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (req, reply) => {
+      const endpoint = await getEndpoint(db, req.tenant.id, req.params.id);
+      return reply.status(202).send(await sendTestEvent(db, events, req.actor.environmentId, endpoint, req.body?.eventType));
+    },
+  );
 
   const Recovery = Type.Object({
     id: Type.String(),
@@ -178,27 +244,52 @@ export default async function endpointRoutes(app: FastifyInstance, { db, auth, c
     updatedAt: Timestamp,
   });
 
-  app.post('/v1/tenants/:tenant/endpoints/:id/recover', {
-    schema: {
-      tags,
-      summary: 'Send again now what failed or waits for a retry, for an endpoint, between two times',
-      description: 'For the deliveries created in the window: those waiting for a later retry are made due now (keeping their retry schedule), those that failed for good start a new round with the full retry schedule; the answer says how many of each. The endpoint\'s circuit half-opens at once. Runs in the background; read its progress with GET /v1/tenants/:tenant/recoveries/:id.',
-      params: EndpointParams,
-      body: Type.Object({ since: Type.String({ format: 'date-time' }), until: Type.Optional(Type.String({ format: 'date-time', description: 'default: now' })) }, { additionalProperties: false }),
-      response: { 202: Recovery, ...errors(400, 401, 403, 404) },
+  app.post(
+    '/v1/tenants/:tenant/endpoints/:id/recover',
+    {
+      schema: {
+        tags,
+        summary: 'Send again now what failed or waits for a retry, for an endpoint, between two times',
+        description:
+          "For the deliveries created in the window: those waiting for a later retry are made due now (keeping their retry schedule), those that failed for good start a new round with the full retry schedule; the answer says how many of each. The endpoint's circuit half-opens at once. Runs in the background; read its progress with GET /v1/tenants/:tenant/recoveries/:id.",
+        params: EndpointParams,
+        body: Type.Object(
+          {
+            since: Type.String({ format: 'date-time' }),
+            until: Type.Optional(Type.String({ format: 'date-time', description: 'default: now' })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 202: Recovery, ...errors(400, 401, 403, 404) },
+      },
     },
-  }, async (req, reply) => {
-    const tenant = await auth.tenant(req, params(req).tenant);
-    const endpoint = await getEndpoint(db, tenant.id, params(req).id);
-    const body = req.body as { since: string; until?: string };
-    const recovery = await startRecovery(db, tenant.id, endpoint.id, parseTimestamp(body.since), body.until ? parseTimestamp(body.until) : Date.now());
-    return reply.status(202).send(recovery);
-  });
+    async (req, reply) => {
+      const endpoint = await getEndpoint(db, req.tenant.id, req.params.id);
+      const body = req.body;
+      const recovery = await startRecovery(
+        db,
+        req.tenant.id,
+        endpoint.id,
+        parseTimestamp(body.since),
+        body.until ? parseTimestamp(body.until) : Date.now(),
+      );
+      return reply.status(202).send(recovery);
+    },
+  );
 
-  app.get('/v1/tenants/:tenant/recoveries/:id', {
-    schema: { tags, summary: 'Progress of a recovery', description: 'How many deliveries the recovery found and how many it has set due again; `status` is running until it is done.', params: EndpointParams, response: { 200: Recovery, ...errors(401, 403, 404) } },
-  }, async (req) => {
-    const tenant = await auth.tenant(req, params(req).tenant);
-    return getRecovery(db, tenant.id, params(req).id);
-  });
+  app.get(
+    '/v1/tenants/:tenant/recoveries/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Progress of a recovery',
+        description: 'How many deliveries the recovery found and how many it has set due again; `status` is running until it is done.',
+        params: EndpointParams,
+        response: { 200: Recovery, ...errors(401, 403, 404) },
+      },
+    },
+    async (req) => {
+      return getRecovery(db, req.tenant.id, req.params.id);
+    },
+  );
 }

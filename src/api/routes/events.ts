@@ -1,22 +1,24 @@
-import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { listAttempts } from '../../deliveries/readAttempts.js';
-import { resendDelivery } from '../../deliveries/resendDelivery.js';
+import { type TSchema, Type } from '@sinclair/typebox';
+import { listAttempts } from '../../delivery/sql/readAttempts.js';
+import { resendDelivery } from '../../delivery/sql/resendDelivery.js';
 import { badRequest, HeraldError } from '../../errors.js';
 import { checkPayload } from '../../event-types/eventTypes.js';
 import { type AcceptedEvent, type NewEvent, requestHash } from '../../events/eventWriter.js';
 import { type EventView, getEvent, listEvents } from '../../events/readEvents.js';
 import { encodeCursor } from '../../pagination.js';
-import type { Tenant } from '../../tenants/tenants.js';
-import type { ApiDeps } from '../deps.js';
-import { errors, ListQuery, page, parseTimestamp, TenantParams, Timestamp } from '../schemas.js';
+import type { Api, ApiDeps } from '../deps.js';
+import { errors, listQuery, ListQuery, page, parseTimestamp, TenantParams, Timestamp } from '../schemas.js';
+import { DELIVERY_STATUSES, DeliveryStatus, describeStatuses, EVENT_STATUSES } from '../../delivery/status.js';
 
-const Status = Type.Union(['N', 'I', 'S', 'F'].map((s) => Type.Literal(s)));
+const Status = Type.Union(EVENT_STATUSES.map((s) => Type.Literal(s)));
 
 const EventInput = Type.Object(
   {
     type: Type.String({ minLength: 1, maxLength: 100 }),
-    payload: Type.Unknown({ description: 'any JSON value; validated against the type’s schema, then stored and delivered as the exact text sent (numbers keep every digit, whitespace is kept)' }),
+    payload: Type.Unknown({
+      description:
+        'any JSON value; validated against the type’s schema, then stored and delivered as the exact text sent (numbers keep every digit, whitespace is kept)',
+    }),
     occurredAt: Type.Optional(Type.String({ format: 'date-time', description: 'when it happened (default: now)' })),
     idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
   },
@@ -31,7 +33,7 @@ export const AcceptedEventSchema = Type.Object(
 const Delivery = Type.Object({
   id: Type.String(),
   endpointId: Type.String(),
-  status: Type.Union(['I', 'S', 'F'].map((s) => Type.Literal(s))),
+  status: Type.Union(DELIVERY_STATUSES.map((s) => Type.Literal(s))),
   attempts: Type.Integer(),
   nextAttemptAt: Type.Union([Timestamp, Type.Null()]),
   lastStatusCode: Type.Union([Type.Integer(), Type.Null()]),
@@ -78,9 +80,11 @@ export const MAX_BATCH = 1000;
 
 type EventBody = { type: string; payload: unknown; occurredAt?: string; idempotencyKey?: string };
 
-// The tenant of a POST is resolved (and a key scoped to another tenant refused) in onRequest,
-// before the body is read: a key must not make Herald read and parse megabytes it will refuse.
-const tenants = new WeakMap<FastifyRequest, Tenant>();
+/**
+ * An answer the handler writes as JSON text itself (payloads spliced in as stored): the schema
+ * documents it; the handler sends the text.
+ */
+const writtenJson = <T extends TSchema>(schema: T) => Type.Unsafe<string>(schema);
 
 /** GET …/events/:id as JSON text: the payload spliced in as stored, never parsed and re-serialized. */
 function eventJson(e: EventView): string {
@@ -88,19 +92,11 @@ function eventJson(e: EventView): string {
   return `{"id":${JSON.stringify(id)},"type":${JSON.stringify(type)},"payload":${payload},${JSON.stringify(rest).slice(1)}`;
 }
 
-export default async function eventRoutes(app: FastifyInstance, { db, auth, config, events: writer, onEventsAccepted }: ApiDeps) {
+export default async function eventRoutes(app: Api, { db, auth, config, events: writer, onEventsAccepted }: ApiDeps) {
   const tags = ['events'];
   // A batch may carry up to MAX_BATCH full-size payloads, but never more than HERALD_MAX_BATCH_BYTES:
   // the body is read, parsed and validated in memory before anything is stored.
   const batchLimit = Math.min(config.maxBatchBytes, MAX_BATCH * (config.maxPayloadBytes + 1024));
-  const resolveTenant = async (req: FastifyRequest) => {
-    const { tenant } = req.params as { tenant: string };
-    // Path parameters are not validated yet in onRequest: one that validation will refuse (a NUL,
-    // which Postgres cannot even compare; an over-long one) is left to it.
-    if (tenant.length > 200 || tenant.includes('\u0000')) return;
-    tenants.set(req, await auth.tenant(req, tenant));
-  };
-  const tenantOf = async (req: FastifyRequest): Promise<Tenant> => tenants.get(req) ?? auth.tenant(req, (req.params as { tenant: string }).tenant);
 
   /**
    * Checks one event and turns it into what the outbox stores. `source` is the payload's exact text
@@ -112,7 +108,10 @@ export default async function eventRoutes(app: FastifyInstance, { db, auth, conf
     if (source === undefined) throw new Error('the exact text of the payload was not captured');
     const bytes = Buffer.byteLength(source);
     if (bytes > config.maxPayloadBytes) {
-      throw new HeraldError('payload_too_large', `${where}payload is ${bytes} bytes; the limit is ${config.maxPayloadBytes} (HERALD_MAX_PAYLOAD_BYTES)`);
+      throw new HeraldError(
+        'payload_too_large',
+        `${where}payload is ${bytes} bytes; the limit is ${config.maxPayloadBytes} (HERALD_MAX_PAYLOAD_BYTES)`,
+      );
     }
     let occurredAt: number | undefined;
     try {
@@ -127,124 +126,169 @@ export default async function eventRoutes(app: FastifyInstance, { db, auth, conf
     return input.idempotencyKey ? { ...event, requestHash: requestHash(event) } : event;
   }
 
-  app.post('/v1/tenants/:tenant/events', {
-    bodyLimit: config.maxPayloadBytes + 64 * 1024,
-    config: { rawPayloads: true, bodyLimitSetting: 'HERALD_MAX_PAYLOAD_BYTES, plus 64 KiB for the envelope' },
-    onRequest: resolveTenant,
-    schema: {
-      tags,
-      summary: 'Send an event',
-      description: 'Stores the event and one delivery per subscribed endpoint in one transaction, and answers 202. The same idempotency key (body field or Idempotency-Key header) answers the same event again and creates nothing.',
-      params: TenantParams,
-      headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }),
-      body: EventInput,
-      response: { 202: Type.Ref('AcceptedEvent'), ...errors(400, 401, 403, 404, 409, 413) },
+  app.post(
+    '/v1/tenants/:tenant/events',
+    {
+      bodyLimit: config.maxPayloadBytes + 64 * 1024,
+      config: { rawPayloads: true, bodyLimitSetting: 'HERALD_MAX_PAYLOAD_BYTES, plus 64 KiB for the envelope' },
+      // The tenant is resolved (and a key scoped to another tenant refused) before the body is read.
+      onRequest: auth.tenantBeforeBody,
+      schema: {
+        tags,
+        summary: 'Send an event',
+        description:
+          'Stores the event and one delivery per subscribed endpoint in one transaction, and answers 202. The same idempotency key (body field or Idempotency-Key header) answers the same event again and creates nothing.',
+        params: TenantParams,
+        headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }),
+        body: EventInput,
+        response: { 202: Type.Ref('AcceptedEvent'), ...errors(400, 401, 403, 404, 409, 413) },
+      },
     },
-  }, async (req, reply) => {
-    const tenant = await tenantOf(req);
-    const body = req.body as EventBody;
-    const headerKey = req.headers['idempotency-key'] as string | undefined;
-    if (headerKey && body.idempotencyKey && headerKey !== body.idempotencyKey) {
-      throw badRequest('the Idempotency-Key header and the idempotencyKey field differ; send one of them');
-    }
-    const event = await prepare(req.scope.environmentId, { ...body, idempotencyKey: body.idempotencyKey ?? headerKey }, req.jsonSource?.payload, '');
-    // The writer hands the deliveries to this process's worker, or wakes it: no wake-up here.
-    const [accepted] = await writer.write(tenant.id, [event]);
-    return reply.status(202).send(toAccepted(accepted));
-  });
-
-  app.post('/v1/tenants/:tenant/events/batch', {
-    bodyLimit: batchLimit,
-    config: { rawPayloads: true, bodyLimitSetting: batchLimit === config.maxBatchBytes ? 'HERALD_MAX_BATCH_BYTES' : `${MAX_BATCH} × HERALD_MAX_PAYLOAD_BYTES` },
-    onRequest: resolveTenant,
-    schema: {
-      tags,
-      summary: `Send up to ${MAX_BATCH} events at once`,
-      description:
-        `If any event is invalid, none is stored and the error names it (events[i]). The body may be at most ${batchLimit} bytes (HERALD_MAX_BATCH_BYTES). ` +
-        'A batch whose deliveries are many is stored in several transactions of whole events; send idempotency keys to retry one safely.',
-      params: TenantParams,
-      body: Type.Object({ events: Type.Array(EventInput, { minItems: 1, maxItems: MAX_BATCH }) }, { additionalProperties: false }),
-      response: { 202: Type.Object({ data: Type.Array(Type.Ref('AcceptedEvent')) }), ...errors(400, 401, 403, 404, 409, 413) },
+    async (req, reply) => {
+      const body = req.body;
+      const headerKey = req.headers['idempotency-key'];
+      if (headerKey && body.idempotencyKey && headerKey !== body.idempotencyKey) {
+        throw badRequest('the Idempotency-Key header and the idempotencyKey field differ; send one of them');
+      }
+      const event = await prepare(
+        req.actor.environmentId,
+        { ...body, idempotencyKey: body.idempotencyKey ?? headerKey },
+        req.jsonSource?.payload,
+        '',
+      );
+      // The writer hands the deliveries to this process's worker, or wakes it: no wake-up here.
+      const [accepted] = await writer.write(req.tenant.id, [event]);
+      return reply.status(202).send(toAccepted(accepted));
     },
-  }, async (req, reply) => {
-    const tenant = await tenantOf(req);
-    const { events } = req.body as { events: EventBody[] };
-    const sources = req.jsonSource?.events ?? [];
-    const prepared: NewEvent[] = [];
-    for (let i = 0; i < events.length; i++) prepared.push(await prepare(req.scope.environmentId, events[i], sources[i], `events[${i}]: `));
-    const accepted = await writer.write(tenant.id, prepared);
-    return reply.status(202).send({ data: accepted.map(toAccepted) });
-  });
+  );
 
-  app.get('/v1/tenants/:tenant/events', {
-    schema: {
-      tags,
-      summary: 'List events, newest first',
-      description: 'Filters combine: `type`, `status` (N no endpoint, I in progress, S delivered, F failed), and `since`/`until` on the creation time. Payloads are answered as stored, byte for byte.',
-      params: TenantParams,
-      querystring: Type.Object({
-        ...ListQuery.properties,
-        type: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
-        status: Type.Optional(Status),
-        since: Type.Optional(Type.String({ format: 'date-time', description: 'created at or after' })),
-        until: Type.Optional(Type.String({ format: 'date-time', description: 'created before' })),
-      }, { additionalProperties: false }),
-      response: { 200: page(Type.Ref('Event')), ...errors(400, 401, 403, 404) },
+  app.post(
+    '/v1/tenants/:tenant/events/batch',
+    {
+      bodyLimit: batchLimit,
+      config: {
+        rawPayloads: true,
+        bodyLimitSetting: batchLimit === config.maxBatchBytes ? 'HERALD_MAX_BATCH_BYTES' : `${MAX_BATCH} × HERALD_MAX_PAYLOAD_BYTES`,
+      },
+      // The tenant is resolved (and a key scoped to another tenant refused) before the body is read.
+      onRequest: auth.tenantBeforeBody,
+      schema: {
+        tags,
+        summary: `Send up to ${MAX_BATCH} events at once`,
+        description:
+          `If any event is invalid, none is stored and the error names it (events[i]). The body may be at most ${batchLimit} bytes (HERALD_MAX_BATCH_BYTES). ` +
+          'A batch whose deliveries are many is stored in several transactions of whole events; send idempotency keys to retry one safely.',
+        params: TenantParams,
+        body: Type.Object({ events: Type.Array(EventInput, { minItems: 1, maxItems: MAX_BATCH }) }, { additionalProperties: false }),
+        response: { 202: Type.Object({ data: Type.Array(Type.Ref('AcceptedEvent')) }), ...errors(400, 401, 403, 404, 409, 413) },
+      },
     },
-  }, async (req, reply) => {
-    const tenant = await auth.tenant(req, (req.params as { tenant: string }).tenant);
-    const q = req.query as { limit: number; cursor?: string; type?: string; status?: string; since?: string; until?: string };
-    const found = await listEvents(db, tenant.id, {
-      type: q.type,
-      status: q.status,
-      since: q.since ? parseTimestamp(q.since) : undefined,
-      until: q.until ? parseTimestamp(q.until) : undefined,
-    }, q.limit, q.cursor);
-    // Written by hand to splice the payloads in as stored; so the cursor is encoded here too.
-    const next = found.nextCursor === null ? 'null' : JSON.stringify(encodeCursor(req.routeOptions.url!, found.nextCursor));
-    return reply.type('application/json; charset=utf-8').send(`{"data":[${found.data.map(eventJson).join(',')}],"nextCursor":${next}}`);
-  });
-
-  app.get('/v1/tenants/:tenant/events/:id', {
-    schema: { tags, summary: 'Get an event with its deliveries', description: 'The event with one entry per endpoint: status, attempts so far, the next attempt and the last HTTP status. The attempts themselves are one call away (`…/deliveries/:id/attempts`).', params: IdParams, response: { 200: Type.Ref('Event'), ...errors(401, 403, 404) } },
-  }, async (req, reply) => {
-    const { tenant: t, id } = req.params as { tenant: string; id: string };
-    const tenant = await auth.tenant(req, t);
-    return reply.type('application/json; charset=utf-8').send(eventJson(await getEvent(db, tenant.id, id)));
-  });
-
-  app.get('/v1/tenants/:tenant/deliveries/:id/attempts', {
-    schema: {
-      tags: ['deliveries'],
-      summary: 'List the attempts of a delivery, newest first',
-      description: 'Every HTTP try: when, the status code (null when no answer came), how long it took, the error, and the first 4 KB of the answer.',
-      params: IdParams,
-      querystring: ListQuery,
-      response: { 200: page(Attempt), ...errors(400, 401, 403, 404) },
+    async (req, reply) => {
+      const { events } = req.body;
+      const sources = req.jsonSource?.events ?? [];
+      const prepared: NewEvent[] = [];
+      for (let i = 0; i < events.length; i++)
+        prepared.push(await prepare(req.actor.environmentId, events[i], sources[i], `events[${i}]: `));
+      const accepted = await writer.write(req.tenant.id, prepared);
+      return reply.status(202).send({ data: accepted.map(toAccepted) });
     },
-  }, async (req) => {
-    const { tenant: t, id } = req.params as { tenant: string; id: string };
-    const tenant = await auth.tenant(req, t);
-    const q = req.query as { limit: number; cursor?: string };
-    // Attempt numbers are 32-bit integers in the database: a larger position never reaches it.
-    if (q.cursor !== undefined && !(/^\d{1,10}$/.test(q.cursor) && Number(q.cursor) <= 2 ** 31 - 1)) throw badRequest('cursor must be the nextCursor of a previous page');
-    return listAttempts(db, tenant.id, id, q.limit, q.cursor);
-  });
+  );
 
-  app.post('/v1/tenants/:tenant/deliveries/:id/resend', {
-    schema: {
-      tags: ['deliveries'],
-      summary: 'Send a delivery again now',
-      description: 'A finished delivery starts a new round with the full retry schedule; one waiting for a retry is tried at once.',
-      params: IdParams,
-      response: { 202: Type.Object({ id: Type.String(), status: Type.Literal('I') }), ...errors(401, 403, 404, 409) },
+  app.get(
+    '/v1/tenants/:tenant/events',
+    {
+      schema: {
+        tags,
+        summary: 'List events, newest first',
+        description: `Filters combine: \`type\`, \`status\` (${describeStatuses(EVENT_STATUSES)}), and \`since\`/\`until\` on the creation time. Payloads are answered as stored, byte for byte.`,
+        params: TenantParams,
+        querystring: listQuery({
+          type: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+          status: Type.Optional(Status),
+          since: Type.Optional(Type.String({ format: 'date-time', description: 'created at or after' })),
+          until: Type.Optional(Type.String({ format: 'date-time', description: 'created before' })),
+        }),
+        response: { 200: writtenJson(page(Type.Ref('Event'))), ...errors(400, 401, 403, 404) },
+      },
     },
-  }, async (req, reply) => {
-    const { tenant: t, id } = req.params as { tenant: string; id: string };
-    const tenant = await auth.tenant(req, t);
-    await resendDelivery(db, tenant.id, id);
-    onEventsAccepted();
-    return reply.status(202).send({ id, status: 'I' as const });
-  });
+    async (req, reply) => {
+      const q = req.query;
+      const found = await listEvents(
+        db,
+        req.tenant.id,
+        {
+          type: q.type,
+          status: q.status,
+          since: q.since ? parseTimestamp(q.since) : undefined,
+          until: q.until ? parseTimestamp(q.until) : undefined,
+        },
+        q.limit,
+        q.cursor,
+      );
+      // Written by hand to splice the payloads in as stored; so the cursor is encoded here too.
+      const next = found.nextCursor === null ? 'null' : JSON.stringify(encodeCursor(req.routeOptions.url!, found.nextCursor));
+      return reply.type('application/json; charset=utf-8').send(`{"data":[${found.data.map(eventJson).join(',')}],"nextCursor":${next}}`);
+    },
+  );
+
+  app.get(
+    '/v1/tenants/:tenant/events/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Get an event with its deliveries',
+        description:
+          'The event with one entry per endpoint: status, attempts so far, the next attempt and the last HTTP status. The attempts themselves are one call away (`…/deliveries/:id/attempts`).',
+        params: IdParams,
+        response: { 200: Type.Ref('Event'), ...errors(401, 403, 404) },
+      },
+    },
+    async (req, reply) => {
+      return reply.type('application/json; charset=utf-8').send(eventJson(await getEvent(db, req.tenant.id, req.params.id)));
+    },
+  );
+
+  app.get(
+    '/v1/tenants/:tenant/deliveries/:id/attempts',
+    {
+      schema: {
+        tags: ['deliveries'],
+        summary: 'List the attempts of a delivery, newest first',
+        description:
+          'Every HTTP try: when, the status code (null when no answer came), how long it took, the error, and the first 4 KB of the answer.',
+        params: IdParams,
+        querystring: ListQuery,
+        response: { 200: page(Attempt), ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      // Attempt numbers are 32-bit integers in the database: a larger position never reaches it.
+      if (q.cursor !== undefined && !(/^\d{1,10}$/.test(q.cursor) && Number(q.cursor) <= 2 ** 31 - 1))
+        throw badRequest('cursor must be the nextCursor of a previous page');
+      return listAttempts(db, req.tenant.id, req.params.id, q.limit, q.cursor);
+    },
+  );
+
+  app.post(
+    '/v1/tenants/:tenant/deliveries/:id/resend',
+    {
+      schema: {
+        tags: ['deliveries'],
+        summary: 'Send a delivery again now',
+        description: 'A finished delivery starts a new round with the full retry schedule; one waiting for a retry is tried at once.',
+        params: IdParams,
+        response: {
+          202: Type.Object({ id: Type.String(), status: Type.Literal(DeliveryStatus.InProgress) }),
+          ...errors(401, 403, 404, 409),
+        },
+      },
+    },
+    async (req, reply) => {
+      const { id } = req.params;
+      await resendDelivery(db, req.tenant.id, id);
+      onEventsAccepted();
+      return reply.status(202).send({ id, status: DeliveryStatus.InProgress });
+    },
+  );
 }

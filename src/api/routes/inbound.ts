@@ -1,15 +1,15 @@
-import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
 import { type ErrorCode, HeraldError, notFound } from '../../errors.js';
 import { isForeignKeyViolation } from '../../db/db.js';
 import { KeyRateLimiter } from '../rateLimit.js';
 import { GroupCommit } from '../../db/groupCommit.js';
 import { refusedCopy, RefusalBudget } from '../../inbound/refusals.js';
-import { type NewInbound, storableHeaders, storeInbound } from '../../inbound/storeInbound.js';
+import { type NewInbound, storableHeaders, storeInbound } from '../../inbound/sql/storeInbound.js';
 import { MalformedBody, PROVIDERS } from '../../sources/providers/index.js';
 import { DEFAULT_TOKEN_HEADER } from '../../sources/providers/token.js';
 import { findReceivingSource, type ReceivingSource } from '../../sources/sources.js';
-import type { ApiDeps } from '../deps.js';
+import type { Api, ApiDeps } from '../deps.js';
 import { errors } from '../schemas.js';
 
 const Params = Type.Object({ sourceId: Type.String({ minLength: 1, maxLength: 100 }) });
@@ -31,7 +31,7 @@ function secretHeaders(s: ReceivingSource): string[] {
  * is verified in memory, stored in one statement, and answered; what it means is worked out
  * afterwards by the inbound processor.
  */
-export default async function inboundRoutes(app: FastifyInstance, { db, box, config, onInboundReceived, receivingSources: sources }: ApiDeps) {
+export default async function inboundRoutes(app: Api, { db, box, config, onInboundReceived, receivingSources: sources }: ApiDeps) {
   const source = async (id: string): Promise<ReceivingSource | null> => {
     let s = sources.get(id);
     if (s === undefined) {
@@ -56,21 +56,40 @@ export default async function inboundRoutes(app: FastifyInstance, { db, box, con
   // refused all the same, without a trace. Maintenance deletes them after their own retention.
   const refusals = new KeyRateLimiter(config.inboundRejectionsStored);
   const budget = new RefusalBudget(config.inboundRejectedBytesPerHour);
-  const keepRefusal = async (s: ReceivingSource, req: FastifyRequest, body: Buffer, bodySize: number | null, reason: string): Promise<boolean> => {
+  const keepRefusal = async (
+    s: ReceivingSource,
+    req: FastifyRequest,
+    body: Buffer,
+    bodySize: number | null,
+    reason: string,
+  ): Promise<boolean> => {
     const copy = refusedCopy(storableHeaders(req.headers, secretHeaders(s)), body, bodySize, config.inboundRejectedBodyBytes, reason);
     if (refusals.tryTake(s.id) !== 0 || !budget.tryTake(s.id, copy.cost)) return false;
     await store(s, { status: 'rejected', reason, headers: copy.headers, body: copy.body, bodySize: copy.bodySize });
     return true;
   };
-  const refuse = async (s: ReceivingSource, req: FastifyRequest, body: Buffer, code: ErrorCode, reason: string, message = reason): Promise<never> => {
+  const refuse = async (
+    s: ReceivingSource,
+    req: FastifyRequest,
+    body: Buffer,
+    code: ErrorCode,
+    reason: string,
+    message = reason,
+  ): Promise<never> => {
     const kept = await keepRefusal(s, req, body, body.length, reason);
-    throw new HeraldError(code, `${message}; ${kept ? 'the request was stored as rejected' : 'too many refused requests for this source right now to store this one'}`);
+    throw new HeraldError(
+      code,
+      `${message}; ${kept ? 'the request was stored as rejected' : 'too many refused requests for this source right now to store this one'}`,
+    );
   };
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.inboundMaxBytes }, (_req, body, done) => done(null, body));
 
-  const store = async (s: ReceivingSource, m: Pick<NewInbound, 'status' | 'reason' | 'headers' | 'body' | 'bodySize'> & { parsed?: { type: string; dedupeKey: string | null } }) => {
+  const store = async (
+    s: ReceivingSource,
+    m: Pick<NewInbound, 'status' | 'reason' | 'headers' | 'body' | 'bodySize'> & { parsed?: { type: string; dedupeKey: string | null } },
+  ) => {
     try {
       return await writer.submit({
         sourceId: s.id,
@@ -96,41 +115,64 @@ export default async function inboundRoutes(app: FastifyInstance, { db, box, con
   // the size it announced), so the tenant can see why a provider's webhooks fail.
   app.addHook('onError', async (req, _reply, err) => {
     if ((err as { code?: string }).code !== 'FST_ERR_CTP_BODY_TOO_LARGE') return;
+    // Before validation: the path parameter may be anything, or missing.
     const s = await source((req.params as { sourceId?: string }).sourceId ?? '').catch(() => null);
     const announced = /^\d{1,15}$/.test(req.headers['content-length'] ?? '') ? Number(req.headers['content-length']) : null;
-    if (s) await keepRefusal(s, req, Buffer.alloc(0), announced, `body larger than the limit of ${config.inboundMaxBytes} bytes (HERALD_INBOUND_MAX_BYTES); not stored`).catch(() => undefined);
+    if (s)
+      await keepRefusal(
+        s,
+        req,
+        Buffer.alloc(0),
+        announced,
+        `body larger than the limit of ${config.inboundMaxBytes} bytes (HERALD_INBOUND_MAX_BYTES); not stored`,
+      ).catch(() => undefined);
   });
 
-  app.post('/in/:sourceId', {
-    bodyLimit: config.inboundMaxBytes,
-    schema: {
-      tags: ['inbound'],
-      summary: 'Receive a webhook from a provider',
-      description: 'Verifies the request as the source’s provider signs it, stores it exactly as it came, and answers 200. A duplicate (same provider id) is answered 200 and not processed again. A request that fails verification is answered 401 and stored as rejected, with the reason, its headers and the first bytes of its body, within a byte budget per source.',
-      security: [],
-      'x-raw-body': 'The provider’s request exactly as it sends it: JSON, a form (Chargify) or any other bytes, up to HERALD_INBOUND_MAX_BYTES. Herald verifies the signature over these bytes.',
-      params: Params,
-      response: { 200: Accepted, ...errors(400, 401, 403, 404, 413) },
+  app.post(
+    '/in/:sourceId',
+    {
+      bodyLimit: config.inboundMaxBytes,
+      schema: {
+        tags: ['inbound'],
+        summary: 'Receive a webhook from a provider',
+        description:
+          'Verifies the request as the source’s provider signs it, stores it exactly as it came, and answers 200. A duplicate (same provider id) is answered 200 and not processed again. A request that fails verification is answered 401 and stored as rejected, with the reason, its headers and the first bytes of its body, within a byte budget per source.',
+        security: [],
+        'x-raw-body':
+          'The provider’s request exactly as it sends it: JSON, a form (Chargify) or any other bytes, up to HERALD_INBOUND_MAX_BYTES. Herald verifies the signature over these bytes.',
+        params: Params,
+        response: { 200: Accepted, ...errors(400, 401, 403, 404, 413) },
+      },
     },
-  }, async (req) => {
-    const id = (req.params as { sourceId: string }).sourceId;
-    const s = await source(id);
-    if (!s) throw notFound('source', id);
-    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    if (!s.enabled) return refuse(s, req, body, 'forbidden', 'the source is disabled', 'this source is disabled; its tenant can enable it again');
-    const provider = PROVIDERS[s.provider];
-    const message = { headers: req.headers as Record<string, string>, body, receivedAt: Date.now() };
-    const refused = provider.verify(message, s.secret, s.options);
-    if (refused) return refuse(s, req, body, 'unauthorized', refused);
-    let parsed;
-    try {
-      parsed = provider.parse(message);
-    } catch (err) {
-      if (!(err instanceof MalformedBody)) throw err;
-      return refuse(s, req, body, 'bad_request', err.message);
-    }
-    const stored = await store(s, { status: 'received', reason: null, headers: storableHeaders(req.headers, secretHeaders(s)), body, bodySize: body.length, parsed });
-    if (!stored.duplicate) onInboundReceived();
-    return { id: stored.id, status: stored.duplicate ? 'duplicate' : 'accepted' };
-  });
+    async (req) => {
+      const id = req.params.sourceId;
+      const s = await source(id);
+      if (!s) throw notFound('source', id);
+      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      if (!s.enabled)
+        return refuse(s, req, body, 'forbidden', 'the source is disabled', 'this source is disabled; its tenant can enable it again');
+      const provider = PROVIDERS[s.provider];
+      const message = { headers: req.headers as Record<string, string>, body, receivedAt: Date.now() };
+      const refused = provider.verify(message, s.secret, s.options);
+      if (refused) return refuse(s, req, body, 'unauthorized', refused);
+      let parsed;
+      try {
+        parsed = provider.parse(message);
+      } catch (err) {
+        if (!(err instanceof MalformedBody)) throw err;
+        return refuse(s, req, body, 'bad_request', err.message);
+      }
+      const stored = await store(s, {
+        status: 'received',
+        reason: null,
+        headers: storableHeaders(req.headers, secretHeaders(s)),
+        body,
+        bodySize: body.length,
+        parsed,
+      });
+      if (!stored.duplicate) onInboundReceived();
+      const status: Static<typeof Accepted>['status'] = stored.duplicate ? 'duplicate' : 'accepted';
+      return { id: stored.id, status };
+    },
+  );
 }

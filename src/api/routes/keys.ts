@@ -1,27 +1,27 @@
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { HeraldError, notFound } from '../../errors.js';
+import type { FastifyRequest } from 'fastify';
+import { requireEnvironment } from '../../auth/actor.js';
+import { notFound } from '../../errors.js';
 import { issueKey, listKeys, parseEnvironment, revokeKey } from '../../keys/keys.js';
 import { auditRequest } from '../audit.js';
-import type { ApiDeps } from '../deps.js';
-import { errors, ListQuery, Nullable, page, Timestamp } from '../schemas.js';
+import { operatorOnly } from '../auth.js';
+import type { Api, ApiDeps } from '../deps.js';
+import { errors, NoContent, listQuery, Nullable, page, Timestamp } from '../schemas.js';
 
-export const KeyInfo = Type.Object(
-  {
-    id: Type.String(),
-    kind: Type.String({ description: 'secret or public' }),
-    prefix: Type.String({ description: 'the first characters of the key, to recognise it (the key itself is never shown again)' }),
-    environment: Type.String(),
-    tenant: Nullable(Type.String({ description: 'the tenant id of a tenant-scoped key' })),
-    tenantUid: Nullable(Type.String()),
-    name: Nullable(Type.String()),
-    allowedOrigins: Type.Array(Type.String(), { description: 'public keys: origins allowed to embed the portal' }),
-    createdAt: Timestamp,
-    lastUsedAt: Nullable(Type.String({ format: 'date-time', description: 'to the minute: recorded at most once a minute per key per node' })),
-    expiresAt: Nullable(Timestamp),
-    revokedAt: Nullable(Timestamp),
-  },
-);
+export const KeyInfo = Type.Object({
+  id: Type.String(),
+  kind: Type.String({ description: 'secret or public' }),
+  prefix: Type.String({ description: 'the first characters of the key, to recognise it (the key itself is never shown again)' }),
+  environment: Type.String(),
+  tenant: Nullable(Type.String({ description: 'the tenant id of a tenant-scoped key' })),
+  tenantUid: Nullable(Type.String()),
+  name: Nullable(Type.String()),
+  allowedOrigins: Type.Array(Type.String(), { description: 'public keys: origins allowed to embed the portal' }),
+  createdAt: Timestamp,
+  lastUsedAt: Nullable(Type.String({ format: 'date-time', description: 'to the minute: recorded at most once a minute per key per node' })),
+  expiresAt: Nullable(Timestamp),
+  revokedAt: Nullable(Timestamp),
+});
 
 const CreatedKey = Type.Object({ key: Type.String({ description: 'the key itself, shown this once' }), ...KeyInfo.properties });
 
@@ -33,7 +33,11 @@ const CreateKey = Type.Object(
   {
     kind: Type.Optional(Type.String({ description: 'secret (default) or public' })),
     tenant: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'scope the key to this tenant (id or uid)' })),
-    allowedOrigins: Type.Optional(Type.Array(Type.String({ maxLength: 500 }), { description: 'public keys: origins allowed to embed the portal, like https://app.example.com' })),
+    allowedOrigins: Type.Optional(
+      Type.Array(Type.String({ maxLength: 500 }), {
+        description: 'public keys: origins allowed to embed the portal, like https://app.example.com',
+      }),
+    ),
     expiresInSeconds: Type.Optional(Type.Number({ description: 'the key stops working this many seconds from now' })),
     name: Type.Optional(Type.String({ description: 'a label for lists' })),
     environment: Type.Optional(Environment),
@@ -41,68 +45,79 @@ const CreateKey = Type.Object(
   { additionalProperties: false },
 );
 
-export default async function keyRoutes(app: FastifyInstance, { db, auth }: ApiDeps) {
+export default async function keyRoutes(app: Api, { db, auth }: ApiDeps) {
   const tags = ['keys'];
 
   // A sandbox key manages sandbox keys only, as every call stays in its key's environment. Naming
   // the environment is optional; naming another one is refused rather than ignored.
-  const sameEnvironment = (req: FastifyRequest, raw: string | undefined) => {
-    if (raw === undefined) return;
-    const env = parseEnvironment(raw);
-    if (env !== req.scope.environment) {
-      throw new HeraldError('forbidden', `this is a ${req.scope.environment} key: it manages ${req.scope.environment} keys only; call with a ${env} operator key`);
-    }
-  };
+  const sameEnvironment = (req: FastifyRequest, raw: string | undefined) =>
+    requireEnvironment(req.actor, raw === undefined ? undefined : parseEnvironment(raw), 'keys');
 
-  app.post('/v1/keys', {
-    schema: {
-      tags,
-      summary: 'Create an API key',
-      description: 'Operator keys only. The answer holds the key itself, shown this once: Herald keeps only a hash.',
-      body: CreateKey,
-      response: { 201: CreatedKey, ...errors(400, 401, 403, 404) },
+  app.post(
+    '/v1/keys',
+    {
+      preHandler: operatorOnly,
+      schema: {
+        tags,
+        summary: 'Create an API key',
+        description: 'Operator keys only. The answer holds the key itself, shown this once: Herald keeps only a hash.',
+        body: CreateKey,
+        response: { 201: CreatedKey, ...errors(400, 401, 403, 404) },
+      },
     },
-  }, async (req, reply) => {
-    auth.requireOperator(req);
-    const body = req.body as { kind?: string; tenant?: string; allowedOrigins?: string[]; expiresInSeconds?: number; name?: string; environment?: string };
-    sameEnvironment(req, body.environment);
-    const made = await issueKey(db, { ...body, environment: req.scope.environment });
-    await auditRequest(db, req, 'key.created', made.info.id, { kind: made.info.kind, tenant: made.info.tenant, expiresAt: made.info.expiresAt });
-    return reply.status(201).send({ key: made.key, ...made.info });
-  });
+    async (req, reply) => {
+      const body = req.body;
+      sameEnvironment(req, body.environment);
+      const made = await issueKey(db, { ...body, environment: req.actor.environment });
+      await auditRequest(db, req, 'key.created', made.info.id, {
+        kind: made.info.kind,
+        tenant: made.info.tenant,
+        expiresAt: made.info.expiresAt,
+      });
+      return reply.status(201).send({ key: made.key, ...made.info });
+    },
+  );
 
-  app.get('/v1/keys', {
-    schema: {
-      tags,
-      summary: 'List API keys',
-      description: 'Operator keys only. Revoked and expired keys are listed too; the keys themselves never are.',
-      querystring: Type.Object({ ...ListQuery.properties, environment: Type.Optional(Environment) }, { additionalProperties: false }),
-      response: { 200: page(KeyInfo), ...errors(400, 401, 403) },
+  app.get(
+    '/v1/keys',
+    {
+      preHandler: operatorOnly,
+      schema: {
+        tags,
+        summary: 'List API keys',
+        description: 'Operator keys only. Revoked and expired keys are listed too; the keys themselves never are.',
+        querystring: listQuery({ environment: Type.Optional(Environment) }),
+        response: { 200: page(KeyInfo), ...errors(400, 401, 403) },
+      },
     },
-  }, async (req) => {
-    auth.requireOperator(req);
-    const q = req.query as { limit: number; cursor?: string; environment?: string };
-    sameEnvironment(req, q.environment);
-    return listKeys(db, { environmentId: req.scope.environmentId, limit: q.limit, cursor: q.cursor });
-  });
+    async (req) => {
+      const q = req.query;
+      sameEnvironment(req, q.environment);
+      return listKeys(db, { environmentId: req.actor.environmentId, limit: q.limit, cursor: q.cursor });
+    },
+  );
 
-  app.delete('/v1/keys/:id', {
-    schema: {
-      tags,
-      summary: 'Revoke an API key',
-      description:
-        'Operator keys only. The key answers 401 at once on this node and within 5 seconds on the others. ' +
-        'An operator key may revoke itself: the next call with it answers 401.',
-      params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) }),
-      response: { 204: Type.Null(), ...errors(401, 403, 404) },
+  app.delete(
+    '/v1/keys/:id',
+    {
+      preHandler: operatorOnly,
+      schema: {
+        tags,
+        summary: 'Revoke an API key',
+        description:
+          'Operator keys only. The key answers 401 at once on this node and within 5 seconds on the others. ' +
+          'An operator key may revoke itself: the next call with it answers 401.',
+        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) }),
+        response: { 204: NoContent, ...errors(401, 403, 404) },
+      },
     },
-  }, async (req, reply) => {
-    auth.requireOperator(req);
-    const { id } = req.params as { id: string };
-    const revoked = await revokeKey(db, id, req.scope.environmentId);
-    if (!revoked) throw notFound('key', id);
-    auth.forgetKey(id);
-    await auditRequest(db, req, 'key.revoked', id);
-    return reply.status(204).send();
-  });
+    async (req, reply) => {
+      const { id } = req.params;
+      const revoked = await revokeKey(db, id, req.actor.environmentId);
+      if (!revoked) throw notFound('key', id);
+      auth.forgetKey(id);
+      await auditRequest(db, req, 'key.revoked', id);
+      return reply.status(204).send();
+    },
+  );
 }

@@ -5,11 +5,26 @@ import { eventType, formBody, hmac, isForm, jsonBody, type Provider, safeEqual, 
 // The webhook `id` is unique per webhook and stays the same on Chargify's retries.
 export const chargify: Provider = {
   choosesSecret: false,
-  knownEvents: ['payment_success', 'payment_failure', 'signup_success', 'signup_failure', 'renewal_success', 'renewal_failure', 'subscription_state_change', 'subscription_product_change', 'component_allocation_change', 'refund_success', 'customer_update', 'billing_date_change'],
+  knownEvents: [
+    'payment_success',
+    'payment_failure',
+    'signup_success',
+    'signup_failure',
+    'renewal_success',
+    'renewal_failure',
+    'subscription_state_change',
+    'subscription_product_change',
+    'component_allocation_change',
+    'refund_success',
+    'customer_update',
+    'billing_date_change',
+  ],
   verify(req, secret) {
     const given = req.headers['x-chargify-webhook-signature-hmac-sha-256'];
     if (!given) return 'missing X-Chargify-Webhook-Signature-Hmac-Sha-256 header';
-    return safeEqual(given.trim().toLowerCase(), hmac(secret, [req.body], 'hex')) ? null : 'X-Chargify-Webhook-Signature-Hmac-Sha-256 does not match the body signed with this source’s shared key';
+    return safeEqual(given.trim().toLowerCase(), hmac(secret, [req.body], 'hex'))
+      ? null
+      : 'X-Chargify-Webhook-Signature-Hmac-Sha-256 does not match the body signed with this source’s shared key';
   },
   parse(req) {
     // Chargify's webhooks are forms; a JSON body (as some proxies re-post them) is read too.

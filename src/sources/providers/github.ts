@@ -10,7 +10,9 @@ export const github: Provider = {
     const given = req.headers['x-hub-signature-256'];
     if (!given) return 'missing X-Hub-Signature-256 header';
     if (!given.startsWith('sha256=')) return 'X-Hub-Signature-256 must start with "sha256="';
-    return safeEqual(given.slice(7).toLowerCase(), hmac(secret, [req.body], 'hex')) ? null : 'X-Hub-Signature-256 does not match the body signed with this source’s secret';
+    return safeEqual(given.slice(7).toLowerCase(), hmac(secret, [req.body], 'hex'))
+      ? null
+      : 'X-Hub-Signature-256 does not match the body signed with this source’s secret';
   },
   parse(req) {
     let payload: string;

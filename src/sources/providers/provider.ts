@@ -79,7 +79,8 @@ export function formBody(req: InboundRequest): FormObject {
   }
 }
 
-export const isForm = (req: InboundRequest) => (req.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded');
+export const isForm = (req: InboundRequest) =>
+  (req.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded');
 
 /** An event type name Herald accepts, from a provider's own name for the event. */
 export function eventType(provider: string, name: unknown): string {

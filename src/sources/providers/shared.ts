@@ -14,6 +14,7 @@ export function parseGeneric(provider: string, req: InboundRequest): ParsedMessa
     body = json.value && typeof json.value === 'object' ? (json.value as Record<string, unknown>) : {};
     payload = json.text;
   }
-  const name = str(body.type) ?? str(body.event) ?? str(body.eventType) ?? str(body.triggerType) ?? req.headers['x-event-type'] ?? 'message';
+  const name =
+    str(body.type) ?? str(body.event) ?? str(body.eventType) ?? str(body.triggerType) ?? req.headers['x-event-type'] ?? 'message';
   return { type: eventType(provider, name), payload, dedupeKey: req.headers['idempotency-key'] ?? req.headers['webhook-id'] ?? null };
 }

@@ -17,7 +17,8 @@ export const standard: Provider = {
     if (!id || !ts || !sig) return 'missing webhook-id, webhook-timestamp or webhook-signature header';
     if (!/^\d+$/.test(ts)) return 'webhook-timestamp must be unix seconds';
     const skew = Math.floor(req.receivedAt / 1000) - Number(ts);
-    if (Math.abs(skew) > STANDARD_TOLERANCE_S) return `webhook-timestamp is ${Math.abs(skew)} s ${skew > 0 ? 'old' : 'in the future'}, beyond the ${STANDARD_TOLERANCE_S} s tolerance`;
+    if (Math.abs(skew) > STANDARD_TOLERANCE_S)
+      return `webhook-timestamp is ${Math.abs(skew)} s ${skew > 0 ? 'old' : 'in the future'}, beyond the ${STANDARD_TOLERANCE_S} s tolerance`;
     const expected = hmac(secretBytes(secret), [`${id}.${ts}.`, req.body], 'base64');
     const ok = sig.split(' ').some((s) => {
       const [version, value] = s.split(',', 2);

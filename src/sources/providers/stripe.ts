@@ -7,7 +7,17 @@ export const STRIPE_TOLERANCE_S = 300;
 
 export const stripe: Provider = {
   choosesSecret: false,
-  knownEvents: ['charge.succeeded', 'charge.refunded', 'invoice.payment_succeeded', 'invoice.payment_failed', 'customer.created', 'customer.updated', 'customer.subscription.created', 'customer.subscription.updated', 'customer.subscription.deleted'],
+  knownEvents: [
+    'charge.succeeded',
+    'charge.refunded',
+    'invoice.payment_succeeded',
+    'invoice.payment_failed',
+    'customer.created',
+    'customer.updated',
+    'customer.subscription.created',
+    'customer.subscription.updated',
+    'customer.subscription.deleted',
+  ],
   verify(req, secret) {
     const header = req.headers['stripe-signature'];
     if (!header) return 'missing Stripe-Signature header';
@@ -23,9 +33,11 @@ export const stripe: Provider = {
     if (t === null) return 'Stripe-Signature has no valid t= timestamp';
     if (v1.length === 0) return 'Stripe-Signature has no v1= signature';
     const expected = hmac(secret, [`${t}.`, req.body], 'hex');
-    if (!v1.some((s) => safeEqual(s, expected))) return 'no v1 signature in Stripe-Signature matches the body signed with this source’s secret';
+    if (!v1.some((s) => safeEqual(s, expected)))
+      return 'no v1 signature in Stripe-Signature matches the body signed with this source’s secret';
     const age = Math.floor(req.receivedAt / 1000) - t;
-    if (age > STRIPE_TOLERANCE_S) return `Stripe-Signature timestamp is ${age} s old, beyond the ${STRIPE_TOLERANCE_S} s tolerance (a replay?)`;
+    if (age > STRIPE_TOLERANCE_S)
+      return `Stripe-Signature timestamp is ${age} s old, beyond the ${STRIPE_TOLERANCE_S} s tolerance (a replay?)`;
     return null;
   },
   parse(req) {

@@ -1,8 +1,0 @@
--- Why and since when an endpoint is disabled (disabled_reason exists since 005): "410 Gone from the
--- endpoint", "failing since … for 5d", "disabled by PATCH". Cleared when it is enabled again.
-ALTER TABLE endpoints ADD COLUMN disabled_at bigint;
--- A recovery also makes due at once the deliveries in its window that wait for a later retry
--- (phase 'waiting', first), then resends those that failed for good (phase 'failed'). `waiting` is
--- how many waited when it started; `total` counts both kinds.
-ALTER TABLE recoveries ADD COLUMN waiting integer NOT NULL DEFAULT 0;
-ALTER TABLE recoveries ADD COLUMN phase text NOT NULL DEFAULT 'failed';

@@ -1,0 +1,48 @@
+import type { Queryable } from '../../db/db.js';
+import { chunks, placeholders } from '../../db/sql.js';
+import { DeliveryStatus } from '../status.js';
+
+/** A delivery to create with its event, in the event's transaction (the outbox write). */
+export interface NewDelivery {
+  id: string;
+  eventId: string;
+  endpointId: string;
+  tenantId: string;
+  /** Inserted already leased to the local worker (the in-memory fast path) rather than due now. */
+  leased: boolean;
+}
+
+/** A transaction never inserts more rows than this in one statement (bounded parameter lists). */
+const ROWS_PER_STATEMENT = 1000;
+
+// The rest of a row: status, attempts, due_at, lease_token, created_at, updated_at.
+const LEASED = `'${DeliveryStatus.InProgress}', 0, $2, $3, $1, $1`;
+const DUE_NOW = `'${DeliveryStatus.InProgress}', 0, $1, NULL, $1, $1`;
+
+/**
+ * Inserts deliveries in progress. Leased ones are due when `lease` ends, stamped with its token: if
+ * the local worker does not finish them by then, any worker claims them like any other. The rest
+ * are due now and unleased (ordered endpoints, failing endpoints, groups too large to hold in memory).
+ */
+export async function insertDeliveries(
+  q: Queryable,
+  rows: NewDelivery[],
+  lease: { token: string; until: number } | null,
+  now: number,
+): Promise<void> {
+  for (const chunk of chunks(rows, ROWS_PER_STATEMENT)) {
+    const leasedHere = lease !== null && chunk.some((d) => d.leased);
+    const params: unknown[] = leasedHere ? [now, lease.until, lease.token] : [now];
+    const values = chunk.map((d) => {
+      const row = placeholders(4, params.length + 1);
+      params.push(d.id, d.eventId, d.endpointId, d.tenantId);
+      // $1: now; $2/$3: the lease.
+      return d.leased && leasedHere ? `(${row}, ${LEASED})` : `(${row}, ${DUE_NOW})`;
+    });
+    await q.run(
+      `INSERT INTO deliveries (id, event_id, endpoint_id, tenant_id, status, attempts, due_at, lease_token, created_at, updated_at)
+       VALUES ${values.join(', ')}`,
+      params,
+    );
+  }
+}
