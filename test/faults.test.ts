@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { startEmbeddedPostgres } from '../scripts/embedded-postgres.mjs';
 import { DIALECTS, TEST_SECRET_KEY } from './helpers/db.js';
 import { eventually, sleep, startHerald, type TestHerald } from './helpers/herald.js';
-import { freePort, spawnHerald } from './helpers/process.js';
+import { spawnHerald } from './helpers/process.js';
 import { Receiver } from './helpers/receiver.js';
 
 for (const dialect of DIALECTS) {
@@ -80,12 +80,11 @@ describe('Postgres restarting under load', () => {
   it('reconnects by itself and delivers every accepted event', { timeout: 120_000 }, async () => {
     const pg = await startEmbeddedPostgres({ persistent: true });
     const rx = await new Receiver().start();
-    const port = await freePort();
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       DATABASE_URL: pg.url,
       HERALD_SECRET_KEY: TEST_SECRET_KEY,
-      HERALD_PORT: String(port),
+      HERALD_PORT: '0',
       HERALD_LOG_LEVEL: 'error',
       HERALD_LEASE_SECONDS: '3',
       HERALD_POLL_INTERVAL_MS: '200',
@@ -94,7 +93,7 @@ describe('Postgres restarting under load', () => {
     const herald = await spawnHerald(env);
     try {
       const key = /sandbox\s+(sk_test_\S+)/.exec(herald.stdout())![1];
-      const base = `http://127.0.0.1:${port}`;
+      const base = herald.base;
       const call = async (method: string, path: string, body?: unknown) => {
         const res = await fetch(base + path, {
           method,

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freshDatabase, type TestDatabase } from './helpers/db.js';
 import { eventually } from './helpers/herald.js';
-import { freePort, heraldEnv, runCli, spawnHerald } from './helpers/process.js';
+import { heraldEnv, runCli, spawnHerald } from './helpers/process.js';
 import { Receiver } from './helpers/receiver.js';
 
 // No secret in a log line or an error: a real Herald at debug level (every request logged) goes
@@ -24,9 +24,7 @@ describe('secrets stay out of logs and errors', () => {
   });
 
   it('prints no key, token, signing secret or secret-at-rest key, and echoes none in errors', async () => {
-    const port = await freePort();
     const env = heraldEnv(database, {
-      HERALD_PORT: String(port),
       HERALD_LOG_LEVEL: 'debug',
       HERALD_RETRY_SCHEDULE: '0.1',
       HERALD_POLL_INTERVAL_MS: '100',
@@ -34,7 +32,7 @@ describe('secrets stay out of logs and errors', () => {
     const key = JSON.parse((await runCli(['keys', 'create', '--env', 'sandbox', '--json'], env)).stdout).key;
     const h = await spawnHerald(env);
     const bannerEnd = h.stdout().length;
-    const base = `http://127.0.0.1:${port}`;
+    const base = h.base;
     const call = async (method: string, p: string, body?: unknown, k = key) => {
       const res = await fetch(base + p, {
         method,
@@ -85,10 +83,9 @@ describe('secrets stay out of logs and errors', () => {
   });
 
   it('answers headers over 16 KB with a JSON 431, not a bare one', async () => {
-    const port = await freePort();
-    const h = await spawnHerald(heraldEnv(database, { HERALD_PORT: String(port) }));
+    const h = await spawnHerald(heraldEnv(database));
     try {
-      const res = await fetch(`http://127.0.0.1:${port}/v1/health`, { headers: { 'x-big': 'a'.repeat(20_000) } });
+      const res = await fetch(`${h.base}/v1/health`, { headers: { 'x-big': 'a'.repeat(20_000) } });
       assert.equal(res.status, 431);
       const body = (await res.json()) as { error: { message: string; requestId: string } };
       assert.match(body.error.message, /larger than 16 KB/);

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { SqliteDb } from '../src/db/sqlite.js';
 import { DIALECTS, freshDatabase, type TestDatabase } from './helpers/db.js';
 import { eventually, sleep } from './helpers/herald.js';
-import { firstStartForCrash, freePort, heraldEnv, runCli, spawnHerald } from './helpers/process.js';
+import { firstStartForCrash, heraldEnv, runCli, spawnHerald } from './helpers/process.js';
 import { Receiver } from './helpers/receiver.js';
 
 async function call(base: string, key: string, method: string, path: string, body?: unknown) {
@@ -73,36 +73,41 @@ for (const dialect of DIALECTS) {
     });
 
     it('stops gracefully on SIGTERM: finishes what is in flight and exits 0', async () => {
-      const port = await freePort();
-      const env = heraldEnv(database, { HERALD_PORT: String(port), HERALD_POLL_INTERVAL_MS: '100' });
-      const base = `http://127.0.0.1:${port}`;
+      const env = heraldEnv(database, { HERALD_POLL_INTERVAL_MS: '100' });
       const key = JSON.parse((await runCli(['keys', 'create', '--env', 'sandbox', '--json'], env)).stdout).key;
       const h = await spawnHerald(env);
       rx.respond = (r) => (r.path === '/slow' ? { status: 200, delayMs: 700 } : { status: 200 });
-      await call(base, key, 'POST', '/v1/tenants', { name: 'Slow', uid: 'slow' });
-      await call(base, key, 'POST', '/v1/tenants/slow/endpoints', { url: `${rx.url}/slow` });
+      // Its own event type: this test does not lean on what the test before it created.
+      assert.equal((await call(h.base, key, 'POST', '/v1/event-types', { name: 'slow.item' })).status, 201);
+      assert.equal((await call(h.base, key, 'POST', '/v1/tenants', { name: 'Slow', uid: 'slow' })).status, 201);
+      await call(h.base, key, 'POST', '/v1/tenants/slow/endpoints', { url: `${rx.url}/slow` });
       const ids: string[] = [];
-      for (let i = 0; i < 5; i++)
-        ids.push((await call(base, key, 'POST', '/v1/tenants/slow/events', { type: 'burst.item', payload: { i } })).body.id);
+      for (let i = 0; i < 5; i++) {
+        const accepted = await call(h.base, key, 'POST', '/v1/tenants/slow/events', { type: 'slow.item', payload: { i } });
+        assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
+        ids.push(accepted.body.id);
+      }
       await rx.waitFor((r) => r.filter((x) => x.path === '/slow').length >= 5, 5000);
       h.proc.kill('SIGTERM');
       assert.equal(await h.exited, 0);
       // Everything that was in flight was recorded as delivered before the exit.
       const again = await spawnHerald(env);
-      for (const id of ids) {
-        const ev = await call(base, key, 'GET', `/v1/tenants/slow/events/${id}`);
-        assert.equal(ev.body.status, 'S', `event ${id} is ${ev.body.status}`);
+      try {
+        for (const id of ids) {
+          const ev = await call(again.base, key, 'GET', `/v1/tenants/slow/events/${id}`);
+          assert.equal(ev.body.status, 'S', `event ${id} is ${ev.body.status}`);
+        }
+      } finally {
+        again.proc.kill('SIGTERM');
+        await again.exited;
       }
-      again.proc.kill('SIGTERM');
-      await again.exited;
     });
 
     it('creates keys from the CLI while a server runs on the same database', async () => {
-      const port = await freePort();
-      const env = heraldEnv(database, { HERALD_PORT: String(port) });
+      const env = heraldEnv(database);
       const h = await spawnHerald(env);
       try {
-        const base = `http://127.0.0.1:${port}`;
+        const base = h.base;
         const op = await runCli(['keys', 'create', '--env', 'production', '--json'], env);
         assert.equal(op.code, 0, op.stderr);
         const { key } = JSON.parse(op.stdout);
@@ -134,8 +139,7 @@ for (const dialect of DIALECTS) {
 describe('first start', () => {
   it('creates both environments, prints their keys once, and stores only hashes', async () => {
     const database = await freshDatabase('sqlite');
-    const port = await freePort();
-    const env = heraldEnv(database, { HERALD_PORT: String(port) });
+    const env = heraldEnv(database);
     const h = await spawnHerald(env);
     const out = h.stdout();
     const sandbox = /sandbox\s+(sk_test_\S+)/.exec(out)?.[1];

@@ -34,8 +34,8 @@ describe('start-up failures', () => {
     } finally {
       await new Promise((r) => blocker.close(r));
     }
-    // So the first start, once the port is free, still shows the keys.
-    const h = await spawnHerald(env);
+    // So the first start, once there is a free port, still shows the keys.
+    const h = await spawnHerald({ ...env, HERALD_PORT: '0' });
     assert.match(h.stdout(), /sandbox\s+sk_test_/);
     h.proc.kill('SIGTERM');
     await h.exited;
@@ -65,7 +65,7 @@ describe('start-up failures', () => {
     const name = `herald_missing_${process.pid}`;
     u.pathname = `/${name}`;
     const env = {
-      ...heraldEnv(database, { HERALD_SECRET_KEY: TEST_SECRET_KEY, HERALD_PORT: String(await freePort()) }),
+      ...heraldEnv(database, { HERALD_SECRET_KEY: TEST_SECRET_KEY, HERALD_PORT: '0' }),
       DATABASE_URL: u.toString(),
     };
     try {
@@ -90,7 +90,7 @@ describe('start-up failures', () => {
         listen: false,
       });
       await h.stop();
-      const env = heraldEnv(database, { HERALD_PORT: String(await freePort()) });
+      const env = heraldEnv(database, { HERALD_PORT: '0' });
 
       const wrong = await runCli(['start'], { ...env, HERALD_SECRET_KEY: 'another-key-0123456789abcdefghijklmnopqrstuvwxyz' });
       assert.notEqual(wrong.code, 0);

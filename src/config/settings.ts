@@ -130,7 +130,8 @@ export const SETTINGS: { readonly [K in keyof Config]: Setting<Config[K]> } = {
     env: 'HERALD_PORT',
     group: 'server',
     default: '8080',
-    description: 'HTTP port of the API: REST, GraphQL, the addresses sources receive at, and the API reference.',
+    description:
+      'HTTP port of the API: REST, GraphQL, the addresses sources receive at, and the API reference. `0` lets the system pick a free port, which the start banner then names.',
   }),
   host: {
     env: 'HERALD_HOST',

@@ -9,8 +9,19 @@ import { freePort } from '../../scripts/embedded-postgres.mjs';
 
 export { freePort };
 
+/**
+ * The environment of a Herald process on this test database. HERALD_PORT is 0 unless `extra` names
+ * one: the system picks a free port as Herald binds it, so tests running side by side never race
+ * for a port, and spawnHerald reads the port from the start banner.
+ */
 export function heraldEnv(database: TestDatabase, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, HERALD_DATA_DIR: database.dataDir, HERALD_LOG_LEVEL: 'warn', ...extra };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HERALD_DATA_DIR: database.dataDir,
+    HERALD_LOG_LEVEL: 'warn',
+    HERALD_PORT: '0',
+    ...extra,
+  };
   delete env.DATABASE_URL;
   if (database.databaseUrl) {
     env.DATABASE_URL = database.databaseUrl;
@@ -19,28 +30,56 @@ export function heraldEnv(database: TestDatabase, extra: Record<string, string> 
   return env;
 }
 
+export interface HeraldProcess {
+  proc: ChildProcess;
+  /** Where its API answers: http://127.0.0.1:<the port it bound>. */
+  base: string;
+  port: number;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+// Every process started here is killed when the test file's process exits, whatever the test did:
+// a test that fails before its own kill must not leave a server behind that holds the file open.
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const p of running) p.kill('SIGKILL');
+});
+
 /** Runs `bin/herald start` as a real process; resolves once it prints that it is running. */
-export async function spawnHerald(
-  env: NodeJS.ProcessEnv,
-): Promise<{ proc: ChildProcess; stdout: () => string; stderr: () => string; exited: Promise<number | null> }> {
+export async function spawnHerald(env: NodeJS.ProcessEnv): Promise<HeraldProcess> {
   const proc = spawn(process.execPath, [BIN, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(proc);
   let out = '';
   let err = '';
   proc.stdout.on('data', (c) => (out += c));
   proc.stderr.on('data', (c) => (err += c));
-  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`herald did not start: ${out}${err}`)), 20_000);
+  const exited = new Promise<number | null>((r) =>
+    proc.on('exit', (code) => {
+      running.delete(proc);
+      r(code);
+    }),
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`herald did not start: ${out}${err}`));
+    }, 20_000);
     const check = () => {
-      if (out.includes('Herald is running')) {
+      const bound = /Herald is running on http:\/\/localhost:(\d+)/.exec(out);
+      if (bound) {
         clearTimeout(timer);
-        setTimeout(resolve, 50); // the first-start key lines follow in the same write
+        setTimeout(() => resolve(Number(bound[1])), 50); // the first-start key lines follow in the same write
+      } else if (out.includes('Herald is running')) {
+        clearTimeout(timer);
+        reject(new Error(`herald started but its banner names no local port (is HERALD_PUBLIC_URL set?): ${out}`));
       }
     };
     proc.stdout.on('data', check);
     proc.on('exit', () => reject(new Error(`herald exited early: ${out}${err}`)));
   });
-  return { proc, stdout: () => out, stderr: () => err, exited };
+  return { proc, base: `http://127.0.0.1:${port}`, port, stdout: () => out, stderr: () => err, exited };
 }
 
 /** Runs `bin/herald <args>` to completion, with `input` (if any) on its standard input. */
@@ -66,10 +105,9 @@ export function runCli(
  * environment to start it again with, its address and the sandbox key its first start printed.
  */
 export async function firstStartForCrash(database: TestDatabase) {
-  const port = await freePort();
-  const env = heraldEnv(database, { HERALD_PORT: String(port), HERALD_LEASE_SECONDS: '2', HERALD_POLL_INTERVAL_MS: '100' });
+  const env = heraldEnv(database, { HERALD_LEASE_SECONDS: '2', HERALD_POLL_INTERVAL_MS: '100' });
   const first = await spawnHerald(env);
   const key = /sandbox\s+(sk_test_\S+)/.exec(first.stdout())?.[1];
   if (!key) throw new Error(`the first start printed no sandbox key:\n${first.stdout()}\n${first.stderr()}`);
-  return { first, env, base: `http://127.0.0.1:${port}`, key };
+  return { first, env, base: first.base, key };
 }
