@@ -18,6 +18,8 @@ import { resealSecrets } from './secrets/resealSecrets.js';
 import { openSecretBox } from './secrets/openSecretBox.js';
 import type { SecretBox } from './secrets/secretBox.js';
 import type { Logger } from './log.js';
+import { Metrics, type PoolStats } from './metrics/metrics.js';
+import { PostgresDb } from './db/postgres.js';
 
 export interface Herald {
   db: Db;
@@ -74,10 +76,11 @@ export async function createHerald(
     log.child({ component: 'operator-events' }),
     OperatorEvents.privateAllowedBy(addresses, config.operatorWebhookPrivate),
   );
+  const metrics = new Metrics(db, poolStatsOf(db));
   const dispatcher = config.roles.worker
-    ? new Dispatcher(db, config, addresses, box, log.child({ component: 'worker' }), operator, clock)
+    ? new Dispatcher(db, config, addresses, box, log.child({ component: 'worker' }), operator, clock, metrics)
     : null;
-  const events = new EventWriter(db, box, dispatcher);
+  const events = new EventWriter(db, box, dispatcher, (n) => metrics.eventsAccepted.inc(n));
   await operator.setup(events);
   const inbound = config.roles.worker
     ? new InboundProcessor(db, box, log.child({ component: 'inbound' }), () => dispatcher?.wake(), {
@@ -98,6 +101,7 @@ export async function createHerald(
         onEventsAccepted: () => dispatcher?.wake(),
         onInboundReceived: () => inbound?.wake(),
         receivingSources: new TtlCache(5000),
+        metrics,
       },
       log,
     );
@@ -142,4 +146,11 @@ export async function createHerald(
       return stopped;
     },
   };
+}
+
+/** The connection pool's figures for the metrics: Postgres has a pool; SQLite one connection. */
+function poolStatsOf(db: Db): (() => PoolStats) | null {
+  if (!(db instanceof PostgresDb)) return null;
+  const pool = db.pool;
+  return () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount });
 }

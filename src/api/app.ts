@@ -20,6 +20,7 @@ import customerRoutes, { Customer } from './routes/customers.js';
 import billingRoutes from './routes/billing.js';
 import keyRoutes from './routes/keys.js';
 import clientTokenRoutes from './routes/clientTokens.js';
+import { metricsRoute, probeRoutes } from './routes/probes.js';
 import graphqlRoutes from '../graphql/routes.js';
 import { servePortal } from '../portal/servePortal.js';
 import { ErrorBody } from './schemas.js';
@@ -126,19 +127,7 @@ export async function buildApp(deps: ApiDeps, log: Logger): Promise<FastifyInsta
   await registerOpenApi(app);
   for (const s of [ErrorBody, Tenant, EventType, Endpoint, AcceptedEventSchema, EventSchema, Source, Customer]) app.addSchema(s);
 
-  app.get(
-    '/v1/health',
-    {
-      schema: {
-        tags: ['health'],
-        summary: 'Is Herald up?',
-        description: 'Answers 200 while this node serves requests; no key needed (for load balancers and probes).',
-        security: [],
-        response: { 200: { type: 'object', properties: { status: { type: 'string' } } } },
-      },
-    },
-    async () => ({ status: 'ok' }),
-  );
+  probeRoutes(app, deps.db);
 
   await app.register(async (plugin) => {
     deps.auth.install(plugin);
@@ -152,6 +141,7 @@ export async function buildApp(deps: ApiDeps, log: Logger): Promise<FastifyInsta
     await billingRoutes(api, deps);
     await keyRoutes(api, deps);
     await clientTokenRoutes(api, deps);
+    metricsRoute(api, deps.metrics);
   });
   await app.register(async (gql) => graphqlRoutes(gql, deps));
   // Providers post here without a key: the signature is the credential.

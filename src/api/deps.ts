@@ -8,6 +8,7 @@ import type { EventWriter } from '../events/eventWriter.js';
 import type { SecretBox } from '../secrets/secretBox.js';
 import type { TtlCache } from '../cache.js';
 import type { ReceivingSource } from '../sources/sources.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { Auth } from './auth.js';
 
 /** What the routes need, passed in once (no globals). */
@@ -27,6 +28,8 @@ export interface ApiDeps {
   onInboundReceived: () => void;
   /** Sources by id, as the receiving route checks them; changed sources are dropped from it. */
   receivingSources: TtlCache<ReceivingSource | null>;
+  /** This node's counters (GET /metrics). */
+  metrics: Metrics;
 }
 
 /**

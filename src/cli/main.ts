@@ -83,7 +83,8 @@ async function start(): Promise<void> {
     `  API reference   ${config.publicUrl}/docs`,
     `  OpenAPI         ${config.publicUrl}/openapi.json`,
     `  GraphQL         ${config.publicUrl}/graphql/api/public (logIn), ${config.publicUrl}/graphql/api/authenticated`,
-    `  Health          ${config.publicUrl}/v1/health`,
+    `  Health          ${config.publicUrl}/v1/health, ${config.publicUrl}/v1/ready`,
+    `  Metrics         ${config.publicUrl}/metrics (Prometheus; an operator secret key)`,
     '',
   );
   process.stdout.write(lines.join('\n') + '\n');

@@ -137,6 +137,23 @@ export async function migrate(db: Db): Promise<string[]> {
   return applied;
 }
 
+/**
+ * The steps this code knows that the database has not applied (GET /v1/ready). Steps the database
+ * has beyond them (applied by a newer node during a rolling upgrade) are not this node's concern:
+ * migrations only add.
+ */
+export async function pendingMigrations(db: Db): Promise<string[]> {
+  known[db.dialect] ??= listMigrations(db.dialect).map((m) => ({ id: m.id, name: m.name }));
+  const rows = await db.all<{ id: number }>('SELECT id FROM herald_migrations').catch((err: unknown) => {
+    // No table yet: nothing is applied.
+    if (/herald_migrations/.test(String((err as Error).message))) return [];
+    throw err;
+  });
+  const applied = new Set(rows.map((r) => Number(r.id)));
+  return known[db.dialect]!.filter((m) => !applied.has(m.id)).map((m) => m.name);
+}
+const known: Partial<Record<Dialect, { id: number; name: string }[]>> = {};
+
 function stripComments(sql: string): string {
   return sql
     .split('\n')

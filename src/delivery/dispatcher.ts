@@ -17,6 +17,7 @@ import { createAgent, send } from './send.js';
 import { type ClaimedDelivery, claimDueDeliveries } from './sql/claimDueDeliveries.js';
 import { type AttemptOutcome, deferDeliveries, releaseLeases } from './sql/recordAttempts.js';
 import { TenantShares } from './tenantShares.js';
+import type { Metrics } from '../metrics/metrics.js';
 
 type DispatcherConfig = Pick<
   Config,
@@ -84,6 +85,8 @@ export class Dispatcher implements LocalWorker {
     /** Where the worker reports operational events; only `emit` is used, so tests can pass a plain object. */
     private readonly operator: Pick<OperatorEvents, 'emit'> | null = null,
     private readonly clock: Clock = { now: Date.now },
+    /** Counts recorded attempts (GET /metrics). */
+    private readonly metrics: Pick<Metrics, 'recorded'> | null = null,
   ) {
     this.agent = createAgent();
     this.guardedAgent = createAgent(addresses);
@@ -99,7 +102,10 @@ export class Dispatcher implements LocalWorker {
       { threshold: config.circuitThreshold, cooldownMs: config.circuitCooldownMs, disableAfterMs: config.disableAfterMs },
       now,
       log,
-      (result, batch) => this.operator && reportToOperator(this.operator, result, batch),
+      (result, batch) => {
+        this.metrics?.recorded(result, batch);
+        if (this.operator) reportToOperator(this.operator, result, batch);
+      },
     );
     this.loop = new PollLoop(() => this.step(), { what: 'claiming due deliveries', intervalMs: config.pollIntervalMs, log });
   }

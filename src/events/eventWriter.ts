@@ -128,6 +128,8 @@ export class EventWriter {
     private readonly db: Db,
     private readonly box: SecretBox,
     private readonly worker: LocalWorker | null = null,
+    /** Told how many new events each commit stored (the metrics' accepted count). */
+    private readonly onCommitted: (created: number) => void = () => {},
   ) {
     // A group holds up to MAX_ROWS_PER_COMMIT events or deliveries; a retried request alone hands
     // nothing over.
@@ -150,14 +152,23 @@ export class EventWriter {
     const onlyEndpointId = opts.onlyEndpointId;
     const fanOut = onlyEndpointId ? 1 : events.length > 1 ? await this.countFanOut(tenantId) : (this.fanOuts.get(tenantId) ?? 1);
     const perSlice = Math.max(1, Math.floor(MAX_ROWS_PER_COMMIT / Math.max(1, fanOut)));
-    if (events.length <= perSlice) return this.writer.submit({ tenantId, events, onlyEndpointId, fanOut });
+    if (events.length <= perSlice) return this.committed(await this.writer.submit({ tenantId, events, onlyEndpointId, fanOut }));
     // Refuse a reused key before the first slice commits, so such a request stores nothing.
     await this.checkKeys(tenantId, events);
     const accepted: AcceptedEvent[] = [];
     for (let i = 0; i < events.length; i += perSlice) {
       if (i > 0) await new Promise((r) => setImmediate(r));
-      accepted.push(...(await this.writer.submit({ tenantId, events: events.slice(i, i + perSlice), onlyEndpointId, fanOut })));
+      accepted.push(
+        ...this.committed(await this.writer.submit({ tenantId, events: events.slice(i, i + perSlice), onlyEndpointId, fanOut })),
+      );
     }
+    return accepted;
+  }
+
+  private committed(accepted: AcceptedEvent[]): AcceptedEvent[] {
+    let created = 0;
+    for (const e of accepted) if (e.created) created++;
+    if (created) this.onCommitted(created);
     return accepted;
   }
 

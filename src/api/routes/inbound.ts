@@ -31,7 +31,7 @@ function secretHeaders(s: ReceivingSource): string[] {
  * is verified in memory, stored in one statement, and answered; what it means is worked out
  * afterwards by the inbound processor.
  */
-export default async function inboundRoutes(app: Api, { db, box, config, onInboundReceived, receivingSources: sources }: ApiDeps) {
+export default async function inboundRoutes(app: Api, { db, box, config, onInboundReceived, receivingSources: sources, metrics }: ApiDeps) {
   const source = async (id: string): Promise<ReceivingSource | null> => {
     let s = sources.get(id);
     if (s === undefined) {
@@ -76,6 +76,7 @@ export default async function inboundRoutes(app: Api, { db, box, config, onInbou
     reason: string,
     message = reason,
   ): Promise<never> => {
+    metrics.inboundReceived.inc({ provider: s.provider, result: 'rejected' });
     const kept = await keepRefusal(s, req, body, body.length, reason);
     throw new HeraldError(
       code,
@@ -118,14 +119,15 @@ export default async function inboundRoutes(app: Api, { db, box, config, onInbou
     // Before validation: the path parameter may be anything, or missing.
     const s = await source((req.params as { sourceId?: string }).sourceId ?? '').catch(() => null);
     const announced = /^\d{1,15}$/.test(req.headers['content-length'] ?? '') ? Number(req.headers['content-length']) : null;
-    if (s)
-      await keepRefusal(
-        s,
-        req,
-        Buffer.alloc(0),
-        announced,
-        `body larger than the limit of ${config.inboundMaxBytes} bytes (HERALD_INBOUND_MAX_BYTES); not stored`,
-      ).catch(() => undefined);
+    if (!s) return;
+    metrics.inboundReceived.inc({ provider: s.provider, result: 'rejected' });
+    await keepRefusal(
+      s,
+      req,
+      Buffer.alloc(0),
+      announced,
+      `body larger than the limit of ${config.inboundMaxBytes} bytes (HERALD_INBOUND_MAX_BYTES); not stored`,
+    ).catch(() => undefined);
   });
 
   app.post(
@@ -171,6 +173,7 @@ export default async function inboundRoutes(app: Api, { db, box, config, onInbou
         parsed,
       });
       if (!stored.duplicate) onInboundReceived();
+      metrics.inboundReceived.inc({ provider: s.provider, result: stored.duplicate ? 'duplicate' : 'accepted' });
       const status: Static<typeof Accepted>['status'] = stored.duplicate ? 'duplicate' : 'accepted';
       return { id: stored.id, status };
     },
