@@ -100,6 +100,30 @@ for (const dialect of DIALECTS) {
       assert.equal(body.eventPayload.personId, 'Pfy_P-6wcqlYw6n');
     });
 
+    it('sends CloudEvents 1.0 in structured mode to a cloudevents-format endpoint, signed like every format', async () => {
+      const { uid, tenant, ep } = await setup('/ce', { format: 'cloudevents' });
+      assert.equal(ep.format, 'cloudevents');
+      const sent = await h.api('POST', `/v1/tenants/${uid}/events`, {
+        type: 'order.paid',
+        payload: { orderId: 'o_ce', amount: 5 },
+        occurredAt: '2024-05-06T07:08:09.000Z',
+      });
+      await rx.waitFor(() => at('/ce').length === 1);
+      const [r] = at('/ce');
+      assert.equal(r.headers['content-type'], 'application/cloudevents+json; charset=utf-8');
+      const ce = JSON.parse(r.body);
+      assert.deepEqual(ce, {
+        specversion: '1.0',
+        id: sent.body.id,
+        source: `/tenants/${tenant.id}`,
+        type: 'order.paid',
+        time: '2024-05-06T07:08:09.000Z',
+        datacontenttype: 'application/json',
+        data: { orderId: 'o_ce', amount: 5 },
+      });
+      assert.ok(verify(ep.secret, r.headers, r.body), 'signature verifies over the exact bytes');
+    });
+
     it('delivers only to endpoints subscribed to the type (none = all)', async () => {
       const { uid } = await setup('/sub-kyc', { eventTypes: ['KycUpdate'] });
       await h.api('POST', `/v1/tenants/${uid}/endpoints`, { url: `${rx.url}/sub-all` });

@@ -1,6 +1,6 @@
 import type { AddressPolicy } from '../endpoints/urlPolicy.js';
 import { VERSION } from '../version.js';
-import { buildBody } from './body.js';
+import { buildBody, contentTypeOf } from './body.js';
 import type { ClaimedDelivery } from './sql/claimDueDeliveries.js';
 import { signatureHeader } from './signature.js';
 
@@ -56,7 +56,7 @@ export function prepare(
   const headers: Record<string, string> = {
     ...(d.original && originalHeaders(d.original.headers)),
     ...d.headers,
-    'content-type': d.original?.headers['content-type'] ?? 'application/json',
+    'content-type': d.original?.headers['content-type'] ?? contentTypeOf(d.format),
     'user-agent': `Herald/${VERSION}`,
     'webhook-id': d.eventId,
     'webhook-timestamp': String(timestamp),

@@ -9,7 +9,7 @@ import type { SecretBox } from '../secrets/secretBox.js';
 import { failEndpointDeliveries } from '../delivery/sql/failEndpointDeliveries.js';
 import type { AddressPolicy, UrlCaller } from './urlPolicy.js';
 
-export type BodyFormat = 'standard' | 'productfy' | 'original';
+export type BodyFormat = 'standard' | 'productfy' | 'original' | 'cloudevents';
 
 export interface Endpoint {
   id: string;

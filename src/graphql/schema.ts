@@ -112,6 +112,8 @@ export const authenticatedTypeDefs = /* GraphQL */ `
     STANDARD
     PRODUCTFY
     ORIGINAL
+    "CloudEvents 1.0, structured mode (application/cloudevents+json)."
+    CLOUDEVENTS
   }
   "N: no endpoint subscribed; I: in progress; S: delivered; F: failed."
   enum EventStatus {

@@ -1150,6 +1150,10 @@ const introspection = {
           {
             "name": "ORIGINAL",
             "isDeprecated": false
+          },
+          {
+            "name": "CLOUDEVENTS",
+            "isDeprecated": false
           }
         ]
       },

@@ -12,6 +12,7 @@ const FORMATS: { value: Format; label: string }[] = [
   { value: 'STANDARD', label: 'Standard Webhooks (signed JSON envelope)' },
   { value: 'PRODUCTFY', label: 'Productfy envelope' },
   { value: 'ORIGINAL', label: 'Original payload only' },
+  { value: 'CLOUDEVENTS', label: 'CloudEvents 1.0 (structured JSON)' },
 ];
 
 /** Event types by catalog, the catalogs in a fixed order and hand-made types last. */

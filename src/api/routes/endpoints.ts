@@ -17,9 +17,9 @@ import { auditRequest } from '../audit.js';
 import type { Api, ApiDeps } from '../deps.js';
 import { errors, NoContent, ListQuery, page, parseTimestamp, TenantParams, Timestamp } from '../schemas.js';
 
-const Format = Type.Union([Type.Literal('standard'), Type.Literal('productfy'), Type.Literal('original')], {
+const Format = Type.Union([Type.Literal('standard'), Type.Literal('productfy'), Type.Literal('original'), Type.Literal('cloudevents')], {
   description:
-    'body format: standard (Standard Webhooks), productfy (Productfy’s webhook envelope), or original (events forwarded from a source arrive with the body and headers the provider sent, unchanged, plus Herald’s signature headers; other events as standard)',
+    'body format: standard (Standard Webhooks), productfy (Productfy’s webhook envelope), original (events forwarded from a source arrive with the body and headers the provider sent, unchanged, plus Herald’s signature headers; other events as standard), or cloudevents (CloudEvents 1.0 in structured mode, content type application/cloudevents+json). Every format is signed with the same Standard Webhooks headers.',
 });
 const Headers = Type.Record(Type.String({ maxLength: 100 }), Type.String({ maxLength: 2000 }), {
   description: 'custom headers sent with every webhook',

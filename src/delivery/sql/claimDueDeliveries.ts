@@ -1,3 +1,4 @@
+import type { BodyFormat } from '../../endpoints/endpoints.js';
 import type { Db } from '../../db/db.js';
 import { placeholders } from '../../db/sql.js';
 import { signingSecrets } from '../../endpoints/endpoints.js';
@@ -21,7 +22,7 @@ export interface ClaimedDelivery {
   occurredAt: number;
   createdAt: number;
   url: string;
-  format: 'standard' | 'productfy' | 'original';
+  format: BodyFormat;
   /** Format "original" and an event forwarded from a source: the request as it was received. */
   original?: { headers: Record<string, string>; body: Buffer };
   headers: Record<string, string>;
