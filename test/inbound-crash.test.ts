@@ -24,7 +24,9 @@ for (const dialect of DIALECTS) {
     });
 
     it('processes every webhook it answered 200 to, after a SIGKILL in the middle of a burst', async () => {
-      const { first, env, base, key } = await firstStartForCrash(database);
+      const { first, env, key } = await firstStartForCrash(database);
+      // Where the API answers: the second process binds a port of its own.
+      let base = first.base;
       const api = async (method: string, path: string, body?: unknown) => {
         const r = await fetch(base + path, {
           method,
@@ -73,6 +75,7 @@ for (const dialect of DIALECTS) {
       await first.exited;
 
       const second = await spawnHerald(env);
+      base = second.base;
       const transactions = async () => {
         const ids: string[] = [];
         for (let cursor: string | null = null; ;) {
