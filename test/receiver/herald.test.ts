@@ -82,6 +82,8 @@ async function runExample(name: string, env: Record<string, string>) {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Killed when this test file's process exits, whatever happened to the test that started it.
+  process.once('exit', () => proc.kill('SIGKILL'));
   let out = '';
   let err = '';
   proc.stdout.on('data', (c) => (out += c));
