@@ -258,6 +258,74 @@ describe('portal: users, reports, the GraphQL Builder, tenant isolation', () => 
     assert.ok((await page.getByRole('cell', { name: 'processed' }).count()) >= 2);
   });
 
+  it('operators create a public key with its origin, see it listed, edit its origins and revoke it', async () => {
+    const page = op.page;
+    await op.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: h.url });
+    await page.getByRole('link', { name: 'API keys' }).click();
+    await page.getByRole('heading', { name: 'API keys', exact: true }).waitFor();
+    await page.getByRole('table').getByText('operator (first start)', { exact: true }).waitFor();
+    await page.getByLabel('Kind of key').selectOption('PUBLIC');
+    await page.getByLabel('Name').fill('shop embed');
+    await page.getByLabel('Scope').selectOption({ label: 'Only Acme (acme)' });
+    await page.getByLabel('Allowed origins').fill('https://shop.example.com');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const card = page.getByRole('status').filter({ hasText: 'Your new public key' });
+    await card.waitFor();
+    assert.match(await card.innerText(), /Shown once/);
+    const key = await card.getByLabel('New key').innerText();
+    assert.match(key, /^pk_test_/);
+    await card.getByRole('button', { name: 'Copy key' }).click();
+    await card.getByText('Copied.').waitFor();
+    assert.equal(await page.evaluate('navigator.clipboard.readText()'), key);
+    const prefix = key.slice(0, 12);
+    const row = page.getByRole('row').filter({ hasText: prefix });
+    await row.waitFor();
+    assert.match(await row.innerText(), /shop embed[\s\S]*Public[\s\S]*Tenant acme[\s\S]*https:\/\/shop\.example\.com[\s\S]*Active/);
+    await screenshot(page, 'api-keys');
+    // The key is what the API made: the frame of the embedded portal names its origin.
+    const frame = await fetch(`${h.url}/portal/embed?key=${key}`);
+    assert.match(frame.headers.get('content-security-policy') ?? '', /frame-ancestors https:\/\/shop\.example\.com/);
+    await card.getByRole('button', { name: 'Done: hide it' }).click();
+    await card.waitFor({ state: 'detached' });
+
+    // A wrong origin is refused with what to write instead; then the right ones are saved.
+    await row.getByRole('button', { name: `Edit origins of ${prefix}… (shop embed)` }).click();
+    const form = page.getByRole('form', { name: `Allowed origins of ${prefix}… (shop embed)` });
+    const origins = form.getByLabel('Allowed origins');
+    assert.equal(await origins.inputValue(), 'https://shop.example.com');
+    await origins.fill('https://app.example.com/portal');
+    await form.getByRole('button', { name: 'Save origins' }).click();
+    await form.getByRole('alert').filter({ hasText: 'here: "https://app.example.com"' }).waitFor();
+    await origins.fill('https://app.example.com\nhttps://shop.example.com');
+    await form.getByRole('button', { name: 'Save origins' }).click();
+    await form.waitFor({ state: 'detached' });
+    assert.match(await row.innerText(), /https:\/\/app\.example\.com\s+https:\/\/shop\.example\.com/);
+
+    // Revoking asks first; a declined question changes nothing.
+    page.once('dialog', (d) => void d.dismiss());
+    await row.getByRole('button', { name: `Revoke ${prefix}… (shop embed)` }).click();
+    assert.match(await row.innerText(), /Active/);
+    page.once('dialog', (d) => {
+      assert.match(d.message(), /cannot be undone/);
+      void d.accept();
+    });
+    await row.getByRole('button', { name: `Revoke ${prefix}… (shop embed)` }).click();
+    await row.getByText('Revoked').waitFor();
+    assert.equal(await row.getByRole('button').count(), 0, 'a revoked key has nothing left to do');
+    const frameAfter = await fetch(`${h.url}/portal/embed?key=${key}`);
+    assert.match(frameAfter.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
+
+    // Not for tenant users: no link, and the address shows nothing. (A user of its own: a TOTP
+    // code works once, and globex's user may have logged in within this 30 s.)
+    const acmeUser = await makeUser(h, { role: 'tenant', tenantId: (await h.api('GET', '/v1/tenants/acme')).body.id });
+    const p = await openPortal(browser, h.url);
+    await logInThroughPortal(p.page, { email: acmeUser.email, password: PASSWORD, code: acmeUser.code() });
+    assert.equal(await p.page.getByRole('link', { name: 'API keys' }).count(), 0);
+    await p.page.goto(`${h.url}/portal/keys`);
+    await p.page.getByRole('heading', { name: 'Not found' }).waitFor();
+    await p.context.close();
+  });
+
   it('has no serious or critical accessibility violations (axe-core) and fits a phone', async () => {
     const page = op.page;
     const screens: [string, string][] = [
@@ -268,6 +336,7 @@ describe('portal: users, reports, the GraphQL Builder, tenant isolation', () => 
       ['/reports', 'Reports'],
       ['/sources', 'Sources'],
       ['/team', 'Team'],
+      ['/keys', 'API keys'],
       ['/audit', 'Audit log'],
     ];
     const found: string[] = [];

@@ -13,6 +13,7 @@ import { Logs } from './screens/Logs';
 import { Sources } from './screens/Sources';
 import { Team } from './screens/Team';
 import { AuditLog } from './screens/AuditLog';
+import { ApiKeys } from './screens/ApiKeys';
 import { ErrorNote } from './ui/ErrorNote';
 import { Link } from './ui/Link';
 import { useQuery } from './ui/useQuery';
@@ -45,9 +46,10 @@ const SCREENS = [
   { path: '/builder', name: 'GraphQL Builder' },
 ] as const;
 
-/** Operators only: the people of the environment and the audit log. */
+/** Operators only: the people and API keys of the environment, and the audit log. */
 const OPERATOR_SCREENS = [
   { path: '/team', name: 'Team' },
+  { path: '/keys', name: 'API keys' },
   { path: '/audit', name: 'Audit log' },
 ] as const;
 
@@ -77,7 +79,7 @@ function Shell({ viewer }: { viewer: Viewer }) {
     document.title = screen ? `${screen.name} · Herald` : 'Herald';
   }, [path]);
 
-  const needsTenant = operator && !tenant && !['/builder', '/team', '/audit'].some((p) => path.startsWith(p));
+  const needsTenant = operator && !tenant && !['/builder', '/team', '/keys', '/audit'].some((p) => path.startsWith(p));
   const screens = operator ? [...SCREENS, ...OPERATOR_SCREENS] : SCREENS;
   return (
     <div className="shell">
@@ -139,6 +141,7 @@ function Screen({ path, tenant, viewer }: { path: string; tenant: string | null;
   if (path.startsWith('/logs')) return <Logs key={k} tenant={tenant} />;
   if (path.startsWith('/sources')) return <Sources key={k} tenant={tenant} />;
   if (viewer.role === 'OPERATOR' && path.startsWith('/team')) return <Team />;
+  if (viewer.role === 'OPERATOR' && path.startsWith('/keys')) return <ApiKeys />;
   if (viewer.role === 'OPERATOR' && path.startsWith('/audit')) return <AuditLog />;
   if (path.startsWith('/users/'))
     return <CustomerPage key={k} tenant={tenant} customerId={decodeURIComponent(path.slice('/users/'.length))} />;

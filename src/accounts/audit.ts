@@ -24,7 +24,8 @@ export type AuditAction =
   | 'source.secret_revealed'
   | 'tenant.token_rotated'
   | 'key.created'
-  | 'key.revoked';
+  | 'key.revoked'
+  | 'key.origins_changed';
 
 export interface AuditEntry {
   id: string;

@@ -37,6 +37,7 @@ export const FIELD_NEEDS: Record<string, Record<string, FieldNeed>> = {
     report: 'reports:read',
     users: 'operator',
     auditLog: 'operator',
+    apiKeys: 'operator',
   },
   Mutation: {
     createPerson: 'customers:write',
@@ -55,6 +56,9 @@ export const FIELD_NEEDS: Record<string, Record<string, FieldNeed>> = {
     disableUser: 'operator',
     enableUser: 'operator',
     resetMfa: 'operator',
+    createApiKey: 'operator',
+    revokeApiKey: 'operator',
+    setApiKeyOrigins: 'operator',
   },
   Customer: {
     subscriptions: 'billing:read',

@@ -7,6 +7,8 @@ import { listInbound } from '../inbound/sql/readInbound.js';
 import { listSources } from '../sources/sources.js';
 import { completeEnrolment, logInOrEnrol, type AccountsDeps } from '../accounts/logIn.js';
 import { exchangeClientToken } from '../keys/clientTokens.js';
+import { changeAllowedOriginsAudited, createKeyAudited, type KeyChangeBy, revokeKeyAudited } from '../keys/keyChanges.js';
+import { type KeyInfo, listKeys } from '../keys/keys.js';
 import { logOut, refreshSession, type Session } from '../accounts/sessions.js';
 import { totpQrCode } from '../accounts/totp.js';
 import {
@@ -260,6 +262,28 @@ async function auditSecret(ctx: AuthenticatedContext, action: 'endpoint.secret_r
 }
 
 const auditContext = (ctx: AuthenticatedContext) => ({ actor: ctx.actor.id, address: ctx.address });
+
+// ---- API keys: what REST's /v1/keys does, for an operator's session (keys/keyChanges.ts audits both).
+const keyChangeBy = (ctx: AuthenticatedContext): KeyChangeBy => ({
+  environmentId: ctx.actor.environmentId,
+  actor: ctx.actor.id,
+  address: ctx.address,
+  details: { session: ctx.actor.sessionId },
+});
+const apiKeyNode = (k: KeyInfo) => ({
+  id: k.id,
+  kind: k.kind.toUpperCase(),
+  prefix: k.prefix,
+  name: k.name,
+  environment: ENV_OUT(k.environment),
+  tenant: k.tenant ? { id: k.tenant, uid: k.tenantUid } : null,
+  allowedOrigins: k.allowedOrigins,
+  createdAt: k.createdAt,
+  lastUsedAt: k.lastUsedAt,
+  expiresAt: k.expiresAt,
+  revokedAt: k.revokedAt,
+  active: k.revokedAt === null && (k.expiresAt === null || Date.parse(k.expiresAt) > Date.now()),
+});
 
 /** Which catalog each event type name comes from: an imported catalog, Herald's own operational events ("herald"), or none (made by hand). */
 const CATALOG_OF = new Map([
@@ -535,6 +559,12 @@ export const authenticatedResolvers: Record<string, unknown> = {
       const { limit, cursor } = at;
       return connection(await listAudit(ctx.deps.db, { environmentId: ctx.actor.environmentId, limit, after: cursor }), (e) => e, at);
     },
+    async apiKeys(_p: unknown, args: Args, ctx: AuthenticatedContext) {
+      requireOperator(ctx.actor);
+      const at = pageArgs(args, 'apiKeys');
+      const { limit, cursor } = at;
+      return connection(await listKeys(ctx.deps.db, { environmentId: ctx.actor.environmentId, limit, cursor }), apiKeyNode, at);
+    },
   },
   Mutation: {
     createPerson: (_p: unknown, args: Args, ctx: AuthenticatedContext) => createCustomerOf(ctx, 'person', args.tenant, args.input),
@@ -634,6 +664,33 @@ export const authenticatedResolvers: Record<string, unknown> = {
           ? await clearMfa(ctx.deps.db, u.id, auditContext(ctx))
           : await resetMfa(ctx.deps.db, ctx.deps.box, u.id, auditContext(ctx)),
       );
+    },
+    async createApiKey(_p: unknown, { input }: Args, ctx: AuthenticatedContext) {
+      requireOperator(ctx.actor);
+      const g = given(input) as { kind?: string; tenant?: string; allowedOrigins?: string[]; expiresInSeconds?: number; name?: string };
+      // The tenant is found the way every other operation finds one; issueKey then checks the rest
+      // as it does for REST and the CLI, in the same words.
+      const tenant = g.tenant === undefined ? undefined : (await tenantFor(ctx, g.tenant)).id;
+      const made = await createKeyAudited(
+        ctx.deps.db,
+        { ...g, kind: g.kind?.toLowerCase(), tenant, environment: ctx.actor.environment },
+        keyChangeBy(ctx),
+      );
+      return { apiKey: apiKeyNode(made.info), key: made.key };
+    },
+    async revokeApiKey(_p: unknown, args: Args, ctx: AuthenticatedContext) {
+      requireOperator(ctx.actor);
+      const revoked = await revokeKeyAudited(ctx.deps.db, args.id, keyChangeBy(ctx));
+      if (!revoked) throw notFound('key', args.id);
+      // At once on this node: REST's key cache forgets it (other nodes within their cache's 5 s).
+      ctx.deps.auth.forgetKey(args.id);
+      return apiKeyNode(revoked);
+    },
+    async setApiKeyOrigins(_p: unknown, args: Args, ctx: AuthenticatedContext) {
+      requireOperator(ctx.actor);
+      const changed = await changeAllowedOriginsAudited(ctx.deps.db, args.id, args.allowedOrigins, keyChangeBy(ctx));
+      if (!changed) throw notFound('key', args.id);
+      return apiKeyNode(changed);
     },
   },
 };

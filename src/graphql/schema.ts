@@ -503,6 +503,56 @@ export const authenticatedTypeDefs = /* GraphQL */ `
     recoveryCodes: [String!]!
   }
 
+  "SECRET: sk_test_…/sk_live_…, for programs calling the REST API (never in a browser). PUBLIC: pk_test_…/pk_live_…, for embedding the portal from its allowed origins."
+  enum ApiKeyKind {
+    SECRET
+    PUBLIC
+  }
+  "An API key of this environment as lists show it: never the key itself, which Herald does not keep (only a hash)."
+  type ApiKey {
+    id: ID!
+    kind: ApiKeyKind!
+    "The first characters of the key (sk_test_AbCd), to recognise it."
+    prefix: String!
+    "A label for lists; null when none was given."
+    name: String
+    environment: Environment!
+    "The one tenant a tenant-scoped key reaches; null: every tenant of the environment (an operator key)."
+    tenant: TenantRef
+    "Public keys: the origins allowed to embed the portal with it. Empty for a secret key."
+    allowedOrigins: [String!]!
+    createdAt: String!
+    "To the minute (recorded at most once a minute per key per node); null: never used."
+    lastUsedAt: String
+    "When it stops working; null: never."
+    expiresAt: String
+    "When it was revoked; null: not revoked."
+    revokedAt: String
+    "Neither revoked nor expired: the key works."
+    active: Boolean!
+  }
+  type ApiKeyConnection {
+    nodes: [ApiKey!]!
+    pageInfo: PageInfo!
+  }
+  input CreateApiKeyInput {
+    "Default SECRET."
+    kind: ApiKeyKind
+    "Scope the key to this tenant (id or uid); left out: an operator key, every tenant."
+    tenant: ID
+    "PUBLIC only, and at least one: origins allowed to embed the portal, scheme://host[:port] like https://app.example.com."
+    allowedOrigins: [String!]
+    "The key stops working this many seconds from now (at least 1); left out: never."
+    expiresInSeconds: Int
+    "A label for lists, 1 to 200 characters."
+    name: String
+  }
+  type CreatedApiKey {
+    apiKey: ApiKey!
+    "The key itself (sk_… or pk_…). Shown this once: Herald keeps only a hash."
+    key: String!
+  }
+
   input CreateUserInput {
     email: String!
     role: Role!
@@ -538,6 +588,8 @@ export const authenticatedTypeDefs = /* GraphQL */ `
     report(tenant: ID, from: String, to: String, bucket: ReportBucket): Report!
     "Operators only: logins, sessions and user changes, newest first."
     auditLog(first: Int, after: String): AuditConnection!
+    "Operators only: the API keys of this environment, secret and public, newest first; revoked and expired ones too."
+    apiKeys(first: Int, after: String): ApiKeyConnection!
   }
 
   type RefreshedSession {
@@ -574,5 +626,11 @@ export const authenticatedTypeDefs = /* GraphQL */ `
     enableUser(id: ID!): User!
     "Operators only: a new TOTP secret and recovery codes (the old ones stop working); ends the user's sessions. With enrolAtNextLogin, no new secret: the user enrols one at its next login."
     resetMfa(id: ID!, enrolAtNextLogin: Boolean): UserWithSecondFactor!
+    "Operators only: a key of this environment; the answer holds the key itself, shown this once (audited, never the key)."
+    createApiKey(input: CreateApiKeyInput!): CreatedApiKey!
+    "Operators only: the key stops working at once on this node and within 5 seconds on the others (audited). Revoking twice is harmless."
+    revokeApiKey(id: ID!): ApiKey!
+    "Operators only: replaces a live public key's allowed origins (at least one; to stop all embedding, revoke the key). Audited with the origins before and after."
+    setApiKeyOrigins(id: ID!, allowedOrigins: [String!]!): ApiKey!
   }
 `;

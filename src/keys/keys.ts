@@ -118,6 +118,7 @@ export async function findKey(q: Queryable, key: string): Promise<KeyScope | und
 /** Longest expiry accepted: far enough for any real use, near enough to stay a valid date. */
 const MAX_EXPIRES_IN_SECONDS = 100 * 365 * 86_400;
 const MAX_ORIGINS = 50;
+const MAX_ORIGIN_LENGTH = 500;
 
 export interface KeyRequest {
   /** sandbox or production. */
@@ -155,10 +156,35 @@ export function parseOrigin(raw: string): string {
   if (u.hostname.includes('*')) throw badRequest(`allowed origin "${raw}" has a wildcard, which Herald does not accept; list each origin`);
   if (u.origin !== raw) {
     throw badRequest(
-      `allowed origin "${raw}" is not an origin; ${hint}${u.pathname === '/' && !u.search && !u.hash && !u.username ? ` (here: "${u.origin}")` : ''}`,
+      // The origin it names is what to write, unless it carries a user name (then what was meant is unclear).
+      `allowed origin "${raw}" is not an origin; ${hint}${!u.username && !u.password ? ` (here: "${u.origin}")` : ''}`,
     );
   }
   return u.origin;
+}
+
+/**
+ * The allowed origins of a key of this kind, checked and without repeats: none for a secret key,
+ * 1 to 50 for a public key. Throws a 400 that says what to fix.
+ */
+export function validateOrigins(kind: KeyKind, origins: string[]): string[] {
+  if (kind !== 'public' && origins.length) {
+    throw badRequest(
+      'allowed origins apply to public keys only (a secret key never goes to a browser); leave them out or make a public key',
+    );
+  }
+  if (kind === 'public' && origins.length === 0) {
+    throw badRequest(
+      'a public key needs at least one allowed origin: the site that embeds the portal, like https://app.example.com (to stop all embedding, revoke the key)',
+    );
+  }
+  if (origins.length > MAX_ORIGINS) throw badRequest(`at most ${MAX_ORIGINS} allowed origins per key; make another key for the rest`);
+  const long = origins.find((o) => o.length > MAX_ORIGIN_LENGTH);
+  if (long !== undefined)
+    throw badRequest(
+      `allowed origin "${long.slice(0, 40)}…" is longer than ${MAX_ORIGIN_LENGTH} characters; an origin is scheme://host[:port]`,
+    );
+  return [...new Set(origins.map(parseOrigin))];
 }
 
 /** Checks a request for a new key; answers what to store. Throws a 400 that says what to fix. */
@@ -172,17 +198,7 @@ export function validateKeyRequest(req: KeyRequest): {
   const environment = parseEnvironment(req.environment);
   const kind = req.kind ?? 'secret';
   if (kind !== 'secret' && kind !== 'public') throw badRequest(`unknown key kind "${kind}"; use secret or public`);
-  const origins = req.allowedOrigins ?? [];
-  if (kind === 'secret' && origins.length) {
-    throw badRequest(
-      'allowed origins apply to public keys only (a secret key never goes to a browser); leave them out or make a public key',
-    );
-  }
-  if (kind === 'public' && origins.length === 0) {
-    throw badRequest('a public key needs at least one allowed origin: the site that embeds the portal, like https://app.example.com');
-  }
-  if (origins.length > MAX_ORIGINS) throw badRequest(`at most ${MAX_ORIGINS} allowed origins per key; make another key for the rest`);
-  const allowedOrigins = [...new Set(origins.map(parseOrigin))];
+  const allowedOrigins = validateOrigins(kind, req.allowedOrigins ?? []);
   let ttlMs: number | undefined;
   if (req.expiresInSeconds !== undefined) {
     const s = req.expiresInSeconds;
@@ -291,6 +307,30 @@ export async function revokeKey(q: Queryable, id: string, environmentId?: string
 
 async function environmentName(q: Queryable, environmentId: string): Promise<string | undefined> {
   return (await q.one<{ name: string }>('SELECT name FROM environments WHERE id = $1', [environmentId]))?.name;
+}
+
+/**
+ * Replaces the allowed origins of a live public key (of one environment). Embedding pages check
+ * them on every exchange and every frame (nothing caches them), so the change holds at once.
+ * Answers the key as it was and as it now is; undefined when there is no such key here. A secret
+ * key, or a revoked or expired one, is refused with what to do instead.
+ */
+export async function setAllowedOrigins(
+  q: Queryable,
+  id: string,
+  environmentId: string,
+  origins: string[],
+): Promise<{ before: KeyInfo; after: KeyInfo } | undefined> {
+  const before = await getKeyInfo(q, id);
+  if (!before || before.environment !== (await environmentName(q, environmentId))) return undefined;
+  if (before.kind !== 'public')
+    throw badRequest(`key ${id} is a ${before.kind} key: allowed origins apply to public keys only (a secret key never goes to a browser)`);
+  if (before.revokedAt !== null) throw badRequest(`key ${id} is revoked: it embeds nothing any more; make a new public key instead`);
+  if (before.expiresAt !== null && Date.parse(before.expiresAt) <= Date.now())
+    throw badRequest(`key ${id} has expired: it embeds nothing any more; make a new public key instead`);
+  const allowedOrigins = validateOrigins('public', origins);
+  await q.run('UPDATE api_keys SET allowed_origins = $2 WHERE id = $1', [id, JSON.stringify(allowedOrigins)]);
+  return { before, after: { ...before, allowedOrigins } };
 }
 
 /**

@@ -2,8 +2,8 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { requireEnvironment } from '../../auth/actor.js';
 import { notFound } from '../../errors.js';
-import { issueKey, listKeys, parseEnvironment, revokeKey } from '../../keys/keys.js';
-import { auditRequest } from '../audit.js';
+import { changeAllowedOriginsAudited, createKeyAudited, type KeyChangeBy, revokeKeyAudited } from '../../keys/keyChanges.js';
+import { listKeys, parseEnvironment } from '../../keys/keys.js';
 import { operatorOnly } from '../auth.js';
 import type { Api, ApiDeps } from '../deps.js';
 import { errors, NoContent, listQuery, Nullable, page, Timestamp } from '../schemas.js';
@@ -45,6 +45,21 @@ const CreateKey = Type.Object(
   { additionalProperties: false },
 );
 
+// Values are checked by setAllowedOrigins, which GraphQL shares.
+const ChangeKey = Type.Object(
+  {
+    allowedOrigins: Type.Array(Type.String({ maxLength: 500 }), {
+      description: 'the new allowed origins of a public key, replacing the old ones; at least one, like https://app.example.com',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+const KeyId = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
+
+/** Who changes keys over REST, for the audit log: the calling key, from the request's address. */
+const byRequest = (req: FastifyRequest): KeyChangeBy => ({ environmentId: req.actor.environmentId, actor: req.actor.id, address: req.ip });
+
 export default async function keyRoutes(app: Api, { db, auth }: ApiDeps) {
   const tags = ['keys'];
 
@@ -68,12 +83,7 @@ export default async function keyRoutes(app: Api, { db, auth }: ApiDeps) {
     async (req, reply) => {
       const body = req.body;
       sameEnvironment(req, body.environment);
-      const made = await issueKey(db, { ...body, environment: req.actor.environment });
-      await auditRequest(db, req, 'key.created', made.info.id, {
-        kind: made.info.kind,
-        tenant: made.info.tenant,
-        expiresAt: made.info.expiresAt,
-      });
+      const made = await createKeyAudited(db, { ...body, environment: req.actor.environment }, byRequest(req));
       return reply.status(201).send({ key: made.key, ...made.info });
     },
   );
@@ -107,17 +117,40 @@ export default async function keyRoutes(app: Api, { db, auth }: ApiDeps) {
         description:
           'Operator keys only. The key answers 401 at once on this node and within 5 seconds on the others. ' +
           'An operator key may revoke itself: the next call with it answers 401.',
-        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) }),
+        params: KeyId,
         response: { 204: NoContent, ...errors(401, 403, 404) },
       },
     },
     async (req, reply) => {
       const { id } = req.params;
-      const revoked = await revokeKey(db, id, req.actor.environmentId);
+      const revoked = await revokeKeyAudited(db, id, byRequest(req));
       if (!revoked) throw notFound('key', id);
       auth.forgetKey(id);
-      await auditRequest(db, req, 'key.revoked', id);
       return reply.status(204).send();
+    },
+  );
+
+  app.patch(
+    '/v1/keys/:id',
+    {
+      preHandler: operatorOnly,
+      schema: {
+        tags,
+        summary: "Change a public key's allowed origins",
+        description:
+          'Operator keys only. Replaces the origins allowed to embed the portal with this public key; embedding pages see the ' +
+          'change at once. A secret key, or a revoked or expired one, is refused (400). Written to the audit log with the ' +
+          'origins before and after.',
+        params: KeyId,
+        body: ChangeKey,
+        response: { 200: KeyInfo, ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (req) => {
+      const { id } = req.params;
+      const changed = await changeAllowedOriginsAudited(db, id, req.body.allowedOrigins, byRequest(req));
+      if (!changed) throw notFound('key', id);
+      return changed;
     },
   );
 }
