@@ -18,7 +18,8 @@ import { resealSecrets } from './secrets/resealSecrets.js';
 import { openSecretBox } from './secrets/openSecretBox.js';
 import type { SecretBox } from './secrets/secretBox.js';
 import type { Logger } from './log.js';
-import { Metrics, type PoolStats } from './metrics/metrics.js';
+import { Metrics, type PoolStats } from './observability/metrics.js';
+import { startTracing } from './observability/tracing.js';
 import { PostgresDb } from './db/postgres.js';
 
 export interface Herald {
@@ -77,16 +78,23 @@ export async function createHerald(
     OperatorEvents.privateAllowedBy(addresses, config.operatorWebhookPrivate),
   );
   const metrics = new Metrics(db, poolStatsOf(db));
+  const tracing = await startTracing(process.env, log.child({ component: 'tracing' }));
   const dispatcher = config.roles.worker
-    ? new Dispatcher(db, config, addresses, box, log.child({ component: 'worker' }), operator, clock, metrics)
+    ? new Dispatcher(db, config, addresses, box, log.child({ component: 'worker' }), operator, clock, { metrics, tracing })
     : null;
   const events = new EventWriter(db, box, dispatcher, (n) => metrics.eventsAccepted.inc(n));
   await operator.setup(events);
   const inbound = config.roles.worker
-    ? new InboundProcessor(db, box, log.child({ component: 'inbound' }), () => dispatcher?.wake(), {
-        pollIntervalMs: config.pollIntervalMs,
-        leaseMs: config.leaseMs,
-      })
+    ? new InboundProcessor(
+        db,
+        box,
+        log.child({ component: 'inbound' }),
+        (created) => {
+          metrics.eventsAccepted.inc(created);
+          dispatcher?.wake();
+        },
+        { pollIntervalMs: config.pollIntervalMs, leaseMs: config.leaseMs, tracing },
+      )
     : null;
   let app: FastifyInstance | null = null;
   if (config.roles.api) {
@@ -102,6 +110,7 @@ export async function createHerald(
         onInboundReceived: () => inbound?.wake(),
         receivingSources: new TtlCache(5000),
         metrics,
+        tracing,
       },
       log,
     );
@@ -117,6 +126,7 @@ export async function createHerald(
     } catch (err) {
       // A port in use: hand back what the worker may already hold, close the database, then say so.
       await Promise.all([maintenance?.stop(), inbound?.stop(), dispatcher?.stop()]);
+      await tracing?.shutdown().catch(() => undefined);
       if (!opts.db) await db.close();
       throw err;
     }
@@ -140,6 +150,8 @@ export async function createHerald(
         await maintenance?.stop();
         await inbound?.stop();
         await dispatcher?.stop();
+        // The spans of the last attempts are exported before the process goes.
+        await tracing?.shutdown().catch((err: unknown) => log.warn({ err }, 'tracing: the last spans could not be exported'));
         clock.stop();
         if (!opts.db) await db.close();
       })();

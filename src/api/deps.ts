@@ -8,7 +8,8 @@ import type { EventWriter } from '../events/eventWriter.js';
 import type { SecretBox } from '../secrets/secretBox.js';
 import type { TtlCache } from '../cache.js';
 import type { ReceivingSource } from '../sources/sources.js';
-import type { Metrics } from '../metrics/metrics.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Tracing } from '../observability/tracing.js';
 import type { Auth } from './auth.js';
 
 /** What the routes need, passed in once (no globals). */
@@ -30,6 +31,8 @@ export interface ApiDeps {
   receivingSources: TtlCache<ReceivingSource | null>;
   /** This node's counters (GET /metrics). */
   metrics: Metrics;
+  /** OpenTelemetry spans, when OTLP is configured (null: off). */
+  tracing: Tracing | null;
 }
 
 /**

@@ -17,7 +17,9 @@ import { createAgent, send } from './send.js';
 import { type ClaimedDelivery, claimDueDeliveries } from './sql/claimDueDeliveries.js';
 import { type AttemptOutcome, deferDeliveries, releaseLeases } from './sql/recordAttempts.js';
 import { TenantShares } from './tenantShares.js';
-import type { Metrics } from '../metrics/metrics.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Tracing } from '../observability/tracing.js';
+import { endAttemptSpan, startAttemptSpan } from './attemptSpan.js';
 
 type DispatcherConfig = Pick<
   Config,
@@ -85,8 +87,8 @@ export class Dispatcher implements LocalWorker {
     /** Where the worker reports operational events; only `emit` is used, so tests can pass a plain object. */
     private readonly operator: Pick<OperatorEvents, 'emit'> | null = null,
     private readonly clock: Clock = { now: Date.now },
-    /** Counts recorded attempts (GET /metrics). */
-    private readonly metrics: Pick<Metrics, 'recorded'> | null = null,
+    /** Counts recorded attempts (GET /metrics) and traces each attempt (OpenTelemetry), when given. */
+    private readonly observers: { metrics?: Pick<Metrics, 'recorded'>; tracing?: Tracing | null } = {},
   ) {
     this.agent = createAgent();
     this.guardedAgent = createAgent(addresses);
@@ -103,7 +105,7 @@ export class Dispatcher implements LocalWorker {
       now,
       log,
       (result, batch) => {
-        this.metrics?.recorded(result, batch);
+        this.observers.metrics?.recorded(result, batch);
         if (this.operator) reportToOperator(this.operator, result, batch);
       },
     );
@@ -264,7 +266,9 @@ export class Dispatcher implements LocalWorker {
     const startedAt = this.now();
     const req = prepare(d, startedAt, this.config.tokenHeader, this.addresses);
     if (!req.send) return attemptOutcome(d, startedAt, req.attempted, null, req.error, REFUSED);
+    const span = this.observers.tracing ? startAttemptSpan(this.observers.tracing, d, req) : null;
     const r = await send(req.guarded ? this.guardedAgent : this.agent, req.url, req.headers, req.body, this.config.deliveryTimeoutMs);
+    if (span) endAttemptSpan(span, r);
     return attemptOutcome(d, startedAt, true, r, failureReason(r), classify(r, d, this.config.retrySchedule, this.now()));
   }
 

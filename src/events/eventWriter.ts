@@ -52,6 +52,8 @@ export interface NewEvent {
   requestHash?: string;
   /** The inbound message this event forwards (endpoints with format "original" get its bytes). */
   inboundId?: string;
+  /** W3C traceparent of the span that accepted it (tracing on): its attempts' spans are its children. */
+  traceParent?: string;
 }
 
 export interface AcceptedEvent {
@@ -330,11 +332,12 @@ async function insertGroup(
         r.createdAt,
         r.event.inboundId ?? null,
         r.event.requestHash ?? null,
+        r.event.traceParent ?? null,
       );
     }
     const ids = await q.all<{ id: string }>(
-      `INSERT INTO events (id, tenant_id, type, payload, status, idempotency_key, occurred_at, created_at, inbound_id, request_hash)
-       VALUES ${valuesRows(chunk.length, 10)}
+      `INSERT INTO events (id, tenant_id, type, payload, status, idempotency_key, occurred_at, created_at, inbound_id, request_hash, trace_parent)
+       VALUES ${valuesRows(chunk.length, 11)}
        ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id`,
       params,
     );
@@ -365,6 +368,7 @@ async function insertGroup(
       payload: d.row.event.payload,
       occurredAt: d.row.occurredAt,
       createdAt: d.row.createdAt,
+      traceParent: d.row.event.traceParent ?? null,
       endpointActive: true,
     });
   }

@@ -5,7 +5,9 @@ import { type BillingChange, BillingRefused, refuseNul } from '../billing/change
 import { stripeChanges } from '../billing/stripe.js';
 import type { Db, Queryable } from '../db/db.js';
 import { ensureEventTypes } from '../event-types/eventTypes.js';
+import { ROOT_CONTEXT, type Span } from '@opentelemetry/api';
 import { insertEvents, type NewEvent } from '../events/eventWriter.js';
+import { endSpan, SpanKind, type Tracing } from '../observability/tracing.js';
 import type { Logger } from '../log.js';
 import { PollLoop } from '../runtime/pollLoop.js';
 import type { SecretBox } from '../secrets/secretBox.js';
@@ -46,9 +48,9 @@ export class InboundProcessor {
     private readonly db: Db,
     private readonly box: SecretBox,
     private readonly log: Logger,
-    /** Called after a commit that wrote events: the delivery worker should look for them. */
-    private readonly onEvents: () => void,
-    private readonly opts: { pollIntervalMs: number; leaseMs: number },
+    /** Called after a commit that wrote events, with how many: the delivery worker should look for them. */
+    private readonly onEvents: (created: number) => void,
+    private readonly opts: { pollIntervalMs: number; leaseMs: number; tracing?: Tracing | null },
   ) {
     this.loop = new PollLoop(() => this.step(), { what: 'claiming received messages', intervalMs: opts.pollIntervalMs, log });
   }
@@ -86,11 +88,14 @@ export class InboundProcessor {
    */
   async processBatch(batch: ClaimedInbound[]): Promise<void> {
     const newTypes: string[] = [];
+    const spans: Span[] = [];
     try {
-      const wrote = await this.db.tx((q) => this.applyAll(q, batch, newTypes));
+      const wrote = await this.db.tx((q) => this.applyAll(q, batch, newTypes, spans));
       for (const t of newTypes) this.knownTypes.set(t, true);
-      if (wrote) this.onEvents();
+      for (const span of spans) endSpan(span);
+      if (wrote) this.onEvents(wrote);
     } catch (err) {
+      for (const span of spans) endSpan(span, err);
       if (batch.length > 1)
         this.log.warn({ err, count: batch.length }, 'processing a batch of received messages failed; processing each alone');
       for (const m of batch) {
@@ -102,13 +107,16 @@ export class InboundProcessor {
 
   /** Processes one claimed message alone; never throws. */
   async process(m: ClaimedInbound): Promise<void> {
+    const spans: Span[] = [];
     try {
       const newTypes: string[] = [];
-      const wrote = await this.db.tx((q) => this.applyAll(q, [m], newTypes));
+      const wrote = await this.db.tx((q) => this.applyAll(q, [m], newTypes, spans));
       // Only a committed registration is remembered.
       for (const t of newTypes) this.knownTypes.set(t, true);
-      if (wrote) this.onEvents();
+      for (const span of spans) endSpan(span);
+      if (wrote) this.onEvents(wrote);
     } catch (err) {
+      for (const span of spans) endSpan(span, err);
       // The database failed mid-way: nothing of this try was kept. Try again later.
       const attempts = m.attempts + 1;
       this.log.warn(
@@ -130,6 +138,7 @@ export class InboundProcessor {
     q: Queryable,
     m: ClaimedInbound,
     newTypes: string[],
+    traceParent: string | undefined,
   ): Promise<{ type: string | null; forwarded: NewEvent | null; outcome: Outcome }> {
     try {
       const parsed = PROVIDERS[m.provider].parse({ headers: m.headers, body: m.body, receivedAt: m.receivedAt });
@@ -142,6 +151,7 @@ export class InboundProcessor {
         idempotencyKey: `inbound:${m.id}`,
         inboundId: m.id,
         occurredAt: m.receivedAt,
+        traceParent,
       };
       let outcome: Outcome;
       try {
@@ -160,11 +170,27 @@ export class InboundProcessor {
   /**
    * Applies messages in arrival order, then writes the events of all of them with one outbox
    * write per tenant (each forwarded event followed by its billing events), then their statuses.
-   * Answers whether any event was written.
+   * Answers how many events were written. With tracing on, each message gets a span (in `spans`,
+   * ended by the caller once the transaction is over), and the events it causes are its children.
    */
-  private async applyAll(q: Queryable, batch: ClaimedInbound[], newTypes: string[]): Promise<boolean> {
+  private async applyAll(q: Queryable, batch: ClaimedInbound[], newTypes: string[], spans: Span[]): Promise<number> {
     const decided = [];
-    for (const m of batch) decided.push(await this.decide(q, m, newTypes));
+    const tracing = this.opts.tracing;
+    for (const m of batch) {
+      let traceParent: string | undefined;
+      if (tracing) {
+        const span = tracing.start('herald.inbound.process', SpanKind.CONSUMER, ROOT_CONTEXT, {
+          'herald.inbound.id': m.id,
+          'herald.inbound.provider': m.provider,
+          'herald.tenant.id': m.tenantId,
+        });
+        spans.push(span);
+        traceParent = tracing.traceParentOf(span);
+      }
+      const d = await this.decide(q, m, newTypes, traceParent);
+      for (const e of d.outcome.events) e.traceParent ??= traceParent;
+      decided.push(d);
+    }
     const byTenant = new Map<string, { events: NewEvent[]; owner: (number | null)[] }>();
     decided.forEach((d, i) => {
       const t = byTenant.get(batch[i].tenantId) ?? { events: [], owner: [] };
@@ -179,14 +205,14 @@ export class InboundProcessor {
       }
     });
     const forwardedId: (string | null)[] = batch.map(() => null);
-    let wrote = false;
+    let wrote = 0;
     for (const [tenantId, t] of byTenant) {
       const accepted = await insertEvents(q, this.box, tenantId, t.events);
       accepted.forEach((a, j) => {
         const owner = t.owner[j];
         if (owner !== null) forwardedId[owner] = a.id;
       });
-      wrote ||= accepted.length > 0;
+      for (const a of accepted) if (a.created) wrote++;
     }
     const now = Date.now();
     for (const [i, d] of decided.entries())

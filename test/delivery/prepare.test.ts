@@ -26,6 +26,7 @@ function delivery(over: Partial<ClaimedDelivery> = {}): ClaimedDelivery {
     payload: '{"amount": 10}',
     occurredAt: 1_600_000_000_000,
     createdAt: 1_600_000_001_000,
+    traceParent: null,
     url: 'https://hooks.example.com/in',
     format: 'standard',
     headers: {},

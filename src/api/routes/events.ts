@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import { type TSchema, Type } from '@sinclair/typebox';
 import { listAttempts } from '../../delivery/sql/readAttempts.js';
 import { resendDelivery } from '../../delivery/sql/resendDelivery.js';
@@ -6,6 +7,7 @@ import { checkPayload } from '../../event-types/eventTypes.js';
 import { type AcceptedEvent, type NewEvent, requestHash } from '../../events/eventWriter.js';
 import { type EventView, getEvent, listEvents } from '../../events/readEvents.js';
 import { encodeCursor } from '../../pagination.js';
+import { endSpan, SpanKind } from '../../observability/tracing.js';
 import type { Api, ApiDeps } from '../deps.js';
 import { errors, listQuery, ListQuery, page, parseTimestamp, TenantParams, Timestamp } from '../schemas.js';
 import { DELIVERY_STATUSES, DeliveryStatus, describeStatuses, EVENT_STATUSES } from '../../delivery/status.js';
@@ -92,7 +94,31 @@ function eventJson(e: EventView): string {
   return `{"id":${JSON.stringify(id)},"type":${JSON.stringify(type)},"payload":${payload},${JSON.stringify(rest).slice(1)}`;
 }
 
-export default async function eventRoutes(app: Api, { db, auth, config, events: writer, onEventsAccepted }: ApiDeps) {
+export default async function eventRoutes(app: Api, { db, auth, config, events: writer, onEventsAccepted, tracing }: ApiDeps) {
+  /**
+   * Writes accepted events, inside a span when tracing is on: the child of the request's own
+   * `traceparent`, if it sent one, and the parent of every attempt at these events' deliveries.
+   */
+  const ingest = async <T>(req: FastifyRequest, events: NewEvent[], write: () => Promise<T>): Promise<T> => {
+    if (!tracing) return write();
+    const span = tracing.start(`POST ${req.routeOptions.url}`, SpanKind.SERVER, tracing.contextOfHeaders(req.headers), {
+      'http.request.method': 'POST',
+      'http.route': req.routeOptions.url ?? '',
+      'herald.tenant.id': req.tenant.id,
+      'herald.events.count': events.length,
+    });
+    const traceParent = tracing.traceParentOf(span);
+    for (const e of events) e.traceParent = traceParent;
+    try {
+      const written = await write();
+      endSpan(span);
+      return written;
+    } catch (err) {
+      endSpan(span, err);
+      throw err;
+    }
+  };
+
   const tags = ['events'];
   // A batch may carry up to MAX_BATCH full-size payloads, but never more than HERALD_MAX_BATCH_BYTES:
   // the body is read, parsed and validated in memory before anything is stored.
@@ -157,7 +183,7 @@ export default async function eventRoutes(app: Api, { db, auth, config, events: 
         '',
       );
       // The writer hands the deliveries to this process's worker, or wakes it: no wake-up here.
-      const [accepted] = await writer.write(req.tenant.id, [event]);
+      const [accepted] = await ingest(req, [event], () => writer.write(req.tenant.id, [event]));
       return reply.status(202).send(toAccepted(accepted));
     },
   );
@@ -189,7 +215,7 @@ export default async function eventRoutes(app: Api, { db, auth, config, events: 
       const prepared: NewEvent[] = [];
       for (let i = 0; i < events.length; i++)
         prepared.push(await prepare(req.actor.environmentId, events[i], sources[i], `events[${i}]: `));
-      const accepted = await writer.write(req.tenant.id, prepared);
+      const accepted = await ingest(req, prepared, () => writer.write(req.tenant.id, prepared));
       return reply.status(202).send({ data: accepted.map(toAccepted) });
     },
   );

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { Db } from '../../db/db.js';
 import { pendingMigrations } from '../../db/migrate.js';
-import type { Metrics } from '../../metrics/metrics.js';
+import type { Metrics } from '../../observability/metrics.js';
 import { operatorOnly } from '../auth.js';
 import type { Api } from '../deps.js';
 import { errors } from '../schemas.js';

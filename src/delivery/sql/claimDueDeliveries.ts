@@ -21,6 +21,8 @@ export interface ClaimedDelivery {
   payload: string;
   occurredAt: number;
   createdAt: number;
+  /** W3C traceparent of the span that accepted the event, when tracing was on then. */
+  traceParent: string | null;
   url: string;
   format: BodyFormat;
   /** Format "original" and an event forwarded from a source: the request as it was received. */
@@ -196,7 +198,7 @@ export function endpointFields(r: EndpointRow, box: SecretBox, now: number): End
 // tenant's token.
 const DETAILS = (n: number) => `
   SELECT d.id, d.event_id, d.endpoint_id, d.tenant_id, d.lease_token, d.attempts, d.schedule_start,
-         e.type, e.payload, e.occurred_at, e.created_at, ep.enabled, ep.deleted_at, ep.disabled_reason,
+         e.type, e.payload, e.occurred_at, e.created_at, e.trace_parent, ep.enabled, ep.deleted_at, ep.disabled_reason,
          im.headers AS original_headers, im.body AS original_body,
          ${ENDPOINT_COLUMNS}
     FROM deliveries d
@@ -218,6 +220,7 @@ interface DetailsRow extends EndpointRow {
   payload: string;
   occurred_at: number;
   created_at: number;
+  trace_parent: string | null;
   enabled: number;
   deleted_at: number | null;
   disabled_reason: string | null;
@@ -273,6 +276,7 @@ export async function claimDueDeliveries(db: Db, box: SecretBox, opts: ClaimOpti
     payload: r.payload,
     occurredAt: r.occurred_at,
     createdAt: r.created_at,
+    traceParent: r.trace_parent,
     endpointActive: r.enabled === 1 && r.deleted_at === null,
     endpointGone: r.deleted_at !== null ? 'deleted' : r.enabled === 1 ? null : (r.disabled_reason ?? 'disabled'),
     ...endpointFields(r, box, now),
