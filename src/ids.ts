@@ -42,6 +42,14 @@ export function newId(prefix: string, now = Date.now()): string {
   return `${prefix}_${encodeTime(now)}${rand}`;
 }
 
+/**
+ * The smallest id `newId(prefix, ms)` can make: every id made at `ms` or later sorts at or after
+ * it, every id made earlier before it. Turns a time bound into an id bound an index can seek to.
+ */
+export function idFloor(prefix: string, ms: number): string {
+  return `${prefix}_${encodeTime(Math.max(0, Math.floor(ms)))}`;
+}
+
 /** A random URL-safe secret string of `bytes` bytes of entropy. */
 export function randomToken(bytes = 24): string {
   return randomBytes(bytes).toString('base64url');

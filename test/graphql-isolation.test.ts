@@ -19,6 +19,7 @@ interface World {
   customer: { id: string; key: string };
   userId: string;
   endpointSecret: string;
+  recoveryId: string;
 }
 
 for (const dialect of DIALECTS) {
@@ -53,6 +54,7 @@ for (const dialect of DIALECTS) {
         })
       ).body;
       const user = await makeUser(h, { role: 'tenant', tenantId: tenant.id });
+      const recovery = (await h.api('POST', `/v1/tenants/${uid}/endpoints/${endpoint.id}/recover`, { since: '2020-01-01T00:00:00Z' })).body;
       return {
         tenant,
         endpointId: endpoint.id,
@@ -61,6 +63,7 @@ for (const dialect of DIALECTS) {
         customer,
         userId: user.id,
         endpointSecret: endpoint.secret,
+        recoveryId: recovery.id,
       };
     };
 
@@ -98,7 +101,11 @@ for (const dialect of DIALECTS) {
       inboundMessages: [`{ inboundMessages(tenant: "${w.tenant.uid}") { nodes { id } } }`],
       rotateEndpointSecret: [`mutation { rotateEndpointSecret(endpointId: "${w.endpointId}") }`],
       recoverEndpoint: [`mutation { recoverEndpoint(endpointId: "${w.endpointId}", since: "2020-01-01T00:00:00Z") { id } }`],
-      events: [`{ events(tenant: "${w.tenant.uid}") { nodes { id deliveries { id attempts { statusCode } } } } }`],
+      events: [
+        `{ events(tenant: "${w.tenant.uid}") { nodes { id deliveries { id attempts { statusCode } } } } }`,
+        `{ events(tenant: "${w.tenant.uid}", endpoint: "${w.endpointId}") { nodes { id } } }`,
+      ],
+      recovery: [`{ recovery(id: "${w.recoveryId}") { id endpointId total } }`],
       event: [`{ event(tenant: "${w.tenant.uid}", id: "${w.eventId}") { id payload deliveries { attempts { responseBody } } } }`],
       report: [`{ report(tenant: "${w.tenant.uid}", from: "2020-01-01T00:00:00Z") { totals { accepted } } }`],
       tenants: [],
@@ -130,6 +137,7 @@ for (const dialect of DIALECTS) {
       w.deliveryId,
       w.customer.id,
       w.userId,
+      w.recoveryId,
       'secret-of-tenant-b',
       `${rx.url}/tenant-b`,
     ];

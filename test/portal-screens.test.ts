@@ -28,12 +28,16 @@ describe('portal: users, reports, the GraphQL Builder, tenant isolation', () => 
   let op: PortalPage;
   let ana: { id: string };
   let globexUser: Awaited<ReturnType<typeof makeUser>>;
+  let downId: string;
+  /** /down answers 503 until the test "fixes" it (for bulk recovery). */
+  let fixed = false;
 
   before(async () => {
     [h, browser, rx] = await Promise.all([
-      startHerald('sqlite', { HERALD_RETRY_SCHEDULE: '0' }),
+      // No circuit opening: the failing endpoint's deliveries fail for good, to be recovered.
+      startHerald('sqlite', { HERALD_RETRY_SCHEDULE: '0', HERALD_CIRCUIT_THRESHOLD: '100' }),
       launchChromium(),
-      new Receiver((r) => (r.path === '/down' ? { status: 503, body: 'down' } : { status: 200, body: 'ok' })).start(),
+      new Receiver((r) => (r.path === '/down' && !fixed ? { status: 503, body: 'down' } : { status: 200, body: 'ok' })).start(),
     ]);
     await h.api('POST', '/v1/event-types/import', { catalog: 'productfy' });
     await h.api('POST', '/v1/tenants', { uid: 'acme', name: 'Acme' });
@@ -87,10 +91,14 @@ describe('portal: users, reports, the GraphQL Builder, tenant isolation', () => 
       'transaction.amount_in_cents': 5000,
       'transaction.memo': 'First month',
     });
+    // Bo's subscription, cancelled: subscriptions by state reads one active, one canceled.
+    const bo = { ...sub, 'subscription.id': 78, 'subscription.customer.reference': 'bo' };
+    await chargify('signup_success', bo);
+    await chargify('subscription_state_change', { ...bo, 'subscription.state': 'canceled' });
 
     // Deliveries for the report: three delivered, one failed (two attempts, both 503).
     await h.api('POST', '/v1/tenants/acme/endpoints', { url: `${rx.url}/up`, eventTypes: ['PymtCard'] });
-    await h.api('POST', '/v1/tenants/acme/endpoints', { url: `${rx.url}/down`, eventTypes: ['KycUpdate'] });
+    downId = (await h.api('POST', '/v1/tenants/acme/endpoints', { url: `${rx.url}/down`, eventTypes: ['KycUpdate'] })).body.id;
     await h.api('POST', '/v1/tenants/globex/endpoints', { url: `${rx.url}/globex-secret` });
     const example = (await h.api('GET', '/v1/event-types/PymtCard')).body.example;
     for (let i = 0; i < 3; i++)
@@ -155,6 +163,128 @@ describe('portal: users, reports, the GraphQL Builder, tenant isolation', () => 
     assert.ok(
       busy.every((r) => /^\d{4}-\d\d-\d\dT\d\d:00:00\.000Z,\d+,\d+,\d+,\d+,\d+$/.test(r)),
       busy.join('\n'),
+    );
+  });
+
+  it('shows deliveries by event type, the most failing endpoints and subscriptions by state, each with its CSV', async () => {
+    const page = op.page;
+    await page.getByRole('link', { name: 'Reports', exact: true }).click();
+    const byType = page.getByRole('table', { name: 'Deliveries by event type' });
+    await byType.waitFor();
+    const cells = async (row: string) =>
+      (
+        await byType
+          .getByRole('row', { name: new RegExp(`^${row}\\b`) })
+          .getByRole('cell')
+          .allInnerTexts()
+      ).slice(0, 4);
+    assert.deepEqual(await cells('PymtCard'), ['3', '3', '0', '100.0 %']);
+    assert.deepEqual(await cells('KycUpdate'), ['1', '0', '1', '0.0 %']);
+    const csvOf = async (button: string) => {
+      const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: button }).click()]);
+      return {
+        name: download.suggestedFilename(),
+        rows: fs
+          .readFileSync(await download.path(), 'utf8')
+          .trimEnd()
+          .split('\r\n'),
+      };
+    };
+    const types = await csvOf('Download event types CSV');
+    assert.match(types.name, /^herald-event-types-.*\.csv$/);
+    assert.equal(types.rows[0], 'event_type,accepted,delivered,failed,p50_ms,p99_ms');
+    assert.match(types.rows.find((r) => r.startsWith('PymtCard,')) ?? '', /^PymtCard,3,3,0,\d+,\d+$/);
+    assert.equal(
+      types.rows.find((r) => r.startsWith('KycUpdate,')),
+      'KycUpdate,1,0,1,,',
+    );
+    // One row per type the table can show (it shows 10 at first).
+    assert.equal(
+      types.rows.length - 1,
+      (await authed(h, await logInAs(h), '{ report(tenant: "acme") { byEventType { eventType } } }')).body.data.report.byEventType.length,
+    );
+
+    const failing = page.getByRole('table', { name: 'Most failing endpoints' });
+    assert.deepEqual(await failing.getByRole('row').nth(1).getByRole('cell').allInnerTexts(), ['1', '0', '0.0 %']);
+    assert.equal(await failing.getByRole('rowheader').innerText(), `${rx.url}/down`);
+    const failingCsv = await csvOf('Download failing endpoints CSV');
+    assert.match(failingCsv.name, /^herald-failing-endpoints-.*\.csv$/);
+    assert.deepEqual(failingCsv.rows, ['endpoint_id,url,deleted,delivered,failed', `${downId},${rx.url}/down,false,0,1`]);
+
+    const states = page.getByRole('table', { name: 'Subscriptions by state' });
+    assert.deepEqual(await states.getByRole('row').allInnerTexts(), ['State\tSubscriptions', 'active\t1', 'canceled\t1']);
+    const statesCsv = await csvOf('Download subscriptions CSV');
+    assert.match(statesCsv.name, /^herald-subscriptions-by-state-\d{4}-\d\d-\d\d\.csv$/);
+    assert.deepEqual(statesCsv.rows, ['state,subscriptions', 'active,1', 'canceled,1']);
+    // Each table's heading at the top of the screenshot, with a little room above it.
+    const scrollTo = async (heading: string) => {
+      await page.getByRole('heading', { name: heading }).evaluate((e) => (e as unknown as { scrollIntoView(): void }).scrollIntoView());
+      await page.evaluate('window.scrollBy(0, -24)');
+    };
+    await scrollTo('Deliveries by event type');
+    await screenshot(page, 'reports-by-type');
+    await scrollTo('Most failing endpoints');
+    await screenshot(page, 'reports-failing-billing');
+
+    // The failing endpoint links to its deliveries in the logs.
+    await failing.getByRole('link', { name: `${rx.url}/down` }).click();
+    await page.getByRole('heading', { name: 'Logs', exact: true }).waitFor();
+    assert.equal(new URL(page.url()).searchParams.get('endpoint'), downId);
+    await page.getByRole('row').filter({ hasText: 'KycUpdate' }).first().waitFor();
+    assert.equal(await page.getByLabel('Endpoint', { exact: true }).inputValue(), downId);
+  });
+
+  it('filters the logs by endpoint and recovers its failed deliveries, showing the progress to done', async () => {
+    const page = op.page;
+    // Three more events to the failing endpoint: four failed deliveries to recover.
+    for (let i = 0; i < 3; i++)
+      await h.api('POST', '/v1/tenants/acme/events', { type: 'KycUpdate', payload: { personId: `p${i}`, kycStatus: 'P' } });
+    await eventually(
+      async () => (await h.api('GET', '/v1/tenants/acme/events?type=KycUpdate&status=F')).body.data.length === 4,
+      10_000,
+      'four failed',
+    );
+    await page.getByRole('link', { name: 'Logs', exact: true }).click();
+    await page.getByLabel('Endpoint', { exact: true }).selectOption({ label: `${rx.url}/up` });
+    const rows = page.getByRole('table').getByRole('row');
+    await rows.filter({ hasText: 'PymtCard' }).first().waitFor();
+    assert.equal(await rows.filter({ hasText: 'KycUpdate' }).count(), 0, 'only events to /up');
+    await page.getByLabel('Endpoint', { exact: true }).selectOption({ label: `${rx.url}/down` });
+    await page.getByLabel('Status').selectOption({ label: 'Failed' });
+    await rows.filter({ hasText: 'KycUpdate' }).nth(3).waitFor();
+    assert.equal(await rows.filter({ hasText: 'PymtCard' }).count(), 0, 'only events to /down');
+    assert.equal(await rows.filter({ hasText: 'KycUpdate' }).count(), 4);
+    assert.match(await rows.filter({ hasText: 'KycUpdate' }).first().innerText(), /503 after 2 attempts/);
+
+    // The endpoint works again: recover the day's failures.
+    fixed = true;
+    await page.getByText('Bulk recovery', { exact: true }).click();
+    const form = page.getByRole('form', { name: 'Bulk recovery' });
+    assert.equal(await form.getByLabel('Endpoint to recover').inputValue(), downId, 'the filtered endpoint');
+    await form.getByRole('button', { name: 'Start recovery' }).click();
+    const progress = page.getByRole('status').filter({ hasText: /of 4 deliveries/ });
+    await progress.filter({ hasText: /^Done: 4 of 4 deliveries/ }).waitFor();
+    assert.match(await progress.innerText(), /to http:\/\/127\.0\.0\.1:\d+\/down sent again \(4 failed, 0 waiting for a retry\)/);
+    const bar = page.getByRole('progressbar', { name: 'Recovery progress' });
+    assert.equal(await bar.getAttribute('value'), '4');
+    assert.equal(await bar.getAttribute('max'), '4');
+    assert.deepEqual(await seriousA11yViolations(page), []);
+    await screenshot(page, 'logs-recovery');
+
+    // The receiver now answers 200: the four are delivered, as the log shows.
+    await rx.waitFor((r) => r.filter((x) => x.path === '/down').length >= 8 + 4, 10_000, 'the recovered deliveries');
+    await page.getByLabel('Status').selectOption({ label: 'Delivered' });
+    await eventually(
+      async () => {
+        await page.getByRole('button', { name: 'Refresh' }).click();
+        await page
+          .getByRole('status')
+          .filter({ hasText: /^Loading/ })
+          .waitFor({ state: 'detached' });
+        return (await rows.filter({ hasText: /KycUpdate[\s\S]*200 after 3 attempts/ }).count()) === 4;
+      },
+      10_000,
+      'four delivered in the log',
     );
   });
 
@@ -362,6 +492,7 @@ describe('portal: users, reports, the GraphQL Builder, tenant isolation', () => 
     await phone.page.getByLabel('Tenant').selectOption({ label: 'Acme (acme)' });
     for (const [path, heading] of [
       ['/webhooks', 'Webhooks'],
+      ['/logs', 'Logs'],
       ['/reports', 'Reports'],
     ]) {
       await phone.page.goto(`${h.url}/portal${path}`);

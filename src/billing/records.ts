@@ -186,3 +186,22 @@ export async function listRecords<K extends RecordKind>(
   );
   return pageOf(rows.map(map), opts.limit);
 }
+
+export interface SubscriptionStateCount {
+  /** As the provider names it: active, trialing, past_due, canceled, … */
+  state: string;
+  count: number;
+}
+
+/**
+ * How many of a tenant's subscriptions are in each state now, most first: at most `limit` states
+ * (providers have about ten; the bound keeps a provider inventing states from growing the answer).
+ * Counted from subscriptions_tenant_state (tenant_id, state) alone.
+ */
+export async function subscriptionsByState(q: Queryable, tenantId: string, limit: number): Promise<SubscriptionStateCount[]> {
+  const rows = await q.all<{ state: string; n: number | string }>(
+    `SELECT state, COUNT(*) AS n FROM subscriptions WHERE tenant_id = $1 GROUP BY state ORDER BY COUNT(*) DESC, state LIMIT $2`,
+    [tenantId, limit],
+  );
+  return rows.map((r) => ({ state: r.state, count: Number(r.n) }));
+}

@@ -1,6 +1,7 @@
 import type { Queryable } from '../db/db.js';
 import { DeliveryStatus, type EventStatus } from '../delivery/status.js';
 import { notFound } from '../errors.js';
+import { idFloor } from '../ids.js';
 import { type Page, pageOf } from '../pagination.js';
 
 export interface DeliverySummary {
@@ -57,9 +58,12 @@ export interface EventFilter {
   status?: string;
   since?: number;
   until?: number;
+  /** Only events with a delivery to this endpoint; `status` is then that delivery's. */
+  endpointId?: string;
 }
 
 export async function listEvents(q: Queryable, tenantId: string, f: EventFilter, limit: number, cursor?: string): Promise<Page<EventView>> {
+  if (f.endpointId !== undefined) return listEndpointEvents(q, tenantId, f.endpointId, f, limit, cursor);
   const rows = await q.all<EventRow>(
     `SELECT id, type, payload, status, idempotency_key, payload_purged_at, created_at, occurred_at FROM events
       WHERE tenant_id = $1
@@ -70,6 +74,55 @@ export async function listEvents(q: Queryable, tenantId: string, f: EventFilter,
         AND (CAST($6 AS bigint) IS NULL OR created_at < $6)
       ORDER BY id DESC LIMIT $7`,
     [tenantId, cursor ?? null, f.type ?? null, f.status ?? null, f.since ?? null, f.until ?? null, limit + 1],
+  );
+  return pageOf(rows.map(toEvent), limit);
+}
+
+/**
+ * The log of one endpoint: the events it has a delivery for, newest first, read from its
+ * deliveries through deliveries_endpoint_event (endpoint_id, event_id), which walks them in event
+ * order, so a page costs its own rows whatever else the tenant sends. An event has at most one
+ * delivery per endpoint (the writer makes one per subscribed endpoint, a resend reuses it), so no
+ * event shows twice. `status` here is the delivery's (I, S or F: what happened at this endpoint),
+ * not the event's, which sums up every endpoint.
+ *
+ * since/until bound the event id as well as created_at: an event's id starts with the millisecond
+ * it was accepted in, the one its created_at records (ids.ts, events/eventWriter.ts), so the id
+ * bounds are where the index scan starts and stops, and a narrow window reads no rows outside it.
+ * Only the conditions given are written: `$n IS NULL OR …` would keep SQLite from seeking.
+ */
+async function listEndpointEvents(
+  q: Queryable,
+  tenantId: string,
+  endpointId: string,
+  f: EventFilter,
+  limit: number,
+  cursor?: string,
+): Promise<Page<EventView>> {
+  const params: unknown[] = [endpointId, tenantId];
+  const where = ['d.endpoint_id = $1', 'e.tenant_id = $2'];
+  const and = (sql: string, value: unknown) => {
+    params.push(value);
+    where.push(sql.replace('?', `$${params.length}`));
+  };
+  if (cursor !== undefined) and('d.event_id < ?', cursor);
+  if (f.since !== undefined) {
+    and('d.event_id >= ?', idFloor('evt', f.since));
+    and('e.created_at >= ?', f.since);
+  }
+  if (f.until !== undefined) {
+    and('d.event_id < ?', idFloor('evt', f.until));
+    and('e.created_at < ?', f.until);
+  }
+  if (f.type !== undefined) and('e.type = ?', f.type);
+  if (f.status !== undefined) and('d.status = ?', f.status);
+  params.push(limit + 1);
+  const rows = await q.all<EventRow>(
+    `SELECT e.id, e.type, e.payload, e.status, e.idempotency_key, e.payload_purged_at, e.created_at, e.occurred_at
+       FROM deliveries d JOIN events e ON e.id = d.event_id
+      WHERE ${where.join(' AND ')}
+      ORDER BY d.event_id DESC LIMIT $${params.length}`,
+    params,
   );
   return pageOf(rows.map(toEvent), limit);
 }

@@ -34,6 +34,8 @@ export const FIELD_NEEDS: Record<string, Record<string, FieldNeed>> = {
     inboundMessages: 'sources:read',
     events: 'events:read',
     event: 'events:read',
+    // The progress of resending: what the delivery log will show.
+    recovery: 'events:read',
     report: 'reports:read',
     users: 'operator',
     auditLog: 'operator',
@@ -67,6 +69,7 @@ export const FIELD_NEEDS: Record<string, Record<string, FieldNeed>> = {
   },
   Report: {
     billing: 'billing:read',
+    subscriptionsByState: 'billing:read',
     // It names the endpoints (their URLs), as endpoints does.
     failingEndpoints: 'endpoints:read',
   },

@@ -1,7 +1,7 @@
 import { GraphQLScalarType, Kind, type ValueNode } from 'graphql';
 import { listAudit, writeAudit } from '../accounts/audit.js';
-import { listRecords, type RecordKind } from '../billing/records.js';
-import { startRecovery } from '../delivery/sql/recoverDeliveries.js';
+import { listRecords, type RecordKind, subscriptionsByState } from '../billing/records.js';
+import { getRecovery, type Recovery, startRecovery } from '../delivery/sql/recoverDeliveries.js';
 import { type InboundStatus } from '../inbound/sql/storeInbound.js';
 import { listInbound } from '../inbound/sql/readInbound.js';
 import { listSources } from '../sources/sources.js';
@@ -128,6 +128,7 @@ const connection = <T, U>(page: Page<T>, map: (t: T) => U, args: PageArgs) => ({
 const tenantNode = (t: Tenant) => ({ id: t.id, uid: t.uid, name: t.name, createdAt: t.createdAt });
 const customerNode = (c: Customer) => ({ ...c, kind: c.kind.toUpperCase() });
 const endpointNode = (e: Endpoint) => ({ ...e, format: e.format.toUpperCase() });
+const recoveryNode = (r: Recovery) => ({ ...r, status: r.status.toUpperCase() });
 
 /** Null fields of a GraphQL input are "not given". */
 function given<T extends object>(input: T | null | undefined): Partial<T> {
@@ -519,10 +520,14 @@ export const authenticatedResolvers: Record<string, unknown> = {
       const { limit, cursor } = at;
       const since = args.since == null ? undefined : time(args.since, 0, 'since');
       const until = args.until == null ? undefined : time(args.until, 0, 'until');
+      const endpointId = args.endpoint ?? undefined;
+      // Any endpoint of the tenant, a deleted one too (its deliveries stay in the log).
+      if (endpointId !== undefined && (await tenantOf(ctx.deps.db, ctx.actor.environmentId, 'endpoint', endpointId)) !== t.id)
+        throw notFound('endpoint', endpointId);
       const page = await listEvents(
         ctx.deps.db,
         t.id,
-        { type: args.type ?? undefined, status: args.status ?? undefined, since, until },
+        { type: args.type ?? undefined, status: args.status ?? undefined, since, until, endpointId },
         limit,
         cursor,
       );
@@ -535,6 +540,13 @@ export const authenticatedResolvers: Record<string, unknown> = {
       const { deliveries: _summaries, ...e } = await getEvent(ctx.deps.db, t.id, args.id);
       return (await withDeliveries(ctx, [e]))(e);
     },
+    async recovery(_p: unknown, args: Args, ctx: AuthenticatedContext) {
+      const { db, box } = ctx.deps;
+      const owner = await resolveOwner(db, box, ctx.actor, await tenantOf(db, ctx.actor.environmentId, 'recovery', args.id), () =>
+        notFound('recovery', args.id),
+      );
+      return recoveryNode(await getRecovery(db, owner.id, args.id));
+    },
     async report(_p: unknown, args: Args, ctx: AuthenticatedContext) {
       const t = await tenantFor(ctx, args.tenant);
       const to = time(args.to, Date.now(), 'to');
@@ -545,6 +557,7 @@ export const authenticatedResolvers: Record<string, unknown> = {
       return {
         ...report,
         billing: () => billingTotals(ctx.deps.db, t.id, from, to),
+        subscriptionsByState: () => subscriptionsByState(ctx.deps.db, t.id, 100),
         byEventType: () => reportByEventType(ctx.deps.db, t.id, from, to),
         failingEndpoints: ({ first = 5 }: { first?: number | null }) => {
           if (first === null || !Number.isInteger(first) || first < 1 || first > 100)
@@ -603,7 +616,7 @@ export const authenticatedResolvers: Record<string, unknown> = {
         time(args.since, 0, 'since'),
         time(args.until, Date.now(), 'until'),
       );
-      return { ...r, status: r.status.toUpperCase() };
+      return recoveryNode(r);
     },
     async sendTestEvent(_p: unknown, args: Args, ctx: AuthenticatedContext) {
       const endpoint = await endpointFor(ctx, args.endpointId);

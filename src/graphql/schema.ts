@@ -284,6 +284,13 @@ export const authenticatedTypeDefs = /* GraphQL */ `
     total: Int!
     "Resent so far."
     done: Int!
+    "Of total: failed for good when it started (sent again with a fresh retry schedule)."
+    failed: Int!
+    "Of total: waiting for a later retry when it started (made due now, same retry schedule)."
+    waiting: Int!
+    createdAt: String!
+    "When it last moved on (or started)."
+    updatedAt: String!
   }
   type CustomerConnection {
     nodes: [Customer!]!
@@ -447,6 +454,12 @@ export const authenticatedTypeDefs = /* GraphQL */ `
     delivered: Int!
     failed: Int!
   }
+  "How many of the tenant's subscriptions are in one state."
+  type SubscriptionStateCount {
+    "As the provider names it: active, trialing, past_due, canceled, …"
+    state: String!
+    count: Int!
+  }
   type Report {
     buckets: [ReportBucketRow!]!
     totals: ReportTotals!
@@ -456,6 +469,8 @@ export const authenticatedTypeDefs = /* GraphQL */ `
     failingEndpoints(first: Int): [ReportEndpoint!]!
     "Per day and currency, dated by the provider (currencies are never added together)."
     billing: [BillingTotal!]!
+    "The tenant's subscriptions (from billing webhooks) per state as they stand now, whatever the window; most first, at most 100 states."
+    subscriptionsByState: [SubscriptionStateCount!]!
   }
 
   type AuditEntry {
@@ -580,10 +595,21 @@ export const authenticatedTypeDefs = /* GraphQL */ `
     endpointSecret(endpointId: ID!): String!
     sources(tenant: ID): [Source!]!
     inboundMessages(tenant: ID, source: ID, status: String, first: Int, after: String): InboundConnection!
-    "The delivery log, newest first; since and until (ISO 8601) bound when the events were accepted."
-    events(tenant: ID, type: String, status: EventStatus, since: String, until: String, first: Int, after: String): EventConnection!
+    "The delivery log, newest first; since and until (ISO 8601) bound when the events were accepted. With endpoint: only events with a delivery to it, and status is that delivery's (I, S or F)."
+    events(
+      tenant: ID
+      type: String
+      status: EventStatus
+      since: String
+      until: String
+      endpoint: ID
+      first: Int
+      after: String
+    ): EventConnection!
     "One event with its deliveries and their attempts (a test event, say, to see what its endpoint answered)."
     event(tenant: ID, id: ID!): Event!
+    "A bulk recovery (recoverEndpoint answers its id): done grows towards total while status is RUNNING."
+    recovery(id: ID!): Recovery!
     "Delivery volume and latency between from and to (ISO 8601; default the last 24 hours), per HOUR or DAY (UTC)."
     report(tenant: ID, from: String, to: String, bucket: ReportBucket): Report!
     "Operators only: logins, sessions and user changes, newest first."

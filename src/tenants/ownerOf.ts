@@ -1,9 +1,9 @@
 import type { Queryable } from '../db/db.js';
 
 // The tenant of an object named by its id alone (GraphQL's saveAddress(customerId), updateEndpoint(id),
-// resendDelivery(id)). Only its own environment is searched, so an id of the other environment is
+// resendDelivery(id), recovery(id)). Only its own environment is searched, so an id of the other environment is
 // not found; the caller then checks the tenant against who is asking (auth/actor.ts resolveOwner).
-const TABLES = { customer: 'customers', endpoint: 'endpoints', delivery: 'deliveries' } as const;
+const TABLES = { customer: 'customers', endpoint: 'endpoints', delivery: 'deliveries', recovery: 'recoveries' } as const;
 
 export type OwnedKind = keyof typeof TABLES;
 

@@ -1,4 +1,4 @@
-import { Fragment, useEffect, useId, useState } from 'react';
+import { type FormEvent, Fragment, useEffect, useId, useState } from 'react';
 import { graphql, type ResultOf } from '../api/graphql';
 import { request } from '../api/session';
 import { ErrorNote } from '../ui/ErrorNote';
@@ -6,8 +6,8 @@ import { useQuery } from '../ui/useQuery';
 import { ENDPOINTS, EVENT_TYPES } from './webhookQueries';
 
 const EVENTS = graphql(`
-  query Events($tenant: ID, $type: String, $status: EventStatus, $since: String, $until: String, $after: String) {
-    events(tenant: $tenant, type: $type, status: $status, since: $since, until: $until, first: 25, after: $after) {
+  query Events($tenant: ID, $type: String, $status: EventStatus, $since: String, $until: String, $endpoint: ID, $after: String) {
+    events(tenant: $tenant, type: $type, status: $status, since: $since, until: $until, endpoint: $endpoint, first: 25, after: $after) {
       nodes {
         id
         type
@@ -66,7 +66,36 @@ const RESEND = graphql(`
   }
 `);
 
+const RECOVER = graphql(`
+  mutation RecoverEndpoint($endpointId: ID!, $since: String!, $until: String) {
+    recoverEndpoint(endpointId: $endpointId, since: $since, until: $until) {
+      id
+      endpointId
+      status
+      total
+      failed
+      waiting
+      done
+    }
+  }
+`);
+
+const RECOVERY = graphql(`
+  query Recovery($id: ID!) {
+    recovery(id: $id) {
+      id
+      endpointId
+      status
+      total
+      failed
+      waiting
+      done
+    }
+  }
+`);
+
 type EventRow = ResultOf<typeof EVENTS>['events']['nodes'][number];
+type Recovery = ResultOf<typeof RECOVERY>['recovery'];
 type Status = EventRow['status'];
 
 const STATUS_NAMES: Record<Status, string> = { S: 'Delivered', F: 'Failed', I: 'In progress', N: 'No endpoint' };
@@ -76,12 +105,23 @@ const PRESET_MS: Partial<Record<Preset, number>> = { '1h': 3_600_000, '24h': 86_
 
 /** datetime-local inputs speak local time without a zone; the API speaks ISO 8601. */
 const fromLocal = (v: string) => (v ? new Date(v).toISOString() : null);
+/** A time as a datetime-local input's value (local time, to the minute). */
+function toLocal(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
 
-/** Logs: the delivery log (events and their deliveries), filtered; each event's attempts; resend. */
+/**
+ * Logs: the delivery log (events and their deliveries), filtered (by endpoint too: `?endpoint=` in
+ * the address opens it so); each event's attempts; resend; bulk recovery of an endpoint with its
+ * progress.
+ */
 export function Logs({ tenant }: { tenant: string | null }) {
   const id = useId();
   const types = useQuery(EVENT_TYPES, {});
   const endpoints = useQuery(ENDPOINTS, { tenant });
+  const [endpoint, setEndpoint] = useState(() => new URLSearchParams(window.location.search).get('endpoint') ?? '');
   const [type, setType] = useState('');
   const [status, setStatus] = useState<Status | ''>('');
   const [preset, setPreset] = useState<Preset>('24h');
@@ -103,7 +143,14 @@ export function Logs({ tenant }: { tenant: string | null }) {
   const load = async (after: string | null) => {
     setLoading(true);
     try {
-      const r = await request(EVENTS, { tenant, type: type || null, status: status || null, ...range(), after });
+      const r = await request(EVENTS, {
+        tenant,
+        type: type || null,
+        status: status || null,
+        endpoint: endpoint || null,
+        ...range(),
+        after,
+      });
       setRows((prev) => (after ? [...prev, ...r.events.nodes] : r.events.nodes));
       setNext(r.events.pageInfo.hasNextPage ? r.events.pageInfo.endCursor : null);
       setError(undefined);
@@ -115,7 +162,17 @@ export function Logs({ tenant }: { tenant: string | null }) {
   };
   useEffect(() => {
     void load(null);
-  }, [type, status, preset, from, to, tenant]);
+  }, [endpoint, type, status, preset, from, to, tenant]);
+
+  const live = endpoints.data?.endpoints ?? [];
+  // An endpoint named in the address that is not live (deleted since: its deliveries stay in the log).
+  const endpointOptions =
+    endpoint && endpoints.data && !live.some((e) => e.id === endpoint) ? [...live, { id: endpoint, url: `${endpoint} (deleted)` }] : live;
+  const pickEndpoint = (next: string) => {
+    setEndpoint(next);
+    // No endpoint has a delivery of an event that had none.
+    if (next && status === 'N') setStatus('');
+  };
 
   return (
     <section aria-labelledby="logs-title">
@@ -126,6 +183,17 @@ export function Logs({ tenant }: { tenant: string | null }) {
         </button>
       </div>
       <form className="search-row" aria-label="Filters" onSubmit={(e) => e.preventDefault()}>
+        <div className="field">
+          <label htmlFor={`${id}-endpoint`}>Endpoint</label>
+          <select id={`${id}-endpoint`} value={endpoint} onChange={(e) => pickEndpoint(e.target.value)}>
+            <option value="">All endpoints</option>
+            {endpointOptions.map((e) => (
+              <option key={e.id} value={e.id}>
+                {e.url}
+              </option>
+            ))}
+          </select>
+        </div>
         <div className="field">
           <label htmlFor={`${id}-type`}>Event type</label>
           <select id={`${id}-type`} value={type} onChange={(e) => setType(e.target.value)}>
@@ -139,11 +207,13 @@ export function Logs({ tenant }: { tenant: string | null }) {
           <label htmlFor={`${id}-status`}>Status</label>
           <select id={`${id}-status`} value={status} onChange={(e) => setStatus(e.target.value as Status | '')}>
             <option value="">All statuses</option>
-            {Object.entries(STATUS_NAMES).map(([k, v]) => (
-              <option key={k} value={k}>
-                {v}
-              </option>
-            ))}
+            {Object.entries(STATUS_NAMES)
+              .filter(([k]) => !endpoint || k !== 'N')
+              .map(([k, v]) => (
+                <option key={k} value={k}>
+                  {v}
+                </option>
+              ))}
           </select>
         </div>
         <div className="field">
@@ -169,6 +239,8 @@ export function Logs({ tenant }: { tenant: string | null }) {
           </>
         )}
       </form>
+      {endpoint && <p className="muted">Status is that of the delivery to this endpoint.</p>}
+      <BulkRecovery endpoints={live} chosen={endpoint} onDone={() => void load(null)} />
       <ErrorNote error={error} />
       <table className="table">
         <caption className="visually-hidden">Events, newest first</caption>
@@ -198,6 +270,7 @@ export function Logs({ tenant }: { tenant: string | null }) {
                   {e.deliveries.length === 0
                     ? 'none'
                     : e.deliveries
+                        .filter((d) => !endpoint || d.endpointId === endpoint)
                         .map((d) => `${d.lastStatusCode ?? '—'} after ${d.attemptCount} attempt${d.attemptCount === 1 ? '' : 's'}`)
                         .join('; ')}
                 </td>
@@ -235,6 +308,123 @@ export function Logs({ tenant }: { tenant: string | null }) {
         </button>
       )}
     </section>
+  );
+}
+
+/**
+ * Bulk recovery: for an endpoint that was down and works again, every delivery to it in a time
+ * range that failed or waits for a later retry is sent again, in the background; its progress is
+ * read until it is done.
+ */
+function BulkRecovery({
+  endpoints,
+  chosen,
+  onDone,
+}: {
+  endpoints: readonly { id: string; url: string }[];
+  chosen: string;
+  onDone: () => void;
+}) {
+  const id = useId();
+  const [endpoint, setEndpoint] = useState(chosen);
+  const [since, setSince] = useState(() => toLocal(Date.now() - 86_400_000));
+  const [until, setUntil] = useState('');
+  const [recovery, setRecovery] = useState<Recovery | null>(null);
+  const [error, setError] = useState<unknown>();
+  const [starting, setStarting] = useState(false);
+  // The filter's endpoint is the likely one to recover.
+  useEffect(() => {
+    if (chosen) setEndpoint(chosen);
+  }, [chosen]);
+
+  // Read the progress until it is done, then show the log again (the resent deliveries are in it).
+  useEffect(() => {
+    if (!recovery || recovery.status === 'DONE') return;
+    const t = setTimeout(async () => {
+      try {
+        const r = (await request(RECOVERY, { id: recovery.id })).recovery;
+        setRecovery(r);
+        if (r.status === 'DONE') onDone();
+      } catch (err) {
+        setError(err);
+      }
+    }, 700);
+    return () => clearTimeout(t);
+  }, [recovery]);
+
+  const start = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(undefined);
+    setStarting(true);
+    try {
+      const r = (await request(RECOVER, { endpointId: endpoint, since: fromLocal(since)!, until: fromLocal(until) })).recoverEndpoint;
+      setRecovery(r);
+      if (r.status === 'DONE') onDone();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setStarting(false);
+    }
+  };
+  const running = recovery?.status === 'RUNNING';
+  const urlOf = (endpointId: string) => endpoints.find((x) => x.id === endpointId)?.url ?? endpointId;
+
+  return (
+    <details className="card recovery">
+      <summary>Bulk recovery</summary>
+      <p className="muted">
+        For an endpoint that was down and works again: every delivery to it in the range that failed, or waits for a later retry, is sent
+        again now, in the background.
+      </p>
+      <form className="search-row" aria-label="Bulk recovery" onSubmit={(e) => void start(e)}>
+        <div className="field">
+          <label htmlFor={`${id}-endpoint`}>Endpoint to recover</label>
+          <select id={`${id}-endpoint`} value={endpoint} required onChange={(e) => setEndpoint(e.target.value)}>
+            <option value="">Choose an endpoint</option>
+            {endpoints.map((x) => (
+              <option key={x.id} value={x.id}>
+                {x.url}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor={`${id}-since`}>Since</label>
+          <input id={`${id}-since`} type="datetime-local" required value={since} onChange={(e) => setSince(e.target.value)} />
+        </div>
+        <div className="field">
+          <label htmlFor={`${id}-until`}>Until</label>
+          <input
+            id={`${id}-until`}
+            type="datetime-local"
+            value={until}
+            aria-describedby={`${id}-until-hint`}
+            onChange={(e) => setUntil(e.target.value)}
+          />
+          <small id={`${id}-until-hint`}>Empty: now</small>
+        </div>
+        <div className="field">
+          <button type="submit" className="primary" disabled={starting || running}>
+            Start recovery
+          </button>
+        </div>
+      </form>
+      <ErrorNote error={error} />
+      {recovery && (
+        <div className="recovery-progress">
+          {recovery.total > 0 && (
+            <progress id={`${id}-progress`} max={recovery.total} value={recovery.done} aria-label="Recovery progress" />
+          )}
+          <p role="status">
+            {recovery.total === 0
+              ? `Nothing to recover: no delivery to ${urlOf(recovery.endpointId)} failed or waits for a retry in that range.`
+              : `${recovery.status === 'DONE' ? 'Done' : 'Running'}: ${recovery.done} of ${recovery.total} deliveries to ${urlOf(recovery.endpointId)} sent again` +
+                ` (${recovery.failed} failed, ${recovery.waiting} waiting for a retry).` +
+                (recovery.status === 'DONE' ? ' Their new attempts appear in the log.' : '')}
+          </p>
+        </div>
+      )}
+    </details>
   );
 }
 

@@ -1,4 +1,5 @@
 import { useId, useState } from 'react';
+import { Link } from '../ui/Link';
 import { graphql } from '../api/graphql';
 import { ErrorNote } from '../ui/ErrorNote';
 import { Lines, StackedBars } from '../ui/Charts';
@@ -23,6 +24,21 @@ const REPORT = graphql(`
         p50Ms
         p99Ms
       }
+      byEventType {
+        eventType
+        accepted
+        delivered
+        failed
+        p50Ms
+        p99Ms
+      }
+      failingEndpoints(first: 10) {
+        endpointId
+        url
+        deleted
+        delivered
+        failed
+      }
       billing {
         day
         currency
@@ -31,9 +47,16 @@ const REPORT = graphql(`
         refunds
         refunded
       }
+      subscriptionsByState {
+        state
+        count
+      }
     }
   }
 `);
+
+/** Rows of the by-type table shown at first, and added by each Show more (the CSV has them all). */
+const TYPES_PAGE = 10;
 
 const RANGES = {
   '24h': { label: 'Last 24 hours', ms: 86_400_000, bucket: 'HOUR' },
@@ -62,12 +85,16 @@ function allBuckets(buckets: readonly Bucket[], from: string, to: string, bucket
   return out;
 }
 
+const successRate = (delivered: number, failed: number) =>
+  delivered + failed > 0 ? `${((100 * delivered) / (delivered + failed)).toFixed(1)} %` : '—';
+
 /** Reports: delivery volume, success and failure, latency p50/p99 over time; CSV of each. */
 export function Reports({ tenant }: { tenant: string | null }) {
   const id = useId();
   const [range, setRange] = useState<Range>('24h');
   const [w, setW] = useState(() => window('24h'));
   const q = useQuery(REPORT, { tenant, ...w });
+  const [typesShown, setTypesShown] = useState(TYPES_PAGE);
   const report = q.data?.report;
   const r = report && { ...report, buckets: allBuckets(report.buckets, w.from, w.to, w.bucket) };
   const hourly = w.bucket === 'HOUR';
@@ -79,7 +106,6 @@ export function Reports({ tenant }: { tenant: string | null }) {
     setRange(next);
     setW(window(next));
   };
-  const rate = r && r.totals.delivered + r.totals.failed > 0 ? (100 * r.totals.delivered) / (r.totals.delivered + r.totals.failed) : null;
 
   const csv = () => {
     if (!r) return;
@@ -88,6 +114,37 @@ export function Reports({ tenant }: { tenant: string | null }) {
       toCsv(
         ['start', 'accepted', 'delivered', 'failed', 'p50_ms', 'p99_ms'],
         r.buckets.map((b) => [b.start, b.accepted, b.delivered, b.failed, b.p50Ms, b.p99Ms]),
+      ),
+    );
+  };
+  const period = `${w.from.slice(0, 13)}-${w.to.slice(0, 13)}`;
+  const typesCsv = () => {
+    if (!r) return;
+    download(
+      `herald-event-types-${period}.csv`,
+      toCsv(
+        ['event_type', 'accepted', 'delivered', 'failed', 'p50_ms', 'p99_ms'],
+        r.byEventType.map((t) => [t.eventType, t.accepted, t.delivered, t.failed, t.p50Ms, t.p99Ms]),
+      ),
+    );
+  };
+  const failingCsv = () => {
+    if (!r) return;
+    download(
+      `herald-failing-endpoints-${period}.csv`,
+      toCsv(
+        ['endpoint_id', 'url', 'deleted', 'delivered', 'failed'],
+        r.failingEndpoints.map((e) => [e.endpointId, e.url, e.deleted, e.delivered, e.failed]),
+      ),
+    );
+  };
+  const subscriptionsCsv = () => {
+    if (!r) return;
+    download(
+      `herald-subscriptions-by-state-${new Date().toISOString().slice(0, 10)}.csv`,
+      toCsv(
+        ['state', 'subscriptions'],
+        r.subscriptionsByState.map((x) => [x.state, x.count]),
       ),
     );
   };
@@ -142,7 +199,7 @@ export function Reports({ tenant }: { tenant: string | null }) {
             </div>
             <div>
               <dt>Success rate</dt>
-              <dd>{rate === null ? '—' : `${rate.toFixed(1)} %`}</dd>
+              <dd>{successRate(r.totals.delivered, r.totals.failed)}</dd>
             </div>
             <div>
               <dt>Latency p50 / p99</dt>
@@ -199,6 +256,85 @@ export function Reports({ tenant }: { tenant: string | null }) {
             </table>
           </details>
           <div className="page-head">
+            <h2 id="by-type-title">Deliveries by event type</h2>
+            <button type="button" onClick={typesCsv} disabled={!r.byEventType.length}>
+              Download event types CSV
+            </button>
+          </div>
+          {r.byEventType.length === 0 ? (
+            <p>No events in this period.</p>
+          ) : (
+            <>
+              <table className="table" aria-labelledby="by-type-title">
+                <thead>
+                  <tr>
+                    <th scope="col">Event type</th>
+                    <th scope="col">Accepted</th>
+                    <th scope="col">Delivered</th>
+                    <th scope="col">Failed</th>
+                    <th scope="col">Success rate</th>
+                    <th scope="col">p50 ms</th>
+                    <th scope="col">p99 ms</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {r.byEventType.slice(0, typesShown).map((t) => (
+                    <tr key={t.eventType}>
+                      <th scope="row">
+                        <code>{t.eventType}</code>
+                      </th>
+                      <td>{t.accepted}</td>
+                      <td>{t.delivered}</td>
+                      <td>{t.failed}</td>
+                      <td>{successRate(t.delivered, t.failed)}</td>
+                      <td>{t.p50Ms ?? ''}</td>
+                      <td>{t.p99Ms ?? ''}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+              {r.byEventType.length > typesShown && (
+                <button type="button" onClick={() => setTypesShown((n) => n + 25)}>
+                  Show more event types ({r.byEventType.length - typesShown} more)
+                </button>
+              )}
+            </>
+          )}
+          <div className="page-head">
+            <h2 id="failing-title">Most failing endpoints</h2>
+            <button type="button" onClick={failingCsv} disabled={!r.failingEndpoints.length}>
+              Download failing endpoints CSV
+            </button>
+          </div>
+          {r.failingEndpoints.length === 0 ? (
+            <p>No delivery failed in this period.</p>
+          ) : (
+            <table className="table" aria-labelledby="failing-title">
+              <thead>
+                <tr>
+                  <th scope="col">Endpoint</th>
+                  <th scope="col">Failed</th>
+                  <th scope="col">Delivered</th>
+                  <th scope="col">Success rate</th>
+                </tr>
+              </thead>
+              <tbody>
+                {r.failingEndpoints.map((e) => (
+                  <tr key={e.endpointId}>
+                    <th scope="row" className="url-cell">
+                      {/* Its deliveries in the logs, where a bulk recovery can resend them. */}
+                      <Link to={`/logs?endpoint=${encodeURIComponent(e.endpointId)}`}>{e.url ?? e.endpointId}</Link>
+                      {e.deleted && <span className="muted"> (deleted)</span>}
+                    </th>
+                    <td>{e.failed}</td>
+                    <td>{e.delivered}</td>
+                    <td>{successRate(e.delivered, e.failed)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+          <div className="page-head">
             <h2>Billing</h2>
             <button type="button" onClick={billingCsv} disabled={!r.billing.length}>
               Download billing CSV
@@ -228,6 +364,33 @@ export function Reports({ tenant }: { tenant: string | null }) {
                     <td>{(b.amount / 100).toFixed(2)}</td>
                     <td>{b.refunds}</td>
                     <td>{(b.refunded / 100).toFixed(2)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+          <div className="page-head">
+            <h3 id="states-title">Subscriptions by state</h3>
+            <button type="button" onClick={subscriptionsCsv} disabled={!r.subscriptionsByState.length}>
+              Download subscriptions CSV
+            </button>
+          </div>
+          <p className="muted">As they stand now, whatever the period.</p>
+          {r.subscriptionsByState.length === 0 ? (
+            <p>No subscriptions recorded.</p>
+          ) : (
+            <table className="table" aria-labelledby="states-title">
+              <thead>
+                <tr>
+                  <th scope="col">State</th>
+                  <th scope="col">Subscriptions</th>
+                </tr>
+              </thead>
+              <tbody>
+                {r.subscriptionsByState.map((x) => (
+                  <tr key={x.state}>
+                    <th scope="row">{x.state}</th>
+                    <td>{x.count}</td>
                   </tr>
                 ))}
               </tbody>
