@@ -78,7 +78,7 @@ export async function createHerald(
     OperatorEvents.privateAllowedBy(addresses, config.operatorWebhookPrivate),
   );
   const metrics = new Metrics(db, poolStatsOf(db));
-  const tracing = await startTracing(process.env, log.child({ component: 'tracing' }));
+  const tracing = await startTracing(config, log.child({ component: 'tracing' }));
   const dispatcher = config.roles.worker
     ? new Dispatcher(db, config, addresses, box, log.child({ component: 'worker' }), operator, clock, { metrics, tracing })
     : null;

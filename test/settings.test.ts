@@ -68,7 +68,8 @@ describe('settings', () => {
     const envs = Object.values(SETTINGS).map((s) => s.env);
     assert.equal(new Set(envs).size, envs.length, 'two settings share a variable');
     for (const [key, s] of Object.entries(SETTINGS)) {
-      assert.match(s.env, /^(HERALD_[A-Z0-9_]+|DATABASE_URL)$/, key);
+      // Herald's own, plus the standard names others define: DATABASE_URL and OpenTelemetry's.
+      assert.match(s.env, /^(HERALD_[A-Z0-9_]+|DATABASE_URL|OTEL_[A-Z0-9_]+)$/, key);
       assert.ok(s.type.trim(), `${s.env} has no type`);
       assert.ok(s.description.trim().length > 20, `${s.env} has no description`);
       assert.doesNotMatch(s.description, /\n/, `${s.env}: the description is one paragraph`);

@@ -62,6 +62,10 @@ export interface Config {
   payloadRetentionDays: number;
   attemptRetentionDays: number;
   maintenanceIntervalMs: number;
+  otlpEndpoint: string | undefined;
+  otlpTracesEndpoint: string | undefined;
+  otelServiceName: string;
+  otelSdkDisabled: boolean;
 }
 
 /** Reads another setting, for a default or a check that depends on it. */
@@ -88,6 +92,11 @@ export const GROUPS = {
   },
   accounts: { title: 'Accounts', intro: 'People who log in (see [accounts](accounts.md)).' },
   retention: { title: 'Retention and maintenance', intro: 'How long Herald keeps what it stores, and how often it cleans up.' },
+  observability: {
+    title: 'Traces',
+    intro:
+      "OpenTelemetry's own variables (see [operations](operations.md#traces-opentelemetry)). The exporter also reads `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_EXPORTER_OTLP_TIMEOUT` and the batch processor's `OTEL_BSP_*` itself.",
+  },
 } as const;
 
 export type GroupId = keyof typeof GROUPS;
@@ -492,4 +501,40 @@ export const SETTINGS: { readonly [K in keyof Config]: Setting<Config[K]> } = {
     default: '1000',
     description: 'How often, in milliseconds, a worker node runs recoveries and retention.',
   }),
+  // Traces
+  otlpEndpoint: {
+    env: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+    group: 'observability',
+    type: 'URL',
+    defaultText: 'unset: no traces',
+    description:
+      'An OTLP/HTTP receiver (a collector, Jaeger, Tempo, …): Herald exports spans to this URL + `/v1/traces`. Unset, tracing is off and costs nothing.',
+    read: (raw, name) => (raw === undefined ? undefined : httpUrl(raw, name)),
+  },
+  otlpTracesEndpoint: {
+    env: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+    group: 'observability',
+    type: 'URL',
+    defaultText: 'unset: `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`',
+    description:
+      'The full URL spans are posted to, when it is not the usual path under `OTEL_EXPORTER_OTLP_ENDPOINT`. Set alone, it turns tracing on.',
+    read: (raw, name) => (raw === undefined ? undefined : httpUrl(raw, name)),
+  },
+  otelServiceName: {
+    env: 'OTEL_SERVICE_NAME',
+    group: 'observability',
+    type: 'name',
+    default: 'herald',
+    description: 'The `service.name` of the spans.',
+    read: (raw) => raw,
+  },
+  otelSdkDisabled: {
+    env: 'OTEL_SDK_DISABLED',
+    group: 'observability',
+    type: '`true` or `false`',
+    default: 'false',
+    description: '`true` turns tracing off even when an OTLP endpoint is set.',
+    // OpenTelemetry's spelling: true or false, not Herald's 1 or 0.
+    read: (raw, name) => oneOf(['true', 'false'] as const).read(raw, name) === 'true',
+  },
 };

@@ -21,8 +21,14 @@ export interface Queryable {
 }
 
 export interface Db extends Queryable {
-  /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
+  /** Runs `fn` in one transaction: committed (and durable) when it resolves, rolled back when it throws. */
   tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Like tx, but resolves once the transaction is committed, with `durable`, which resolves once
+   * the commit survives power loss. Lets a writer start its next transaction while the disk
+   * flushes (SQLite; on Postgres a commit is durable when it returns). Answer no one before `durable`.
+   */
+  txThenFlush<T>(fn: (q: Queryable) => Promise<T>): Promise<{ out: T; durable: Promise<void> }>;
   /** Runs a script of several statements (migrations). */
   exec(sql: string): Promise<void>;
   close(): Promise<void>;

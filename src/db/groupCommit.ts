@@ -9,8 +9,9 @@ export interface GroupWrite<O> {
 /**
  * Many small writes, one commit. Items submitted while a transaction is being written wait and go
  * together in the next one; each caller is answered only after the commit that holds its item, so
- * nothing is acknowledged early. On SQLite a commit is a WAL flush (an fsync with
- * synchronous=full): under load one flush serves dozens of requests instead of one. If a group
+ * nothing is acknowledged early. On SQLite a commit is a WAL flush (an fsync, on the thread pool:
+ * db/walSync.ts): under load one flush serves dozens of requests instead of one, and the next
+ * group is written while the last one's flush runs. If a group
  * fails, each item is written again alone, so one bad item fails only its own caller.
  *
  * Used by the event outbox (events/eventWriter.ts, multi-row inserts per group) and by the
@@ -63,15 +64,22 @@ export class GroupCommit<I, O> {
       group.push(g);
     }
     try {
-      const w = await this.db.tx((q) =>
+      const { out: w, durable } = await this.db.txThenFlush((q) =>
         this.writeGroup(
           q,
           group.map((g) => g.item),
           false,
         ),
       );
-      w.afterCommit?.();
-      group.forEach((g, i) => g.resolve(w.results[i]));
+      // The next group is written while this one's commit is flushed to disk (SQLite: off the
+      // event loop); its callers, and the worker it hands deliveries to, hear of it once durable.
+      void durable.then(
+        () => {
+          w.afterCommit?.();
+          group.forEach((g, i) => g.resolve(w.results[i]));
+        },
+        (err: unknown) => group.forEach((g) => g.reject(err)),
+      );
     } catch {
       for (const g of group) {
         await this.db

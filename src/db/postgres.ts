@@ -66,6 +66,11 @@ export class PostgresDb implements Db {
     }
   }
 
+  async txThenFlush<T>(fn: (q: Queryable) => Promise<T>): Promise<{ out: T; durable: Promise<void> }> {
+    // synchronous_commit is on: COMMIT returned, so the commit is on disk.
+    return { out: await this.tx(fn), durable: Promise.resolve() };
+  }
+
   private async txOnce<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken: Error | undefined;

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Db, Queryable, Row } from './db.js';
+import { WalSync } from './walSync.js';
 
 // better-sqlite3 is synchronous, so a query never yields. A transaction whose body awaits can
 // yield, though, and another request's statements would then run inside it. A promise chain
@@ -11,6 +12,8 @@ interface Compiled {
   stmt: Database.Statement;
   order: number[];
   reader: boolean;
+  /** Changes nothing: needs no flush when run on its own. */
+  readonly: boolean;
 }
 
 export class SqliteDb implements Db {
@@ -20,6 +23,8 @@ export class SqliteDb implements Db {
   private readonly cache = new Map<string, Compiled>();
   private lock: Promise<void> = Promise.resolve();
   private inTx = false;
+  /** `full`: each commit's log flushed off the event loop before it resolves (walSync.ts). */
+  private readonly walSync: WalSync | null;
 
   constructor(file: string, opts: { synchronous?: 'normal' | 'full' } = {}) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -29,7 +34,10 @@ export class SqliteDb implements Db {
     // WAL lets the CLI and readers work while the server writes; busy_timeout makes a second
     // process wait for the write lock instead of failing at once.
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${opts.synchronous ?? 'full'}`);
+    // `full` keeps FULL's promise (a resolved commit survives power loss) with the fsync moved to
+    // the thread pool: SQLite itself runs at NORMAL, and walSync flushes the log after each commit.
+    this.db.pragma('synchronous = NORMAL');
+    this.walSync = (opts.synchronous ?? 'full') === 'full' ? new WalSync(`${file}-wal`) : null;
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
   }
@@ -49,7 +57,7 @@ export class SqliteDb implements Db {
         return '?';
       });
       const stmt = this.db.prepare(text);
-      c = { stmt, order, reader: stmt.reader };
+      c = { stmt, order, reader: stmt.reader, readonly: stmt.readonly };
       this.cache.set(sql, c);
     }
     return c;
@@ -86,27 +94,40 @@ export class SqliteDb implements Db {
     return this.outside(fn);
   }
 
+  /** A statement on its own commits by itself: one that writes resolves once its commit is flushed. */
+  private async alone<T>(sql: string, fn: () => Promise<T>): Promise<T> {
+    const out = await this.outside(fn);
+    if (this.walSync && !this.compile(sql).readonly) await this.walSync.sync();
+    return out;
+  }
+
   all<T = Row>(sql: string, params?: unknown[]) {
-    return this.outside(() => this.q.all<T>(sql, params));
+    return this.alone(sql, () => this.q.all<T>(sql, params));
   }
   one<T = Row>(sql: string, params?: unknown[]) {
-    return this.outside(() => this.q.one<T>(sql, params));
+    return this.alone(sql, () => this.q.one<T>(sql, params));
   }
   run(sql: string, params?: unknown[]) {
-    return this.outside(() => this.q.run(sql, params));
+    return this.alone(sql, () => this.q.run(sql, params));
   }
 
   async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    const { out, durable } = await this.txThenFlush(fn);
+    await durable;
+    return out;
+  }
+
+  async txThenFlush<T>(fn: (q: Queryable) => Promise<T>): Promise<{ out: T; durable: Promise<void> }> {
     const prev = this.lock;
     let release!: () => void;
     this.lock = new Promise<void>((r) => (release = r));
     await prev;
     this.inTx = true;
     this.db.exec('BEGIN IMMEDIATE');
+    let out: T;
     try {
-      const out = await fn(this.q);
+      out = await fn(this.q);
       this.db.exec('COMMIT');
-      return out;
     } catch (err) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
       throw err;
@@ -114,14 +135,18 @@ export class SqliteDb implements Db {
       this.inTx = false;
       release();
     }
+    // The next transaction may run while this one's log is flushed.
+    return { out, durable: this.walSync ? this.walSync.sync() : Promise.resolve() };
   }
 
   async exec(sql: string): Promise<void> {
     await this.outside(async () => this.db.exec(sql));
+    await this.walSync?.sync();
   }
 
   async close(): Promise<void> {
     await this.lock;
+    await this.walSync?.close();
     this.db.close();
   }
 }

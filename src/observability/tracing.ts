@@ -11,6 +11,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { VERSION } from '../version.js';
+import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 
 // OpenTelemetry traces, off unless OTEL_EXPORTER_OTLP_ENDPOINT (or its traces-only variant) is
@@ -74,14 +75,16 @@ export { SpanKind };
 
 /**
  * Starts the exporter when OTLP is configured: OTLP over HTTP (JSON) to
- * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, or `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`, with the
- * exporter's own OTEL_EXPORTER_OTLP_HEADERS and the batch processor's OTEL_BSP_* settings. The
- * service is `OTEL_SERVICE_NAME` (default `herald`).
+ * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, or `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces` (declared
+ * with Herald's settings). The exporter reads its own OTEL_EXPORTER_OTLP_HEADERS and the batch
+ * processor its OTEL_BSP_* settings.
  */
-export async function startTracing(env: NodeJS.ProcessEnv, log: Logger): Promise<Tracing | null> {
-  const endpoint =
-    env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (env.OTEL_EXPORTER_OTLP_ENDPOINT ? tracesUrl(env.OTEL_EXPORTER_OTLP_ENDPOINT) : null);
-  if (!endpoint || env.OTEL_TRACES_EXPORTER === 'none' || env.OTEL_SDK_DISABLED === 'true') return null;
+export async function startTracing(
+  config: Pick<Config, 'otlpEndpoint' | 'otlpTracesEndpoint' | 'otelServiceName' | 'otelSdkDisabled'>,
+  log: Logger,
+): Promise<Tracing | null> {
+  const endpoint = config.otlpTracesEndpoint ?? (config.otlpEndpoint ? tracesUrl(config.otlpEndpoint) : null);
+  if (!endpoint || config.otelSdkDisabled) return null;
   const [{ BasicTracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, { resourceFromAttributes }, { W3CTraceContextPropagator }] =
     await Promise.all([
       import('@opentelemetry/sdk-trace-base'),
@@ -90,7 +93,7 @@ export async function startTracing(env: NodeJS.ProcessEnv, log: Logger): Promise
       import('@opentelemetry/core'),
     ]);
   const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME ?? 'herald', 'service.version': VERSION }),
+    resource: resourceFromAttributes({ 'service.name': config.otelServiceName, 'service.version': VERSION }),
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: endpoint }))],
   });
   log.info({ endpoint }, 'tracing: exporting spans over OTLP/HTTP');

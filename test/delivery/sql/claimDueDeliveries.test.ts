@@ -50,6 +50,7 @@ for (const dialect of DIALECTS) {
         headers: {},
         secrets: ['whsec_ep_a'],
         tenantToken: 'token-of-ta',
+        traceParent: null,
         environment: 'sandbox',
         maxConcurrency: null,
         rateLimit: null,
