@@ -209,7 +209,8 @@ export const SETTINGS: { readonly [K in keyof Config]: Setting<Config[K]> } = {
     env: 'HERALD_SQLITE_SYNC',
     group: 'database',
     default: 'full',
-    description: "SQLite's `synchronous` pragma: `full` survives power loss; `normal` survives a process crash only, and is faster.",
+    description:
+      '`full`: every commit is flushed to disk (the write-ahead log fsynced, off the event loop) before Herald answers for it, so an accepted event survives power loss. `normal`: no flush per commit; an accepted event survives a crash of Herald but not of the machine. Faster.',
   }),
   maxClockSkewMs: of(seconds(0), {
     env: 'HERALD_MAX_CLOCK_SKEW',
