@@ -21,6 +21,7 @@ import type { Logger } from './log.js';
 import { Metrics, type PoolStats } from './observability/metrics.js';
 import { startTracing } from './observability/tracing.js';
 import { PostgresDb } from './db/postgres.js';
+import { PgWakeups } from './runtime/pgWakeups.js';
 
 export interface Herald {
   db: Db;
@@ -116,16 +117,28 @@ export async function createHerald(
     );
   }
   const maintenance = config.roles.worker ? new Maintenance(db, config, log.child({ component: 'maintenance' }), clock) : null;
+  // A worker node on Postgres hears at once of work other nodes commit (NOTIFY, LISTEN) instead of
+  // at its next poll. SQLite needs nothing: one process uses the database file, and the API wakes
+  // its own worker in memory (onEventsAccepted, onInboundReceived above).
+  const wakeups =
+    config.roles.worker && db instanceof PostgresDb
+      ? new PgWakeups(
+          () => db.sessionClient('herald wake-ups'),
+          { deliveries: () => dispatcher?.wake(), inbound: () => inbound?.wake(), recoveries: () => maintenance?.wake() },
+          log.child({ component: 'wakeups' }),
+        )
+      : null;
   dispatcher?.start();
   inbound?.start();
   maintenance?.start();
+  wakeups?.start();
   let port = 0;
   if (app && opts.listen !== false) {
     try {
       await app.listen({ port: config.port, host: config.host });
     } catch (err) {
       // A port in use: hand back what the worker may already hold, close the database, then say so.
-      await Promise.all([maintenance?.stop(), inbound?.stop(), dispatcher?.stop()]);
+      await Promise.all([wakeups?.stop(), maintenance?.stop(), inbound?.stop(), dispatcher?.stop()]);
       await tracing?.shutdown().catch(() => undefined);
       if (!opts.db) await db.close();
       throw err;
@@ -147,6 +160,7 @@ export async function createHerald(
       // then close the database they both use.
       stopped ??= (async () => {
         await app?.close();
+        await wakeups?.stop();
         await maintenance?.stop();
         await inbound?.stop();
         await dispatcher?.stop();

@@ -288,7 +288,7 @@ export const SETTINGS: { readonly [K in keyof Config]: Setting<Config[K]> } = {
     group: 'delivery',
     default: '1000',
     description:
-      'How often, in milliseconds, an idle worker looks for deliveries that have come due: retries, and events accepted by another process (a process that runs both roles sends the events it accepts at once).',
+      'How often, in milliseconds, an idle worker looks for deliveries and received webhooks that have come due: retries, and work committed by another process. A process that runs both roles sends the events it accepts at once; on Postgres, work committed by other nodes wakes a worker at once by notification, and the poll finds what a notification missed (see [running several nodes](#running-several-nodes)).',
   }),
 
   // Endpoint health and operator events

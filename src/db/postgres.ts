@@ -28,7 +28,10 @@ export class PostgresDb implements Db {
   readonly pool: pg.Pool;
   private readonly q: Queryable;
 
-  constructor(url: string, opts: { max?: number; onError?: (err: Error) => void } = {}) {
+  constructor(
+    private readonly url: string,
+    opts: { max?: number; onError?: (err: Error) => void } = {},
+  ) {
     const u = new URL(url);
     this.where = `${u.hostname}:${u.port || 5432}${u.pathname}`;
     this.pool = new pg.Pool({ connectionString: url, max: opts.max ?? 20, types });
@@ -92,6 +95,22 @@ export class PostgresDb implements Db {
       client.off('error', onError);
       client.release(broken);
     }
+  }
+
+  /**
+   * A connection of its own, outside the pool, for a session that stays open (LISTEN): the caller
+   * connects it, listens for its 'error', and ends it. Named in pg_stat_activity by
+   * `applicationName`. TCP keepalive every 10 s of silence: a connection that idles for hours
+   * between notifications is not dropped by a firewall or NAT that forgets quiet connections.
+   */
+  sessionClient(applicationName: string): pg.Client {
+    return new pg.Client({
+      connectionString: this.url,
+      application_name: applicationName,
+      connectionTimeoutMillis: 10_000,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+    });
   }
 
   async exec(sql: string): Promise<void> {

@@ -100,8 +100,9 @@ function duration(ms: number): string {
 
 /**
  * Half-opens an endpoint's open circuit now (the user says it works again): the next claim sends
- * one probe at once instead of waiting for the end of the cooldown.
+ * one probe at once instead of waiting for the end of the cooldown. Answers whether it was open.
  */
-export async function probeNow(q: Queryable, endpointId: string, now: number): Promise<void> {
-  await q.run('UPDATE endpoints SET circuit_open_until = NULL WHERE id = $1 AND circuit_open_until > $2', [endpointId, now]);
+export async function probeNow(q: Queryable, endpointId: string, now: number): Promise<boolean> {
+  const opened = await q.run('UPDATE endpoints SET circuit_open_until = NULL WHERE id = $1 AND circuit_open_until > $2', [endpointId, now]);
+  return opened > 0;
 }

@@ -7,6 +7,7 @@ import {
   endpointFields,
   type EndpointRow,
 } from '../delivery/sql/claimDueDeliveries.js';
+import { announceWork } from '../db/announceWork.js';
 import { type GroupWrite, GroupCommit } from '../db/groupCommit.js';
 import { chunks, placeholders, valuesRows } from '../db/sql.js';
 import { insertDeliveries } from '../delivery/sql/insertDeliveries.js';
@@ -229,8 +230,11 @@ export class EventWriter {
     const unleased = rows.reduce((n, r) => n + r.targets.length, 0) - wanted;
     const lease = handOver && wanted && wanted <= MAX_HANDOVER ? (this.worker?.reserve(wanted) ?? null) : null;
     try {
-      const { results, leased } = await insertGroup(q, group, rows, lease);
+      const { results, leased, deliveries } = await insertGroup(q, group, rows, lease);
       const due = unleased + (lease ? 0 : wanted);
+      // What was not handed over is due in the table: other worker nodes hear of it at the commit
+      // (Postgres; this node's own worker is woken below). A group wholly handed over says nothing.
+      if (deliveries > leased.length) await announceWork(q, 'deliveries');
       return {
         results,
         afterCommit: () => {
@@ -248,13 +252,15 @@ export class EventWriter {
 /**
  * Writes events inside a transaction the caller already holds, with the other records they
  * announce (a billing record and its event commit together or not at all). The deliveries are due
- * at once and unleased: after the commit, wake the worker so it claims them.
+ * at once and unleased: the commit tells other worker nodes (Postgres); wake this node's worker
+ * after it.
  */
 export async function insertEvents(q: Queryable, box: SecretBox, tenantId: string, events: NewEvent[]): Promise<AcceptedEvent[]> {
   if (events.length === 0) return [];
   const group: Request[] = [{ tenantId, events, fanOut: 0 }];
   const rows = plan(group, await loadTargets(q, box, [tenantId]));
-  const { results } = await insertGroup(q, group, rows, null);
+  const { results, deliveries } = await insertGroup(q, group, rows, null);
+  if (deliveries) await announceWork(q, 'deliveries');
   return results[0];
 }
 
@@ -314,7 +320,7 @@ async function insertGroup(
   group: Request[],
   rows: Row[],
   lease: { token: string; until: number } | null,
-): Promise<{ results: AcceptedEvent[][]; leased: ClaimedDelivery[] }> {
+): Promise<{ results: AcceptedEvent[][]; leased: ClaimedDelivery[]; deliveries: number }> {
   const now = rows[0]?.createdAt ?? Date.now();
   const inserted = new Set<string>();
   for (const chunk of chunks(rows, 500)) {
@@ -421,5 +427,5 @@ async function insertGroup(
       created: false,
     });
   }
-  return { results, leased };
+  return { results, leased, deliveries: all.length };
 }

@@ -44,6 +44,11 @@ export class Maintenance {
     this.loop.start();
   }
 
+  /** A recovery was started (on any node): run a round now instead of at the next interval. */
+  wake(): void {
+    this.loop.wake();
+  }
+
   /** Waits for the round in progress. */
   stop(): Promise<void> {
     return this.loop.stop();

@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { type ErrorCode, HeraldError, notFound } from '../../errors.js';
+import { announceWork } from '../../db/announceWork.js';
 import { isForeignKeyViolation } from '../../db/db.js';
 import { KeyRateLimiter } from '../rateLimit.js';
 import { GroupCommit } from '../../db/groupCommit.js';
@@ -42,10 +43,12 @@ export default async function inboundRoutes(app: Api, { db, box, config, onInbou
   };
 
   // Concurrent requests are stored in one transaction (one WAL flush on SQLite), each answered
-  // after the commit that holds it.
+  // after the commit that holds it. A commit that stored a message to process tells the worker
+  // nodes (Postgres; this node's own inbound processor is woken after the answer).
   const writer = new GroupCommit<NewInbound, { id: string; duplicate: boolean }>(db, async (q, items) => {
     const results = [];
     for (const m of items) results.push(await storeInbound(q, m));
+    if (results.some((r, i) => !r.duplicate && items[i].status === 'received')) await announceWork(q, 'inbound');
     return { results };
   });
 

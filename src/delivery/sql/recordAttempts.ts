@@ -1,3 +1,4 @@
+import { announceWork } from '../../db/announceWork.js';
 import { type Db, isUnavailable, type Queryable } from '../../db/db.js';
 import { chunks, placeholders, valuesRows } from '../../db/sql.js';
 import { newId } from '../../ids.js';
@@ -169,6 +170,9 @@ export async function releaseLeases(db: Db, leaseTokens: string[], now = Date.no
       [now, ...chunk],
     );
   }
+  // The other worker nodes take them now rather than at their next poll. The leases are released
+  // whatever happens to the notification: without it, the others find them when they poll.
+  if (n) await announceWork(db, 'deliveries').catch(() => undefined);
   return n;
 }
 

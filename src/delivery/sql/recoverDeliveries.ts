@@ -1,3 +1,4 @@
+import { announceWork } from '../../db/announceWork.js';
 import type { Db, Queryable } from '../../db/db.js';
 import { badRequest, notFound } from '../../errors.js';
 import { newId } from '../../ids.js';
@@ -87,7 +88,7 @@ export async function startRecovery(
     );
     const total = failed + waiting;
     // The user says the endpoint works again: probe it now rather than at the end of the cooldown.
-    await probeNow(q, endpointId, now);
+    if (await probeNow(q, endpointId, now)) await announceWork(q, 'deliveries');
     const row = await q.one<RecoveryRow>(
       `INSERT INTO recoveries (id, tenant_id, endpoint_id, since, until, status, total, waiting, phase, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING ${COLUMNS}`,
@@ -104,6 +105,8 @@ export async function startRecovery(
         now,
       ],
     );
+    // Maintenance, on whichever worker node, starts on it now rather than at its next round.
+    if (total > 0) await announceWork(q, 'recoveries');
     return toRecovery(row!);
   });
 }
@@ -165,6 +168,8 @@ export async function stepRecovery(db: Db, opts: { batch: number; leaseMs: numbe
       `UPDATE recoveries SET done = done + $2, cursor = $3, status = $4, phase = $5, lease_until = 0, updated_at = $6 WHERE id = $1`,
       [taken.id, moved.length, nextCursor, status, phase, now],
     );
+    // Due now: the delivery workers (this node's too, which maintenance does not wake) send them.
+    if (moved.length) await announceWork(q, 'deliveries');
   });
   return true;
 }

@@ -1,3 +1,4 @@
+import { announceWork } from '../../db/announceWork.js';
 import type { Db } from '../../db/db.js';
 import { HeraldError, notFound } from '../../errors.js';
 import { refreshEventStatus } from '../../events/eventStatus.js';
@@ -30,5 +31,7 @@ export async function resendDelivery(db: Db, tenantId: string, deliveryId: strin
       [deliveryId, now],
     );
     await refreshEventStatus(q, [d.event_id]);
+    // A worker on another node sends it at once (this node's own worker is woken by the caller).
+    await announceWork(q, 'deliveries');
   });
 }

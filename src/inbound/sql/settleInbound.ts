@@ -1,3 +1,4 @@
+import { announceWork } from '../../db/announceWork.js';
 import type { Queryable } from '../../db/db.js';
 import { storableText } from './storeInbound.js';
 
@@ -59,9 +60,11 @@ export async function retryInbound(
 
 /** Messages held as `unmatched` for `waitingFor` become due again, to be applied in the order they arrived. */
 export async function releaseWaiting(q: Queryable, tenantId: string, waitingFor: string, now = Date.now()): Promise<number> {
-  return q.run(
+  const released = await q.run(
     `UPDATE inbound_messages SET status = 'received', due_at = $3, waiting_for = NULL, reason = NULL
       WHERE tenant_id = $1 AND status = 'unmatched' AND waiting_for = $2`,
     [tenantId, waitingFor, now],
   );
+  if (released) await announceWork(q, 'inbound');
+  return released;
 }
