@@ -34,8 +34,62 @@ const body = (i: number) =>
 
 const pct = (xs: number[], p: number) => xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
 
+/** Signed Chargify webhooks posted to `base` + `path`, CONCURRENCY at a time. */
+function sender(base: string, path: string) {
+  const pool = new Pool(base, { connections: CONCURRENCY, pipelining: 1 });
+  const send = async (i: number): Promise<number> => {
+    const b = body(i);
+    const started = performance.now();
+    const r = await pool.request({
+      method: 'POST',
+      path,
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-chargify-webhook-signature-hmac-sha-256': createHmac('sha256', KEY).update(b).digest('hex'),
+      },
+      body: b,
+    });
+    await r.body.dump();
+    if (r.statusCode !== 200) throw new Error(`inbound answered ${r.statusCode}`);
+    return performance.now() - started;
+  };
+  /** Closed loop over ids first … first + n - 1: accepted per second, and each answer's time. */
+  const closedLoop = async (first: number, n: number): Promise<{ perSec: number; answers: number[] }> => {
+    const answers: number[] = [];
+    let next = first;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < first + n) answers.push(await send(next++));
+      }),
+    );
+    return { perSec: n / ((performance.now() - started) / 1000), answers };
+  };
+  return { send, closedLoop, close: () => pool.close() };
+}
+
+export interface InboundCeiling {
+  acceptedPerSec: number;
+  p50AnswerMs: number;
+  p99AnswerMs: number;
+}
+
+/**
+ * The same closed loop against a bare verifying receiver at `base` (bench/verifying-receiver.mjs,
+ * started with RECEIVER_KEY = inboundKey): the ceiling Herald's receiving is read against.
+ */
+export async function inboundCeiling(base: string): Promise<InboundCeiling> {
+  const s = sender(base, '/in/bench');
+  await s.closedLoop(1, 1000); // warm-up
+  const { perSec, answers } = await s.closedLoop(1, N);
+  await s.close();
+  return { acceptedPerSec: perSec, p50AnswerMs: pct(answers, 0.5), p99AnswerMs: pct(answers, 0.99) };
+}
+export const inboundKey = KEY;
+
 export interface InboundFigures {
   acceptedPerSec: number;
+  p50AnswerMs: number;
   p99AnswerMs: number;
   p50RecordMs: number;
   p99RecordMs: number;
@@ -54,34 +108,10 @@ export async function inboundFigures(
   await api('POST', '/v1/tenants/inbound/customers', { key: 'acme', kind: 'organization' });
   const src = await api('POST', '/v1/tenants/inbound/sources', { provider: 'chargify', name: 'Chargify', secret: KEY });
   await api('POST', '/v1/tenants/inbound/endpoints', { url: fwdUrl, eventTypes: ['chargify.payment_success'] });
-  const pool = new Pool(base, { connections: CONCURRENCY, pipelining: 1 });
-  const send = async (i: number) => {
-    const b = body(i);
-    const started = performance.now();
-    const r = await pool.request({
-      method: 'POST',
-      path: `/in/${src.id}`,
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        'x-chargify-webhook-signature-hmac-sha-256': createHmac('sha256', KEY).update(b).digest('hex'),
-      },
-      body: b,
-    });
-    await r.body.dump();
-    if (r.statusCode !== 200) throw new Error(`inbound answered ${r.statusCode}`);
-    return performance.now() - started;
-  };
+  const { send, closedLoop, close } = sender(base, `/in/${src.id}`);
 
   // Closed loop: how many verified webhooks are stored and answered per second.
-  const answers: number[] = [];
-  let next = 1;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next <= N) answers.push(await send(next++));
-    }),
-  );
-  const acceptedPerSec = N / ((performance.now() - started) / 1000);
+  const { perSec: acceptedPerSec, answers } = await closedLoop(1, N);
   const until = Date.now() + 300_000;
   while (fwd.arrivals.size < N && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
 
@@ -113,10 +143,11 @@ export async function inboundFigures(
     done = !cursor || record.length >= total;
   }
   const forward = [...sentAt].map(([id, at]) => fwd.arrivals.get(id)! - at);
-  await pool.close();
+  await close();
   fwd.server.close();
   return {
     acceptedPerSec,
+    p50AnswerMs: pct(answers, 0.5),
     p99AnswerMs: pct(answers, 0.99),
     p50RecordMs: pct(record, 0.5),
     p99RecordMs: pct(record, 0.99),

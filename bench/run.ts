@@ -9,6 +9,10 @@
 //   - GraphQL (bench/graphql.ts): logIn's cost, customer search and the delivery report per second;
 //   - the same throughput for a bare Node relay (bench/relay.mjs: same POST in, same POST out, no
 //     storage), and Herald's ratio to it.
+//   - the peer (bench/bullmq-peer.mjs): BullMQ on Redis + an undici worker, with the same load, and
+//     each Herald figure as a ratio of it (skipped when no Redis answers at 127.0.0.1:6379);
+//   - receiving: verified webhooks accepted per second against a bare verifying receiver
+//     (bench/verifying-receiver.mjs), the ceiling of that side.
 // Postgres is DATABASE_URL (a fresh database is made in it) or an embedded one.
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -22,7 +26,7 @@ import { freePort } from '../scripts/embedded-postgres.mjs';
 import { batchMemoryFigures, printBatchMemory } from './batchMemory.js';
 import { FAIRNESS_SETUP, fairnessFigures } from './fairness.js';
 import { GRAPHQL_SETUP, graphqlFigures } from './graphql.js';
-import { inboundFigures } from './inbound.js';
+import { inboundCeiling, inboundFigures, inboundKey } from './inbound.js';
 import { type BenchDb, rssMb, seedDeliveries } from './scale.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -298,6 +302,62 @@ async function benchRelay(rx: Receiver) {
   return { label: 'bare relay (ceiling)', rate, ...lat };
 }
 
+/**
+ * The peer (bench/bullmq-peer.mjs): BullMQ on the machine's Redis, with the append-only file
+ * fsynced every second (what a team running BullMQ for webhooks would configure). The bench turns
+ * AOF on for its run and puts Redis's settings back afterwards; no Redis, no peer row.
+ */
+async function benchPeer(rx: Receiver) {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch {
+    redis.disconnect();
+    console.log('bench: no Redis answers at 127.0.0.1:6379; the BullMQ peer is skipped');
+    return null;
+  }
+  const before = {
+    appendonly: await redis.config('GET', 'appendonly'),
+    appendfsync: await redis.config('GET', 'appendfsync'),
+  };
+  await redis.config('SET', 'appendonly', 'yes');
+  await redis.config('SET', 'appendfsync', 'everysec');
+  const port = await freePort();
+  try {
+    const { proc } = await spawnReady(
+      [path.join(ROOT, 'bench/bullmq-peer.mjs')],
+      { ...process.env, RELAY_PORT: String(port), RELAY_TARGET: rx.url },
+      'peer ready',
+    );
+    const t = target(`http://127.0.0.1:${port}`, '/events');
+    await throughput(t, rx, 1000);
+    const rate = await throughput(t, rx);
+    const lat = await latency(t, rx);
+    await t.close();
+    await stop(proc);
+    return { label: 'BullMQ + undici (peer)', rate, ...lat, peer: true };
+  } finally {
+    await redis.config('SET', 'appendonly', before.appendonly[1]);
+    await redis.config('SET', 'appendfsync', before.appendfsync[1]);
+    redis.disconnect();
+  }
+}
+
+/** The bare verifying receiver (bench/verifying-receiver.mjs): receiving's ceiling. */
+async function benchReceivingCeiling() {
+  const port = await freePort();
+  const { proc } = await spawnReady(
+    [path.join(ROOT, 'bench/verifying-receiver.mjs')],
+    { ...process.env, RECEIVER_PORT: String(port), RECEIVER_KEY: inboundKey },
+    'receiver ready',
+  );
+  const figures = await inboundCeiling(`http://127.0.0.1:${port}`);
+  await stop(proc);
+  return figures;
+}
+
 const fmt = (n: number, d = 1) => n.toFixed(d).padStart(8);
 
 async function main() {
@@ -305,10 +365,16 @@ async function main() {
   await rx.start();
   const pgDb = await postgresUrl();
   const rows: any[] = [];
+  let receivingCeiling: Awaited<ReturnType<typeof benchReceivingCeiling>> | null = null;
   try {
     // BENCH_ONLY=sqlite|postgres skips the other dialect while working on one.
     const only = process.env.BENCH_ONLY;
     rows.push(await benchRelay(rx));
+    if (process.env.BENCH_PEER !== '0') {
+      const peer = await benchPeer(rx);
+      if (peer) rows.push(peer);
+    }
+    if (process.env.BENCH_INBOUND !== '0') receivingCeiling = await benchReceivingCeiling();
     if (only !== 'postgres') rows.push(await benchHerald('Herald on SQLite', rx, {}));
     if (only !== 'sqlite')
       rows.push(
@@ -322,15 +388,20 @@ async function main() {
     rx.server.close();
   }
   const ceiling = rows[0].rate;
+  const peer = rows.find((r: any) => r.peer);
   console.log(
     `\nHerald bench — ${os.cpus().length} cores, node ${process.version}; ${THROUGHPUT_EVENTS} events at concurrency ${CONCURRENCY}; latency at ${RATE}/s for ${RATE_SECONDS} s`,
   );
   console.log(
-    `${'target'.padEnd(24)} ${'deliv/s'.padStart(8)} ${'% ceil'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)}`,
+    `${'target'.padEnd(24)} ${'deliv/s'.padStart(8)} ${'% ceil'.padStart(8)} ${'× peer'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)}`,
   );
   for (const r of rows) {
-    console.log(`${r.label.padEnd(24)} ${fmt(r.rate, 0)} ${fmt((100 * r.rate) / ceiling, 0)}% ${fmt(r.p50)} ${fmt(r.p99)} ${fmt(r.max)}`);
+    const vsPeer = peer ? fmt(r.rate / peer.rate, 2) : '       –';
+    console.log(
+      `${r.label.padEnd(24)} ${fmt(r.rate, 0)} ${fmt((100 * r.rate) / ceiling, 0)}% ${vsPeer} ${fmt(r.p50)} ${fmt(r.p99)} ${fmt(r.max)}`,
+    );
   }
+  if (!peer && process.env.BENCH_PEER !== '0') console.log('(no BullMQ peer: no Redis at 127.0.0.1:6379)');
   const fair = rows.filter((r: any) => r.fairness);
   if (fair.length) {
     console.log(
@@ -348,12 +419,18 @@ async function main() {
       `\nInbound: verified Chargify payment_success webhooks to a source; accepted/s and p99 answer at concurrency ${CONCURRENCY}; receipt → billing record and → forwarded delivery at 100/s`,
     );
     console.log(
-      `${'target'.padEnd(24)} ${'accept/s'.padStart(8)} ${'p99 2xx'.padStart(8)} ${'rec p50'.padStart(8)} ${'rec p99'.padStart(8)} ${'fwd p50'.padStart(8)} ${'fwd p99'.padStart(8)}`,
+      `${'target'.padEnd(24)} ${'accept/s'.padStart(8)} ${'% ceil'.padStart(8)} ${'p50 2xx'.padStart(8)} ${'p99 2xx'.padStart(8)} ${'rec p50'.padStart(8)} ${'rec p99'.padStart(8)} ${'fwd p50'.padStart(8)} ${'fwd p99'.padStart(8)}`,
     );
+    const top = receivingCeiling?.acceptedPerSec;
+    if (receivingCeiling)
+      console.log(
+        `${'bare verifier (ceiling)'.padEnd(24)} ${fmt(receivingCeiling.acceptedPerSec, 0)} ${fmt(100, 0)}% ${fmt(receivingCeiling.p50AnswerMs)} ${fmt(receivingCeiling.p99AnswerMs)}`,
+      );
     for (const r of inbound) {
       const i = r.inbound;
+      const share = top ? `${fmt((100 * i.acceptedPerSec) / top, 0)}%` : '       – ';
       console.log(
-        `${r.label.padEnd(24)} ${fmt(i.acceptedPerSec, 0)} ${fmt(i.p99AnswerMs)} ${fmt(i.p50RecordMs)} ${fmt(i.p99RecordMs)} ${fmt(i.p50ForwardMs)} ${fmt(i.p99ForwardMs)}`,
+        `${r.label.padEnd(24)} ${fmt(i.acceptedPerSec, 0)} ${share} ${fmt(i.p50AnswerMs)} ${fmt(i.p99AnswerMs)} ${fmt(i.p50RecordMs)} ${fmt(i.p99RecordMs)} ${fmt(i.p50ForwardMs)} ${fmt(i.p99ForwardMs)}`,
       );
     }
   }

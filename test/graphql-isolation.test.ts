@@ -112,6 +112,12 @@ for (const dialect of DIALECTS) {
       tenant: [`{ tenant(id: "${w.tenant.uid}") { id name } }`, `{ tenant(id: "${w.tenant.id}") { id name } }`],
       auditLog: [],
       users: [],
+      // Operators only, and no tenant's: test/graphql-keys.test.ts refuses tenant and client-token
+      // sessions and keeps each environment's keys from the other's operators.
+      apiKeys: [],
+      createApiKey: [],
+      revokeApiKey: [],
+      setApiKeyOrigins: [],
       createUser: [
         `mutation { createUser(input: {email: "intruder@example.com", role: TENANT, tenant: "${w.tenant.uid}", password: "a long enough password"}) { user { id } } }`,
       ],

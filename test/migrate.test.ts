@@ -48,6 +48,7 @@ const RECORDED = [
   '015_report_rollups.sql',
   '016_session_capabilities.sql',
   '017_enrolment_tickets.sql',
+  '018_endpoint_log_subscription_states.sql',
   '019_event_trace_parent.sql',
 ];
 
