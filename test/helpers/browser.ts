@@ -76,6 +76,15 @@ export async function logInThroughPortal(
   await page.getByRole('navigation', { name: 'Main' }).waitFor();
 }
 
+/**
+ * Picks a tenant in a tenant picker (portal/src/ui/TenantPicker.tsx) as a person does: types the
+ * start of its name (or `type`) into the field, then clicks the option, named "Name (uid)".
+ */
+export async function pickTenant(page: Page, option: string, opts: { label?: string; type?: string } = {}): Promise<void> {
+  await page.getByRole('combobox', { name: opts.label ?? 'Tenant', exact: true }).fill(opts.type ?? option.replace(/ \([^)]*\)$/, ''));
+  await page.getByRole('option', { name: option, exact: true }).click();
+}
+
 /** Screenshots for docs/portal.md, when TEST_SCREENSHOTS names a folder (they are not needed otherwise). */
 export async function screenshot(page: Page, name: string): Promise<void> {
   const dir = process.env.TEST_SCREENSHOTS;
