@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Frame, type Page } from 'playwright-core';
 
 /** Debian's Chromium (apt-get install chromium; .ci/run installs it when it is missing). */
 export const CHROMIUM = process.env.TEST_CHROMIUM ?? '/usr/bin/chromium';
@@ -106,11 +106,11 @@ export interface AxeViolation {
 }
 
 /**
- * axe-core's serious and critical violations on the page as it is now (WCAG 2.1 A and AA rules and
- * best practices). axe is evaluated through the DevTools protocol, which the page's
- * Content-Security-Policy (scripts from Herald only) does not govern.
+ * axe-core's serious and critical violations on the page, or in one frame such as the embedded
+ * portal's, as it is now (WCAG 2.1 A and AA rules and best practices). axe is evaluated through the
+ * DevTools protocol, which the page's Content-Security-Policy (scripts from Herald only) does not govern.
  */
-export async function seriousA11yViolations(page: Page): Promise<string[]> {
+export async function seriousA11yViolations(page: Page | Frame): Promise<string[]> {
   if (!(await page.evaluate('typeof window.axe === "object"'))) await page.evaluate(axeSource);
   const violations = await page.evaluate<AxeViolation[]>('axe.run(document, { resultTypes: ["violations"] }).then((r) => r.violations)');
   return violations
