@@ -109,6 +109,7 @@ for (const dialect of DIALECTS) {
       event: [`{ event(tenant: "${w.tenant.uid}", id: "${w.eventId}") { id payload deliveries { attempts { responseBody } } } }`],
       report: [`{ report(tenant: "${w.tenant.uid}", from: "2020-01-01T00:00:00Z") { totals { accepted } } }`],
       tenants: [],
+      tenant: [`{ tenant(id: "${w.tenant.uid}") { id name } }`, `{ tenant(id: "${w.tenant.id}") { id name } }`],
       auditLog: [],
       users: [],
       // Operators only, and no tenant's: test/graphql-keys.test.ts refuses tenant and client-token

@@ -222,8 +222,8 @@ async function shape(db: Db): Promise<Shape> {
         [t],
       )) {
         if (ix.origin === 'pk') continue; // from the table's columns above
-        const on = (await db.all<{ name: string }>('SELECT name FROM pragma_index_info($1) ORDER BY seqno', [ix.name]))
-          .map((c) => c.name)
+        const on = (await db.all<{ name: string | null }>('SELECT name FROM pragma_index_info($1) ORDER BY seqno', [ix.name]))
+          .map((c) => c.name ?? '(expression)') // an index on lower(uid) names no column; Postgres's shows alike, below
           .join(', ');
         if (ix.origin === 'u') table(t).keys.push(`UNIQUE (${on})`);
         else table(t).indexes.push(`${ix.unique ? 'UNIQUE ' : ''}INDEX ${ix.name} (${on})${ix.partial ? ' WHERE …' : ''}`);
@@ -250,7 +250,7 @@ async function shape(db: Db): Promise<Shape> {
         c.column_default?.replace(/::[a-z ]+$/, '').replace(/^'(-\d+)'$/, '$1') ?? null,
       );
     const names = (rel: string, keys: string) =>
-      `(SELECT string_agg(a.attname, ', ' ORDER BY k.n) FROM unnest(${keys}) WITH ORDINALITY k(attnum, n) JOIN pg_attribute a ON a.attrelid = ${rel} AND a.attnum = k.attnum)`;
+      `(SELECT string_agg(coalesce(a.attname, '(expression)'), ', ' ORDER BY k.n) FROM unnest(${keys}) WITH ORDINALITY k(attnum, n) LEFT JOIN pg_attribute a ON a.attrelid = ${rel} AND a.attnum = k.attnum)`;
     const constraints = await db.all<{ t: string; contype: string; cols: string; ref: string; refcols: string; confdeltype: string }>(
       `SELECT c.conrelid::regclass::text AS t, c.contype, ${names('c.conrelid', 'c.conkey')} AS cols,
               c.confrelid::regclass::text AS ref, ${names('c.confrelid', 'c.confkey')} AS refcols, c.confdeltype

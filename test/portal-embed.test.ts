@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from './helpers/browser.js';
+import { launchChromium, screenshot, seriousA11yViolations } from './helpers/browser.js';
 import { startHerald, type TestHerald } from './helpers/herald.js';
 import { Receiver } from './helpers/receiver.js';
 
@@ -11,10 +11,28 @@ import { Receiver } from './helpers/receiver.js';
 // in a real Chromium: no login, one tenant, callbacks to the host page; refused to an origin the
 // public key does not allow, and to a client token used or expired.
 
-/** A host page on its own origin (its own port), opening the portal with the token of its query string. */
+/** The host app's logo, served by the host page's own server (an origin the public key allows). */
+const LOGO = `<svg xmlns="http://www.w3.org/2000/svg" width="120" height="32" viewBox="0 0 120 32">
+<rect width="120" height="32" rx="6" fill="#0a7f5a"/><text x="60" y="21" font-size="14" text-anchor="middle" fill="#fff">Host app</text></svg>`;
+
+/**
+ * A host page on its own origin (its own port), opening the portal with the token of its query
+ * string; ?dark=1 and ?logo=1 add those to the theme (the logo from this server).
+ */
 async function hostServer(heraldUrl: string): Promise<{ origin: string; close: () => Promise<void> }> {
   const server = http.createServer((req, res) => {
-    const q = new URL(req.url!, 'http://x').searchParams;
+    const url = new URL(req.url!, 'http://x');
+    if (url.pathname === '/logo.svg') {
+      res.writeHead(200, { 'content-type': 'image/svg+xml' });
+      res.end(LOGO);
+      return;
+    }
+    const q = url.searchParams;
+    const theme = {
+      accent: '#0a7f5a',
+      ...(q.get('logo') ? { logo: `http://${req.headers.host}/logo.svg` } : {}),
+      ...(q.get('dark') ? { dark: true } : {}),
+    };
     res.writeHead(200, { 'content-type': 'text/html' });
     res.end(`<!doctype html><title>Host app</title><h1>Host app</h1><div id="portal" style="height:900px"></div>
 <script src="${heraldUrl}/portal/embed.js"></script>
@@ -25,7 +43,7 @@ async function hostServer(heraldUrl: string): Promise<{ origin: string; close: (
     clientToken: ${JSON.stringify(q.get('ct'))},
     container: document.getElementById('portal'),
     onEvent: (name, metadata) => window.heraldEvents.push({ name, metadata }),
-    theme: { accent: '#0a7f5a' },
+    theme: ${JSON.stringify(theme)},
   });
 </script>`);
   });
@@ -99,6 +117,43 @@ describe('portal: embedded in another site, with callbacks', () => {
       ['READY', 'ENDPOINT_CREATED', 'TEST_EVENT_SENT', 'EXIT'],
     );
     assert.equal(rx.received.filter((r) => r.path === '/embedded').length, 1);
+    await context.close();
+  });
+
+  it("takes the host's theme: its logo, and a dark palette that stays readable", async () => {
+    await h.api('POST', '/v1/tenants/acme/endpoints', { url: `${rx.url}/themed` }); // a card to see
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${host.origin}/?pk=${publicKey}&ct=${await mint()}&dark=1&logo=1`);
+    await waitForEvent(page, 'READY');
+    const frame = page.frameLocator('iframe[title="Webhooks"]');
+    await frame.getByRole('heading', { name: 'Webhooks' }).waitFor();
+    // The logo, from the host's origin (the frame's Content-Security-Policy allows it), loaded.
+    const logo = frame.locator('header img.logo');
+    await logo.waitFor();
+    assert.equal(await logo.getAttribute('src'), `${host.origin}/logo.svg`);
+    const portal = page.frames().find((f) => f.url().startsWith(h.url))!;
+    const loaded = "(() => { const img = document.querySelector('header img.logo'); return img.complete && img.naturalWidth > 0; })()";
+    assert.equal(await portal.evaluate(loaded), true, 'the logo loaded');
+    // The dark palette: the page's background and text, and a card's.
+    const colours = await portal.evaluate(`(() => {
+      const style = (el) => getComputedStyle(el);
+      return {
+        background: style(document.documentElement).backgroundColor,
+        text: style(document.documentElement).color,
+        card: style(document.querySelector('.card')).backgroundColor,
+      };
+    })()`);
+    assert.deepEqual(colours, { background: 'rgb(20, 23, 32)', text: 'rgb(230, 232, 239)', card: 'rgb(28, 32, 48)' });
+    // Readable in the dark: axe (contrast above all) on the list of endpoints, the endpoint form and the logs.
+    assert.deepEqual(await seriousA11yViolations(portal), [], 'webhooks');
+    await screenshot(page, 'embed-dark');
+    await frame.getByRole('button', { name: 'Add endpoint' }).click();
+    await frame.getByLabel('Endpoint URL').waitFor();
+    assert.deepEqual(await seriousA11yViolations(portal), [], 'the endpoint form');
+    await frame.getByRole('link', { name: 'Logs' }).click();
+    await frame.getByRole('heading', { name: 'Logs' }).waitFor();
+    assert.deepEqual(await seriousA11yViolations(portal), [], 'logs');
     await context.close();
   });
 

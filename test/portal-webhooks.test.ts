@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { launchChromium, logInThroughPortal, openPortal, type PortalPage, screenshot } from './helpers/browser.js';
+import { launchChromium, logInThroughPortal, openPortal, pickTenant, type PortalPage, screenshot } from './helpers/browser.js';
 import { PASSWORD, makeUser } from './helpers/graphql.js';
 import { startHerald, type TestHerald } from './helpers/herald.js';
 import { Receiver } from './helpers/receiver.js';
@@ -29,7 +29,7 @@ for (const dialect of DIALECTS) {
       const u = await makeUser(h, { role: 'operator' });
       p = await openPortal(browser, h.url);
       await logInThroughPortal(p.page, { email: u.email, password: PASSWORD, code: u.code() });
-      await p.page.getByLabel('Tenant').selectOption({ label: 'Acme (acme)' });
+      await pickTenant(p.page, 'Acme (acme)');
     });
     after(async () => {
       await p?.context.close();

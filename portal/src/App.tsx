@@ -1,6 +1,7 @@
-import { lazy, Suspense, useEffect } from 'react';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import { graphql } from './api/graphql';
-import { logOut, useSession, type Viewer } from './api/session';
+import { ApiError } from './api/client';
+import { logOut, request, useSession, type Viewer } from './api/session';
 import { navigate, useLocation } from './router';
 import { chooseTenant, useChosenTenant } from './tenant';
 import { Login } from './screens/Login';
@@ -16,22 +17,29 @@ import { AuditLog } from './screens/AuditLog';
 import { ApiKeys } from './screens/ApiKeys';
 import { ErrorNote } from './ui/ErrorNote';
 import { Link } from './ui/Link';
-import { useQuery } from './ui/useQuery';
+import { TenantPicker, type TenantChoice } from './ui/TenantPicker';
 
 // The Builder (GraphiQL and its editor) is megabytes: loaded only when opened.
 const Builder = lazy(() => import('./screens/Builder'));
 
-const TENANTS = graphql(`
-  query Tenants($after: String) {
-    tenants(first: 100, after: $after) {
+// The top bar's tenant: the remembered one looked up by id (it may be anywhere in a long list), or
+// else the newest of the person's own.
+const TENANT = graphql(`
+  query RememberedTenant($id: ID!) {
+    tenant(id: $id) {
+      id
+      uid
+      name
+    }
+  }
+`);
+const FIRST_TENANTS = graphql(`
+  query FirstTenants {
+    tenants(first: 20) {
       nodes {
         id
         uid
         name
-      }
-      pageInfo {
-        hasNextPage
-        endCursor
       }
     }
   }
@@ -105,7 +113,7 @@ function Shell({ viewer }: { viewer: Viewer }) {
           </ul>
         </nav>
         <div className="whoami">
-          {operator ? <TenantPicker chosen={chosen} /> : <span className="tenant-name">Tenant {viewer.tenant?.uid}</span>}
+          {operator ? <TopTenantPicker chosen={chosen} /> : <span className="tenant-name">Tenant {viewer.tenant?.uid}</span>}
           <span
             className={`env env-${viewer.environment.toLowerCase()}`}
             title="Sessions are bound to one environment: log out and in again to change it"
@@ -124,7 +132,10 @@ function Shell({ viewer }: { viewer: Viewer }) {
         {needsTenant ? (
           <section>
             <h1>Pick a tenant</h1>
-            <p>You are an operator: every screen but the GraphQL Builder shows one tenant. Choose it with Tenant at the top.</p>
+            <p>
+              You are an operator: Webhooks, Logs, Users, Reports and Sources show one tenant. Choose it with Tenant at the top. Team, API
+              keys, Audit log and the GraphQL Builder need none.
+            </p>
           </section>
         ) : (
           <Screen path={path} tenant={tenant} viewer={viewer} />
@@ -163,29 +174,52 @@ function Screen({ path, tenant, viewer }: { path: string; tenant: string | null;
   );
 }
 
-function TenantPicker({ chosen }: { chosen: string | null }) {
-  const q = useQuery(TENANTS, { after: null });
-  const tenants = q.data?.tenants.nodes ?? [];
+function TopTenantPicker({ chosen }: { chosen: string | null }) {
+  const [current, setCurrent] = useState<TenantChoice | null>(null);
+  const [error, setError] = useState<unknown>();
   useEffect(() => {
-    // Nothing chosen yet (or a remembered tenant that no longer exists): start on the first
-    // tenant of the person's own (not Herald's operator tenant, whose uid starts with "_").
-    if (!q.data) return;
-    if (chosen && tenants.some((t) => t.id === chosen || t.uid === chosen)) return;
-    chooseTenant((tenants.find((t) => !t.uid.startsWith('_')) ?? tenants[0])?.id ?? null);
-  }, [q.data]);
-  if (q.error) return <ErrorNote error={q.error} />;
-  const value = tenants.find((t) => t.id === chosen || t.uid === chosen)?.id ?? '';
+    if (chosen && current && (current.id === chosen || current.uid === chosen)) return;
+    let live = true;
+    void (async () => {
+      try {
+        if (chosen) {
+          try {
+            const t = (await request(TENANT, { id: chosen })).tenant;
+            if (!live) return;
+            setCurrent(t);
+            if (t.id !== chosen) chooseTenant(t.id);
+            return;
+          } catch (err) {
+            // A remembered tenant that no longer exists is replaced below; anything else is said.
+            if (!(err instanceof ApiError && err.code === 'NOT_FOUND')) throw err;
+          }
+        }
+        // Nothing chosen yet: the newest tenant of the person's own (not Herald's operator
+        // tenant, whose uid starts with "_").
+        const tenants = (await request(FIRST_TENANTS, {})).tenants.nodes;
+        if (!live) return;
+        const first = tenants.find((t) => !t.uid.startsWith('_')) ?? tenants[0] ?? null;
+        setCurrent(first);
+        chooseTenant(first?.id ?? null);
+      } catch (err) {
+        if (live) setError(err);
+      }
+    })();
+    return () => {
+      live = false;
+    };
+  }, [chosen]);
+  if (error) return <ErrorNote error={error} />;
   return (
-    <label className="tenant-picker">
-      Tenant
-      <select value={value} onChange={(e) => chooseTenant(e.target.value || null)}>
-        <option value="">{q.loading ? 'Loading…' : tenants.length ? 'Choose a tenant' : 'No tenants yet'}</option>
-        {tenants.map((t) => (
-          <option key={t.id} value={t.id}>
-            {t.name || t.uid} ({t.uid})
-          </option>
-        ))}
-      </select>
-    </label>
+    <TenantPicker
+      label="Tenant"
+      layout="inline"
+      value={current}
+      placeholder={chosen && !current ? 'Loading…' : undefined}
+      onChange={(t) => {
+        setCurrent(t);
+        chooseTenant(t?.id ?? null);
+      }}
+    />
   );
 }

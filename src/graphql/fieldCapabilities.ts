@@ -22,6 +22,8 @@ export const FIELD_NEEDS: Record<string, Record<string, FieldNeed>> = {
     viewer: 'session',
     // A tenant session lists its own tenant only: what viewer.tenant already shows.
     tenants: 'session',
+    // By id or uid: an operator reaches every tenant, a tenant session its own only (resolveTenant).
+    tenant: 'session',
     // The environment's catalog, the same for every tenant (and published as docs/webhooks.md).
     eventTypes: 'session',
     customers: 'customers:read',

@@ -125,6 +125,12 @@ const connection = <T, U>(page: Page<T>, map: (t: T) => U, args: PageArgs) => ({
   },
 });
 
+/**
+ * What tenants(search:) keeps, for the one tenant a tenant session lists (its own, already loaded):
+ * the same rule as listTenants' SQL, with JavaScript's case folding for the database's.
+ */
+const matchesSearch = (t: Tenant, search: string) =>
+  t.id === search || [t.uid, t.name].some((s) => s.toLowerCase().startsWith(search.toLowerCase()));
 const tenantNode = (t: Tenant) => ({ id: t.id, uid: t.uid, name: t.name, createdAt: t.createdAt });
 const customerNode = (c: Customer) => ({ ...c, kind: c.kind.toUpperCase() });
 const endpointNode = (e: Endpoint) => ({ ...e, format: e.format.toUpperCase() });
@@ -441,12 +447,19 @@ export const authenticatedResolvers: Record<string, unknown> = {
     async tenants(_p: unknown, args: Args, ctx: AuthenticatedContext) {
       const at = pageArgs(args, 'tenants');
       const { limit, cursor } = at;
+      const search = args.search ?? undefined;
+      if (search !== undefined && (search.length < 1 || search.length > 200))
+        throw badRequest('search must be 1 to 200 characters (leave it out to list every tenant)');
       // A session bound to one tenant lists that tenant only, as a tenant key would see it.
       if (ctx.actor.tenantId) {
         const own = await tenantFor(ctx, null);
-        return connection({ data: cursor ? [] : [own], nextCursor: null }, tenantNode, at);
+        const found = cursor === undefined && (search === undefined || matchesSearch(own, search));
+        return connection({ data: found ? [own] : [], nextCursor: null }, tenantNode, at);
       }
-      return connection(await listTenants(ctx.deps.db, ctx.deps.box, ctx.actor.environmentId, limit, cursor), tenantNode, at);
+      return connection(await listTenants(ctx.deps.db, ctx.deps.box, ctx.actor.environmentId, { limit, cursor, search }), tenantNode, at);
+    },
+    async tenant(_p: unknown, args: Args, ctx: AuthenticatedContext) {
+      return tenantNode(await tenantFor(ctx, args.id));
     },
     async customers(_p: unknown, args: Args, ctx: AuthenticatedContext) {
       const t = await tenantFor(ctx, args.tenant);

@@ -583,7 +583,10 @@ export const authenticatedTypeDefs = /* GraphQL */ `
     viewer: Viewer!
     "Operators only: the users of this environment (and operators of every environment)."
     users(first: Int, after: String): UserConnection!
-    tenants(first: Int, after: String): TenantConnection!
+    "Newest first. search (1 to 200 characters) keeps the tenants whose uid or name starts with it, ignoring case, and the one whose id it is. A tenant session lists its own tenant only."
+    tenants(search: String, first: Int, after: String): TenantConnection!
+    "One tenant by its id or uid; a tenant session reaches its own only."
+    tenant(id: ID!): Tenant!
     customers(tenant: ID, search: String, kind: CustomerKind, first: Int, after: String): CustomerConnection!
     "One customer: by its id, or by its key with tenant."
     customer(customerId: ID!, tenant: ID): Customer!

@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/db.js';
+import type { Dialect, Queryable } from '../db/db.js';
 import { isUniqueViolation } from '../db/db.js';
 import { HeraldError, notFound } from '../errors.js';
 import { newId, randomToken } from '../ids.js';
@@ -94,21 +94,53 @@ export async function findTenant(q: Queryable, box: SecretBox, environmentId: st
   return row && toTenant(row, box);
 }
 
+// A search keeps the tenants whose uid or name starts with $4 ignoring case, and the one whose id
+// is $4 (a pasted id). "Starts with" is written as a range, lower($4) <= lower(x) < lower($5), $5
+// being $4 followed by the greatest code point: every string that starts with $4 sorts in it, and
+// only those. Not `LIKE '…%'`: SQLite never answers LIKE from an index on an expression, and
+// Postgres only from a text_pattern_ops one; a range is what the indexes of migration 020
+// (environment, lower(uid)) and (environment, lower(name)) answer on both, each dialect ORing the
+// two ranges and the id, then sorting the few rows found. The text goes through the same lower()
+// as the column, so both sides fold case alike: every letter on Postgres, ASCII letters only on
+// SQLite (its lower() knows no others).
+//
+// Per dialect: Postgres compares in the "C" collation its indexes are built in (byte order, where
+// a prefix is one range, whatever the database's locale). SQLite plans without statistics (Herald
+// does not ANALYZE), guessing that an environment holds a handful of tenants, and would then read
+// the whole environment from the first column of an index and sort it; likely() tells it that most
+// tenants are in the environment, so it takes the ranges.
+const LIST = `SELECT ${COLUMNS} FROM tenants WHERE environment_id = $1 AND (CAST($2 AS text) IS NULL OR id < $2)
+  ORDER BY id DESC LIMIT $3`;
+const SEARCH: Record<Dialect, string> = {
+  sqlite: `SELECT ${COLUMNS} FROM tenants
+            WHERE likely(environment_id = $1) AND (CAST($2 AS text) IS NULL OR id < $2)
+              AND (id = $4
+                   OR (lower(uid) >= lower($4) AND lower(uid) < lower($5))
+                   OR (lower(name) >= lower($4) AND lower(name) < lower($5)))
+            ORDER BY id DESC LIMIT $3`,
+  postgres: `SELECT ${COLUMNS} FROM tenants
+              WHERE environment_id = $1 AND (CAST($2 AS text) IS NULL OR id < $2)
+                AND (id = $4
+                     OR (lower(uid) COLLATE "C" >= lower($4) AND lower(uid) COLLATE "C" < lower($5))
+                     OR (lower(name) COLLATE "C" >= lower($4) AND lower(name) COLLATE "C" < lower($5)))
+              ORDER BY id DESC LIMIT $3`,
+};
+
+/** A page of the environment's tenants, newest first; `search`: see SEARCH above. */
 export async function listTenants(
   q: Queryable,
   box: SecretBox,
   environmentId: string,
-  limit: number,
-  cursor?: string,
+  opts: { limit: number; cursor?: string; search?: string },
 ): Promise<Page<Tenant>> {
-  const rows = await q.all<TenantRow>(
-    `SELECT ${COLUMNS} FROM tenants WHERE environment_id = $1 AND (CAST($2 AS text) IS NULL OR id < $2)
-     ORDER BY id DESC LIMIT $3`,
-    [environmentId, cursor ?? null, limit + 1],
-  );
+  const page = [environmentId, opts.cursor ?? null, opts.limit + 1];
+  const rows =
+    opts.search === undefined
+      ? await q.all<TenantRow>(LIST, page)
+      : await q.all<TenantRow>(SEARCH[q.dialect], [...page, opts.search, opts.search + '\u{10FFFF}']);
   return pageOf(
     rows.map((r) => toTenant(r, box)),
-    limit,
+    opts.limit,
   );
 }
 

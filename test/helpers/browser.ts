@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Frame, type Page } from 'playwright-core';
 
 /** Debian's Chromium (apt-get install chromium; .ci/run installs it when it is missing). */
 export const CHROMIUM = process.env.TEST_CHROMIUM ?? '/usr/bin/chromium';
@@ -76,6 +76,15 @@ export async function logInThroughPortal(
   await page.getByRole('navigation', { name: 'Main' }).waitFor();
 }
 
+/**
+ * Picks a tenant in a tenant picker (portal/src/ui/TenantPicker.tsx) as a person does: types the
+ * start of its name (or `type`) into the field, then clicks the option, named "Name (uid)".
+ */
+export async function pickTenant(page: Page, option: string, opts: { label?: string; type?: string } = {}): Promise<void> {
+  await page.getByRole('combobox', { name: opts.label ?? 'Tenant', exact: true }).fill(opts.type ?? option.replace(/ \([^)]*\)$/, ''));
+  await page.getByRole('option', { name: option, exact: true }).click();
+}
+
 /** Screenshots for docs/portal.md, when TEST_SCREENSHOTS names a folder (they are not needed otherwise). */
 export async function screenshot(page: Page, name: string): Promise<void> {
   const dir = process.env.TEST_SCREENSHOTS;
@@ -97,11 +106,11 @@ export interface AxeViolation {
 }
 
 /**
- * axe-core's serious and critical violations on the page as it is now (WCAG 2.1 A and AA rules and
- * best practices). axe is evaluated through the DevTools protocol, which the page's
- * Content-Security-Policy (scripts from Herald only) does not govern.
+ * axe-core's serious and critical violations on the page, or in one frame such as the embedded
+ * portal's, as it is now (WCAG 2.1 A and AA rules and best practices). axe is evaluated through the
+ * DevTools protocol, which the page's Content-Security-Policy (scripts from Herald only) does not govern.
  */
-export async function seriousA11yViolations(page: Page): Promise<string[]> {
+export async function seriousA11yViolations(page: Page | Frame): Promise<string[]> {
   if (!(await page.evaluate('typeof window.axe === "object"'))) await page.evaluate(axeSource);
   const violations = await page.evaluate<AxeViolation[]>('axe.run(document, { resultTypes: ["violations"] }).then((r) => r.violations)');
   return violations

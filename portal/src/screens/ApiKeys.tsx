@@ -2,7 +2,7 @@ import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { graphql, type ResultOf } from '../api/graphql';
 import { request } from '../api/session';
 import { ErrorNote } from '../ui/ErrorNote';
-import { useQuery } from '../ui/useQuery';
+import { TenantPicker, type TenantChoice } from '../ui/TenantPicker';
 
 const KEYS = graphql(`
   query ApiKeys($after: String) {
@@ -26,17 +26,6 @@ const KEYS = graphql(`
       pageInfo {
         hasNextPage
         endCursor
-      }
-    }
-  }
-`);
-const TENANTS = graphql(`
-  query KeyTenants {
-    tenants(first: 100) {
-      nodes {
-        id
-        uid
-        name
       }
     }
   }
@@ -302,10 +291,9 @@ function NewKey({ made, onDone }: { made: { key: string; kind: Kind }; onDone: (
 /** Create a key: secret or public, every tenant or one, the origins of a public key, an expiry. */
 function CreateForm({ onCreated }: { onCreated: (key: string, kind: Kind) => void }) {
   const id = useId();
-  const tenants = useQuery(TENANTS, {});
   const [kind, setKind] = useState<Kind>('SECRET');
   const [name, setName] = useState('');
-  const [tenant, setTenant] = useState('');
+  const [tenant, setTenant] = useState<TenantChoice | null>(null);
   const [origins, setOrigins] = useState('');
   const [expiry, setExpiry] = useState(0);
   const [busy, setBusy] = useState(false);
@@ -320,7 +308,7 @@ function CreateForm({ onCreated }: { onCreated: (key: string, kind: Kind) => voi
         input: {
           kind,
           name: name.trim() || null,
-          tenant: tenant || null,
+          tenant: tenant?.id ?? null,
           allowedOrigins: kind === 'PUBLIC' ? originsOf(origins) : null,
           expiresInSeconds: EXPIRIES[expiry].seconds,
         },
@@ -338,7 +326,7 @@ function CreateForm({ onCreated }: { onCreated: (key: string, kind: Kind) => voi
   return (
     <form className="card" onSubmit={(e) => void submit(e)} aria-labelledby={`${id}-new`}>
       <h2 id={`${id}-new`}>Create a key</h2>
-      <ErrorNote error={error ?? tenants.error} />
+      <ErrorNote error={error} />
       <div className="field">
         <label htmlFor={`${id}-kind`}>Kind of key</label>
         <select id={`${id}-kind`} value={kind} onChange={(e) => setKind(e.target.value as Kind)}>
@@ -357,20 +345,15 @@ function CreateForm({ onCreated }: { onCreated: (key: string, kind: Kind) => voi
         />
         <small id={`${id}-name-hint`}>Optional: a label for the list, like "deploy bot".</small>
       </div>
-      <div className="field">
-        <label htmlFor={`${id}-scope`}>Scope</label>
-        <select id={`${id}-scope`} value={tenant} onChange={(e) => setTenant(e.target.value)} aria-describedby={`${id}-scope-hint`}>
-          <option value="">Every tenant (an operator key)</option>
-          {(tenants.data?.tenants.nodes ?? [])
-            .filter((t) => !t.uid.startsWith('_'))
-            .map((t) => (
-              <option key={t.id} value={t.id}>
-                Only {t.name} ({t.uid})
-              </option>
-            ))}
-        </select>
-        <small id={`${id}-scope-hint`}>A key scoped to one tenant reaches that tenant only.</small>
-      </div>
+      <TenantPicker
+        label="Scope"
+        value={tenant}
+        onChange={setTenant}
+        noneLabel="Every tenant (an operator key)"
+        placeholder="Every tenant, or type a tenant's uid or name"
+        hideSystem
+        hint="A key scoped to one tenant reaches that tenant only."
+      />
       {kind === 'PUBLIC' && (
         <div className="field">
           <label htmlFor={`${id}-origins`}>Allowed origins</label>

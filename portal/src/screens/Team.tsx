@@ -2,6 +2,7 @@ import { useId, useState, type FormEvent } from 'react';
 import { graphql, type ResultOf } from '../api/graphql';
 import { request } from '../api/session';
 import { ErrorNote } from '../ui/ErrorNote';
+import { TenantPicker, type TenantChoice } from '../ui/TenantPicker';
 import { useQuery } from '../ui/useQuery';
 
 const USERS = graphql(`
@@ -23,17 +24,6 @@ const USERS = graphql(`
       pageInfo {
         hasNextPage
         endCursor
-      }
-    }
-  }
-`);
-const TENANTS = graphql(`
-  query TeamTenants {
-    tenants(first: 100) {
-      nodes {
-        id
-        uid
-        name
       }
     }
   }
@@ -90,10 +80,9 @@ type Role = 'OPERATOR' | 'TENANT';
 export function Team() {
   const id = useId();
   const users = useQuery(USERS, { after: null });
-  const tenants = useQuery(TENANTS, {});
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<Role>('TENANT');
-  const [tenant, setTenant] = useState('');
+  const [tenant, setTenant] = useState<TenantChoice | null>(null);
   const [password, setPassword] = useState('');
   const [enrolAtFirstLogin, setEnrolAtFirstLogin] = useState(false);
   const [shown, setShown] = useState<SecondFactor | null>(null);
@@ -111,10 +100,14 @@ export function Team() {
   };
   const create = (e: FormEvent) => {
     e.preventDefault();
+    if (role === 'TENANT' && !tenant) {
+      setError(new Error('Choose their tenant: type the start of its uid or name in Their tenant, then pick it in the list.'));
+      return;
+    }
     setBusy(true);
     void act(async () => {
       const r = await request(CREATE, {
-        input: { email, role, tenant: role === 'TENANT' ? tenant : null, password, enrolAtFirstLogin },
+        input: { email, role, tenant: role === 'TENANT' ? (tenant?.id ?? null) : null, password, enrolAtFirstLogin },
       });
       setShown(r.createUser);
       setEmail('');
@@ -194,21 +187,7 @@ export function Team() {
             <option value="OPERATOR">Operator (every tenant of this environment)</option>
           </select>
         </div>
-        {role === 'TENANT' && (
-          <div className="field">
-            <label htmlFor={`${id}-tenant`}>Their tenant</label>
-            <select id={`${id}-tenant`} required value={tenant} onChange={(e) => setTenant(e.target.value)}>
-              <option value="">Choose</option>
-              {(tenants.data?.tenants.nodes ?? [])
-                .filter((t) => !t.uid.startsWith('_'))
-                .map((t) => (
-                  <option key={t.id} value={t.id}>
-                    {t.name} ({t.uid})
-                  </option>
-                ))}
-            </select>
-          </div>
-        )}
+        {role === 'TENANT' && <TenantPicker label="Their tenant" value={tenant} onChange={setTenant} hideSystem />}
         <div className="field">
           <label htmlFor={`${id}-password`}>Their first password</label>
           <input

@@ -68,14 +68,14 @@ export default async function tenantRoutes(app: Api, { db, auth, box, receivingS
       schema: {
         tags,
         summary: 'List tenants',
-        description: 'Every tenant of the environment, oldest first, a page at a time. Operator keys only.',
+        description: 'Every tenant of the environment, newest first, a page at a time. Operator keys only.',
         querystring: ListQuery,
         response: { 200: page(Type.Ref('Tenant')), ...errors(400, 401, 403) },
       },
     },
     async (req) => {
       const q = req.query;
-      return listTenants(db, box, req.actor.environmentId, q.limit, q.cursor);
+      return listTenants(db, box, req.actor.environmentId, { limit: q.limit, cursor: q.cursor });
     },
   );
 
