@@ -102,6 +102,7 @@ export async function createHerald(
         onInboundReceived: () => inbound?.wake(),
         receivingSources: new TtlCache(5000),
         metrics,
+        clock,
       },
       log,
     );

@@ -48,6 +48,7 @@ const RECORDED = [
   '015_report_rollups.sql',
   '016_session_capabilities.sql',
   '017_enrolment_tickets.sql',
+  '018_listen_endpoints.sql',
 ];
 
 for (const dialect of DIALECTS) {

@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify';
 import type { Config } from '../config.js';
 import type { Db } from '../db/db.js';
+import type { Clock } from '../delivery/dispatcher.js';
 import type { AddressPolicy } from '../endpoints/urlPolicy.js';
 import type { EventWriter } from '../events/eventWriter.js';
 import type { SecretBox } from '../secrets/secretBox.js';
@@ -30,6 +31,8 @@ export interface ApiDeps {
   receivingSources: TtlCache<ReceivingSource | null>;
   /** This node's counters (GET /metrics). */
   metrics: Metrics;
+  /** The database's clock (db/clock.ts): what listeners lease is compared across nodes. */
+  clock: Clock;
 }
 
 /**

@@ -39,6 +39,7 @@ export interface Config {
   tenantConcurrency: number;
   endpointConcurrency: number;
   pollIntervalMs: number;
+  listenExpiryMs: number;
   circuitThreshold: number;
   circuitCooldownMs: number;
   disableAfterMs: number;
@@ -62,6 +63,8 @@ export interface Config {
   payloadRetentionDays: number;
   attemptRetentionDays: number;
   maintenanceIntervalMs: number;
+  cliUrl: string | undefined;
+  cliKey: string | undefined;
 }
 
 /** Reads another setting, for a default or a check that depends on it. */
@@ -88,6 +91,11 @@ export const GROUPS = {
   },
   accounts: { title: 'Accounts', intro: 'People who log in (see [accounts](accounts.md)).' },
   retention: { title: 'Retention and maintenance', intro: 'How long Herald keeps what it stores, and how often it cleans up.' },
+  cli: {
+    title: 'Command line',
+    intro:
+      'Read by the `herald` commands only, never by the server: which Herald `herald listen`, `trigger`, `tail` and `recover` talk to (see [the CLI](cli.md)). Unset, they work on the database the other settings name.',
+  },
 } as const;
 
 export type GroupId = keyof typeof GROUPS;
@@ -279,6 +287,14 @@ export const SETTINGS: { readonly [K in keyof Config]: Setting<Config[K]> } = {
     default: '1000',
     description:
       'How often, in milliseconds, an idle worker looks for deliveries that have come due: retries, and events accepted by another process (a process that runs both roles sends the events it accepts at once).',
+  }),
+
+  listenExpiryMs: of(duration(), {
+    env: 'HERALD_LISTEN_EXPIRY',
+    group: 'delivery',
+    default: '10m',
+    description:
+      'A `herald listen` endpoint that no connection has renewed for this long is deleted by maintenance, and what still waited for it fails (see [the CLI](cli.md#herald-listen)). A connected listener renews it every 15 s, or every third of this if that is shorter.',
   }),
 
   // Endpoint health and operator events
@@ -492,4 +508,29 @@ export const SETTINGS: { readonly [K in keyof Config]: Setting<Config[K]> } = {
     default: '1000',
     description: 'How often, in milliseconds, a worker node runs recoveries and retention.',
   }),
+
+  // Command line
+  cliUrl: {
+    env: 'HERALD_URL',
+    group: 'cli',
+    type: 'http(s) URL',
+    defaultText: 'unset: the local database',
+    description:
+      'The address of a running Herald (e.g. `https://herald.example.com`): with `HERALD_KEY`, `herald listen`, `trigger`, `tail` and `recover` call its REST API instead of opening the database.',
+    read: (raw, name) => (raw === undefined ? undefined : httpUrl(raw, name).replace(/\/$/, '')),
+  },
+  cliKey: {
+    env: 'HERALD_KEY',
+    group: 'cli',
+    type: 'secret key (`sk_…`)',
+    defaultText: 'unset',
+    description:
+      'The secret key those commands call `HERALD_URL` with; its environment (sandbox or production) is the one they act in, and a tenant-scoped key reaches its own tenant only. Set both or neither.',
+    read: (raw, name) => {
+      if (raw !== undefined && !/^sk_(test|live)_\S+$/.test(raw)) {
+        throw new ConfigError(`${name} must be a secret key (sk_test_… or sk_live_…); create one with \`herald keys create\``);
+      }
+      return raw;
+    },
+  },
 };
