@@ -112,6 +112,7 @@ export async function createHerald(
         receivingSources: new TtlCache(5000),
         metrics,
         tracing,
+        clock,
       },
       log,
     );

@@ -19,6 +19,7 @@ interface World {
   inboundId: string;
   customer: any;
   plan: any;
+  listener: any;
   key: string;
 }
 
@@ -53,6 +54,7 @@ for (const dialect of DIALECTS) {
         await h.api('POST', `/v1/tenants/${uid}/customers`, { key: `key-of-${uid}`, kind: 'person', email: `secret-of-${uid}@example.com` })
       ).body;
       const plan = (await h.api('POST', `/v1/tenants/${uid}/plans`, { key: `plan-of-${uid}`, name: 'Gold' })).body;
+      const listener = (await h.api('POST', `/v1/tenants/${uid}/listeners`, { forwardTo: `http://localhost:3000/${uid}` })).body;
       return {
         tenant,
         endpoint,
@@ -63,6 +65,7 @@ for (const dialect of DIALECTS) {
         inboundId,
         customer,
         plan,
+        listener,
         key,
       };
     }
@@ -94,7 +97,9 @@ for (const dialect of DIALECTS) {
               ? ids.source.id
               : path.includes('/inbound/')
                 ? ids.inboundId
-                : ids.deliveryId;
+                : path.includes('/listeners/')
+                  ? ids.listener.id
+                  : ids.deliveryId;
     const fill = (path: string, tenant: string, ids: World) =>
       path
         .replace('{tenant}', tenant)
@@ -119,7 +124,11 @@ for (const dialect of DIALECTS) {
                     ? { key: 'k', kind: 'person' }
                     : path.endsWith('/plans')
                       ? { key: 'p', name: 'P' }
-                      : undefined;
+                      : path.endsWith('/listeners')
+                        ? { forwardTo: 'http://localhost:3000/x' }
+                        : path.endsWith('/results')
+                          ? { deliveryId: 'dlv_x', leaseToken: 'x', statusCode: 200, durationMs: 1 }
+                          : undefined;
 
     const bodyOf = (r: { method: string; path: string }) => (r.method === 'PATCH' ? {} : r.method === 'POST' ? bodyFor(r.path) : undefined);
 
@@ -137,6 +146,8 @@ for (const dialect of DIALECTS) {
         b.inboundId,
         b.customer.id,
         b.plan.id,
+        b.listener.id,
+        b.listener.secret,
         'token-of-tenant-b',
         'secret-of-tenant-b',
       ]) {
@@ -178,8 +189,10 @@ for (const dialect of DIALECTS) {
       const ev = (await h.api('GET', `/v1/tenants/tenant-b/events/${b.event.id}`)).body;
       assert.equal(ev.deliveries[0].attempts, 1, 'no resend went through');
       const eps = (await h.api('GET', '/v1/tenants/tenant-b/endpoints')).body.data;
-      assert.equal(eps.length, 1);
-      assert.equal(eps[0].enabled, true);
+      assert.deepEqual(eps.map((e: { kind: string; enabled: boolean }) => [e.kind, e.enabled]).sort(), [
+        ['http', true],
+        ['listen', true],
+      ]);
       const events = (await h.api('GET', '/v1/tenants/tenant-b/events')).body.data;
       // B's own: the one KycUpdate, its customer.created and the forwarded inbound message.
       assert.equal(events.filter((e: { type: string }) => e.type === 'KycUpdate').length, 1, 'no event was created in B');

@@ -19,6 +19,8 @@ import inboundRoutes from './routes/inbound.js';
 import customerRoutes, { Customer } from './routes/customers.js';
 import billingRoutes from './routes/billing.js';
 import keyRoutes from './routes/keys.js';
+import listenerRoutes from './routes/listeners.js';
+import liveAttemptRoutes from './routes/liveAttempts.js';
 import clientTokenRoutes from './routes/clientTokens.js';
 import { metricsRoute, probeRoutes } from './routes/probes.js';
 import graphqlRoutes from '../graphql/routes.js';
@@ -141,6 +143,8 @@ export async function buildApp(deps: ApiDeps, log: Logger): Promise<FastifyInsta
     await billingRoutes(api, deps);
     await keyRoutes(api, deps);
     await clientTokenRoutes(api, deps);
+    await listenerRoutes(api, deps);
+    await liveAttemptRoutes(api, deps);
     metricsRoute(api, deps.metrics);
   });
   await app.register(async (gql) => graphqlRoutes(gql, deps));

@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify';
 import type { Config } from '../config.js';
 import type { Db } from '../db/db.js';
+import type { Clock } from '../delivery/dispatcher.js';
 import type { AddressPolicy } from '../endpoints/urlPolicy.js';
 import type { EventWriter } from '../events/eventWriter.js';
 import type { SecretBox } from '../secrets/secretBox.js';
@@ -33,6 +34,8 @@ export interface ApiDeps {
   metrics: Metrics;
   /** OpenTelemetry spans, when OTLP is configured (null: off). */
   tracing: Tracing | null;
+  /** The database's clock (db/clock.ts): what listeners lease is compared across nodes. */
+  clock: Clock;
 }
 
 /**

@@ -12,6 +12,11 @@ import { createLogger } from '../log.js';
 import { SecretKeyError } from '../secrets/secretBox.js';
 import { createHerald } from '../herald.js';
 import { describeStartupError } from './startupErrors.js';
+import { CliError, UsageError } from './errors.js';
+import { listenCommand } from './listen.js';
+import { recoverCommand } from './recover.js';
+import { tailCommand } from './tail.js';
+import { triggerCommand } from './trigger.js';
 import { usersCommand } from './users.js';
 import { writeAudit } from '../accounts/audit.js';
 
@@ -28,9 +33,21 @@ const USAGE = `herald — self-hostable webhooks
   herald users create|list|disable|enable|reset-mfa …
                                people who log in, with their second factor (herald users help)
 
-Configuration is read from environment variables: see docs/configuration.md.`;
+  herald listen --tenant T --forward-to URL [--events A,B] [--format F]
+                               a temporary endpoint whose deliveries are posted to URL (a local
+                               server, no public address needed); Ctrl-C removes it
+  herald trigger TYPE --tenant T [--payload JSON] [--json]
+                               send the type's example payload as an event of T
+  herald tail --tenant T [--since 10m] [--json]
+                               T's delivery attempts as they happen
+  herald recover --tenant T --endpoint ID --since 2h [--until TIME]
+                               send again what failed or waits for a retry, with a progress bar
 
-class UsageError extends Error {}
+  listen, trigger, tail and recover call a running Herald when HERALD_URL and HERALD_KEY are set,
+  else they work on the local database (add --env sandbox|production when a uid is in both).
+  See docs/cli.md.
+
+Configuration is read from environment variables: see docs/configuration.md.`;
 
 /**
  * A server's heap: by default V8 lets the old generation grow to several times what is alive
@@ -264,6 +281,10 @@ export async function main(argv: string[]): Promise<void> {
     if (cmd === 'keys' && sub === 'list') return await keysList(rest);
     if (cmd === 'keys' && sub === 'revoke') return await keysRevoke(rest);
     if (cmd === 'users') return await usersCommand(argv.slice(1));
+    if (cmd === 'listen') return await listenCommand(argv.slice(1));
+    if (cmd === 'trigger') return await triggerCommand(argv.slice(1));
+    if (cmd === 'tail') return await tailCommand(argv.slice(1));
+    if (cmd === 'recover') return await recoverCommand(argv.slice(1));
     if (!cmd || cmd === 'help' || cmd === '--help' || cmd === '-h') {
       process.stdout.write(USAGE + '\n');
       return;
@@ -278,6 +299,10 @@ export async function main(argv: string[]): Promise<void> {
     if (err instanceof ConfigError || err instanceof SecretKeyError || err instanceof HeraldError) {
       process.stderr.write(`herald: ${err.message}\n`);
       process.exit(2);
+    }
+    if (err instanceof CliError) {
+      process.stderr.write(`herald: ${err.message}\n`);
+      process.exit(1);
     }
     let config: Config | undefined;
     try {

@@ -39,6 +39,7 @@ export interface Config {
   tenantConcurrency: number;
   endpointConcurrency: number;
   pollIntervalMs: number;
+  listenExpiryMs: number;
   circuitThreshold: number;
   circuitCooldownMs: number;
   disableAfterMs: number;
@@ -66,6 +67,8 @@ export interface Config {
   otlpTracesEndpoint: string | undefined;
   otelServiceName: string;
   otelSdkDisabled: boolean;
+  cliUrl: string | undefined;
+  cliKey: string | undefined;
 }
 
 /** Reads another setting, for a default or a check that depends on it. */
@@ -96,6 +99,11 @@ export const GROUPS = {
     title: 'Traces',
     intro:
       "OpenTelemetry's own variables (see [operations](operations.md#traces-opentelemetry)). The exporter also reads `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_EXPORTER_OTLP_TIMEOUT` and the batch processor's `OTEL_BSP_*` itself.",
+  },
+  cli: {
+    title: 'Command line',
+    intro:
+      'Read by the `herald` commands only, never by the server: which Herald `herald listen`, `trigger`, `tail` and `recover` talk to (see [the CLI](cli.md)). Unset, they work on the database the other settings name.',
   },
 } as const;
 
@@ -289,6 +297,14 @@ export const SETTINGS: { readonly [K in keyof Config]: Setting<Config[K]> } = {
     default: '1000',
     description:
       'How often, in milliseconds, an idle worker looks for deliveries and received webhooks that have come due: retries, and work committed by another process. A process that runs both roles sends the events it accepts at once; on Postgres, work committed by other nodes wakes a worker at once by notification, and the poll finds what a notification missed (see [running several nodes](#running-several-nodes)).',
+  }),
+
+  listenExpiryMs: of(duration(), {
+    env: 'HERALD_LISTEN_EXPIRY',
+    group: 'delivery',
+    default: '10m',
+    description:
+      'A `herald listen` endpoint that no connection has renewed for this long is deleted by maintenance, and what still waited for it fails (see [the CLI](cli.md#herald-listen)). A connected listener renews it every 15 s, or every third of this if that is shorter.',
   }),
 
   // Endpoint health and operator events
@@ -537,5 +553,30 @@ export const SETTINGS: { readonly [K in keyof Config]: Setting<Config[K]> } = {
     description: '`true` turns tracing off even when an OTLP endpoint is set.',
     // OpenTelemetry's spelling: true or false, not Herald's 1 or 0.
     read: (raw, name) => oneOf(['true', 'false'] as const).read(raw, name) === 'true',
+  },
+
+  // Command line
+  cliUrl: {
+    env: 'HERALD_URL',
+    group: 'cli',
+    type: 'http(s) URL',
+    defaultText: 'unset: the local database',
+    description:
+      'The address of a running Herald (e.g. `https://herald.example.com`): with `HERALD_KEY`, `herald listen`, `trigger`, `tail` and `recover` call its REST API instead of opening the database.',
+    read: (raw, name) => (raw === undefined ? undefined : httpUrl(raw, name).replace(/\/$/, '')),
+  },
+  cliKey: {
+    env: 'HERALD_KEY',
+    group: 'cli',
+    type: 'secret key (`sk_…`)',
+    defaultText: 'unset',
+    description:
+      'The secret key those commands call `HERALD_URL` with; its environment (sandbox or production) is the one they act in, and a tenant-scoped key reaches its own tenant only. Set both or neither.',
+    read: (raw, name) => {
+      if (raw !== undefined && !/^sk_(test|live)_\S+$/.test(raw)) {
+        throw new ConfigError(`${name} must be a secret key (sk_test_… or sk_live_…); create one with \`herald keys create\``);
+      }
+      return raw;
+    },
   },
 };

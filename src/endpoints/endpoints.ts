@@ -11,6 +11,12 @@ import type { AddressPolicy, UrlCaller } from './urlPolicy.js';
 
 export type BodyFormat = 'standard' | 'productfy' | 'original' | 'cloudevents';
 
+/**
+ * `http`: Herald's workers POST to its URL. `listen`: a temporary endpoint of `herald listen`, whose
+ * deliveries the CLI pulls and forwards to its URL itself (endpoints/listeners.ts); no worker sends them.
+ */
+export type EndpointKind = 'http' | 'listen';
+
 export interface Endpoint {
   id: string;
   tenantId: string;
@@ -30,6 +36,9 @@ export interface Endpoint {
   disabledReason: string | null;
   /** Since when it is disabled; null while enabled. */
   disabledAt: string | null;
+  kind: EndpointKind;
+  /** A listen endpoint: when it is deleted unless a connection renews it first; null for http ones. */
+  expiresAt: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -60,12 +69,14 @@ interface EndpointRow {
   ordered: number;
   disabled_reason: string | null;
   disabled_at: number | null;
+  kind: EndpointKind;
+  expires_at: number | null;
   created_at: number;
   updated_at: number;
 }
 
 const COLUMNS =
-  'id, tenant_id, url, description, event_types, format, headers, enabled, max_concurrency, rate_limit, ordered, disabled_reason, disabled_at, created_at, updated_at';
+  'id, tenant_id, url, description, event_types, format, headers, enabled, max_concurrency, rate_limit, ordered, disabled_reason, disabled_at, kind, expires_at, created_at, updated_at';
 
 const toEndpoint = (r: EndpointRow): Endpoint => ({
   id: r.id,
@@ -81,6 +92,8 @@ const toEndpoint = (r: EndpointRow): Endpoint => ({
   ordered: r.ordered === 1,
   disabledReason: r.enabled === 1 ? null : (r.disabled_reason ?? 'disabled'),
   disabledAt: r.enabled === 1 || r.disabled_at === null ? null : new Date(r.disabled_at).toISOString(),
+  kind: r.kind,
+  expiresAt: r.expires_at === null ? null : new Date(Number(r.expires_at)).toISOString(),
   createdAt: new Date(r.created_at).toISOString(),
   updatedAt: new Date(r.updated_at).toISOString(),
 });
@@ -174,14 +187,21 @@ export interface EndpointContext {
  * is locked FOR UPDATE, so concurrent creates for one tenant take turns and the count each one
  * reads includes the others' rows (SQLite's BEGIN IMMEDIATE already serialises writers). The URL
  * check, which may wait on DNS, runs before, outside the lock.
+ *
+ * `listen` makes a listen endpoint (endpoints/listeners.ts) expiring at `expiresAt`: Herald never
+ * connects to its URL (the CLI forwards to it), so the address policy does not apply; the caller
+ * has checked it is an http(s) URL.
  */
 export async function createEndpoint(
   db: Db,
   ctx: EndpointContext,
   tenantId: string,
   input: EndpointInput,
+  listen?: { expiresAt: number },
 ): Promise<Endpoint & { secret: string }> {
-  const { url, privateAllowed } = await ctx.addresses.checkEndpointUrl(input.url, ctx.environment, ctx.caller);
+  const { url, privateAllowed } = listen
+    ? { url: input.url, privateAllowed: false }
+    : await ctx.addresses.checkEndpointUrl(input.url, ctx.environment, ctx.caller);
   const eventTypes = [...new Set(input.eventTypes ?? [])];
   await checkEventTypes(db, ctx.environmentId, eventTypes);
   checkHeaders(input.headers ?? {}, ctx.tokenHeader);
@@ -200,9 +220,9 @@ export async function createEndpoint(
     const now = Date.now();
     return q.one<EndpointRow>(
       `INSERT INTO endpoints (id, tenant_id, url, description, event_types, format, headers, enabled, secret, max_concurrency, rate_limit, ordered, private_allowed, created_at, updated_at,
-                              disabled_reason, disabled_at)
+                              disabled_reason, disabled_at, kind, expires_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14,
-               CASE WHEN $8 = 0 THEN 'created disabled' END, CASE WHEN $8 = 0 THEN CAST($14 AS bigint) END) RETURNING ${COLUMNS}`,
+               CASE WHEN $8 = 0 THEN 'created disabled' END, CASE WHEN $8 = 0 THEN CAST($14 AS bigint) END, $15, $16) RETURNING ${COLUMNS}`,
       [
         newId('ep'),
         tenantId,
@@ -218,6 +238,8 @@ export async function createEndpoint(
         input.ordered ? 1 : 0,
         privateAllowed ? 1 : 0,
         now,
+        listen ? 'listen' : 'http',
+        listen?.expiresAt ?? null,
       ],
     );
   });
@@ -290,7 +312,7 @@ export async function updateEndpoint(
  * Deleting keeps the row (its deliveries and attempts stay readable) and fails what was still
  * waiting to go there, so no event stays "in progress" for an endpoint that no longer exists.
  */
-export async function deleteEndpoint(q: Queryable, tenantId: string, id: string): Promise<string[]> {
+export async function deleteEndpoint(q: Queryable, tenantId: string, id: string, reason = 'endpoint deleted'): Promise<string[]> {
   const now = Date.now();
   const n = await q.run('UPDATE endpoints SET deleted_at = $3, enabled = 0 WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL', [
     id,
@@ -298,7 +320,7 @@ export async function deleteEndpoint(q: Queryable, tenantId: string, id: string)
     now,
   ]);
   if (n === 0) throw notFound('endpoint', id);
-  return failEndpointDeliveries(q, id, 'endpoint deleted', now);
+  return failEndpointDeliveries(q, id, reason, now);
 }
 
 export async function getSecret(q: Queryable, box: SecretBox, tenantId: string, id: string): Promise<string> {

@@ -280,7 +280,8 @@ async function loadTargets(q: Queryable, box: SecretBox, tenantIds: string[]): P
       id: t.id,
       types: JSON.parse(t.event_types) as string[],
       ...endpointFields(t, box, now),
-      handOver: t.ordered !== 1 && t.consecutive_failures === 0,
+      // A listen endpoint's deliveries wait for its listener (delivery/listenerFeed.ts).
+      handOver: t.ordered !== 1 && t.consecutive_failures === 0 && t.kind !== 'listen',
     });
     byTenant.set(t.tenant_id, list);
   }

@@ -5,6 +5,7 @@ import { pruneLoginThrottle } from '../accounts/loginThrottle.js';
 import { deleteExpiredSessions } from '../accounts/sessions.js';
 import { deleteExpiredClientTokens } from '../keys/clientTokens.js';
 import { stepRecovery } from '../delivery/sql/recoverDeliveries.js';
+import { expireListeners } from '../endpoints/listeners.js';
 import { PollLoop } from '../runtime/pollLoop.js';
 import { applyRetention } from './retention.js';
 import type { Logger } from '../log.js';
@@ -55,13 +56,20 @@ export class Maintenance {
   }
 
   /**
-   * One round: up to 20 recovery batches, and once a minute retention and the removal of what
-   * expired. Answers whether it changed anything.
+   * One round: up to 20 recovery batches and the listen endpoints that expired, and once a minute
+   * retention and the removal of what else expired. Answers whether it changed anything.
    */
   async step(): Promise<boolean> {
     let worked = false;
     // Up to 20 batches per round: a large recovery moves along without starving the rest.
     for (let i = 0; i < 20 && (await stepRecovery(this.db, { batch: 500, leaseMs: 30_000, now: this.clock.now() })); i++) worked = true;
+    // Every round, not once a minute: an abandoned `herald listen` endpoint goes at its expiry
+    // (one look at the partial index endpoints_expiring when there is none).
+    const listenersExpired = await expireListeners(this.db, this.clock.now());
+    if (listenersExpired) {
+      this.log.info({ listenersExpired }, 'expired listen endpoints deleted');
+      worked = true;
+    }
     if (Date.now() - this.lastRetention >= 60_000) {
       this.lastRetention = Date.now();
       const r = await applyRetention(this.db, {

@@ -111,3 +111,45 @@ export async function firstStartForCrash(database: TestDatabase) {
   if (!key) throw new Error(`the first start printed no sandbox key:\n${first.stdout()}\n${first.stderr()}`);
   return { first, env, base: first.base, key };
 }
+
+export interface CliProcess {
+  proc: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves with the first match of `re` in stdout; rejects after `timeoutMs` with what was printed. */
+  waitFor: (re: RegExp, timeoutMs?: number) => Promise<RegExpMatchArray>;
+  exited: Promise<number | null>;
+}
+
+/** Runs a long-lived `bin/herald <args>` (listen, tail); killed with the test file like spawnHerald's. */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv): CliProcess {
+  const proc = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(proc);
+  let out = '';
+  let err = '';
+  proc.stdout.on('data', (c) => (out += c));
+  proc.stderr.on('data', (c) => (err += c));
+  const exited = new Promise<number | null>((r) =>
+    proc.on('exit', (code) => {
+      running.delete(proc);
+      r(code);
+    }),
+  );
+  const waitFor = (re: RegExp, timeoutMs = 15_000) =>
+    new Promise<RegExpMatchArray>((resolve, reject) => {
+      const check = () => {
+        const m = re.exec(out);
+        if (!m) return false;
+        clearTimeout(timer);
+        proc.stdout.off('data', check);
+        resolve(m);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        proc.stdout.off('data', check);
+        reject(new Error(`herald ${args[0]} printed no ${re} within ${timeoutMs} ms:\n${out}\n${err}`));
+      }, timeoutMs);
+      if (!check()) proc.stdout.on('data', check);
+    });
+  return { proc, stdout: () => out, stderr: () => err, waitFor, exited };
+}

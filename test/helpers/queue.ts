@@ -29,6 +29,9 @@ export interface EndpointOptions {
   failingSince?: number | null;
   disabledAt?: number | null;
   previousSecrets?: { secret: string; until: number }[];
+  /** `listen`: an endpoint of `herald listen`, expiring at `expiresAt`. */
+  kind?: 'http' | 'listen';
+  expiresAt?: number | null;
 }
 
 export interface DeliveryOptions {
@@ -148,8 +151,8 @@ export class QueueFixture {
     const previous = (o.previousSecrets ?? []).map((p) => ({ secret: this.box.seal(p.secret), until: p.until }));
     await this.db.run(
       `INSERT INTO endpoints (id, tenant_id, url, format, headers, secret, previous_secrets, ordered, enabled, disabled_reason, disabled_at, deleted_at,
-                              circuit_open_until, consecutive_failures, failing_since, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 0, 0)`,
+                              circuit_open_until, consecutive_failures, failing_since, kind, expires_at, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 0, 0)`,
       [
         id,
         tenantId,
@@ -166,6 +169,8 @@ export class QueueFixture {
         o.circuitOpenUntil ?? null,
         o.consecutiveFailures ?? 0,
         o.failingSince ?? null,
+        o.kind ?? 'http',
+        o.expiresAt ?? null,
       ],
     );
   }

@@ -17,10 +17,13 @@ import { auditRequest } from '../audit.js';
 import type { Api, ApiDeps } from '../deps.js';
 import { errors, NoContent, ListQuery, page, parseTimestamp, TenantParams, Timestamp } from '../schemas.js';
 
-const Format = Type.Union([Type.Literal('standard'), Type.Literal('productfy'), Type.Literal('original'), Type.Literal('cloudevents')], {
-  description:
-    'body format: standard (Standard Webhooks), productfy (Productfy’s webhook envelope), original (events forwarded from a source arrive with the body and headers the provider sent, unchanged, plus Herald’s signature headers; other events as standard), or cloudevents (CloudEvents 1.0 in structured mode, content type application/cloudevents+json). Every format is signed with the same Standard Webhooks headers.',
-});
+export const Format = Type.Union(
+  [Type.Literal('standard'), Type.Literal('productfy'), Type.Literal('original'), Type.Literal('cloudevents')],
+  {
+    description:
+      'body format: standard (Standard Webhooks), productfy (Productfy’s webhook envelope), original (events forwarded from a source arrive with the body and headers the provider sent, unchanged, plus Herald’s signature headers; other events as standard), or cloudevents (CloudEvents 1.0 in structured mode, content type application/cloudevents+json). Every format is signed with the same Standard Webhooks headers.',
+  },
+);
 const Headers = Type.Record(Type.String({ maxLength: 100 }), Type.String({ maxLength: 2000 }), {
   description: 'custom headers sent with every webhook',
   maxProperties: 20,
@@ -44,13 +47,20 @@ export const Endpoint = Type.Object(
         'why it is disabled: "410 Gone from the endpoint", "failing since … without a success for more than 5d", "disabled by PATCH", "created disabled"; null while enabled',
     }),
     disabledAt: Type.Union([Timestamp, Type.Null()], { description: 'since when it is disabled; null while enabled' }),
+    kind: Type.Union([Type.Literal('http'), Type.Literal('listen')], {
+      description:
+        'http: Herald posts to the URL. listen: a temporary endpoint of `herald listen`, whose deliveries the CLI pulls and posts to the URL itself (see /v1/tenants/{tenant}/listeners)',
+    }),
+    expiresAt: Type.Union([Timestamp, Type.Null()], {
+      description: 'a listen endpoint: deleted at this time unless its listener is still connected; null for http endpoints',
+    }),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   },
   { $id: 'Endpoint' },
 );
 
-const EndpointWithSecret = Type.Intersect([Type.Ref('Endpoint'), Type.Object({ secret: Type.String() })]);
+export const EndpointWithSecret = Type.Intersect([Type.Ref('Endpoint'), Type.Object({ secret: Type.String() })]);
 
 const Fields = {
   url: Type.String({ minLength: 1, maxLength: 2000 }),

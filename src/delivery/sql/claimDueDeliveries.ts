@@ -78,16 +78,24 @@ export interface ClaimedDelivery {
 // or double-claim each other's rows. SQLite has one writer at a time, so a plain
 // UPDATE … WHERE id IN (…) is atomic.
 //
-// One look at the delivery's endpoint (by primary key) answers both: circuit open, or ordered with
-// an earlier delivery still in progress. Asked as one NOT EXISTS so the planner checks `ordered`
-// before it walks deliveries_endpoint_pending: written as two subqueries, Postgres walked every
-// earlier in-progress delivery of every endpoint first (hundreds of milliseconds per claim under a
-// large backlog) and only then found the endpoint was not ordered.
+// One look at the delivery's endpoint (by primary key) answers all three: a listen endpoint, circuit
+// open, or ordered with an earlier delivery still in progress. Asked as one NOT EXISTS so the
+// planner checks `ordered` before it walks deliveries_endpoint_pending: written as two subqueries,
+// Postgres walked every earlier in-progress delivery of every endpoint first (hundreds of
+// milliseconds per claim under a large backlog) and only then found the endpoint was not ordered.
+//
+// Listen endpoints (`herald listen`, delivery/listenerFeed.ts) are never sent by a worker: the CLI
+// pulls their deliveries through claimListenerDeliveries.ts. Checked here, on the endpoint row the
+// claim reads anyway, rather than as a column of deliveries in the partial index: the plan stays
+// the same index scan of deliveries_due, and the price is a walk over a listener's due rows while
+// it has any (a connected listener takes them within a poll; an abandoned one expires in
+// HERALD_LISTEN_EXPIRY, which fails them).
 const ENDPOINT_HOLDS = (d: string) => `
   NOT EXISTS (
     SELECT 1 FROM endpoints ep
      WHERE ep.id = ${d}.endpoint_id
-       AND (ep.circuit_open_until > $1
+       AND (ep.kind = 'listen'
+            OR ep.circuit_open_until > $1
             OR (ep.ordered = 1 AND EXISTS (SELECT 1 FROM deliveries p WHERE p.endpoint_id = ep.id AND p.status = '${DeliveryStatus.InProgress}' AND p.id < ${d}.id))))`;
 
 // From the window `w` (id, tenant_id, due_at) and the loads `l` (tenant_id, load): each row's rank
@@ -103,7 +111,8 @@ const CHOOSE = (window: string, loads: string) => `
    ORDER BY load + tr, due_at
    LIMIT $2`;
 
-const CLAIM = {
+/** The claim statement of each dialect (exported for the test that reads its plan). */
+export const CLAIM = {
   postgres: `
     WITH due AS (
       SELECT d.id, d.tenant_id, d.endpoint_id, d.due_at FROM deliveries d
@@ -138,7 +147,7 @@ const CLAIM = {
  * way by the claim query and by the outbox writer's in-memory handover.
  */
 export const ENDPOINT_COLUMNS = `ep.url, ep.format, ep.headers, ep.secret, ep.previous_secrets, ep.private_allowed,
-         ep.max_concurrency, ep.rate_limit, ep.ordered, ep.consecutive_failures,
+         ep.max_concurrency, ep.rate_limit, ep.ordered, ep.consecutive_failures, ep.kind,
          t.token, t.environment_id, t.system`;
 
 export type EndpointFields = Pick<
@@ -171,6 +180,8 @@ export interface EndpointRow {
   rate_limit: number | null;
   ordered: number;
   consecutive_failures: number;
+  /** `listen`: never handed to a worker (see ENDPOINT_HOLDS). */
+  kind: 'http' | 'listen';
   token: string;
   environment_id: ClaimedDelivery['environment'];
   system: number;
@@ -259,11 +270,18 @@ export async function claimDueDeliveries(db: Db, box: SecretBox, opts: ClaimOpti
     JSON.stringify(opts.tenantLoads ?? {}),
     opts.tenantCap ?? opts.limit,
   ]);
-  if (ids.length === 0) return [];
-  const rows = await db.all<DetailsRow>(
-    DETAILS(ids.length),
+  return readClaimed(
+    db,
+    box,
     ids.map((r) => r.id),
+    now,
   );
+}
+
+/** What a worker needs to send each of these claimed deliveries (the claim of a listener reads it too). */
+export async function readClaimed(db: Db, box: SecretBox, ids: string[], now: number): Promise<ClaimedDelivery[]> {
+  if (ids.length === 0) return [];
+  const rows = await db.all<DetailsRow>(DETAILS(ids.length), ids);
   return rows.map((r) => ({
     id: r.id,
     eventId: r.event_id,
