@@ -50,6 +50,7 @@ const RECORDED = [
   '017_enrolment_tickets.sql',
   '018_endpoint_log_subscription_states.sql',
   '019_event_trace_parent.sql',
+  '020_tenant_search.sql',
   '021_listen_endpoints.sql',
 ];
 
