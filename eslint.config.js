@@ -7,7 +7,7 @@ import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.bench/', '.herald/', 'portal/', 'packages/*/dist/'] },
+  { ignores: ['dist/', 'node_modules/', '.bench/', '.herald/', 'portal/', 'packages/*/dist/', 'bench/.peer/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

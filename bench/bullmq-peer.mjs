@@ -5,9 +5,12 @@
 // POST out as Herald and the bare relay (bench/relay.mjs). Redis persistence is the bench's to set.
 import { createHmac, randomBytes } from 'node:crypto';
 import http from 'node:http';
-import { Queue, Worker } from 'bullmq';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import { Agent, request } from 'undici';
 
+// BullMQ comes from the folder the bench installed it in (PEER_MODULES, see bench/run.ts).
+const { Queue, Worker } = createRequire(path.join(process.env.PEER_MODULES, 'resolve.js'))('bullmq');
 const target = process.env.RELAY_TARGET;
 const connection = { host: process.env.REDIS_HOST ?? '127.0.0.1', port: Number(process.env.REDIS_PORT ?? 6379) };
 const name = `herald-bench-${process.pid}`;

@@ -14,7 +14,8 @@
 //   - receiving: verified webhooks accepted per second against a bare verifying receiver
 //     (bench/verifying-receiver.mjs), the ceiling of that side.
 // Postgres is DATABASE_URL (a fresh database is made in it) or an embedded one.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -308,7 +309,8 @@ async function benchRelay(rx: Receiver) {
  * AOF on for its run and puts Redis's settings back afterwards; no Redis, no peer row.
  */
 async function benchPeer(rx: Receiver) {
-  const { Redis } = await import('ioredis');
+  const modules = peerModules();
+  const { Redis } = createRequire(path.join(modules, 'resolve.js'))('ioredis') as { Redis: RedisClass };
   const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
   try {
     await redis.connect();
@@ -328,7 +330,7 @@ async function benchPeer(rx: Receiver) {
   try {
     const { proc } = await spawnReady(
       [path.join(ROOT, 'bench/bullmq-peer.mjs')],
-      { ...process.env, RELAY_PORT: String(port), RELAY_TARGET: rx.url },
+      { ...process.env, RELAY_PORT: String(port), RELAY_TARGET: rx.url, PEER_MODULES: modules },
       'peer ready',
     );
     const t = target(`http://127.0.0.1:${port}`, '/events');
@@ -344,6 +346,37 @@ async function benchPeer(rx: Receiver) {
     redis.disconnect();
   }
 }
+
+/**
+ * BullMQ and ioredis, installed on first use into bench/.peer (ignored by git): they are the
+ * peer's, not Herald's, and BullMQ's msgpackr pulls native packages for every platform that some
+ * registries do not all carry, which would break `npm ci` for everyone. Answers the folder to
+ * resolve them from.
+ */
+function peerModules(): string {
+  const dir = path.join(ROOT, 'bench/.peer');
+  if (!fs.existsSync(path.join(dir, 'node_modules/bullmq/package.json'))) {
+    console.log(`bench: installing ${PEER_PACKAGES.join(' ')} into bench/.peer for the peer (once)`);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(
+      path.join(dir, 'package.json'),
+      JSON.stringify({ private: true, description: 'the bench peer (bench/run.ts)' }) + '\n',
+    );
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--no-save', ...PEER_PACKAGES], {
+      cwd: dir,
+      stdio: 'inherit',
+    });
+  }
+  return path.join(dir, 'node_modules');
+}
+const PEER_PACKAGES = ['bullmq@6.7.0', 'ioredis@6.0.0'];
+/** What the bench uses of ioredis (not a dependency of Herald, so no types from it). */
+type RedisClass = new (opts: object) => {
+  connect(): Promise<void>;
+  ping(): Promise<string>;
+  config(...args: string[]): Promise<string[]>;
+  disconnect(): void;
+};
 
 /** The bare verifying receiver (bench/verifying-receiver.mjs): receiving's ceiling. */
 async function benchReceivingCeiling() {
