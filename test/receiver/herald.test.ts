@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { ProductfyEvent, StandardEvent } from '../../packages/webhooks/src/index.js';
-import { DIALECTS } from '../helpers/db.js';
+import { DIALECTS, freshDatabase } from '../helpers/db.js';
+import { heraldEnv, spawnHerald } from '../helpers/process.js';
 import { eventually, startHerald, type TestHerald } from '../helpers/herald.js';
 import { Webhook, WEBHOOKS_PACKAGE } from '../helpers/webhooksLib.js';
 
@@ -277,3 +278,41 @@ for (const dialect of DIALECTS) {
     });
   });
 }
+
+describe('the receiver library against a real Herald process', () => {
+  it('verifies what `herald start` sends, and refuses it with another secret', async () => {
+    const database = await freshDatabase('sqlite');
+    const rx = await new VerifyingReceiver().start();
+    const h = await spawnHerald(heraldEnv(database, { HERALD_POLL_INTERVAL_MS: '100' }));
+    try {
+      const key = /sandbox\s+(sk_test_\S+)/.exec(h.stdout())![1];
+      const call = async (path: string, body: unknown) =>
+        (await (
+          await fetch(h.base + path, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+            body: JSON.stringify(body),
+          })
+        ).json()) as any;
+      await call('/v1/event-types', { name: 'order.paid' });
+      await call('/v1/tenants', { name: 'Proc', uid: 'proc' });
+      const ep = await call('/v1/tenants/proc/endpoints', { url: `${rx.url}/proc` });
+      rx.verifiers.set('/proc', {
+        right: new Webhook(ep.secret),
+        wrong: new Webhook('whsec_' + randomBytes(24).toString('base64')),
+      });
+      const sent = await call('/v1/tenants/proc/events', { type: 'order.paid', payload: { orderId: 'o_proc' } });
+      const [got] = await eventually(async () => (rx.at('/proc').length ? rx.at('/proc') : null), 10_000, 'the delivery');
+      assert.deepEqual(got.results.right, {
+        ok: true,
+        body: { id: sent.id, type: 'order.paid', timestamp: (got.results.right as any).body.timestamp, data: { orderId: 'o_proc' } },
+      });
+      assert.deepEqual(got.results.wrong, { ok: false, error: 'WebhookVerificationError: No matching signature found' });
+    } finally {
+      h.proc.kill('SIGTERM');
+      await h.exited;
+      await rx.stop();
+      await database.drop();
+    }
+  });
+});
