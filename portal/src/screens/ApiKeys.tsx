@@ -3,6 +3,7 @@ import { graphql, type ResultOf } from '../api/graphql';
 import { request } from '../api/session';
 import { ErrorNote } from '../ui/ErrorNote';
 import { TenantPicker, type TenantChoice } from '../ui/TenantPicker';
+import { usePages } from '../ui/usePages';
 
 const KEYS = graphql(`
   query ApiKeys($after: String) {
@@ -82,32 +83,14 @@ const when = (iso: string | null, none: string) => (iso ? new Date(iso).toLocale
 
 /** API keys (operators): the secret and public keys of this environment; create, revoke, edit a public key's origins. */
 export function ApiKeys() {
-  const [rows, setRows] = useState<Key[]>([]);
-  const [next, setNext] = useState<string | null>(null);
-  const [loading, setLoading] = useState(true);
+  const keys = usePages(async (after) => (await request(KEYS, { after })).apiKeys, []);
   const [error, setError] = useState<unknown>();
   const [made, setMade] = useState<{ key: string; kind: Kind } | null>(null);
   const [editing, setEditing] = useState<Key | null>(null);
 
-  const load = async (after: string | null) => {
-    setLoading(true);
-    try {
-      const r = await request(KEYS, { after });
-      setRows((prev) => (after ? [...prev, ...r.apiKeys.nodes] : r.apiKeys.nodes));
-      setNext(r.apiKeys.pageInfo.hasNextPage ? r.apiKeys.pageInfo.endCursor : null);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setLoading(false);
-    }
-  };
-  useEffect(() => {
-    void load(null);
-  }, []);
-
   /** A row changed by a mutation, in place: the pages already shown stay. */
   const patch = (changed: Partial<Key> & { id: string }) =>
-    setRows((prev) => prev.map((k) => (k.id === changed.id ? { ...k, ...changed } : k)));
+    keys.setRows((prev) => prev.map((k) => (k.id === changed.id ? { ...k, ...changed } : k)));
 
   const revoke = async (k: Key) => {
     if (
@@ -132,7 +115,7 @@ export function ApiKeys() {
         Secret keys (sk_…) let your backend call the REST API; public keys (pk_…) let your site embed the portal from the origins they name.
         Herald keeps only a hash of each key: a list shows its first characters.
       </p>
-      <ErrorNote error={error} />
+      <ErrorNote error={error ?? keys.error} />
       {made && <NewKey made={made} onDone={() => setMade(null)} />}
       {editing && (
         <OriginsForm
@@ -162,7 +145,7 @@ export function ApiKeys() {
           </tr>
         </thead>
         <tbody>
-          {rows.map((k) => (
+          {keys.rows.map((k) => (
             <tr key={k.id}>
               <td>
                 <code>{k.prefix}…</code>
@@ -204,9 +187,9 @@ export function ApiKeys() {
           ))}
         </tbody>
       </table>
-      {loading && <p role="status">Loading keys…</p>}
-      {next && !loading && (
-        <button type="button" onClick={() => void load(next)}>
+      {keys.loading && <p role="status">Loading keys…</p>}
+      {keys.more && !keys.loading && (
+        <button type="button" onClick={() => void keys.loadMore()}>
           Show more
         </button>
       )}
@@ -214,7 +197,7 @@ export function ApiKeys() {
         onCreated={(key, kind) => {
           setMade({ key, kind });
           setEditing(null);
-          void load(null);
+          void keys.reload();
         }}
       />
     </section>

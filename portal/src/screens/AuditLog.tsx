@@ -1,7 +1,7 @@
-import { useEffect, useState } from 'react';
 import { graphql, type ResultOf } from '../api/graphql';
 import { request } from '../api/session';
 import { ErrorNote } from '../ui/ErrorNote';
+import { usePages } from '../ui/usePages';
 
 const AUDIT = graphql(`
   query Audit($after: String) {
@@ -26,25 +26,7 @@ type Entry = ResultOf<typeof AUDIT>['auditLog']['nodes'][number];
 
 /** Audit log (operators): logins, sessions, people and secrets, newest first. Never a secret itself. */
 export function AuditLog() {
-  const [rows, setRows] = useState<Entry[]>([]);
-  const [next, setNext] = useState<string | null>(null);
-  const [error, setError] = useState<unknown>();
-  const [loading, setLoading] = useState(true);
-  const load = async (after: string | null) => {
-    setLoading(true);
-    try {
-      const r = await request(AUDIT, { after });
-      setRows((prev) => (after ? [...prev, ...r.auditLog.nodes] : r.auditLog.nodes));
-      setNext(r.auditLog.pageInfo.hasNextPage ? r.auditLog.pageInfo.endCursor : null);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setLoading(false);
-    }
-  };
-  useEffect(() => {
-    void load(null);
-  }, []);
+  const { rows, more, loading, error, loadMore } = usePages<Entry>(async (after) => (await request(AUDIT, { after })).auditLog, []);
   return (
     <section aria-labelledby="audit-title">
       <h1 id="audit-title">Audit log</h1>
@@ -79,8 +61,8 @@ export function AuditLog() {
         </tbody>
       </table>
       {loading && <p role="status">Loading…</p>}
-      {next && !loading && (
-        <button type="button" onClick={() => void load(next)}>
+      {more && !loading && (
+        <button type="button" onClick={() => void loadMore()}>
           Show more
         </button>
       )}

@@ -2,6 +2,7 @@ import { type FormEvent, Fragment, useEffect, useId, useState } from 'react';
 import { graphql, type ResultOf } from '../api/graphql';
 import { request } from '../api/session';
 import { ErrorNote } from '../ui/ErrorNote';
+import { usePages } from '../ui/usePages';
 import { useQuery } from '../ui/useQuery';
 import { ENDPOINTS, EVENT_TYPES } from './webhookQueries';
 
@@ -127,10 +128,6 @@ export function Logs({ tenant }: { tenant: string | null }) {
   const [preset, setPreset] = useState<Preset>('24h');
   const [from, setFrom] = useState('');
   const [to, setTo] = useState('');
-  const [rows, setRows] = useState<EventRow[]>([]);
-  const [next, setNext] = useState<string | null>(null);
-  const [loading, setLoading] = useState(true);
-  const [error, setError] = useState<unknown>();
   const [open, setOpen] = useState<string | null>(null);
   const urlOf = (endpointId: string) => endpoints.data?.endpoints.find((e) => e.id === endpointId)?.url ?? endpointId;
 
@@ -140,29 +137,11 @@ export function Logs({ tenant }: { tenant: string | null }) {
     return { since: ms ? new Date(Date.now() - ms).toISOString() : null, until: null };
   };
 
-  const load = async (after: string | null) => {
-    setLoading(true);
-    try {
-      const r = await request(EVENTS, {
-        tenant,
-        type: type || null,
-        status: status || null,
-        endpoint: endpoint || null,
-        ...range(),
-        after,
-      });
-      setRows((prev) => (after ? [...prev, ...r.events.nodes] : r.events.nodes));
-      setNext(r.events.pageInfo.hasNextPage ? r.events.pageInfo.endCursor : null);
-      setError(undefined);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setLoading(false);
-    }
-  };
-  useEffect(() => {
-    void load(null);
-  }, [endpoint, type, status, preset, from, to, tenant]);
+  const { rows, more, loading, error, loadMore, reload } = usePages<EventRow>(
+    async (after) =>
+      (await request(EVENTS, { tenant, type: type || null, status: status || null, endpoint: endpoint || null, ...range(), after })).events,
+    [endpoint, type, status, preset, from, to, tenant],
+  );
 
   const live = endpoints.data?.endpoints ?? [];
   // An endpoint named in the address that is not live (deleted since: its deliveries stay in the log).
@@ -178,7 +157,7 @@ export function Logs({ tenant }: { tenant: string | null }) {
     <section aria-labelledby="logs-title">
       <div className="page-head">
         <h1 id="logs-title">Logs</h1>
-        <button type="button" onClick={() => void load(null)}>
+        <button type="button" onClick={() => void reload()}>
           Refresh
         </button>
       </div>
@@ -240,7 +219,7 @@ export function Logs({ tenant }: { tenant: string | null }) {
         )}
       </form>
       {endpoint && <p className="muted">Status is that of the delivery to this endpoint.</p>}
-      <BulkRecovery endpoints={live} chosen={endpoint} onDone={() => void load(null)} />
+      <BulkRecovery endpoints={live} chosen={endpoint} onDone={() => void reload()} />
       <ErrorNote error={error} />
       <table className="table">
         <caption className="visually-hidden">Events, newest first</caption>
@@ -302,8 +281,8 @@ export function Logs({ tenant }: { tenant: string | null }) {
       </table>
       {!loading && rows.length === 0 && !error && <p>No events match these filters.</p>}
       {loading && <p role="status">Loading…</p>}
-      {next && !loading && (
-        <button type="button" onClick={() => void load(next)}>
+      {more && !loading && (
+        <button type="button" onClick={() => void loadMore()}>
           Show more
         </button>
       )}

@@ -1,7 +1,8 @@
-import { useEffect, useId, useState } from 'react';
+import { useId, useState } from 'react';
 import { graphql, type ResultOf } from '../api/graphql';
 import { request } from '../api/session';
 import { ErrorNote } from '../ui/ErrorNote';
+import { usePages } from '../ui/usePages';
 import { useQuery } from '../ui/useQuery';
 
 const SOURCES = graphql(`
@@ -47,28 +48,12 @@ export function Sources({ tenant }: { tenant: string | null }) {
   const sources = useQuery(SOURCES, { tenant });
   const [source, setSource] = useState('');
   const [status, setStatus] = useState('');
-  const [rows, setRows] = useState<Message[]>([]);
-  const [next, setNext] = useState<string | null>(null);
-  const [error, setError] = useState<unknown>();
-  const [loading, setLoading] = useState(true);
   const nameOf = (sid: string) => sources.data?.sources.find((s) => s.id === sid)?.name ?? sid;
 
-  const load = async (after: string | null) => {
-    setLoading(true);
-    try {
-      const r = await request(INBOUND, { tenant, source: source || null, status: status || null, after });
-      setRows((prev) => (after ? [...prev, ...r.inboundMessages.nodes] : r.inboundMessages.nodes));
-      setNext(r.inboundMessages.pageInfo.hasNextPage ? r.inboundMessages.pageInfo.endCursor : null);
-      setError(undefined);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setLoading(false);
-    }
-  };
-  useEffect(() => {
-    void load(null);
-  }, [source, status, tenant]);
+  const { rows, more, loading, error, loadMore } = usePages<Message>(
+    async (after) => (await request(INBOUND, { tenant, source: source || null, status: status || null, after })).inboundMessages,
+    [source, status, tenant],
+  );
 
   return (
     <section aria-labelledby="sources-title">
@@ -158,8 +143,8 @@ export function Sources({ tenant }: { tenant: string | null }) {
       </table>
       {!loading && rows.length === 0 && !error && <p>No messages match.</p>}
       {loading && <p role="status">Loading…</p>}
-      {next && !loading && (
-        <button type="button" onClick={() => void load(next)}>
+      {more && !loading && (
+        <button type="button" onClick={() => void loadMore()}>
           Show more
         </button>
       )}

@@ -1,7 +1,8 @@
-import { useEffect, useId, useState } from 'react';
+import { useId, useState } from 'react';
 import { graphql, type ResultOf } from '../api/graphql';
 import { request } from '../api/session';
 import { ErrorNote } from '../ui/ErrorNote';
+import { usePages } from '../ui/usePages';
 import { Link } from '../ui/Link';
 
 const CUSTOMERS = graphql(`
@@ -34,30 +35,12 @@ export function Users({ tenant }: { tenant: string | null }) {
   const id = useId();
   const [search, setSearch] = useState('');
   const [kind, setKind] = useState<Kind | ''>('');
-  const [rows, setRows] = useState<Customer[]>([]);
-  const [next, setNext] = useState<string | null>(null);
-  const [loading, setLoading] = useState(true);
-  const [error, setError] = useState<unknown>();
-
-  const load = async (after: string | null, term: string) => {
-    setLoading(true);
-    try {
-      const r = await request(CUSTOMERS, { tenant, search: term.trim() || null, kind: kind || null, after });
-      setRows((prev) => (after ? [...prev, ...r.customers.nodes] : r.customers.nodes));
-      setNext(r.customers.pageInfo.hasNextPage ? r.customers.pageInfo.endCursor : null);
-      setError(undefined);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setLoading(false);
-    }
-  };
-
   // Searches as the person types, a moment after the last key.
-  useEffect(() => {
-    const t = setTimeout(() => void load(null, search), search ? 250 : 0);
-    return () => clearTimeout(t);
-  }, [search, kind, tenant]);
+  const { rows, more, loading, error, loadMore, reload } = usePages<Customer>(
+    async (after) => (await request(CUSTOMERS, { tenant, search: search.trim() || null, kind: kind || null, after })).customers,
+    [search, kind, tenant],
+    { delayMs: search ? 250 : 0 },
+  );
 
   return (
     <section aria-labelledby="users-title">
@@ -68,7 +51,7 @@ export function Users({ tenant }: { tenant: string | null }) {
         role="search"
         onSubmit={(e) => {
           e.preventDefault();
-          void load(null, search);
+          void reload();
         }}
       >
         <div className="field">
@@ -120,8 +103,8 @@ export function Users({ tenant }: { tenant: string | null }) {
       </table>
       {!loading && rows.length === 0 && !error && <p>{search ? 'No customer matches this search.' : 'No customers yet.'}</p>}
       {loading && <p role="status">Loading…</p>}
-      {next && !loading && (
-        <button type="button" onClick={() => void load(next, search)}>
+      {more && !loading && (
+        <button type="button" onClick={() => void loadMore()}>
           Show more
         </button>
       )}
