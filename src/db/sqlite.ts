@@ -70,22 +70,24 @@ export class SqliteDb implements Db {
     });
   }
 
+  // One statement, compiled (cached) and run: the three ways a caller reads its answer.
+  private allOf<T>(c: Compiled, params: unknown[]): T[] {
+    const args = this.bind(c, params);
+    return (c.reader ? c.stmt.all(...args) : (c.stmt.run(...args), [])) as T[];
+  }
+  private oneOf<T>(c: Compiled, params: unknown[]): T | undefined {
+    return c.stmt.get(...this.bind(c, params)) as T | undefined;
+  }
+  private runOf(c: Compiled, params: unknown[]): number {
+    return c.stmt.run(...this.bind(c, params)).changes;
+  }
+
   private q: Queryable = {
     dialect: 'sqlite',
     where: '',
-    all: async <T>(sql: string, params: unknown[] = []) => {
-      const c = this.compile(sql);
-      const args = this.bind(c, params);
-      return (c.reader ? c.stmt.all(...args) : (c.stmt.run(...args), [])) as T[];
-    },
-    one: async <T>(sql: string, params: unknown[] = []) => {
-      const c = this.compile(sql);
-      return c.stmt.get(...this.bind(c, params)) as T | undefined;
-    },
-    run: async (sql: string, params: unknown[] = []) => {
-      const c = this.compile(sql);
-      return c.stmt.run(...this.bind(c, params)).changes;
-    },
+    all: async <T>(sql: string, params: unknown[] = []) => this.allOf<T>(this.compile(sql), params),
+    one: async <T>(sql: string, params: unknown[] = []) => this.oneOf<T>(this.compile(sql), params),
+    run: async (sql: string, params: unknown[] = []) => this.runOf(this.compile(sql), params),
   };
 
   private async outside<T>(fn: () => Promise<T>): Promise<T> {
@@ -95,20 +97,23 @@ export class SqliteDb implements Db {
   }
 
   /** A statement on its own commits by itself: one that writes resolves once its commit is flushed. */
-  private async alone<T>(sql: string, fn: () => Promise<T>): Promise<T> {
-    const out = await this.outside(fn);
-    if (this.walSync && !this.compile(sql).readonly) await this.walSync.sync();
+  private async alone<T>(sql: string, run: (c: Compiled) => T): Promise<T> {
+    const { out, writes } = await this.outside(async () => {
+      const c = this.compile(sql);
+      return { out: run(c), writes: !c.readonly };
+    });
+    if (this.walSync && writes) await this.walSync.sync();
     return out;
   }
 
-  all<T = Row>(sql: string, params?: unknown[]) {
-    return this.alone(sql, () => this.q.all<T>(sql, params));
+  all<T = Row>(sql: string, params: unknown[] = []) {
+    return this.alone(sql, (c) => this.allOf<T>(c, params));
   }
-  one<T = Row>(sql: string, params?: unknown[]) {
-    return this.alone(sql, () => this.q.one<T>(sql, params));
+  one<T = Row>(sql: string, params: unknown[] = []) {
+    return this.alone(sql, (c) => this.oneOf<T>(c, params));
   }
-  run(sql: string, params?: unknown[]) {
-    return this.alone(sql, () => this.q.run(sql, params));
+  run(sql: string, params: unknown[] = []) {
+    return this.alone(sql, (c) => this.runOf(c, params));
   }
 
   async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
