@@ -11,7 +11,7 @@ import { type AttemptOutcome, type RecordResult, recordAttempts } from './sql/re
  * when no request was sent), `error` what the delivery log shows, `next` the verdict.
  */
 export function attemptOutcome(
-  d: ClaimedDelivery,
+  d: Pick<ClaimedDelivery, 'id' | 'eventId' | 'endpointId' | 'tenantId' | 'environment' | 'system' | 'leaseToken' | 'attempts'>,
   startedAt: number,
   attempted: boolean,
   answer: Pick<SendResult, 'durationMs' | 'statusCode' | 'responseBody'> | null,

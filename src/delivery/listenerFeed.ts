@@ -235,21 +235,15 @@ export async function recordListenerAnswer(deps: ListenerDeps, endpointId: strin
   const now = clock.now();
   const durationMs = Math.max(0, Math.min(Math.round(a.durationMs), config.deliveryTimeoutMs + 60_000));
   const answer = { statusCode: a.statusCode, error: a.error, durationMs, responseBody: a.responseBody, retryAfterMs: a.retryAfterMs };
-  const outcome: AttemptOutcome = {
-    deliveryId: d.id,
-    eventId: d.eventId,
-    endpointId: d.endpointId,
-    owner: d.system ? null : { environment: d.environment, tenantId: d.tenantId },
-    leaseToken: a.leaseToken,
-    attempt: d.attempts + 1,
-    startedAt: now - durationMs,
-    attempted: true,
-    durationMs,
-    statusCode: a.statusCode,
-    error: failureReason(answer),
-    responseBody: a.responseBody,
-    next: classify(answer, d, config.retrySchedule, now),
-  };
+  // The listener's lease token: the one its claim handed out with this delivery.
+  const outcome = attemptOutcome(
+    { ...d, leaseToken: a.leaseToken },
+    now - durationMs,
+    true,
+    answer,
+    failureReason(answer),
+    classify(answer, d, config.retrySchedule, now),
+  );
   await record(deps, [outcome]);
   const after = (await readListenedDelivery(db, endpointId, a.deliveryId)) ?? d;
   return {
