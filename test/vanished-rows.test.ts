@@ -106,6 +106,10 @@ for (const dialect of DIALECTS) {
         eventId: 'evt_x',
         endpointId: d.endpointId,
         owner: null,
+        // Not held: what the rollups need of these is read from the database, not taken from here.
+        tenantId: 'unused',
+        eventType: 'unused',
+        eventCreatedAt: 0,
         leaseToken: 'a-lease-nobody-holds',
         attempt: attempt as number,
         startedAt: Date.now(),

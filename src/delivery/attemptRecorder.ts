@@ -11,7 +11,10 @@ import { type AttemptOutcome, type RecordResult, recordAttempts } from './sql/re
  * when no request was sent), `error` what the delivery log shows, `next` the verdict.
  */
 export function attemptOutcome(
-  d: Pick<ClaimedDelivery, 'id' | 'eventId' | 'endpointId' | 'tenantId' | 'environment' | 'system' | 'leaseToken' | 'attempts'>,
+  d: Pick<
+    ClaimedDelivery,
+    'id' | 'eventId' | 'endpointId' | 'tenantId' | 'environment' | 'system' | 'leaseToken' | 'attempts' | 'type' | 'createdAt'
+  >,
   startedAt: number,
   attempted: boolean,
   answer: Pick<SendResult, 'durationMs' | 'statusCode' | 'responseBody'> | null,
@@ -23,6 +26,9 @@ export function attemptOutcome(
     eventId: d.eventId,
     endpointId: d.endpointId,
     owner: d.system ? null : { environment: d.environment, tenantId: d.tenantId },
+    tenantId: d.tenantId,
+    eventType: d.type,
+    eventCreatedAt: d.createdAt,
     leaseToken: d.leaseToken,
     attempt: d.attempts + 1,
     startedAt,

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/db.js';
+import { chunks, placeholders } from '../db/sql.js';
 
 // Endpoint health, updated in the same transaction that records attempts. Per endpoint, in the
 // order its attempts finished:
@@ -35,53 +36,72 @@ const MAX_COOLDOWN_MS = 3600_000;
 
 export async function updateEndpointHealth(q: Queryable, results: AttemptResult[], policy: HealthPolicy): Promise<HealthTransition[]> {
   const byEndpoint = new Map<string, AttemptResult[]>();
-  for (const r of results) byEndpoint.set(r.endpointId, [...(byEndpoint.get(r.endpointId) ?? []), r]);
+  for (const r of results) {
+    const list = byEndpoint.get(r.endpointId);
+    if (list) list.push(r);
+    else byEndpoint.set(r.endpointId, [r]);
+  }
+  if (byEndpoint.size === 0) return [];
   const out: HealthTransition[] = [];
-  // In id order: two batches touching the same endpoints lock them in the same order.
-  for (const [endpointId, list] of [...byEndpoint].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const ep = await q.one<{
+  for (const ids of chunks([...byEndpoint.keys()], 500)) {
+    // One read for the batch's endpoints, in id order and locked on Postgres (the lock the UPDATE
+    // would take): two batches touching the same endpoints lock them in the same order, and a
+    // batch and the deletion of an endpoint take the endpoint before its deliveries.
+    const rows = await q.all<{
+      id: string;
       consecutive_failures: number;
-      failing_since: number | null;
-      circuit_open_until: number | null;
+      failing_since: number | string | null;
+      circuit_open_until: number | string | null;
       enabled: number;
-    }>('SELECT consecutive_failures, failing_since, circuit_open_until, enabled FROM endpoints WHERE id = $1', [endpointId]);
-    if (!ep) continue;
-    let failures = ep.consecutive_failures;
-    let failingSince = ep.failing_since;
-    let openUntil = ep.circuit_open_until;
-    let disabled: string | null = null;
-    let disabledAt: number | null = null;
-    for (const r of list.sort((a, b) => a.at - b.at)) {
-      if (r.ok) {
-        if (failingSince !== null) out.push({ kind: 'recovered', endpointId, failingSince });
-        failures = 0;
-        failingSince = null;
-        openUntil = null;
-        continue;
-      }
-      failures++;
-      failingSince ??= r.at;
-      if (r.statusCode === 410) disabled = '410 Gone from the endpoint';
-      else if (r.at - failingSince > policy.disableAfterMs) {
-        disabled = `failing since ${new Date(failingSince).toISOString()} without a success for more than ${duration(policy.disableAfterMs)} (HERALD_DISABLE_AFTER)`;
-      }
-      if (disabled) disabledAt ??= r.at;
-      if (failures >= policy.threshold) {
-        const cooldown = Math.round(Math.min(MAX_COOLDOWN_MS, Math.max(policy.cooldownMs, (r.at - failingSince) / 4)));
-        openUntil = r.at + cooldown;
-        if (failures === policy.threshold) out.push({ kind: 'failing', endpointId, failures });
-      }
-    }
-    const disabling = disabled !== null && ep.enabled === 1;
-    if (disabling) out.push({ kind: 'disabled', endpointId, reason: disabled! });
-    await q.run(
-      `UPDATE endpoints SET consecutive_failures = $2, failing_since = $3, circuit_open_until = $4,
-              enabled = CASE WHEN $5 = 1 THEN 0 ELSE enabled END,
-              disabled_reason = CASE WHEN $5 = 1 THEN $6 ELSE disabled_reason END,
-              disabled_at = CASE WHEN $5 = 1 THEN $7 ELSE disabled_at END
-        WHERE id = $1`,
-      [endpointId, failures, failingSince, openUntil, disabling ? 1 : 0, disabled, disabledAt],
+    }>(
+      `SELECT id, consecutive_failures, failing_since, circuit_open_until, enabled FROM endpoints
+        WHERE id IN (${placeholders(ids.length)}) ORDER BY id${q.dialect === 'postgres' ? ' FOR NO KEY UPDATE' : ''}`,
+      ids,
     );
+    for (const ep of rows) {
+      const endpointId = ep.id;
+      const before = {
+        failures: ep.consecutive_failures,
+        failingSince: ep.failing_since === null ? null : Number(ep.failing_since),
+        openUntil: ep.circuit_open_until === null ? null : Number(ep.circuit_open_until),
+      };
+      let { failures, failingSince, openUntil } = before;
+      let disabled: string | null = null;
+      let disabledAt: number | null = null;
+      for (const r of byEndpoint.get(endpointId)!.sort((a, b) => a.at - b.at)) {
+        if (r.ok) {
+          if (failingSince !== null) out.push({ kind: 'recovered', endpointId, failingSince });
+          failures = 0;
+          failingSince = null;
+          openUntil = null;
+          continue;
+        }
+        failures++;
+        failingSince ??= r.at;
+        if (r.statusCode === 410) disabled = '410 Gone from the endpoint';
+        else if (r.at - failingSince > policy.disableAfterMs) {
+          disabled = `failing since ${new Date(failingSince).toISOString()} without a success for more than ${duration(policy.disableAfterMs)} (HERALD_DISABLE_AFTER)`;
+        }
+        if (disabled) disabledAt ??= r.at;
+        if (failures >= policy.threshold) {
+          const cooldown = Math.round(Math.min(MAX_COOLDOWN_MS, Math.max(policy.cooldownMs, (r.at - failingSince) / 4)));
+          openUntil = r.at + cooldown;
+          if (failures === policy.threshold) out.push({ kind: 'failing', endpointId, failures });
+        }
+      }
+      const disabling = disabled !== null && ep.enabled === 1;
+      if (disabling) out.push({ kind: 'disabled', endpointId, reason: disabled! });
+      // A healthy endpoint that stays healthy (the common case) is not written at all.
+      if (!disabling && failures === before.failures && failingSince === before.failingSince && openUntil === before.openUntil) continue;
+      await q.run(
+        `UPDATE endpoints SET consecutive_failures = $2, failing_since = $3, circuit_open_until = $4,
+                enabled = CASE WHEN $5 = 1 THEN 0 ELSE enabled END,
+                disabled_reason = CASE WHEN $5 = 1 THEN $6 ELSE disabled_reason END,
+                disabled_at = CASE WHEN $5 = 1 THEN $7 ELSE disabled_at END
+          WHERE id = $1`,
+        [endpointId, failures, failingSince, openUntil, disabling ? 1 : 0, disabled, disabledAt],
+      );
+    }
   }
   return out;
 }

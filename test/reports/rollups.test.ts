@@ -44,6 +44,8 @@ interface Row {
   id: string;
   event_id: string;
   endpoint_id: string;
+  tenant_id: string;
+  type: string;
   status: DeliveryStatus;
   lease_token: string | null;
   attempts: number;
@@ -55,7 +57,7 @@ interface Row {
 const deliveries = (q: Queryable) =>
   q
     .all<Row>(
-      `SELECT d.id, d.event_id, d.endpoint_id, d.status, d.lease_token, d.attempts, e.created_at,
+      `SELECT d.id, d.event_id, d.endpoint_id, e.tenant_id, e.type, d.status, d.lease_token, d.attempts, e.created_at,
             (SELECT MAX(a.started_at + a.duration_ms) FROM attempts a WHERE a.delivery_id = d.id AND a.status_code >= 200 AND a.status_code < 300) AS done_at
        FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.tenant_id = 'ta' ORDER BY d.id`,
     )
@@ -279,6 +281,9 @@ for (const dialect of DIALECTS) {
           eventId: d.event_id,
           endpointId: d.endpoint_id,
           owner: null,
+          tenantId: d.tenant_id,
+          eventType: d.type,
+          eventCreatedAt: d.created_at,
           leaseToken,
           attempt: d.attempts + 1,
           startedAt: end - durationMs,

@@ -89,6 +89,9 @@ export interface ListenedDeliveryRow {
   dueAt: number | null;
   environment: 'sandbox' | 'production';
   system: boolean;
+  /** Its event's type and acceptance time (the report rollups' key). */
+  type: string;
+  createdAt: number;
 }
 
 export async function readListenedDelivery(db: Db, endpointId: string, id: string): Promise<ListenedDeliveryRow | undefined> {
@@ -104,10 +107,12 @@ export async function readListenedDelivery(db: Db, endpointId: string, id: strin
     due_at: number | string | null;
     environment_id: 'sandbox' | 'production';
     system: number;
+    type: string;
+    created_at: number | string;
   }>(
     `SELECT d.id, d.event_id, d.endpoint_id, d.tenant_id, d.status, d.attempts, d.schedule_start, d.lease_token, d.due_at,
-            t.environment_id, t.system
-       FROM deliveries d JOIN tenants t ON t.id = d.tenant_id
+            t.environment_id, t.system, e.type, e.created_at
+       FROM deliveries d JOIN tenants t ON t.id = d.tenant_id JOIN events e ON e.id = d.event_id
       WHERE d.id = $1 AND d.endpoint_id = $2`,
     [id, endpointId],
   );
@@ -124,5 +129,7 @@ export async function readListenedDelivery(db: Db, endpointId: string, id: strin
     dueAt: r.due_at === null ? null : Number(r.due_at),
     environment: r.environment_id,
     system: r.system === 1,
+    type: r.type,
+    createdAt: Number(r.created_at),
   };
 }

@@ -4,7 +4,7 @@ import { chunks, placeholders, valuesRows } from '../../db/sql.js';
 import { newId } from '../../ids.js';
 import { type HealthPolicy, type HealthTransition, updateEndpointHealth } from '../../endpoints/health.js';
 import { refreshEventStatus } from '../../events/eventStatus.js';
-import { rollUpOutcomes } from '../../reports/sql/rollups.js';
+import { addDeltas, heldDeltas, unheldDeltas } from '../../reports/sql/rollups.js';
 import { DeliveryStatus } from '../status.js';
 
 export interface AttemptOutcome {
@@ -13,6 +13,10 @@ export interface AttemptOutcome {
   endpointId: string;
   /** Whose delivery it was, for operational events; null for the operator's own endpoint. */
   owner: { environment: string; tenantId: string } | null;
+  /** The event's tenant, type and acceptance time: the report rollups' key (reports/sql/rollups.ts). */
+  tenantId: string;
+  eventType: string;
+  eventCreatedAt: number;
   leaseToken: string;
   /** 1-based number of this attempt over the delivery's life. */
   attempt: number;
@@ -118,12 +122,46 @@ async function writeOutcomes(
         health,
       )
     : [];
-  await rollUpOutcomes(q, outcomes);
-  // One UPDATE for the whole batch (a VALUES list joined in): on Postgres every statement is a
-  // round trip. A delivery not tried (its endpoint was disabled or deleted) keeps the status code
-  // of its last real attempt: the 410 that disabled the endpoint stays visible.
+  // The deliveries' new state. First those still held under this batch's leases (the common
+  // case): only in-progress deliveries carry a lease token, so the UPDATE's answer is all the
+  // report rollups need. Then a 2xx for a delivery nobody holds any more (its lease ran out, was
+  // handed back on a stop, or its endpoint was deleted): a success whatever happened meanwhile,
+  // but what it was before must be read first. A delivery another worker holds is left alone.
+  // In id order: two transactions lock the rows they share in the same order.
+  const sorted = [...outcomes].sort((a, b) => (a.deliveryId < b.deliveryId ? -1 : a.deliveryId > b.deliveryId ? 1 : 0));
+  const heldRows = await updateDeliveries(q, sorted, now, 'held');
+  const held = new Set(heldRows.map((r) => r.id));
+  const unheld = sorted.filter((o) => !held.has(o.deliveryId) && o.next.status === DeliveryStatus.Succeeded);
+  const deltas = await heldDeltas(
+    q,
+    sorted.filter((o) => held.has(o.deliveryId)),
+  );
+  const unheldRows: Changed[] = [];
+  if (unheld.length) {
+    deltas.push(...(await unheldDeltas(q, unheld)));
+    unheldRows.push(...(await updateDeliveries(q, unheld, now, 'unheld')));
+  }
+  await addDeltas(q, deltas);
   const finished: string[] = [];
   const exhausted: { deliveryId: string; endpointId: string }[] = [];
+  for (const c of [...heldRows, ...unheldRows]) {
+    if (c.status !== DeliveryStatus.InProgress) finished.push(c.event_id);
+    if (c.status === DeliveryStatus.Failed) exhausted.push({ deliveryId: c.id, endpointId: c.endpoint_id });
+  }
+  if (finished.length) await refreshEventStatus(q, [...new Set(finished)]);
+  return { transitions, exhausted };
+}
+
+type Changed = { id: string; event_id: string; endpoint_id: string; status: DeliveryStatus };
+
+/**
+ * One UPDATE per 500 outcomes (a VALUES list joined in: on Postgres every statement is a round
+ * trip). `held`: deliveries this worker still holds (the lease token matches). `unheld`: successes
+ * for deliveries nobody holds. A delivery not tried (its endpoint was disabled or deleted) keeps
+ * the status code of its last real attempt: the 410 that disabled the endpoint stays visible.
+ */
+async function updateDeliveries(q: Queryable, outcomes: AttemptOutcome[], now: number, which: 'held' | 'unheld'): Promise<Changed[]> {
+  const changed: Changed[] = [];
   for (const chunk of chunks(outcomes, 500)) {
     const params: unknown[] = [now];
     for (const o of chunk) {
@@ -137,7 +175,7 @@ async function writeOutcomes(
         o.error,
       );
     }
-    const changed = await q.all<{ id: string; event_id: string; endpoint_id: string; status: DeliveryStatus }>(
+    const rows = await q.all<Changed>(
       `WITH v (id, lease_token, status, tried, due_at, status_code, error) AS (VALUES ${valuesRows(chunk.length, OUTCOME_TYPES, 2)})
        UPDATE deliveries
           SET status = v.status, attempts = deliveries.attempts + v.tried, due_at = v.due_at, lease_token = NULL,
@@ -145,17 +183,13 @@ async function writeOutcomes(
               last_error = v.error, updated_at = $1
          FROM v
         WHERE deliveries.id = v.id
-          AND (deliveries.lease_token = v.lease_token OR (v.status = '${DeliveryStatus.Succeeded}' AND deliveries.lease_token IS NULL))
+          AND ${which === 'held' ? 'deliveries.lease_token = v.lease_token' : `deliveries.lease_token IS NULL AND v.status = '${DeliveryStatus.Succeeded}'`}
        RETURNING deliveries.id, deliveries.event_id, deliveries.endpoint_id, deliveries.status`,
       params,
     );
-    for (const c of changed) {
-      if (c.status !== DeliveryStatus.InProgress) finished.push(c.event_id);
-      if (c.status === DeliveryStatus.Failed) exhausted.push({ deliveryId: c.id, endpointId: c.endpoint_id });
-    }
+    changed.push(...rows);
   }
-  if (finished.length) await refreshEventStatus(q, [...new Set(finished)]);
-  return { transitions, exhausted };
+  return changed;
 }
 
 /**

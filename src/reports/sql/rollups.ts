@@ -13,7 +13,8 @@ import { DeliveryStatus } from '../../delivery/status.js';
 //   - the event writer counts the events of a group commit it inserted (countAccepted);
 //   - recording attempts counts every delivery whose state the batch changes, including a 2xx that
 //     lands after the lease (I, F or S becoming S) and a later 2xx that moves a delivered
-//     delivery's latency (rollUpOutcomes);
+//     delivery's latency (heldDeltas for what the batch changed under
+//     its lease, unheldDeltas for a 2xx after it);
 //   - deleting an endpoint counts the deliveries it fails (countEndpointFailures);
 //   - a resend (uncountResent) and a bulk recovery (uncountRecovered) take a finished delivery
 //     back out when it is in progress again.
@@ -49,7 +50,7 @@ const S = DeliveryStatus.Succeeded;
 const F = DeliveryStatus.Failed;
 
 /** A change to one rollup row. */
-interface Delta {
+export interface Delta {
   tenantId: string;
   hour: number;
   type: string;
@@ -84,7 +85,7 @@ const KEY = 'tenant_id, hour_start, event_type, endpoint_id, latency_ms';
  * Adds the deltas, summed per row and sorted by key (a VALUES list is inserted in its order), one
  * statement per 500 rows. Rows whose sums are all zero are left out.
  */
-async function addDeltas(q: Queryable, deltas: readonly Delta[]): Promise<void> {
+export async function addDeltas(q: Queryable, deltas: readonly Delta[]): Promise<void> {
   const sums = new Map<string, Delta>();
   for (const d of deltas) {
     const key = `${d.tenantId}\u0000${d.hour}\u0000${d.type}\u0000${d.endpointId}\u0000${d.latencyMs}`;
@@ -162,57 +163,83 @@ const FACT_TYPES = ['text', 'text', 'integer', 'bigint'] as const;
 const succeeded = (o: AttemptOutcome) => o.attempted && o.statusCode !== null && o.statusCode >= 200 && o.statusCode < 300;
 
 /**
- * The rollup side of recording a batch of attempts (delivery/sql/recordAttempts.ts), called after
- * the attempt rows are written and the endpoints' health updated, before the deliveries' UPDATE:
- *   1. one statement reads the batch's deliveries (in id order) and locks them (Postgres; SQLite has one
- *      writer), so the UPDATE that follows changes exactly what is read here, whatever claim,
- *      resend or deletion runs meanwhile; with each, its event's tenant, type and acceptance, and
- *      the end of its latest 2xx attempt before this batch;
- *   2. each delivery's state after the UPDATE is worked out with the UPDATE's own rule: the
- *      outcome's status when the lease token still matches, or when it is a success and nobody
- *      holds the delivery (the "2xx after the lease": it was I, F or already S); otherwise
- *      unchanged. A 2xx also moves a delivered delivery's latency (to the latest 2xx);
- *   3. the differences go in with one upsert (addDeltas).
+ * The rollup side of recording a batch of attempts (delivery/sql/recordAttempts.ts), for the
+ * outcomes whose deliveries the batch changed under their lease, after that UPDATE. Only
+ * in-progress deliveries carry a lease token, and an in-progress delivery is in no count, so each
+ * adds what it became: delivered (with its latency) or failed; a retry adds nothing. Its event's
+ * tenant, type and acceptance come with the outcome; only a delivered one's latency needs a read:
+ * the end of any earlier 2xx (a delivery resent after a success, or a 2xx logged after its lease
+ * while another worker held it), since the latency is to the end of the latest.
+ */
+export async function heldDeltas(q: Queryable, outcomes: readonly AttemptOutcome[]): Promise<Delta[]> {
+  const done = new Map<string, AttemptOutcome>();
+  for (const o of outcomes) if (o.next.status !== DeliveryStatus.InProgress && !done.has(o.deliveryId)) done.set(o.deliveryId, o);
+  const earlier = new Map<string, number>();
+  const delivered = [...done.values()].filter(succeeded);
+  for (const chunk of chunks(delivered, 1000)) {
+    const params: unknown[] = [];
+    for (const o of chunk) params.push(o.deliveryId, o.attempt, o.startedAt);
+    const rows = await q.all<{ id: string; end_before: number | string | null }>(
+      `WITH v (id, attempt, started_at) AS (VALUES ${valuesRows(chunk.length, EARLIER_TYPES)})
+       SELECT v.id, ${lastSuccessEnd('v.id', ' AND NOT (a.attempt = v.attempt AND a.started_at = v.started_at)')} AS end_before FROM v`,
+      params,
+    );
+    for (const r of rows) if (r.end_before !== null) earlier.set(r.id, Number(r.end_before));
+  }
+  const deltas: Delta[] = [];
+  for (const o of done.values()) {
+    const key = { tenantId: o.tenantId, hour: hourOf(o.eventCreatedAt), type: o.eventType, endpointId: o.endpointId };
+    const end = succeeded(o) ? Math.max(o.startedAt + o.durationMs, earlier.get(o.deliveryId) ?? -Infinity) : null;
+    deltas.push(...contribution(key, o.next.status, end, o.eventCreatedAt, 1));
+  }
+  return deltas;
+}
+
+const EARLIER_TYPES = ['text', 'integer', 'bigint'] as const;
+
+/**
+ * The rollup side of a 2xx for a delivery nobody holds any more (its lease ran out, was handed back
+ * on a stop, or its endpoint was deleted), called before recordAttempts' UPDATE of those
+ * deliveries:
+ *   1. one statement reads them (in id order) and locks them (Postgres; SQLite has one writer), so
+ *      the UPDATE that follows changes exactly what is read here, whatever claim, resend or
+ *      deletion runs meanwhile; with each, its event's tenant, type and acceptance, and the end of
+ *      its latest 2xx attempt before this batch;
+ *   2. each delivery's state after the UPDATE is worked out with the UPDATE's own rule: delivered
+ *      when nobody holds it (it was I, F or already S); otherwise unchanged. A 2xx also moves a
+ *      delivered delivery's latency (to the latest 2xx);
+ *   3. the differences are answered, for addDeltas.
  * The latency before is read without this batch's own attempts. Two batches with attempts of one
- * delivery are serialised by its endpoint's health row, updated just before (and on SQLite by the
+ * delivery are serialised by its endpoint's health row, locked just before (and on SQLite by the
  * write lock), so each sees the other's attempts.
  */
-export async function rollUpOutcomes(q: Queryable, outcomes: readonly AttemptOutcome[]): Promise<void> {
-  // One outcome per delivery: a worker holds a delivery under one lease at a time, and the lease
-  // outlasts its attempt, so a batch does not carry two outcomes of one delivery.
-  // A retry without a 2xx changes nothing here: held under its lease it was in progress and stays
-  // so (only in-progress deliveries carry a lease token), and unheld it is not its to change.
+export async function unheldDeltas(q: Queryable, outcomes: readonly AttemptOutcome[]): Promise<Delta[]> {
   const byId = new Map<string, AttemptOutcome>();
-  for (const o of outcomes)
-    if (!byId.has(o.deliveryId) && (o.next.status !== DeliveryStatus.InProgress || succeeded(o))) byId.set(o.deliveryId, o);
-  if (byId.size === 0) return;
+  for (const o of outcomes) if (!byId.has(o.deliveryId) && succeeded(o)) byId.set(o.deliveryId, o);
   const deltas: Delta[] = [];
   for (const chunk of chunks([...byId.values()], 1000)) {
     const params: unknown[] = [];
-    // attempt 0 (there is none) when no request was made: nothing of this batch to leave out.
-    for (const o of chunk) params.push(o.deliveryId, o.next.status, o.attempted ? o.attempt : 0, o.startedAt);
+    for (const o of chunk) params.push(o.deliveryId, o.next.status, o.attempt, o.startedAt);
     const rows = await q.all<Facts>(
       `WITH v (id, status, attempt, started_at) AS (VALUES ${valuesRows(chunk.length, FACT_TYPES)})
        SELECT d.id, d.status, d.lease_token, d.endpoint_id, e.tenant_id, e.type, e.created_at,
-              CASE WHEN d.status = '${S}' OR v.status = '${S}'
-                   THEN ${lastSuccessEnd('d.id', ' AND NOT (a.attempt = v.attempt AND a.started_at = v.started_at)')} END AS end_before
+              ${lastSuccessEnd('d.id', ' AND NOT (a.attempt = v.attempt AND a.started_at = v.started_at)')} AS end_before
          FROM v JOIN deliveries d ON d.id = v.id JOIN events e ON e.id = d.event_id
         ${q.dialect === 'postgres' ? 'ORDER BY d.id FOR NO KEY UPDATE OF d' : ''}`,
       params,
     );
     for (const r of rows) {
       const o = byId.get(r.id)!;
-      const matches = r.lease_token === o.leaseToken || (o.next.status === S && r.lease_token === null);
-      const after = matches ? o.next.status : r.status;
+      const after = r.lease_token === null ? S : r.status;
       const created = Number(r.created_at);
       const before = r.end_before === null ? null : Number(r.end_before);
-      const end = succeeded(o) && (before === null || o.startedAt + o.durationMs > before) ? o.startedAt + o.durationMs : before;
+      const end = before === null || o.startedAt + o.durationMs > before ? o.startedAt + o.durationMs : before;
       if (after === r.status && (after !== S || end === before)) continue;
       const key = { tenantId: r.tenant_id, hour: hourOf(created), type: r.type, endpointId: r.endpoint_id };
       deltas.push(...contribution(key, r.status, before, created, -1), ...contribution(key, after, end, created, 1));
     }
   }
-  await addDeltas(q, deltas);
+  return deltas;
 }
 
 /**
