@@ -28,6 +28,7 @@ import { batchMemoryFigures, printBatchMemory } from './batchMemory.js';
 import { FAIRNESS_SETUP, fairnessFigures } from './fairness.js';
 import { GRAPHQL_SETUP, graphqlFigures } from './graphql.js';
 import { inboundCeiling, inboundFigures, inboundKey } from './inbound.js';
+import { NODES_SETUP, type NodesFigures, nodesFigures } from './nodes.js';
 import { type BenchDb, rssMb, seedDeliveries } from './scale.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -167,7 +168,7 @@ async function latency(t: Target, rx: Receiver): Promise<{ p50: number; p99: num
   return { p50: q(0.5), p99: q(0.99), max: lat[lat.length - 1] };
 }
 
-async function postgresUrl(): Promise<{ url: string; cleanup: () => Promise<void> }> {
+async function postgresUrl(suffix = ''): Promise<{ url: string; cleanup: () => Promise<void> }> {
   let base = process.env.DATABASE_URL;
   let embedded: { url: string; stop: () => Promise<void> } | null = null;
   if (!base) {
@@ -175,7 +176,7 @@ async function postgresUrl(): Promise<{ url: string; cleanup: () => Promise<void
     embedded = await startEmbeddedPostgres();
     base = embedded.url;
   }
-  const name = `herald_bench_${process.pid}`;
+  const name = `herald_bench_${process.pid}${suffix}`;
   const admin = new pg.Client({ connectionString: base });
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS ${name}`);
@@ -378,6 +379,39 @@ type RedisClass = new (opts: object) => {
   disconnect(): void;
 };
 
+/** Several nodes over one Postgres (bench/nodes.ts): pickup by a worker-only node, and a node killed mid-burst. */
+async function benchNodes(rx: Receiver): Promise<NodesFigures> {
+  const db = await postgresUrl('_nodes');
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-bench-nodes-'));
+  try {
+    return await nodesFigures(
+      {
+        start: async (extra) => {
+          const port = await freePort();
+          const env: NodeJS.ProcessEnv = {
+            ...process.env,
+            HERALD_PORT: String(port),
+            HERALD_HOST: '127.0.0.1',
+            HERALD_DATA_DIR: dataDir,
+            HERALD_LOG_LEVEL: 'error',
+            HERALD_API_RATE_LIMIT: '0',
+            DATABASE_URL: db.url,
+            ...extra,
+          };
+          const started = await spawnReady([...START_NODE_FLAGS, path.join(ROOT, 'bin/herald'), 'start'], env, 'Herald is running');
+          return { ...started, base: `http://127.0.0.1:${port}` };
+        },
+        stop,
+        receiver: rx,
+      },
+      'bench-secret-key-0123456789abcdefghijklmnop',
+    );
+  } finally {
+    await db.cleanup();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 /** The bare verifying receiver (bench/verifying-receiver.mjs): receiving's ceiling. */
 async function benchReceivingCeiling() {
   const port = await freePort();
@@ -399,6 +433,7 @@ async function main() {
   const pgDb = await postgresUrl();
   const rows: any[] = [];
   let receivingCeiling: Awaited<ReturnType<typeof benchReceivingCeiling>> | null = null;
+  let nodes: NodesFigures | null = null;
   try {
     // BENCH_ONLY=sqlite|postgres skips the other dialect while working on one.
     const only = process.env.BENCH_ONLY;
@@ -416,6 +451,8 @@ async function main() {
           HERALD_SECRET_KEY: 'bench-secret-key-0123456789abcdefghijklmnop',
         }),
       );
+    // BENCH_NODES=0 skips the several-node figures (Postgres only).
+    if (only !== 'sqlite' && process.env.BENCH_NODES !== '0') nodes = await benchNodes(rx);
   } finally {
     await pgDb.cleanup();
     rx.server.close();
@@ -489,6 +526,16 @@ async function main() {
         );
       }
     }
+  }
+  if (nodes) {
+    console.log(`\nSeveral nodes over one Postgres (${NODES_SETUP})`);
+    console.log(
+      `${'pickup'.padEnd(24)} p50 ${nodes.pickup.p50.toFixed(1)} ms, p99 ${nodes.pickup.p99.toFixed(1)} ms, max ${nodes.pickup.max.toFixed(1)} ms from the 202 to the arrival`,
+    );
+    const k = nodes.kill;
+    console.log(
+      `${'kill -9 mid-burst'.padEnd(24)} ${k.delivered} of ${k.accepted} accepted events delivered, ${k.duplicates} sent twice, the last ${k.lastAfterKillS.toFixed(1)} s after the kill`,
+    );
   }
   printBatchMemory(rows.filter((r: any) => r.batch));
   const scaled = rows.filter((r: any) => r.scale);

@@ -83,7 +83,7 @@ export async function createHerald(
   const dispatcher = config.roles.worker
     ? new Dispatcher(db, config, addresses, box, log.child({ component: 'worker' }), operator, clock, { metrics, tracing })
     : null;
-  const events = new EventWriter(db, box, dispatcher, (n) => metrics.eventsAccepted.inc(n));
+  const events = new EventWriter(db, box, dispatcher, (n) => metrics.eventsAccepted.inc(n), clock);
   await operator.setup(events);
   const inbound = config.roles.worker
     ? new InboundProcessor(

@@ -133,6 +133,12 @@ export class EventWriter {
     private readonly worker: LocalWorker | null = null,
     /** Told how many new events each commit stored (the metrics' accepted count). */
     private readonly onCommitted: (created: number) => void = () => {},
+    /**
+     * The database's clock (db/clock.ts): deliveries written due now are due by it, the clock every
+     * worker claims by. By this node's own clock, one running a few milliseconds ahead wrote them
+     * due in the future, and a worker woken for them found nothing until its next poll.
+     */
+    private readonly clock: { now(): number } = { now: Date.now },
   ) {
     // A group holds up to MAX_ROWS_PER_COMMIT events or deliveries; a retried request alone hands
     // nothing over.
@@ -230,7 +236,7 @@ export class EventWriter {
     const unleased = rows.reduce((n, r) => n + r.targets.length, 0) - wanted;
     const lease = handOver && wanted && wanted <= MAX_HANDOVER ? (this.worker?.reserve(wanted) ?? null) : null;
     try {
-      const { results, leased, deliveries } = await insertGroup(q, group, rows, lease);
+      const { results, leased, deliveries } = await insertGroup(q, group, rows, lease, this.clock.now());
       const due = unleased + (lease ? 0 : wanted);
       // What was not handed over is due in the table: other worker nodes hear of it at the commit
       // (Postgres; this node's own worker is woken below). A group wholly handed over says nothing.
@@ -259,7 +265,7 @@ export async function insertEvents(q: Queryable, box: SecretBox, tenantId: strin
   if (events.length === 0) return [];
   const group: Request[] = [{ tenantId, events, fanOut: 0 }];
   const rows = plan(group, await loadTargets(q, box, [tenantId]));
-  const { results, deliveries } = await insertGroup(q, group, rows, null);
+  const { results, deliveries } = await insertGroup(q, group, rows, null, Date.now());
   if (deliveries) await announceWork(q, 'deliveries');
   return results[0];
 }
@@ -321,6 +327,8 @@ async function insertGroup(
   group: Request[],
   rows: Row[],
   lease: { token: string; until: number } | null,
+  /** When the deliveries not handed over are due: now, by the database's clock where known. */
+  dueAt: number,
 ): Promise<{ results: AcceptedEvent[][]; leased: ClaimedDelivery[]; deliveries: number }> {
   const now = rows[0]?.createdAt ?? Date.now();
   const inserted = new Set<string>();
@@ -384,6 +392,7 @@ async function insertGroup(
     all.map((d) => ({ id: d.id, eventId: d.row.id, endpointId: d.target.id, tenantId: d.row.tenantId, leased: d.leased })),
     lease,
     now,
+    dueAt,
   );
   await countAccepted(
     q,
