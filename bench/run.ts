@@ -29,6 +29,7 @@ import { FAIRNESS_SETUP, fairnessFigures } from './fairness.js';
 import { GRAPHQL_SETUP, graphqlFigures } from './graphql.js';
 import { inboundCeiling, inboundFigures, inboundKey } from './inbound.js';
 import { NODES_SETUP, type NodesFigures, nodesFigures } from './nodes.js';
+import { printStages } from './stages.js';
 import { type BenchDb, rssMb, seedDeliveries } from './scale.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -246,7 +247,25 @@ async function benchHerald(label: string, rx: Receiver, extraEnv: Record<string,
   await t.close();
   await stop(proc);
   fs.rmSync(dataDir, { recursive: true, force: true });
+  if (process.env.BENCH_PROFILE) stageTable(process.env.BENCH_PROFILE, label, proc.pid!, [batch, fairness, inbound, graphql, scale]);
   return { label, rate, ...lat, batch, fairness, inbound, graphql, scale };
+}
+
+/**
+ * The stage table of this run's profile (bench/stages.ts): per delivery of the warm-up, throughput
+ * and latency phases, so only when no other section ran in the same process.
+ */
+function stageTable(dir: string, label: string, pid: number, others: unknown[]) {
+  if (others.some((o) => o !== null)) {
+    console.log(
+      `${label}: no stage table; run the profile with BENCH_SCALE=0 BENCH_BATCH=0 BENCH_FAIRNESS=0 BENCH_GRAPHQL=0 BENCH_INBOUND=0`,
+    );
+    return;
+  }
+  const file = fs.readdirSync(dir).find((f) => f.endsWith('.cpuprofile') && f.includes(`.${pid}.`));
+  if (!file) return console.log(`${label}: no CPU profile of process ${pid} in ${dir}`);
+  console.log(`\n${label}:`);
+  printStages(path.join(dir, file), 1000 + THROUGHPUT_EVENTS + RATE * RATE_SECONDS);
 }
 
 const FANOUT_ENDPOINTS = 100;

@@ -350,13 +350,18 @@ async function insertGroup(
         r.event.traceParent ?? null,
       );
     }
-    const ids = await q.all<{ id: string }>(
-      `INSERT INTO events (id, tenant_id, type, payload, status, idempotency_key, occurred_at, created_at, inbound_id, request_hash, trace_parent)
+    const insert = `INSERT INTO events (id, tenant_id, type, payload, status, idempotency_key, occurred_at, created_at, inbound_id, request_hash, trace_parent)
        VALUES ${valuesRows(chunk.length, 11)}
-       ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id`,
-      params,
-    );
-    for (const { id } of ids) inserted.add(id);
+       ON CONFLICT (tenant_id, idempotency_key) DO NOTHING`;
+    if (chunk.some((r) => r.event.idempotencyKey !== undefined)) {
+      // Only a key seen before skips a row: ask which were inserted.
+      const ids = await q.all<{ id: string }>(`${insert} RETURNING id`, params);
+      for (const { id } of ids) inserted.add(id);
+    } else {
+      // New ids and no keys: every row goes in, and nothing needs to wait for the answer.
+      await q.write(insert, params);
+      for (const r of chunk) inserted.add(r.id);
+    }
   }
 
   // Leased to the local worker: due when the lease ends (if nobody finishes them by then, they are

@@ -46,8 +46,7 @@ export default async function inboundRoutes(app: Api, { db, box, config, onInbou
   // after the commit that holds it. A commit that stored a message to process tells the worker
   // nodes (Postgres; this node's own inbound processor is woken after the answer).
   const writer = new GroupCommit<NewInbound, { id: string; duplicate: boolean }>(db, async (q, items) => {
-    const results = [];
-    for (const m of items) results.push(await storeInbound(q, m));
+    const results = await storeInbound(q, items);
     if (results.some((r, i) => !r.duplicate && items[i].status === 'received')) await announceWork(q, 'inbound');
     return { results };
   });

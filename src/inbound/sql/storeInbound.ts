@@ -21,38 +21,68 @@ export interface NewInbound {
 /** Postgres text cannot hold NUL, and a reason may quote the body that held one (a JSON error). */
 export const storableText = (s: string | null) => (s === null ? null : s.replaceAll('\u0000', '\\0'));
 
+/** A group's rows in one statement: 200 rows of 11 parameters stay far inside both dialects' limits. */
+const ROWS_PER_STATEMENT = 200;
+
 /**
- * Stores one request as it came, in one statement, before anything is done with it. A received
- * message is due for processing at once. When the provider's id was seen before on this source,
- * nothing new is stored: the first message counts one more duplicate and is answered instead.
+ * Stores requests as they came, before anything is done with them: the requests of one group
+ * commit (api/routes/inbound.ts) in one multi-row statement. A received message is due for
+ * processing at once. When the provider's id was seen before on this source (in an earlier
+ * request or earlier in this group), nothing new is stored: the first message counts one more
+ * duplicate and is answered instead. Answers one result per message, in order.
  */
-export async function storeInbound(q: Queryable, m: NewInbound): Promise<{ id: string; duplicate: boolean }> {
-  const id = newId('in', m.receivedAt);
-  const dedupeKey = m.status === 'received' ? m.dedupeKey : null;
-  const inserted = await q.one<{ id: string }>(
-    `INSERT INTO inbound_messages (id, source_id, tenant_id, status, reason, dedupe_key, headers, body, body_size, event_type, due_at, received_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
-     ON CONFLICT (source_id, dedupe_key) DO NOTHING RETURNING id`,
-    [
-      id,
-      m.sourceId,
-      m.tenantId,
-      m.status,
-      storableText(m.reason),
-      storableText(dedupeKey),
-      JSON.stringify(m.headers),
-      m.body,
-      m.bodySize,
-      storableText(m.eventType),
-      m.receivedAt,
-    ],
-  );
-  if (inserted) return { id, duplicate: false };
-  const first = await q.one<{ id: string }>(
-    'UPDATE inbound_messages SET duplicates = duplicates + 1 WHERE source_id = $1 AND dedupe_key = $2 RETURNING id',
-    [m.sourceId, dedupeKey],
-  );
-  return { id: first!.id, duplicate: true };
+export async function storeInbound(q: Queryable, messages: NewInbound[]): Promise<{ id: string; duplicate: boolean }[]> {
+  const rows = messages.map((m) => ({
+    m,
+    id: newId('in', m.receivedAt),
+    dedupeKey: m.status === 'received' ? m.dedupeKey : null,
+  }));
+  const inserted = new Set<string>();
+  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+    const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
+    const params: unknown[] = [];
+    const values = chunk.map(({ m, id, dedupeKey }) => {
+      const n = params.length;
+      params.push(
+        id,
+        m.sourceId,
+        m.tenantId,
+        m.status,
+        storableText(m.reason),
+        storableText(dedupeKey),
+        JSON.stringify(m.headers),
+        m.body,
+        m.bodySize,
+        storableText(m.eventType),
+        m.receivedAt,
+      );
+      const p = (k: number) => `$${n + k}`;
+      return `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${p(8)}, ${p(9)}, ${p(10)}, ${p(11)}, ${p(11)})`;
+    });
+    const insert = `INSERT INTO inbound_messages (id, source_id, tenant_id, status, reason, dedupe_key, headers, body, body_size, event_type, due_at, received_at)
+       VALUES ${values.join(', ')}
+       ON CONFLICT (source_id, dedupe_key) DO NOTHING`;
+    if (chunk.some((r) => r.dedupeKey !== null)) {
+      for (const r of await q.all<{ id: string }>(`${insert} RETURNING id`, params)) inserted.add(r.id);
+    } else {
+      // Nothing to deduplicate: every row goes in, and nothing needs to wait for the answer.
+      await q.write(insert, params);
+      for (const r of chunk) inserted.add(r.id);
+    }
+  }
+  const out: { id: string; duplicate: boolean }[] = [];
+  for (const r of rows) {
+    if (inserted.has(r.id)) {
+      out.push({ id: r.id, duplicate: false });
+      continue;
+    }
+    const first = await q.one<{ id: string }>(
+      'UPDATE inbound_messages SET duplicates = duplicates + 1 WHERE source_id = $1 AND dedupe_key = $2 RETURNING id',
+      [r.m.sourceId, storableText(r.dedupeKey)],
+    );
+    out.push({ id: first!.id, duplicate: true });
+  }
+  return out;
 }
 
 /** Headers that carry a source's own secret are kept as "[redacted]": nothing secret is stored in the clear. */
