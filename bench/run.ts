@@ -29,7 +29,7 @@ import { FAIRNESS_SETUP, fairnessFigures } from './fairness.js';
 import { GRAPHQL_SETUP, graphqlFigures } from './graphql.js';
 import { inboundCeiling, inboundFigures, inboundKey } from './inbound.js';
 import { NODES_SETUP, type NodesFigures, nodesFigures } from './nodes.js';
-import { printStages } from './stages.js';
+import { printStages, stageTimes } from './stages.js';
 import { type BenchDb, rssMb, seedDeliveries } from './scale.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -262,10 +262,17 @@ function stageTable(dir: string, label: string, pid: number, others: unknown[]) 
     );
     return;
   }
-  const file = fs.readdirSync(dir).find((f) => f.endsWith('.cpuprofile') && f.includes(`.${pid}.`));
-  if (!file) return console.log(`${label}: no CPU profile of process ${pid} in ${dir}`);
+  // node --cpu-prof writes one file per thread: CPU.<date>.<time>.<pid>.<thread>.<n>.cpuprofile, the main thread 0.
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile') && f.includes(`.${pid}.`));
+  const main = files.find((f) => f.includes(`.${pid}.0.`));
+  if (!main) return console.log(`${label}: no CPU profile of process ${pid} in ${dir}`);
+  const deliveries = 1000 + THROUGHPUT_EVENTS + RATE * RATE_SECONDS;
   console.log(`\n${label}:`);
-  printStages(path.join(dir, file), 1000 + THROUGHPUT_EVENTS + RATE * RATE_SECONDS);
+  printStages(path.join(dir, main), deliveries);
+  for (const f of files.filter((f) => f !== main)) {
+    const { busyMs } = stageTimes(path.join(dir, f));
+    console.log(`${'another thread'.padEnd(24)} ${((busyMs * 1000) / deliveries).toFixed(0).padStart(8)}          (${f})`);
+  }
 }
 
 const FANOUT_ENDPOINTS = 100;

@@ -52,6 +52,7 @@ const RECORDED = [
   '019_event_trace_parent.sql',
   '020_tenant_search.sql',
   '021_listen_endpoints.sql',
+  '022_inbound_received.sql',
 ];
 
 for (const dialect of DIALECTS) {

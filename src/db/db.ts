@@ -18,24 +18,15 @@ export interface Queryable {
   one<T = Row>(sql: string, params?: unknown[]): Promise<T | undefined>;
   /** Runs a statement and answers how many rows it changed. */
   run(sql: string, params?: unknown[]): Promise<number>;
-  /**
-   * A write whose row count nobody needs. Inside a SQLite transaction it resolves before it runs:
-   * it goes to the connection's thread without a round trip, and if it fails, the statements after
-   * it and the COMMIT fail with its error (so the transaction as a whole still fails). Not for a
-   * statement whose own error the caller catches. Elsewhere the same as `run`.
-   */
-  write(sql: string, params?: unknown[]): Promise<void>;
 }
 
 export interface Db extends Queryable {
   /** Runs `fn` in one transaction: committed (and durable) when it resolves, rolled back when it throws. */
   tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
   /**
-   * Like tx, but resolves once the transaction's statements are done and its commit is under way,
-   * with `durable`, which resolves once the commit survives power loss and rejects if it failed.
-   * Lets a writer start its next transaction while this one commits and the disk flushes (SQLite;
-   * on Postgres it resolves after COMMIT, and `durable` at once). Answer no one before `durable`,
-   * and act on nothing `fn` did before it.
+   * Like tx, but resolves once the transaction is committed, with `durable`, which resolves once
+   * the commit survives power loss. Lets a writer start its next transaction while the disk
+   * flushes (SQLite; on Postgres a commit is durable when it returns). Answer no one before `durable`.
    */
   txThenFlush<T>(fn: (q: Queryable) => Promise<T>): Promise<{ out: T; durable: Promise<void> }>;
   /** Runs a script of several statements (migrations). */

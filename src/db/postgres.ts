@@ -17,7 +17,6 @@ function queryable(client: pg.Pool | pg.PoolClient, where: string): Queryable {
     all: async <T>(sql: string, params: unknown[] = []) => (await client.query(sql, params)).rows as T[],
     one: async <T>(sql: string, params: unknown[] = []) => (await client.query(sql, params)).rows[0] as T | undefined,
     run: async (sql: string, params: unknown[] = []) => (await client.query(sql, params)).rowCount ?? 0,
-    write: async (sql: string, params: unknown[] = []) => void (await client.query(sql, params)),
   };
 }
 
@@ -50,9 +49,6 @@ export class PostgresDb implements Db {
   }
   run(sql: string, params?: unknown[]) {
     return this.q.run(sql, params);
-  }
-  write(sql: string, params?: unknown[]) {
-    return this.q.write(sql, params);
   }
 
   /**

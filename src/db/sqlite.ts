@@ -1,127 +1,119 @@
+import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import type { Db, Queryable, Row } from './db.js';
-import type { Reply, Request, ThreadOptions } from './sqliteThread.js';
+import { WalSync } from './walSync.js';
 
-// The connection lives on a thread of its own (sqliteThread.ts): each statement is a message to it
-// and its answer a message back, so SQLite's work (and its disk waits) runs beside the event loop
-// instead of stopping it. A transaction's statements are sent one after another while it holds
-// the lock below: a promise chain that serialises transactions and keeps other statements out
-// while one is open, so a statement sent between BEGIN and COMMIT is always the transaction's own.
+// better-sqlite3 is synchronous, so a query never yields. A transaction whose body awaits can
+// yield, though, and another request's statements would then run inside it. A promise chain
+// (`lock`) serialises transactions and keeps other statements out while one is open.
 
-type Distribute<T> = T extends unknown ? Omit<T, 'id'> : never;
-
-/** An Error as the thread describes it, with SQLite's code (isUniqueViolation and the like read it). */
-function rebuilt(e: { message: string; code?: string; name: string }): Error {
-  return Object.assign(new Error(e.message), { name: e.name, code: e.code });
-}
-
-/** Blobs come back as plain Uint8Arrays (structured clone); callers expect Buffers, as before. */
-function withBuffers<T>(value: T): T {
-  if (Array.isArray(value)) {
-    for (const row of value) withBufferColumns(row);
-  } else withBufferColumns(value);
-  return value;
-}
-
-function withBufferColumns(row: unknown): void {
-  if (row === null || typeof row !== 'object') return;
-  const r = row as Record<string, unknown>;
-  for (const k in r) {
-    const v = r[k];
-    if (v instanceof Uint8Array && !Buffer.isBuffer(v)) r[k] = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-  }
+interface Compiled {
+  stmt: Database.Statement;
+  order: number[];
+  reader: boolean;
+  /** Changes nothing: needs no flush when run on its own. */
+  readonly: boolean;
 }
 
 export class SqliteDb implements Db {
   readonly dialect = 'sqlite' as const;
   readonly where: string;
-  private readonly thread: Worker;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  private nextId = 0;
+  private readonly db: Database.Database;
+  private readonly cache = new Map<string, Compiled>();
   private lock: Promise<void> = Promise.resolve();
   private inTx = false;
-  private died: Error | null = null;
+  /** `full`: each commit's log flushed off the event loop before it resolves (walSync.ts). */
+  private readonly walSync: WalSync | null;
 
   constructor(file: string, opts: { synchronous?: 'normal' | 'full' } = {}) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     this.where = file;
     this.q = { ...this.q, where: file };
-    // From the build, or from the sources when they run as TypeScript (the tests, through tsx).
-    const workerData: ThreadOptions = { file, synchronous: opts.synchronous ?? 'full' };
-    this.thread = import.meta.url.endsWith('.ts')
-      ? new Worker(
-          `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./sqliteThread.ts', import.meta.url).href)}); })`,
-          { eval: true, workerData },
-        )
-      : new Worker(new URL('./sqliteThread.js', import.meta.url), { workerData });
-    // The thread keeps the process alive only while a statement waits for its answer.
-    this.thread.unref();
-    this.thread.on('message', (m: Reply) => {
-      const p = this.pending.get(m.id);
-      if (!p) return;
-      this.pending.delete(m.id);
-      if (this.pending.size === 0) this.thread.unref();
-      if ('error' in m) p.reject(rebuilt(m.error));
-      else p.resolve(m.value);
+    this.db = new Database(file);
+    // WAL lets the CLI and readers work while the server writes; busy_timeout makes a second
+    // process wait for the write lock instead of failing at once.
+    this.db.pragma('journal_mode = WAL');
+    // `full` keeps FULL's promise (a resolved commit survives power loss) with the fsync moved to
+    // the thread pool: SQLite itself runs at NORMAL, and walSync flushes the log after each commit.
+    this.db.pragma('synchronous = NORMAL');
+    this.walSync = (opts.synchronous ?? 'full') === 'full' ? new WalSync(`${file}-wal`) : null;
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = ON');
+  }
+
+  private compile(sql: string): Compiled {
+    let c = this.cache.get(sql);
+    if (c) {
+      // Least recently used first out: multi-row inserts make one text per row count.
+      this.cache.delete(sql);
+      this.cache.set(sql, c);
+    } else {
+      if (this.cache.size >= 500) this.cache.delete(this.cache.keys().next().value!);
+      // `$3` → `?` and remember which parameter goes there: SQLite binds `?` in order.
+      const order: number[] = [];
+      const text = sql.replace(/\$(\d+)/g, (_, n: string) => {
+        order.push(Number(n) - 1);
+        return '?';
+      });
+      const stmt = this.db.prepare(text);
+      c = { stmt, order, reader: stmt.reader, readonly: stmt.readonly };
+      this.cache.set(sql, c);
+    }
+    return c;
+  }
+
+  private bind(c: Compiled, params: unknown[]): unknown[] {
+    return c.order.map((i) => {
+      const v = params[i];
+      return typeof v === 'boolean' ? (v ? 1 : 0) : v === undefined ? null : v;
     });
-    const fail = (err: Error) => {
-      this.died ??= err;
-      for (const p of this.pending.values()) p.reject(err);
-      this.pending.clear();
-    };
-    this.thread.on('error', fail);
-    this.thread.on('exit', (code) => fail(new Error(`the SQLite thread stopped (exit code ${code})`)));
   }
 
-  private call(req: Distribute<Request>): Promise<unknown> {
-    if (this.died) return Promise.reject(this.died);
-    const id = ++this.nextId;
-    if (this.pending.size === 0) this.thread.ref();
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.thread.postMessage({ ...req, id });
-    });
+  // One statement, compiled (cached) and run: the three ways a caller reads its answer.
+  private allOf<T>(c: Compiled, params: unknown[]): T[] {
+    const args = this.bind(c, params);
+    return (c.reader ? c.stmt.all(...args) : (c.stmt.run(...args), [])) as T[];
+  }
+  private oneOf<T>(c: Compiled, params: unknown[]): T | undefined {
+    return c.stmt.get(...this.bind(c, params)) as T | undefined;
+  }
+  private runOf(c: Compiled, params: unknown[]): number {
+    return c.stmt.run(...this.bind(c, params)).changes;
   }
 
-  private statement<T>(op: 'all' | 'one' | 'run', sql: string, params: unknown[], tx: boolean): Promise<T> {
-    return this.call({ op, sql, params, tx }).then((v) => (op === 'run' ? v : withBuffers(v)) as T);
-  }
-
-  /** Inside a transaction: the statements of `fn`. */
   private q: Queryable = {
     dialect: 'sqlite',
     where: '',
-    all: <T>(sql: string, params: unknown[] = []) => this.statement<T[]>('all', sql, params, true),
-    one: <T>(sql: string, params: unknown[] = []) => this.statement<T | undefined>('one', sql, params, true),
-    run: (sql: string, params: unknown[] = []) => this.statement<number>('run', sql, params, true),
-    write: (sql: string, params: unknown[] = []) => {
-      // Sent, not waited for: the thread runs it in order, and its error fails the COMMIT.
-      if (this.died) return Promise.reject(this.died);
-      this.thread.postMessage({ op: 'write', sql, params, id: 0 } satisfies Request);
-      return Promise.resolve();
-    },
+    all: async <T>(sql: string, params: unknown[] = []) => this.allOf<T>(this.compile(sql), params),
+    one: async <T>(sql: string, params: unknown[] = []) => this.oneOf<T>(this.compile(sql), params),
+    run: async (sql: string, params: unknown[] = []) => this.runOf(this.compile(sql), params),
   };
 
-  /** Waits while a transaction is open: a statement on its own must not run inside it. */
   private async outside<T>(fn: () => Promise<T>): Promise<T> {
-    while (this.inTx) await this.lock;
-    return fn();
+    if (!this.inTx) return fn();
+    await this.lock;
+    return this.outside(fn);
   }
 
-  // A statement on its own commits by itself: one that writes resolves once its commit is flushed.
+  /** A statement on its own commits by itself: one that writes resolves once its commit is flushed. */
+  private async alone<T>(sql: string, run: (c: Compiled) => T): Promise<T> {
+    const { out, writes } = await this.outside(async () => {
+      const c = this.compile(sql);
+      return { out: run(c), writes: !c.readonly };
+    });
+    if (this.walSync && writes) await this.walSync.sync();
+    return out;
+  }
+
   all<T = Row>(sql: string, params: unknown[] = []) {
-    return this.outside(() => this.statement<T[]>('all', sql, params, false));
+    return this.alone(sql, (c) => this.allOf<T>(c, params));
   }
   one<T = Row>(sql: string, params: unknown[] = []) {
-    return this.outside(() => this.statement<T | undefined>('one', sql, params, false));
+    return this.alone(sql, (c) => this.oneOf<T>(c, params));
   }
   run(sql: string, params: unknown[] = []) {
-    return this.outside(() => this.statement<number>('run', sql, params, false));
-  }
-  async write(sql: string, params: unknown[] = []) {
-    await this.run(sql, params);
+    return this.alone(sql, (c) => this.runOf(c, params));
   }
 
   async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
@@ -130,54 +122,36 @@ export class SqliteDb implements Db {
     return out;
   }
 
-  /**
-   * BEGIN goes with the transaction's first statement, and COMMIT with the request for its flush:
-   * neither waits a round trip of its own. This resolves as soon as COMMIT is sent, and the lock
-   * passes to the next transaction then (the thread takes messages in order, and rolls back a
-   * COMMIT that fails), so the next transaction is written while this one commits and flushes;
-   * `durable` resolves once the commit is on disk, and rejects if it failed.
-   */
   async txThenFlush<T>(fn: (q: Queryable) => Promise<T>): Promise<{ out: T; durable: Promise<void> }> {
     const prev = this.lock;
     let release!: () => void;
     this.lock = new Promise<void>((r) => (release = r));
     await prev;
     this.inTx = true;
-    let committed: Promise<unknown>;
+    this.db.exec('BEGIN IMMEDIATE');
     let out: T;
-    const begun = this.call({ op: 'begin' });
     try {
-      try {
-        out = await fn(this.q);
-      } catch (err) {
-        await this.call({ op: 'rollback' }).catch(() => undefined);
-        // A failed BEGIN is why the statements failed: say so.
-        throw (
-          (await begun.then(
-            () => null,
-            (e: unknown) => e,
-          )) ?? err
-        );
-      }
-      committed = this.call({ op: 'commit' });
+      out = await fn(this.q);
+      this.db.exec('COMMIT');
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw err;
     } finally {
       this.inTx = false;
       release();
     }
-    const flushed = this.call({ op: 'flush' });
-    const durable = Promise.allSettled([begun, committed, flushed]).then((results) => {
-      for (const r of results) if (r.status === 'rejected') throw r.reason;
-    });
-    return { out, durable };
+    // The next transaction may run while this one's log is flushed.
+    return { out, durable: this.walSync ? this.walSync.sync() : Promise.resolve() };
   }
 
   async exec(sql: string): Promise<void> {
-    await this.outside(() => this.call({ op: 'exec', sql }));
+    await this.outside(async () => this.db.exec(sql));
+    await this.walSync?.sync();
   }
 
   async close(): Promise<void> {
     await this.lock;
-    if (!this.died) await this.call({ op: 'close' }).catch(() => undefined);
-    await this.thread.terminate();
+    await this.walSync?.close();
+    this.db.close();
   }
 }

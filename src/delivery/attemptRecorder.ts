@@ -50,6 +50,11 @@ export function attemptOutcome(
 export class AttemptRecorder {
   private pending: AttemptOutcome[] = [];
   private flushing: Promise<void> | null = null;
+  /**
+   * The most outcomes one transaction records. On SQLite a transaction never yields the event
+   * loop: a burst's thousand outcomes in one held every request for tens of milliseconds.
+   */
+  private readonly maxBatch: number;
 
   constructor(
     private readonly db: Db,
@@ -59,7 +64,9 @@ export class AttemptRecorder {
     private readonly log: Logger,
     /** What a written batch changed (endpoint transitions, exhausted deliveries), with the batch. */
     private readonly onRecorded: (result: RecordResult, batch: AttemptOutcome[]) => void,
-  ) {}
+  ) {
+    this.maxBatch = db.dialect === 'sqlite' ? 200 : 1000;
+  }
 
   /** Queues an outcome; resolves once the flush that takes it is over. */
   record(o: AttemptOutcome): Promise<void> {
@@ -73,8 +80,8 @@ export class AttemptRecorder {
     this.flushing = (async () => {
       await new Promise((r) => setImmediate(r)); // let the outcomes of this I/O phase join the batch
       while (this.pending.length) {
-        const batch = this.pending;
-        this.pending = [];
+        const batch = this.pending.length > this.maxBatch ? this.pending.splice(0, this.maxBatch) : this.pending;
+        if (batch === this.pending) this.pending = [];
         try {
           const result = await recordAttempts(this.db, batch, this.health, this.now());
           for (const { outcome, error } of result.unrecorded) {

@@ -93,7 +93,7 @@ export async function updateEndpointHealth(q: Queryable, results: AttemptResult[
       if (disabling) out.push({ kind: 'disabled', endpointId, reason: disabled! });
       // A healthy endpoint that stays healthy (the common case) is not written at all.
       if (!disabling && failures === before.failures && failingSince === before.failingSince && openUntil === before.openUntil) continue;
-      await q.write(
+      await q.run(
         `UPDATE endpoints SET consecutive_failures = $2, failing_since = $3, circuit_open_until = $4,
                 enabled = CASE WHEN $5 = 1 THEN 0 ELSE enabled END,
                 disabled_reason = CASE WHEN $5 = 1 THEN $6 ELSE disabled_reason END,

@@ -358,8 +358,8 @@ async function insertGroup(
       const ids = await q.all<{ id: string }>(`${insert} RETURNING id`, params);
       for (const { id } of ids) inserted.add(id);
     } else {
-      // New ids and no keys: every row goes in, and nothing needs to wait for the answer.
-      await q.write(insert, params);
+      // New ids and no keys: every row goes in, and no answer is needed.
+      await q.run(insert, params);
       for (const r of chunk) inserted.add(r.id);
     }
   }

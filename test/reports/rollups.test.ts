@@ -138,7 +138,6 @@ for (const dialect of DIALECTS) {
                 all: async (sql, params) => (await c.query(sql, params)).rows,
                 one: async (sql, params) => (await c.query(sql, params)).rows[0],
                 run: async (sql, params) => (await c.query(sql, params)).rowCount ?? 0,
-                write: async (sql, params) => void (await c.query(sql, params)),
               };
               const mine = [...events].sort(() => rnd() - 0.5);
               try {

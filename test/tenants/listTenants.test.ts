@@ -79,7 +79,6 @@ for (const dialect of DIALECTS) {
         all: async (sql: string, params: unknown[] = []) => ((sent = { sql, params }), []),
         one: async () => undefined,
         run: async () => 0,
-        write: async () => undefined,
       } as Queryable;
       await listTenants(recorder, f.box, ENV, { limit: 20, search: 'bulk-1' });
       const rollBack = new Error('roll back');

@@ -48,7 +48,7 @@ export async function insertDeliveries(
       due ??= param(dueAt);
       return `(${row}, '${DeliveryStatus.InProgress}', 0, ${due}, NULL, $1, $1)`;
     });
-    await q.write(
+    await q.run(
       `INSERT INTO deliveries (id, event_id, endpoint_id, tenant_id, status, attempts, due_at, lease_token, created_at, updated_at)
        VALUES ${values.join(', ')}`,
       params,

@@ -100,7 +100,7 @@ async function writeOutcomes(
     for (const o of chunk)
       params.push(newId('atm', o.startedAt), o.deliveryId, o.attempt, o.startedAt, o.durationMs, o.statusCode, o.error, o.responseBody);
     // Only for deliveries that still exist: a tenant deleted mid-flight took its rows with it.
-    await q.write(
+    await q.run(
       `WITH v (id, delivery_id, attempt, started_at, duration_ms, status_code, error, response_body) AS (VALUES ${valuesRows(chunk.length, ATTEMPT_TYPES)})
        INSERT INTO attempts (id, delivery_id, attempt, started_at, duration_ms, status_code, error, response_body)
        SELECT v.id, v.delivery_id, v.attempt, v.started_at, v.duration_ms, v.status_code, v.error, v.response_body

@@ -65,8 +65,8 @@ export async function storeInbound(q: Queryable, messages: NewInbound[]): Promis
     if (chunk.some((r) => r.dedupeKey !== null)) {
       for (const r of await q.all<{ id: string }>(`${insert} RETURNING id`, params)) inserted.add(r.id);
     } else {
-      // Nothing to deduplicate: every row goes in, and nothing needs to wait for the answer.
-      await q.write(insert, params);
+      // Nothing to deduplicate: every row goes in, and no answer is needed.
+      await q.run(insert, params);
       for (const r of chunk) inserted.add(r.id);
     }
   }

@@ -110,7 +110,7 @@ export async function addDeltas(q: Queryable, deltas: readonly Delta[]): Promise
   for (const chunk of chunks(rows, 500)) {
     const params: unknown[] = [];
     for (const d of chunk) params.push(d.tenantId, d.hour, d.type, d.endpointId, d.latencyMs, d.accepted, d.delivered, d.failed);
-    await q.write(
+    await q.run(
       `INSERT INTO delivery_rollups (${KEY}, accepted, delivered, failed) VALUES ${valuesRows(chunk.length, 8)}
        ON CONFLICT (${KEY}) DO UPDATE
           SET accepted = delivery_rollups.accepted + excluded.accepted,
