@@ -100,7 +100,7 @@ export async function nodesFigures(deps: NodesDeps, secretKey: string): Promise<
     Array.from({ length: CONCURRENCY }, async (_, lane) => {
       while (next < KILL_EVENTS) {
         const i = next++;
-        if (i === KILL_EVENTS / 2) {
+        if (i === Math.floor(KILL_EVENTS / 2)) {
           nodeB.proc.kill('SIGKILL');
           bDead = true;
           killedAt = performance.now();

@@ -94,7 +94,7 @@ export async function createHerald(
           metrics.eventsAccepted.inc(created);
           dispatcher?.wake();
         },
-        { pollIntervalMs: config.pollIntervalMs, leaseMs: config.leaseMs, tracing },
+        { pollIntervalMs: config.pollIntervalMs, leaseMs: config.leaseMs, tracing, clock },
       )
     : null;
   let app: FastifyInstance | null = null;

@@ -259,13 +259,19 @@ export class EventWriter {
  * Writes events inside a transaction the caller already holds, with the other records they
  * announce (a billing record and its event commit together or not at all). The deliveries are due
  * at once and unleased: the commit tells other worker nodes (Postgres); wake this node's worker
- * after it.
+ * after it. `dueAt`: now, by the database's clock where the caller has it (db/clock.ts).
  */
-export async function insertEvents(q: Queryable, box: SecretBox, tenantId: string, events: NewEvent[]): Promise<AcceptedEvent[]> {
+export async function insertEvents(
+  q: Queryable,
+  box: SecretBox,
+  tenantId: string,
+  events: NewEvent[],
+  dueAt = Date.now(),
+): Promise<AcceptedEvent[]> {
   if (events.length === 0) return [];
   const group: Request[] = [{ tenantId, events, fanOut: 0 }];
   const rows = plan(group, await loadTargets(q, box, [tenantId]));
-  const { results, deliveries } = await insertGroup(q, group, rows, null, Date.now());
+  const { results, deliveries } = await insertGroup(q, group, rows, null, dueAt);
   if (deliveries) await announceWork(q, 'deliveries');
   return results[0];
 }

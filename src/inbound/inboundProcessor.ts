@@ -50,7 +50,8 @@ export class InboundProcessor {
     private readonly log: Logger,
     /** Called after a commit that wrote events, with how many: the delivery worker should look for them. */
     private readonly onEvents: (created: number) => void,
-    private readonly opts: { pollIntervalMs: number; leaseMs: number; tracing?: Tracing | null },
+    /** `clock`: the database's (db/clock.ts); the forwarded events' deliveries are due by it. */
+    private readonly opts: { pollIntervalMs: number; leaseMs: number; tracing?: Tracing | null; clock?: { now(): number } },
   ) {
     this.loop = new PollLoop(() => this.step(), { what: 'claiming received messages', intervalMs: opts.pollIntervalMs, log });
   }
@@ -213,7 +214,7 @@ export class InboundProcessor {
     const forwardedId: (string | null)[] = batch.map(() => null);
     let wrote = 0;
     for (const [tenantId, t] of byTenant) {
-      const accepted = await insertEvents(q, this.box, tenantId, t.events);
+      const accepted = await insertEvents(q, this.box, tenantId, t.events, this.opts.clock?.now());
       accepted.forEach((a, j) => {
         const owner = t.owner[j];
         if (owner !== null) forwardedId[owner] = a.id;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { insertDeliveries, type NewDelivery } from '../../../src/delivery/sql/insertDeliveries.js';
 import { DeliveryStatus } from '../../../src/delivery/status.js';
+import { EventWriter, insertEvents } from '../../../src/events/eventWriter.js';
 import { DIALECTS } from '../../helpers/db.js';
 import { NOW, QueueFixture } from '../../helpers/queue.js';
 
@@ -55,6 +56,52 @@ for (const dialect of DIALECTS) {
           [NOW, null],
         ],
       );
+    });
+
+    it('makes the unleased ones due at the time it is given (the database clock), and stamps them with now', async () => {
+      await insertDeliveries(
+        f.db,
+        rows(3, (i) => i === 0),
+        { token: 'local', until: NOW + 30_000 },
+        NOW,
+        NOW - 7,
+      );
+      assert.deepEqual(
+        (await stored()).map((d) => [d.due_at, d.lease_token, d.created_at]),
+        [
+          [NOW + 30_000, 'local', NOW],
+          [NOW - 7, null, NOW],
+          [NOW - 7, null, NOW],
+        ],
+      );
+      // Every row leased: the due time is not a parameter of the statement (Postgres refuses one no row uses).
+      await f.db.run('DELETE FROM deliveries');
+      await insertDeliveries(
+        f.db,
+        rows(2, () => true),
+        { token: 'local', until: NOW + 1 },
+        NOW,
+        NOW - 7,
+      );
+      assert.deepEqual(
+        (await stored()).map((d) => d.due_at),
+        [NOW + 1, NOW + 1],
+      );
+    });
+
+    it('the event writer and insertEvents make deliveries not handed over due by the clock they are given', async () => {
+      // A database clock 5 s behind this process's: a worker claiming by it finds them due at once.
+      const dbNow = Date.now() - 5000;
+      const writer = new EventWriter(f.db, f.box, null, () => {}, { now: () => dbNow });
+      const [written] = await writer.write('ta', [{ type: 'thing.happened', payload: '{"n":1}' }]);
+      const [inserted] = await f.db.tx((q) => insertEvents(q, f.box, 'ta', [{ type: 'thing.happened', payload: '{"n":2}' }], dbNow - 1));
+      const due = (eventId: string) =>
+        f.db.one<{ due_at: number | string; lease_token: string | null }>(
+          'SELECT due_at, lease_token FROM deliveries WHERE event_id = $1',
+          [eventId],
+        );
+      assert.deepEqual(await due(written.id).then((d) => [Number(d!.due_at), d!.lease_token]), [dbNow, null]);
+      assert.deepEqual(await due(inserted.id).then((d) => [Number(d!.due_at), d!.lease_token]), [dbNow - 1, null]);
     });
 
     it('writes more deliveries than one statement holds', async () => {
