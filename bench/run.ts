@@ -90,8 +90,16 @@ class Receiver {
   }
 }
 
+/** Every process the bench starts: killed if the bench itself stops on an error, so none outlives it. */
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
 async function spawnReady(args: string[], env: NodeJS.ProcessEnv, ready: string): Promise<{ proc: ChildProcess; out: () => string }> {
   const proc = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.add(proc);
+  proc.once('exit', () => children.delete(proc));
   let out = '';
   proc.stdout.on('data', (c) => (out += c));
   await new Promise<void>((resolve, reject) => {
@@ -243,7 +251,8 @@ async function benchHerald(label: string, rx: Receiver, extraEnv: Record<string,
     ? { dialect: 'postgres', where: extraEnv.DATABASE_URL }
     : { dialect: 'sqlite', where: path.join(dataDir, 'herald.db') };
   const graphql = process.env.BENCH_GRAPHQL === '0' ? null : await graphqlFigures(base, api, db, env, rx.url);
-  const scale = process.env.BENCH_SCALE === '0' ? null : await scaleFigures(proc, setup, t, rx, db);
+  const scale =
+    process.env.BENCH_SCALE === '0' ? null : await scaleFigures(proc, setup, () => target(base, '/v1/tenants/bench/events', key), rx, db);
   await t.close();
   await stop(proc);
   fs.rmSync(dataDir, { recursive: true, force: true });
@@ -281,7 +290,13 @@ const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 100_000);
 const WAITING = Number(process.env.BENCH_WAITING ?? 1_000_000);
 
 /** Fan-out, backlog drain and memory with a million deliveries waiting, on a running Herald. */
-async function scaleFigures(proc: ChildProcess, setup: (p: string, body: unknown) => Promise<any>, t: Target, rx: Receiver, db: BenchDb) {
+async function scaleFigures(
+  proc: ChildProcess,
+  setup: (p: string, body: unknown) => Promise<any>,
+  connect: () => Target,
+  rx: Receiver,
+  db: BenchDb,
+) {
   // Fan-out: one event to 100 endpoints.
   await setup('/v1/tenants', { name: 'Fan', uid: 'fan' });
   for (let i = 0; i < FANOUT_ENDPOINTS; i++) await setup('/v1/tenants/fan/endpoints', { url: rx.url.replace('/hook', `/fan/${i}`) });
@@ -309,7 +324,12 @@ async function scaleFigures(proc: ChildProcess, setup: (p: string, body: unknown
   await seedDeliveries(db, tenant.id, idle.id, WAITING, Date.now() + 3600_000, 'waiting');
   let peak = rssMb(proc.pid!);
   const sampler = setInterval(() => (peak = Math.max(peak, rssMb(proc.pid!))), 100);
+  // New connections: seeding a million rows blocks this process for a while (SQLite is written from
+  // here, synchronously), long enough for Herald to close idle keep-alive connections that this
+  // side has not yet noticed are closed ("other side closed" on the next POST).
+  const t = connect();
   const underLoad = await throughput(t, rx);
+  await t.close();
   clearInterval(sampler);
   return { fanout, drain, peakRss: peak, underLoad };
 }
