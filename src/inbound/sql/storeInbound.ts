@@ -1,4 +1,5 @@
 import type { Queryable } from '../../db/db.js';
+import { valuesRows } from '../../db/sql.js';
 import { newId } from '../../ids.js';
 
 export type InboundStatus = 'received' | 'processed' | 'unmatched' | 'rejected' | 'failed';
@@ -21,7 +22,7 @@ export interface NewInbound {
 /** Postgres text cannot hold NUL, and a reason may quote the body that held one (a JSON error). */
 export const storableText = (s: string | null) => (s === null ? null : s.replaceAll('\u0000', '\\0'));
 
-/** A group's rows in one statement: 200 rows of 11 parameters stay far inside both dialects' limits. */
+/** A group's rows in one statement: 200 rows of 12 parameters stay far inside both dialects' limits. */
 const ROWS_PER_STATEMENT = 200;
 
 /**
@@ -41,8 +42,7 @@ export async function storeInbound(q: Queryable, messages: NewInbound[]): Promis
   for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
     const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
     const params: unknown[] = [];
-    const values = chunk.map(({ m, id, dedupeKey }) => {
-      const n = params.length;
+    for (const { m, id, dedupeKey } of chunk) {
       params.push(
         id,
         m.sourceId,
@@ -54,13 +54,12 @@ export async function storeInbound(q: Queryable, messages: NewInbound[]): Promis
         m.body,
         m.bodySize,
         storableText(m.eventType),
+        m.receivedAt, // due at once
         m.receivedAt,
       );
-      const p = (k: number) => `$${n + k}`;
-      return `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${p(8)}, ${p(9)}, ${p(10)}, ${p(11)}, ${p(11)})`;
-    });
+    }
     const insert = `INSERT INTO inbound_messages (id, source_id, tenant_id, status, reason, dedupe_key, headers, body, body_size, event_type, due_at, received_at)
-       VALUES ${values.join(', ')}
+       VALUES ${valuesRows(chunk.length, 12)}
        ON CONFLICT (source_id, dedupe_key) DO NOTHING`;
     if (chunk.some((r) => r.dedupeKey !== null)) {
       for (const r of await q.all<{ id: string }>(`${insert} RETURNING id`, params)) inserted.add(r.id);

@@ -145,6 +145,9 @@ export function countAccepted(
 const lastSuccessEnd = (id: string, skip = '') =>
   `(SELECT MAX(a.started_at + a.duration_ms) FROM attempts a WHERE a.delivery_id = ${id} AND a.status_code >= 200 AND a.status_code < 300${skip})`;
 
+/** SQL: leaves out the attempt of this batch (the VALUES row `v`), already inserted. */
+const NOT_THIS_BATCH = ' AND NOT (a.attempt = v.attempt AND a.started_at = v.started_at)';
+
 interface Facts {
   id: string;
   status: DeliveryStatus;
@@ -181,7 +184,7 @@ export async function heldDeltas(q: Queryable, outcomes: readonly AttemptOutcome
     for (const o of chunk) params.push(o.deliveryId, o.attempt, o.startedAt);
     const rows = await q.all<{ id: string; end_before: number | string | null }>(
       `WITH v (id, attempt, started_at) AS (VALUES ${valuesRows(chunk.length, EARLIER_TYPES)})
-       SELECT v.id, ${lastSuccessEnd('v.id', ' AND NOT (a.attempt = v.attempt AND a.started_at = v.started_at)')} AS end_before FROM v`,
+       SELECT v.id, ${lastSuccessEnd('v.id', NOT_THIS_BATCH)} AS end_before FROM v`,
       params,
     );
     for (const r of rows) if (r.end_before !== null) earlier.set(r.id, Number(r.end_before));
@@ -223,7 +226,7 @@ export async function unheldDeltas(q: Queryable, outcomes: readonly AttemptOutco
     const rows = await q.all<Facts>(
       `WITH v (id, status, attempt, started_at) AS (VALUES ${valuesRows(chunk.length, FACT_TYPES)})
        SELECT d.id, d.status, d.lease_token, d.endpoint_id, e.tenant_id, e.type, e.created_at,
-              ${lastSuccessEnd('d.id', ' AND NOT (a.attempt = v.attempt AND a.started_at = v.started_at)')} AS end_before
+              ${lastSuccessEnd('d.id', NOT_THIS_BATCH)} AS end_before
          FROM v JOIN deliveries d ON d.id = v.id JOIN events e ON e.id = d.event_id
         ${q.dialect === 'postgres' ? 'ORDER BY d.id FOR NO KEY UPDATE OF d' : ''}`,
       params,
