@@ -108,7 +108,7 @@ export async function createHerald(
         addresses,
         box,
         onEventsAccepted: () => dispatcher?.wake(),
-        onInboundReceived: () => inbound?.wake(),
+        onInboundReceived: () => inbound?.received(),
         receivingSources: new TtlCache(5000),
         metrics,
         tracing,

@@ -18,6 +18,19 @@ import { retryInbound, settleInbound } from './sql/settleInbound.js';
 /** Processing gives up on a message after this many failed tries (the database down for long). */
 const MAX_ATTEMPTS = 10;
 
+/**
+ * Receiving comes first. A provider waits for its 200 (and gives up, retries or disables the
+ * endpoint when it is slow); what a message means can be worked out a moment later. While a burst
+ * arrives, processing takes at most this share of the time: after a round that took d ms it rests
+ * 2d. The burst is answered at nearly the speed of storing alone and processed behind it; when it
+ * ends, processing runs flat out. Under a burst that never ends it still gets its share, so it
+ * always progresses.
+ */
+const SHARE_WHILE_BUSY = 1 / 3;
+/** A burst: at least this many requests stored per second on this node, over the last window. */
+const BUSY_PER_SECOND = 1000;
+const WINDOW_MS = 50;
+
 function billingChanges(m: ClaimedInbound, payload: string): BillingChange[] {
   if (m.provider === 'chargify') return refuseNul(chargifyChanges(JSON.parse(payload) as Record<string, unknown>, m.receivedAt));
   if (m.provider === 'stripe') return refuseNul(stripeChanges(JSON.parse(payload) as Record<string, unknown>, m.receivedAt));
@@ -43,6 +56,10 @@ export class InboundProcessor {
    * and time-out are a second bound, and let a type the operator deleted come back in time.
    */
   private readonly knownTypes = new TtlCache<true>(3_600_000, 1000);
+  /** Messages stored on this node in the current window and the one before (see busy()). */
+  private windowStart = 0;
+  private inWindow = 0;
+  private inWindowBefore = 0;
 
   constructor(
     private readonly db: Db,
@@ -53,7 +70,26 @@ export class InboundProcessor {
     /** `clock`: the database's (db/clock.ts); the forwarded events' deliveries are due by it. */
     private readonly opts: { pollIntervalMs: number; leaseMs: number; tracing?: Tracing | null; clock?: { now(): number } },
   ) {
-    this.loop = new PollLoop(() => this.step(), { what: 'claiming received messages', intervalMs: opts.pollIntervalMs, log });
+    this.loop = new PollLoop(() => this.step(), {
+      what: 'claiming received messages',
+      intervalMs: opts.pollIntervalMs,
+      log,
+      restAfterWork: (roundMs) => (this.busy() ? roundMs * (1 / SHARE_WHILE_BUSY - 1) : 0),
+    });
+  }
+
+  /** Whether a burst of requests is arriving at this node now (see SHARE_WHILE_BUSY). */
+  busy(): boolean {
+    this.slideWindow(performance.now());
+    return Math.max(this.inWindow, this.inWindowBefore) >= (BUSY_PER_SECOND * WINDOW_MS) / 1000;
+  }
+
+  private slideWindow(now: number): void {
+    if (now - this.windowStart < WINDOW_MS) return;
+    // The window just ended counts as the one before; an older one counts as empty.
+    this.inWindowBefore = now - this.windowStart < 2 * WINDOW_MS ? this.inWindow : 0;
+    this.inWindow = 0;
+    this.windowStart = now;
   }
 
   start(): void {
@@ -62,6 +98,13 @@ export class InboundProcessor {
 
   /** Messages were stored: look now instead of at the next poll. */
   wake(): void {
+    this.loop.wake();
+  }
+
+  /** This node stored a provider's request: process it soon, and leave the time to receiving while more arrive. */
+  received(): void {
+    this.slideWindow(performance.now());
+    this.inWindow++;
     this.loop.wake();
   }
 

@@ -22,6 +22,12 @@ export interface PollLoopOptions {
   drain?: boolean;
   /** The longest pause after failed rounds in a row (default 10 s, never below the interval). */
   maxBackoffMs?: number;
+  /**
+   * After a round that found work and took `roundMs`, how long to rest before the next (0: none,
+   * the default). Only stop() ends a rest early. A loop that must leave the event loop to others
+   * under load (the inbound processor, to the requests it works for) paces itself with this.
+   */
+  restAfterWork?: (roundMs: number) => number;
 }
 
 /**
@@ -78,6 +84,7 @@ export class PollLoop {
   private async run(): Promise<void> {
     while (this.current === 'running') {
       let found: boolean;
+      const started = performance.now();
       try {
         found = await this.step();
         this.failures = 0;
@@ -88,7 +95,11 @@ export class PollLoop {
         await this.pause(pause);
         continue;
       }
-      if (found && this.opts.drain !== false) continue;
+      if (found && this.opts.drain !== false) {
+        const rest = this.opts.restAfterWork?.(performance.now() - started) ?? 0;
+        if (rest > 0) await this.pause(rest);
+        continue;
+      }
       if (this.current === 'running') await this.waker.sleep(this.opts.intervalMs);
     }
   }

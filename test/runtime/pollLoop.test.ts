@@ -112,6 +112,33 @@ describe('the poll loop', () => {
     await loop.stop();
   });
 
+  it('rests as long as restAfterWork says after a round that found work, given how long the round took; wake() does not cut it short', async () => {
+    const { log } = captureLog();
+    const at: number[] = [];
+    const took: number[] = [];
+    const loop = new PollLoop(
+      async () => {
+        at.push(Date.now());
+        await sleep(40);
+        return true;
+      },
+      {
+        what: 'a test round',
+        intervalMs: 60_000,
+        log,
+        restAfterWork: (ms) => (took.push(ms), took.length === 1 ? 3 * ms : 0),
+      },
+    );
+    loop.start();
+    await until(() => at.length === 1, 'the first round');
+    loop.wake();
+    await until(() => at.length === 3, 'three rounds');
+    await loop.stop();
+    assert.ok(took[0] >= 39, `the round took ${took[0]} ms as measured`);
+    assert.ok(at[1] - at[0] >= 40 + 3 * 39, `rested after the first round: the second came ${at[1] - at[0]} ms after it`);
+    assert.ok(at[2] - at[1] < at[1] - at[0] - 60, 'no rest after the second');
+  });
+
   it('logs a failed round and waits longer after each failure in a row, whatever wake() says; a success resets it', async () => {
     const { log, lines } = captureLog();
     const at: number[] = [];

@@ -72,6 +72,17 @@ for (const dialect of DIALECTS) {
       await processor.stop();
     });
 
+    it('the inbound processor yields to a burst of requests (1,000/s or more on this node), not to a trickle', async () => {
+      const processor = new InboundProcessor(h.herald.db, box, log, () => undefined, { pollIntervalMs: 60_000, leaseMs: 60_000 });
+      for (let i = 0; i < 5; i++) processor.received();
+      assert.equal(processor.busy(), false, 'five requests are a trickle');
+      for (let i = 0; i < 50; i++) processor.received();
+      assert.equal(processor.busy(), true, 'fifty within a few milliseconds are a burst');
+      await new Promise((r) => setTimeout(r, 120));
+      assert.equal(processor.busy(), false, 'a burst is over once two windows passed without one');
+      await processor.stop();
+    });
+
     it("maintenance's step applies retention by the clock it is given, then waits a minute before the next pass", async () => {
       await h.api('POST', '/v1/tenants', { name: 'Old', uid: 'old' });
       // No endpoint: the event is finished at once (N), so retention may purge its payload.
