@@ -53,6 +53,7 @@ const RECORDED = [
   '020_tenant_search.sql',
   '021_listen_endpoints.sql',
   '022_inbound_received.sql',
+  '023_inbound_due_dropped.sql',
 ];
 
 for (const dialect of DIALECTS) {
