@@ -189,7 +189,7 @@ async function createCustomerOf(
 ): Promise<unknown> {
   const t = await tenantFor(ctx, tenant);
   const g = given(input) as { key: string; name?: string; email?: string; address?: Address; customData?: unknown };
-  const { customer, released } = await createCustomerAnnounced(ctx.deps.db, ctx.deps.box, t.id, {
+  const { customer, released } = await createCustomerAnnounced(ctx.deps.db, ctx.deps.box, ctx.deps.clock, t.id, {
     key: g.key,
     kind,
     name: g.name,
@@ -209,7 +209,7 @@ async function changeCustomer(
   patch: { address?: Address; customData?: Record<string, unknown> },
 ) {
   const current = await customerFor(ctx, customerId, tenant);
-  const { customer, released } = await updateCustomerAnnounced(ctx.deps.db, ctx.deps.box, current, patch);
+  const { customer, released } = await updateCustomerAnnounced(ctx.deps.db, ctx.deps.box, ctx.deps.clock, current, patch);
   ctx.deps.onEventsAccepted();
   if (released) ctx.deps.onInboundReceived();
   return customerNode(customer);

@@ -59,7 +59,7 @@ const CustomerParams = Type.Object({
   customer: Type.String({ minLength: 1, maxLength: 200, description: 'the customer id or key' }),
 });
 
-export default async function customerRoutes(app: Api, { db, box, onEventsAccepted, onInboundReceived }: ApiDeps) {
+export default async function customerRoutes(app: Api, { db, box, clock, onEventsAccepted, onInboundReceived }: ApiDeps) {
   const tags = ['customers'];
 
   app.post(
@@ -86,7 +86,7 @@ export default async function customerRoutes(app: Api, { db, box, onEventsAccept
       },
     },
     async (req, reply) => {
-      const { customer, released } = await createCustomerAnnounced(db, box, req.tenant.id, req.body);
+      const { customer, released } = await createCustomerAnnounced(db, box, clock, req.tenant.id, req.body);
       onEventsAccepted();
       if (released) onInboundReceived();
       return reply.status(201).send(customer);
@@ -173,7 +173,7 @@ export default async function customerRoutes(app: Api, { db, box, onEventsAccept
     },
     async (req) => {
       const current = await getCustomer(db, req.tenant.id, req.params.customer);
-      const { customer, released } = await updateCustomerAnnounced(db, box, current, req.body);
+      const { customer, released } = await updateCustomerAnnounced(db, box, clock, current, req.body);
       onEventsAccepted();
       if (released) onInboundReceived();
       return customer;

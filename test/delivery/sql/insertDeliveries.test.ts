@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { insertDeliveries, type NewDelivery } from '../../../src/delivery/sql/insertDeliveries.js';
+import { createCustomerAnnounced, updateCustomerAnnounced } from '../../../src/customers/customerChanges.js';
 import { DeliveryStatus } from '../../../src/delivery/status.js';
 import { EventWriter, insertEvents } from '../../../src/events/eventWriter.js';
 import { DIALECTS } from '../../helpers/db.js';
@@ -102,6 +103,23 @@ for (const dialect of DIALECTS) {
         );
       assert.deepEqual(await due(written.id).then((d) => [Number(d!.due_at), d!.lease_token]), [dbNow, null]);
       assert.deepEqual(await due(inserted.id).then((d) => [Number(d!.due_at), d!.lease_token]), [dbNow - 1, null]);
+    });
+
+    it("a customer's created and updated events are due by the clock they are given too", async () => {
+      const dbNow = Date.now() - 5000;
+      const clock = { now: () => dbNow };
+      const { customer } = await createCustomerAnnounced(f.db, f.box, clock, 'ta', { key: 'acme', kind: 'organization' });
+      await updateCustomerAnnounced(f.db, f.box, clock, customer, { name: 'Acme' });
+      const due = await f.db.all<{ type: string; due_at: number | string }>(
+        `SELECT e.type, d.due_at FROM deliveries d JOIN events e ON e.id = d.event_id WHERE e.type LIKE 'customer.%' ORDER BY e.type`,
+      );
+      assert.deepEqual(
+        due.map((d) => [d.type, Number(d.due_at)]),
+        [
+          ['customer.created', dbNow],
+          ['customer.updated', dbNow],
+        ],
+      );
     });
 
     it('writes more deliveries than one statement holds', async () => {
