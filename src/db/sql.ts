@@ -1,3 +1,5 @@
+import type { Dialect } from './db.js';
+
 // Small builders for the SQL that takes a list: `IN (…)` lists, multi-row VALUES lists, and the
 // slices a long list is sent in. Statements keep Postgres-style `$n` placeholders (db/db.ts), so a
 // list starts at whatever number follows the statement's fixed parameters.
@@ -70,9 +72,29 @@ export function valuesRows(rows: number, columns: number | readonly string[], fr
   return list(`$${from} ${types ? types.join(',') : width}`, rows, row);
 }
 
-/** `xs` in consecutive slices of at most `n` (none for an empty list): one statement each. */
-export function chunks<T>(xs: readonly T[], n: number): T[][] {
+/**
+ * `xs` in consecutive slices of at most `n` (none for an empty list): one statement each.
+ *
+ * On SQLite a slice is `n` long or a power of two (37 rows go as 32, 4 and 1). Its adapter keeps
+ * each statement's text compiled (db/sqlite.ts), and a slice of any length up to `n` made one text
+ * per length: the recorder's and the event writer's shapes alone came to some 800, more than the
+ * cache holds, so it kept compiling them again, and each held its compiled program in memory.
+ * Powers of two make a handful per shape. On Postgres a statement is parsed each time whatever
+ * its text, and a slice as long as it may be saves round trips.
+ */
+export function chunks<T>(dialect: Dialect, xs: readonly T[], n: number): T[][] {
   const out: T[][] = [];
-  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  let i = 0;
+  for (; xs.length - i >= n; i += n) out.push(xs.slice(i, i + n));
+  if (i === xs.length) return out;
+  if (dialect === 'postgres') {
+    out.push(xs.slice(i));
+    return out;
+  }
+  for (let size = 2 ** Math.floor(Math.log2(n)); i < xs.length; size /= 2) {
+    if (xs.length - i < size) continue;
+    out.push(xs.slice(i, i + size));
+    i += size;
+  }
   return out;
 }

@@ -43,7 +43,7 @@ export async function updateEndpointHealth(q: Queryable, results: AttemptResult[
   }
   if (byEndpoint.size === 0) return [];
   const out: HealthTransition[] = [];
-  for (const ids of chunks([...byEndpoint.keys()], 500)) {
+  for (const ids of chunks(q.dialect, [...byEndpoint.keys()], 500)) {
     // One read for the batch's endpoints, in id order and locked on Postgres (the lock the UPDATE
     // would take): two batches touching the same endpoints lock them in the same order, and a
     // batch and the deletion of an endpoint take the endpoint before its deliveries.

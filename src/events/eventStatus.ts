@@ -11,7 +11,7 @@ import { DeliveryStatus, EventStatus } from '../delivery/status.js';
 // so the only way in is deliveries_event: an `EXISTS (… status = 'I')` let Postgres combine the
 // partial index on in-progress deliveries, which walks every waiting delivery of every tenant.
 export async function refreshEventStatus(q: Queryable, eventIds: string[]): Promise<void> {
-  for (const ids of chunks(eventIds, 500)) {
+  for (const ids of chunks(q.dialect, eventIds, 500)) {
     await q.run(
       `UPDATE events SET status = (
           SELECT CASE MAX(CASE d.status WHEN '${DeliveryStatus.InProgress}' THEN 2 WHEN '${DeliveryStatus.Failed}' THEN 1 ELSE 0 END)

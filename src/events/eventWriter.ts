@@ -208,7 +208,7 @@ export class EventWriter {
       hashes.set(e.idempotencyKey, before ?? e.requestHash);
     }
     const keys = [...hashes.keys()];
-    for (const chunk of chunks(keys, 500)) {
+    for (const chunk of chunks(this.db.dialect, keys, 500)) {
       const rows = await this.db.all<{ id: string; idempotency_key: string; request_hash: string | null }>(
         `SELECT id, idempotency_key, request_hash FROM events WHERE tenant_id = $1 AND idempotency_key IN (${placeholders(chunk.length, 2)})`,
         [tenantId, ...chunk],
@@ -338,7 +338,7 @@ async function insertGroup(
 ): Promise<{ results: AcceptedEvent[][]; leased: ClaimedDelivery[]; deliveries: number }> {
   const now = rows[0]?.createdAt ?? Date.now();
   const inserted = new Set<string>();
-  for (const chunk of chunks(rows, 500)) {
+  for (const chunk of chunks(q.dialect, rows, 500)) {
     const params: unknown[] = [];
     for (const r of chunk) {
       const status = r.targets.length ? EventStatus.InProgress : EventStatus.NoEndpoints;

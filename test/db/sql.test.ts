@@ -25,8 +25,31 @@ describe('SQL list builders', () => {
   });
 
   it('cuts a list into slices of at most n, in order, and an empty list into none', () => {
-    assert.deepEqual(chunks([1, 2, 3, 4, 5], 2), [[1, 2], [3, 4], [5]]);
-    assert.deepEqual(chunks([1, 2], 2), [[1, 2]]);
-    assert.deepEqual(chunks([], 500), []);
+    for (const dialect of ['sqlite', 'postgres'] as const) {
+      assert.deepEqual(chunks(dialect, [1, 2, 3, 4, 5], 2), [[1, 2], [3, 4], [5]]);
+      assert.deepEqual(chunks(dialect, [1, 2], 2), [[1, 2]]);
+      assert.deepEqual(chunks(dialect, [], 500), []);
+    }
+  });
+
+  it('on SQLite, slices are n long or a power of two, so a shape has a few texts; on Postgres, as long as they may be', () => {
+    const xs = Array.from({ length: 1037 }, (_, i) => i);
+    const sqlite = chunks('sqlite', xs, 500);
+    assert.deepEqual(
+      sqlite.map((c) => c.length),
+      [500, 500, 32, 4, 1],
+    );
+    assert.deepEqual(sqlite.flat(), xs, 'every item once, in order');
+    assert.deepEqual(
+      chunks('postgres', xs, 500).map((c) => c.length),
+      [500, 500, 37],
+    );
+    const lengths = new Set<number>();
+    for (let n = 1; n <= 1000; n++) for (const c of chunks('sqlite', xs.slice(0, n), 500)) lengths.add(c.length);
+    assert.deepEqual(
+      [...lengths].sort((a, b) => a - b),
+      [1, 2, 4, 8, 16, 32, 64, 128, 256, 500],
+      'any count from 1 to 1,000 in ten lengths',
+    );
   });
 });

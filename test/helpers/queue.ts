@@ -212,7 +212,7 @@ export class QueueFixture {
   async manyDeliveries(endpoint: string, event: string, rows: { id: string; leaseToken: string | null; dueAt: number }[]): Promise<void> {
     const tenantId = this.tenantOf.get(endpoint)!;
     if (!this.events.has(event)) await this.event(event, tenantId);
-    for (const chunk of chunks(rows, 500)) {
+    for (const chunk of chunks(this.db.dialect, rows, 500)) {
       const params: unknown[] = [event, endpoint, tenantId, DeliveryStatus.InProgress];
       for (const r of chunk) params.push(r.id, r.dueAt, r.leaseToken);
       await this.db.run(

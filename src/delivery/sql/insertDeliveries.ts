@@ -28,7 +28,7 @@ export async function insertDeliveries(
   /** When the unleased ones are due (the database's clock, where the caller has it). */
   dueAt = now,
 ): Promise<void> {
-  for (const chunk of chunks(rows, ROWS_PER_STATEMENT)) {
+  for (const chunk of chunks(q.dialect, rows, ROWS_PER_STATEMENT)) {
     // $1 is now; the due time and the lease get a parameter each once a row needs them (Postgres
     // refuses a parameter no row uses: it cannot tell its type).
     const params: unknown[] = [now];

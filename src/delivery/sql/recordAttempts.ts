@@ -95,7 +95,7 @@ async function writeOutcomes(
   now: number,
 ): Promise<Omit<RecordResult, 'unrecorded'>> {
   const attempted = outcomes.filter((o) => o.attempted);
-  for (const chunk of chunks(attempted, 100)) {
+  for (const chunk of chunks(q.dialect, attempted, 100)) {
     const params: unknown[] = [];
     for (const o of chunk)
       params.push(newId('atm', o.startedAt), o.deliveryId, o.attempt, o.startedAt, o.durationMs, o.statusCode, o.error, o.responseBody);
@@ -162,7 +162,7 @@ type Changed = { id: string; event_id: string; endpoint_id: string; status: Deli
  */
 async function updateDeliveries(q: Queryable, outcomes: AttemptOutcome[], now: number, which: 'held' | 'unheld'): Promise<Changed[]> {
   const changed: Changed[] = [];
-  for (const chunk of chunks(outcomes, 500)) {
+  for (const chunk of chunks(q.dialect, outcomes, 500)) {
     const params: unknown[] = [now];
     for (const o of chunk) {
       params.push(
@@ -198,7 +198,7 @@ async function updateDeliveries(q: Queryable, outcomes: AttemptOutcome[], now: n
  */
 export async function releaseLeases(db: Db, leaseTokens: string[], now = Date.now()): Promise<number> {
   let n = 0;
-  for (const chunk of chunks(leaseTokens, 500)) {
+  for (const chunk of chunks(db.dialect, leaseTokens, 500)) {
     n += await db.run(
       `UPDATE deliveries SET due_at = $1, lease_token = NULL WHERE lease_token IN (${placeholders(chunk.length, 2)}) AND status = '${DeliveryStatus.InProgress}'`,
       [now, ...chunk],
@@ -217,7 +217,7 @@ export async function releaseLeases(db: Db, leaseTokens: string[], now = Date.no
  */
 export async function deferDeliveries(db: Db, items: { id: string; leaseToken: string; dueAt: number }[]): Promise<void> {
   // One statement per 500: a tenant over its share can hand back a whole fan-out at once.
-  for (const chunk of chunks(items, 500)) {
+  for (const chunk of chunks(db.dialect, items, 500)) {
     const params: unknown[] = [];
     for (const d of chunk) params.push(d.id, d.leaseToken, d.dueAt);
     await db.run(

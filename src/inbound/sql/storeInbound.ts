@@ -1,5 +1,5 @@
 import type { Queryable } from '../../db/db.js';
-import { valuesRows } from '../../db/sql.js';
+import { chunks, valuesRows } from '../../db/sql.js';
 import { newId } from '../../ids.js';
 
 export type InboundStatus = 'received' | 'processed' | 'unmatched' | 'rejected' | 'failed';
@@ -39,8 +39,7 @@ export async function storeInbound(q: Queryable, messages: NewInbound[]): Promis
     dedupeKey: m.status === 'received' ? m.dedupeKey : null,
   }));
   const inserted = new Set<string>();
-  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-    const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
+  for (const chunk of chunks(q.dialect, rows, ROWS_PER_STATEMENT)) {
     const params: unknown[] = [];
     for (const { m, id, dedupeKey } of chunk) {
       params.push(

@@ -107,7 +107,7 @@ export async function addDeltas(q: Queryable, deltas: readonly Delta[]): Promise
         cmp(a.endpointId, b.endpointId) ||
         a.latencyMs - b.latencyMs,
     );
-  for (const chunk of chunks(rows, 500)) {
+  for (const chunk of chunks(q.dialect, rows, 500)) {
     const params: unknown[] = [];
     for (const d of chunk) params.push(d.tenantId, d.hour, d.type, d.endpointId, d.latencyMs, d.accepted, d.delivered, d.failed);
     await q.run(
@@ -179,7 +179,7 @@ export async function heldDeltas(q: Queryable, outcomes: readonly AttemptOutcome
   for (const o of outcomes) if (o.next.status !== DeliveryStatus.InProgress && !done.has(o.deliveryId)) done.set(o.deliveryId, o);
   const earlier = new Map<string, number>();
   const delivered = [...done.values()].filter(succeeded);
-  for (const chunk of chunks(delivered, 1000)) {
+  for (const chunk of chunks(q.dialect, delivered, 1000)) {
     const params: unknown[] = [];
     for (const o of chunk) params.push(o.deliveryId, o.attempt, o.startedAt);
     const rows = await q.all<{ id: string; end_before: number | string | null }>(
@@ -220,7 +220,7 @@ export async function unheldDeltas(q: Queryable, outcomes: readonly AttemptOutco
   const byId = new Map<string, AttemptOutcome>();
   for (const o of outcomes) if (!byId.has(o.deliveryId) && succeeded(o)) byId.set(o.deliveryId, o);
   const deltas: Delta[] = [];
-  for (const chunk of chunks([...byId.values()], 1000)) {
+  for (const chunk of chunks(q.dialect, [...byId.values()], 1000)) {
     const params: unknown[] = [];
     for (const o of chunk) params.push(o.deliveryId, o.next.status, o.attempt, o.startedAt);
     const rows = await q.all<Facts>(
@@ -270,7 +270,7 @@ async function countFailures(q: Queryable, endpointId: string, eventIds: readonl
   const times = new Map<string, number>();
   for (const id of eventIds) times.set(id, (times.get(id) ?? 0) + 1);
   const deltas: Delta[] = [];
-  for (const chunk of chunks([...times.keys()], 500)) {
+  for (const chunk of chunks(q.dialect, [...times.keys()], 500)) {
     const events = await q.all<{ id: string; tenant_id: string; type: string; created_at: number | string }>(
       `SELECT id, tenant_id, type, created_at FROM events WHERE id IN (${placeholders(chunk.length)})`,
       chunk,
