@@ -49,6 +49,8 @@ export function attemptOutcome(
  */
 export class AttemptRecorder {
   private pending: AttemptOutcome[] = [];
+  /** Who waits for each pending outcome (same order): told when its own batch is written. */
+  private waiting: (() => void)[] = [];
   private flushing: Promise<void> | null = null;
   /**
    * The most outcomes one transaction records. On SQLite a transaction never yields the event
@@ -68,10 +70,17 @@ export class AttemptRecorder {
     this.maxBatch = db.dialect === 'sqlite' ? 200 : 1000;
   }
 
-  /** Queues an outcome; resolves once the flush that takes it is over. */
+  /**
+   * Queues an outcome; resolves once the batch that takes it is written (or given up), not when
+   * the flush is over: under steady load a flush never is, and the worker keeps the delivery's
+   * room until this resolves.
+   */
   record(o: AttemptOutcome): Promise<void> {
-    this.pending.push(o);
-    return this.flush();
+    return new Promise<void>((resolve) => {
+      this.pending.push(o);
+      this.waiting.push(resolve);
+      void this.flush();
+    });
   }
 
   /** Writes everything queued; one flush at a time, which takes whatever is queued when it starts. */
@@ -81,7 +90,11 @@ export class AttemptRecorder {
       await new Promise((r) => setImmediate(r)); // let the outcomes of this I/O phase join the batch
       while (this.pending.length) {
         const batch = this.pending.length > this.maxBatch ? this.pending.splice(0, this.maxBatch) : this.pending;
-        if (batch === this.pending) this.pending = [];
+        const waiting = batch === this.pending ? this.waiting : this.waiting.splice(0, batch.length);
+        if (batch === this.pending) {
+          this.pending = [];
+          this.waiting = [];
+        }
         try {
           const result = await recordAttempts(this.db, batch, this.health, this.now());
           for (const { outcome, error } of result.unrecorded) {
@@ -99,6 +112,7 @@ export class AttemptRecorder {
             'recording attempts failed; those deliveries will be retried when their lease expires',
           );
         }
+        for (const resolve of waiting) resolve();
       }
       this.flushing = null;
     })();
