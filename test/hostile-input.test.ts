@@ -8,6 +8,26 @@ import { eventually, startHerald, type TestHerald } from './helpers/herald.js';
 // a crash; every refusal is a JSON error with a message. Seeded, so a failure reproduces: the seed
 // is printed with it (HERALD_FUZZ_SEED=<n> to replay).
 
+/**
+ * One request and its answer's status and text. A request Herald never answers fails the test
+ * within 30 s, naming it (with the seed in `what`), instead of holding the whole file until the
+ * runner's 10-minute timeout. A stream (the live attempts, NDJSON) is answered 200 and then never
+ * ends by design: its first bytes are enough here.
+ */
+async function answered(url: string, init: RequestInit, what: string): Promise<{ status: number; text: string }> {
+  try {
+    const res = await fetch(url, { ...init, signal: AbortSignal.timeout(30_000) });
+    if (res.ok && res.headers.get('content-type')?.startsWith('application/x-ndjson')) {
+      await res.body?.cancel();
+      return { status: res.status, text: '' };
+    }
+    return { status: res.status, text: await res.text() };
+  } catch (err) {
+    if ((err as Error).name === 'TimeoutError') assert.fail(`no answer within 30 s: ${what}`);
+    throw err;
+  }
+}
+
 function prng(seed: number) {
   let s = seed >>> 0;
   return () => {
@@ -141,8 +161,12 @@ for (const dialect of DIALECTS) {
                 : ['text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1', 'nonsense'][Math.floor(r() * 4)];
           }
           if (r() < 0.1) headers['idempotency-key'] = 'k'.repeat(Math.floor(r() * 300));
-          const res = await fetch(h.url + route.path.replace(route.path, path) + query, { method: route.method, headers, body });
-          const text = await res.text();
+          const res = await answered(
+            h.url + route.path.replace(route.path, path) + query,
+            { method: route.method, headers, body },
+            `seed ${seed}: ${route.method} ${path.slice(0, 200)}${query.slice(0, 200)} ${body?.slice(0, 200)}`,
+          );
+          const text = res.text;
           const where = `seed ${seed}: ${route.method} ${path.slice(0, 200)}${query.slice(0, 200)} ${body?.slice(0, 200)} → ${res.status} ${text.slice(0, 300)}`;
           assert.ok(res.status < 500, where);
           if (res.status >= 400) {
@@ -231,8 +255,12 @@ for (const dialect of DIALECTS) {
           'x-github-event': NASTY[Math.floor(r() * NASTY.length)].replace(/[^\x21-\x7e]/g, '') || 'push',
           'x-github-delivery': `d-${i}`,
         };
-        const res = await fetch(`${h.url}/in/${src.id}`, { method: 'POST', headers, body: bytes });
-        const text = await res.text();
+        const res = await answered(
+          `${h.url}/in/${src.id}`,
+          { method: 'POST', headers, body: bytes },
+          `seed ${seed}: ${src.provider} ${JSON.stringify(body.slice(0, 120))}`,
+        );
+        const text = res.text;
         const where = `seed ${seed}: ${src.provider} ${JSON.stringify(body.slice(0, 120))} signed=${signed} → ${res.status} ${text.slice(0, 300)}`;
         assert.ok(res.status < 500, where);
         if (res.status === 200) accepted++;

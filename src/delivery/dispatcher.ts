@@ -238,9 +238,9 @@ export class Dispatcher implements LocalWorker {
     let endpointFreed = false;
     let tenantFreed = false;
     // The endpoint's slot and the tenant's open when its HTTP request ends (a share is of what is
-    // being sent); the worker's room when the result is recorded. Holding the tenant's until the
-    // record made a busy tenant's own handed-over events go back to the table: at 3,000 deliveries
-    // a second, one in six waited for the recorder's commit with its share taken.
+    // being sent); the worker's room when the result is recorded. Held until the record, a busy
+    // tenant's share filled with deliveries already sent whenever the recorder lagged, and its own
+    // new events went back to the table to be claimed later instead of being handed over.
     const requestEnded = () => {
       const wasFull = this.queue.release(d.endpointId);
       tenantFreed = this.shares.free(d.tenantId);

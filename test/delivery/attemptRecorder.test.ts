@@ -2,11 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Db } from '../../src/db/db.js';
 import { AttemptRecorder } from '../../src/delivery/attemptRecorder.js';
-import type { AttemptOutcome } from '../../src/delivery/sql/recordAttempts.js';
 import { DeliveryStatus } from '../../src/delivery/status.js';
 import { createLogger } from '../../src/log.js';
 import { DIALECTS } from '../helpers/db.js';
-import { NOW, QueueFixture } from '../helpers/queue.js';
+import { NOW, outcomeOf, QueueFixture } from '../helpers/queue.js';
 
 // The recorder batches outcomes into transactions. The worker keeps a delivery's room until the
 // outcome's record() resolves, so it must resolve when its own batch is written: under steady
@@ -22,24 +21,7 @@ for (const dialect of DIALECTS) {
       for (const id of ['dlv_1', 'dlv_2']) await f.delivery(id, { endpoint: 'ep_a', leaseToken: 'mine', dueAt: NOW + 60_000 });
     });
 
-    const outcome = (deliveryId: string): AttemptOutcome => ({
-      deliveryId,
-      eventId: `evt_${deliveryId}`,
-      endpointId: 'ep_a',
-      owner: null,
-      tenantId: 'ta',
-      eventType: 'thing.happened',
-      eventCreatedAt: NOW - 60_000,
-      leaseToken: 'mine',
-      attempt: 1,
-      startedAt: NOW - 50,
-      durationMs: 40,
-      statusCode: 200,
-      error: null,
-      responseBody: 'ok',
-      next: { status: DeliveryStatus.Succeeded },
-      attempted: true,
-    });
+    const outcome = (deliveryId: string) => outcomeOf(deliveryId);
 
     it("resolves an outcome's record() once its batch is written, while the next batch is still being written", async () => {
       // The real database, with a gate in front of its transactions: the second batch's waits.

@@ -48,6 +48,9 @@ export async function startHerald(dialect: Dialect, env: Record<string, string> 
     async api(method, path, body, opts = {}) {
       const key = opts.key === undefined ? keys.sandbox : opts.key;
       const res = await fetch(url + path, {
+        // A request Herald never answers fails its test, named, instead of holding the file until
+        // the runner's 10-minute timeout.
+        signal: AbortSignal.timeout(60_000),
         method,
         headers: {
           ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
@@ -66,15 +69,28 @@ export async function startHerald(dialect: Dialect, env: Record<string, string> 
       return { status: res.status, body: parsed as any, headers: res.headers };
     },
     async close() {
-      await herald.stop();
-      await herald.db.close();
-      await database.drop();
+      await within(60_000, 'Herald to stop', herald.stop());
+      await within(60_000, 'the database connection to close', herald.db.close());
+      await within(60_000, 'the test database to be dropped', database.drop());
     },
   };
   return t;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** `p`, or a failure naming what never finished after `ms`. */
+async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms / 1000} s waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** Polls `fn` until it returns a truthy value (or throws after `timeoutMs`). */
 export async function eventually<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 10_000, what = 'condition'): Promise<T> {

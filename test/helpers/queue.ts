@@ -2,6 +2,7 @@ import { after, before, beforeEach } from 'node:test';
 import type { Db, Dialect } from '../../src/db/db.js';
 import { migrate } from '../../src/db/migrate.js';
 import { chunks, valuesRows } from '../../src/db/sql.js';
+import type { AttemptOutcome } from '../../src/delivery/sql/recordAttempts.js';
 import { DeliveryStatus, EventStatus } from '../../src/delivery/status.js';
 import { SecretBox } from '../../src/secrets/secretBox.js';
 import { freshDatabase, TEST_SECRET_KEY, type TestDatabase } from './db.js';
@@ -13,6 +14,30 @@ import { freshDatabase, TEST_SECRET_KEY, type TestDatabase } from './db.js';
 
 /** The fixed "now" of the SQL tests. */
 export const NOW = 1_700_000_000_000;
+
+/**
+ * The outcome of attempt 1 of a delivery to endpoint ep_a of tenant ta, held under lease "mine":
+ * a 200 in 40 ms, delivered, unless `o` says otherwise.
+ */
+export const outcomeOf = (deliveryId: string, o: Partial<AttemptOutcome> = {}): AttemptOutcome => ({
+  deliveryId,
+  eventId: `evt_${deliveryId}`,
+  endpointId: 'ep_a',
+  owner: null,
+  tenantId: 'ta',
+  eventType: 'thing.happened',
+  eventCreatedAt: NOW - 60_000,
+  leaseToken: 'mine',
+  attempt: 1,
+  startedAt: NOW - 50,
+  durationMs: 40,
+  statusCode: 200,
+  error: null,
+  responseBody: 'ok',
+  next: { status: DeliveryStatus.Succeeded },
+  attempted: true,
+  ...o,
+});
 /** The environment every fixture tenant is in. */
 export const ENV = 'sandbox';
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type AttemptOutcome, deferDeliveries, recordAttempts, releaseLeases } from '../../../src/delivery/sql/recordAttempts.js';
+import { deferDeliveries, recordAttempts, releaseLeases } from '../../../src/delivery/sql/recordAttempts.js';
 import { DeliveryStatus, EventStatus } from '../../../src/delivery/status.js';
 import { DIALECTS } from '../../helpers/db.js';
-import { NOW, QueueFixture } from '../../helpers/queue.js';
+import { NOW, outcomeOf, QueueFixture } from '../../helpers/queue.js';
 
 // Recording finished attempts, handing deliveries back, and releasing leases, called directly on
 // both dialects at a fixed clock.
@@ -15,25 +15,7 @@ for (const dialect of DIALECTS) {
     });
 
     /** The outcome of attempt `attempt` of a delivery this worker holds under lease "mine". */
-    const outcome = (deliveryId: string, o: Partial<AttemptOutcome> = {}): AttemptOutcome => ({
-      deliveryId,
-      eventId: `evt_${deliveryId}`,
-      endpointId: 'ep_a',
-      owner: null,
-      tenantId: 'ta',
-      eventType: 'thing.happened',
-      eventCreatedAt: NOW - 60_000,
-      leaseToken: 'mine',
-      attempt: 1,
-      startedAt: NOW - 50,
-      durationMs: 40,
-      statusCode: 200,
-      error: null,
-      responseBody: 'ok',
-      next: { status: DeliveryStatus.Succeeded },
-      attempted: true,
-      ...o,
-    });
+    const outcome = outcomeOf;
     const attemptsOf = (deliveryId: string) =>
       f.db.all<{
         attempt: number;
