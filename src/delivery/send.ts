@@ -26,7 +26,7 @@ function deadline(timeoutMs: number): AbortSignal {
   const now = performance.now();
   if (!shared || shared.timeoutMs !== timeoutMs || now - shared.from >= GRAIN_MS) {
     const signal = AbortSignal.timeout(timeoutMs + GRAIN_MS);
-    // Every request in flight listens to it: no listener count means a leak here.
+    // Every request in flight listens to it: many listeners are expected here, not a leak to warn of.
     setMaxListeners(0, signal);
     shared = { signal, from: now, timeoutMs };
   }
