@@ -383,6 +383,50 @@ for (const dialect of DIALECTS) {
       assert.equal(stored.length, 2, 'the refused requests, the batch included, stored nothing');
     });
 
+    it('fails only the request that reuses a key when it shares a commit with others, and counts only what was stored', async () => {
+      const t = await h.api('POST', '/v1/tenants', { name: 'Idem group', uid: 'idem-group' });
+      await h.api('POST', '/v1/tenants/idem-group/endpoints', { url: 'http://127.0.0.1:9/never' });
+      const post = (body: unknown) => h.api('POST', '/v1/tenants/idem-group/events', body);
+      const taken = await post({ type: 'KycUpdate', payload: { personId: 'first', kycStatus: 'P' }, idempotencyKey: 'taken' });
+      assert.equal(taken.status, 202);
+      // Sent at once, these go in one group commit (on Postgres, one statement).
+      const [fresh, reusedKey, sameAgain, batch, ...more] = await Promise.all([
+        post({ type: 'KycUpdate', payload: { personId: 'fresh', kycStatus: 'P' }, idempotencyKey: 'fresh' }),
+        post({ type: 'KycUpdate', payload: { personId: 'other', kycStatus: 'P' }, idempotencyKey: 'taken' }),
+        post({ type: 'KycUpdate', payload: { personId: 'first', kycStatus: 'P' }, idempotencyKey: 'taken' }),
+        h.api('POST', '/v1/tenants/idem-group/events/batch', {
+          events: [
+            { type: 'KycUpdate', payload: { personId: 'b1', kycStatus: 'P' }, idempotencyKey: 'b1' },
+            { type: 'KycUpdate', payload: { personId: 'b2', kycStatus: 'P' }, idempotencyKey: 'taken' },
+          ],
+        }),
+        ...Array.from({ length: 5 }, (_, i) => post({ type: 'KycUpdate', payload: { personId: `n${i}`, kycStatus: 'P' } })),
+      ]);
+      assert.equal(fresh.status, 202);
+      assert.equal(reusedKey.status, 409);
+      assert.match(reusedKey.body.error.message, new RegExp(`already used for event ${taken.body.id}`));
+      assert.equal(sameAgain.status, 202);
+      assert.equal(sameAgain.body.id, taken.body.id, 'the same request answers the event it made');
+      assert.equal(batch.status, 409);
+      for (const r of more) assert.equal(r.status, 202);
+
+      const stored = (await h.api('GET', '/v1/tenants/idem-group/events?limit=250')).body.data as { id: string }[];
+      assert.deepEqual(
+        new Set(stored.map((e) => e.id)),
+        new Set([taken.body.id, fresh.body.id, ...more.map((r) => r.body.id)]),
+        'the refused requests, the batch included, stored nothing',
+      );
+      for (const e of stored) {
+        const event = (await h.api('GET', `/v1/tenants/idem-group/events/${e.id}`)).body;
+        assert.equal(event.deliveries.length, 1, `event ${e.id} has its one delivery`);
+      }
+      const counted = await h.herald.db.one<{ n: number | string }>(
+        'SELECT SUM(accepted) AS n FROM delivery_rollups WHERE tenant_id = $1',
+        [t.body.id],
+      );
+      assert.equal(Number(counted!.n), stored.length, 'the report counts each stored event once');
+    });
+
     it('refuses a reused key in a batch written in several transactions before storing any of it', async () => {
       await h.api('POST', '/v1/tenants', { name: 'Idem big', uid: 'idem-big' });
       for (let i = 0; i < 25; i++) await h.api('POST', '/v1/tenants/idem-big/endpoints', { url: `http://127.0.0.1:9/${i}` });

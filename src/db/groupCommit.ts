@@ -3,6 +3,11 @@ import type { Db, Queryable } from './db.js';
 /** What a group's write answers: one result per item, and what to do once it is committed. */
 export interface GroupWrite<O> {
   results: O[];
+  /**
+   * An item that failed after its group was committed (a group written as one statement): its
+   * caller gets this error, and the group is not written again. results[i] is then ignored.
+   */
+  failures?: unknown[];
   afterCommit?: () => void;
 }
 
@@ -19,39 +24,68 @@ export interface GroupWrite<O> {
  */
 export class GroupCommit<I, O> {
   private queue: { item: I; resolve: (o: O) => void; reject: (e: unknown) => void }[] = [];
-  private running = false;
+  /** Whether a group is being written, and whether a writer is about to start. */
+  private writing = false;
+  private scheduled = false;
 
   constructor(
     private readonly db: Db,
     /** Writes the group inside the transaction; `alone` when retrying one item of a failed group. */
     private readonly writeGroup: (q: Queryable, items: I[], alone: boolean) => Promise<GroupWrite<O>>,
-    /** A group holds items up to this total weight (but always at least one item). */
-    private readonly opts: { maxWeight: number; weight: (item: I) => number } = { maxWeight: 500, weight: () => 1 },
+    /**
+     * A group holds items up to `maxWeight` in total (but always at least one item). Without
+     * `transaction`, writeGroup gets the Db itself and makes its own commit (one statement is one
+     * commit on Postgres: no BEGIN and COMMIT round trips); it must then not throw once something
+     * is committed, and reports an item that fails after that in `failures`.
+     */
+    private readonly opts: { maxWeight: number; weight: (item: I) => number; transaction?: boolean } = {
+      maxWeight: 500,
+      weight: () => 1,
+    },
   ) {}
+
+  /** Writes the group: in a transaction of its own, or as writeGroup commits it (see opts.transaction). */
+  private write(items: I[], alone: boolean): Promise<{ out: GroupWrite<O>; durable: Promise<void> }> {
+    if (this.opts.transaction === false) return this.writeGroup(this.db, items, alone).then((out) => ({ out, durable: Promise.resolve() }));
+    return this.db.txThenFlush((q) => this.writeGroup(q, items, alone));
+  }
+
+  private static settle<O>(w: GroupWrite<O>, g: { resolve: (o: O) => void; reject: (e: unknown) => void }, i: number): void {
+    const failure = w.failures?.[i];
+    if (failure !== undefined) g.reject(failure);
+    else g.resolve(w.results[i]);
+  }
 
   submit(item: I): Promise<O> {
     return new Promise((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
-      if (!this.running) {
-        // Start on the next turn of the event loop, not now: requests parsed in the same I/O
-        // phase then join this group (with SQLite a transaction never yields, so without the
-        // pause every group would hold one request).
-        this.running = true;
-        setImmediate(() => void this.drain());
-      }
+      this.schedule();
     });
   }
 
-  private async drain(): Promise<void> {
+  /**
+   * Starts a writer for what is queued, unless one is running, on the next turn of the event
+   * loop, not now: requests parsed in the same I/O phase then join its group (with SQLite a
+   * transaction never yields, so without the pause every group would hold one request).
+   */
+  private schedule(): void {
+    if (this.scheduled || this.writing || this.queue.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.writer();
+    });
+  }
+
+  /** Writes groups, one after the other, until nothing is queued. */
+  private async writer(): Promise<void> {
+    this.writing = true;
     try {
       while (this.queue.length) await this.writeNext();
     } finally {
-      // Whatever happens, the next submit must be able to start a drain again.
-      this.running = false;
-      if (this.queue.length) {
-        this.running = true;
-        setImmediate(() => void this.drain());
-      }
+      // Whatever happens, what is queued gets a writer.
+      this.writing = false;
+      this.schedule();
     }
   }
 
@@ -64,30 +98,28 @@ export class GroupCommit<I, O> {
       group.push(g);
     }
     try {
-      const { out: w, durable } = await this.db.txThenFlush((q) =>
-        this.writeGroup(
-          q,
-          group.map((g) => g.item),
-          false,
-        ),
+      const { out: w, durable } = await this.write(
+        group.map((g) => g.item),
+        false,
       );
       // The next group is written while this one's commit is flushed to disk (SQLite: off the
       // event loop); its callers, and the worker it hands deliveries to, hear of it once durable.
       void durable.then(
         () => {
           w.afterCommit?.();
-          group.forEach((g, i) => g.resolve(w.results[i]));
+          group.forEach((g, i) => GroupCommit.settle(w, g, i));
         },
         (err: unknown) => group.forEach((g) => g.reject(err)),
       );
     } catch {
       for (const g of group) {
-        await this.db
-          .tx((q) => this.writeGroup(q, [g.item], true))
-          .then((w) => {
+        await this.write([g.item], true)
+          .then(async ({ out: w, durable }) => {
+            await durable;
             w.afterCommit?.();
-            g.resolve(w.results[0]);
-          }, g.reject);
+            GroupCommit.settle(w, g, 0);
+          })
+          .catch(g.reject);
       }
     }
   }

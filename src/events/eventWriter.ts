@@ -7,14 +7,14 @@ import {
   endpointFields,
   type EndpointRow,
 } from '../delivery/sql/claimDueDeliveries.js';
-import { announceWork } from '../db/announceWork.js';
+import { announceWork, WORK_CHANNEL } from '../db/announceWork.js';
 import { type GroupWrite, GroupCommit } from '../db/groupCommit.js';
 import { chunks, placeholders, valuesRows } from '../db/sql.js';
 import { insertDeliveries } from '../delivery/sql/insertDeliveries.js';
-import { EventStatus } from '../delivery/status.js';
+import { DeliveryStatus, EventStatus } from '../delivery/status.js';
 import { HeraldError } from '../errors.js';
 import { newId } from '../ids.js';
-import { countAccepted } from '../reports/sql/rollups.js';
+import { countAccepted, HOUR_MS, ROLLUP_KEY } from '../reports/sql/rollups.js';
 import type { SecretBox } from '../secrets/secretBox.js';
 
 /**
@@ -145,6 +145,8 @@ export class EventWriter {
     this.writer = new GroupCommit(db, (q, group, alone) => this.writeGroup(q, group, !alone), {
       maxWeight: MAX_ROWS_PER_COMMIT,
       weight: (r) => r.events.length * Math.max(1, r.fanOut),
+      // Postgres: writeGroup makes its own commit, most often one statement (insertAtOnce).
+      transaction: db.dialect !== 'postgres',
     });
   }
 
@@ -221,9 +223,14 @@ export class EventWriter {
   }
 
   /**
-   * Inside the transaction: reads the subscribed endpoints of every tenant in the group (one query),
-   * reserves room in the local worker for the deliveries, and inserts. A lease reserved here is
-   * handed back if the transaction fails.
+   * Reads the subscribed endpoints of every tenant in the group (one query), reserves room in the
+   * local worker for the deliveries, and inserts. A lease reserved here is handed back if nothing
+   * was committed.
+   *
+   * SQLite: `q` is the group's transaction. Postgres: `q` is the Db, and the group is committed
+   * here: as one statement when it can be (insertAtOnce), otherwise in a transaction of its own.
+   * Each statement of a transaction is a round trip that waits for a turn of this busy event loop;
+   * a group written as BEGIN, five statements and COMMIT spent most of its time in those waits.
    */
   private async writeGroup(q: Queryable, group: Request[], handOver: boolean): Promise<GroupWrite<AcceptedEvent[]>> {
     const tenantIds = [...new Set(group.map((r) => r.tenantId))];
@@ -233,26 +240,54 @@ export class EventWriter {
     // Deliveries of ordered or failing endpoints are never handed over: the claim query decides
     // their turn (order; circuit breaker). Nor are those of a group too large to hold in memory.
     const wanted = rows.reduce((n, r) => n + r.targets.filter((t) => t.handOver).length, 0);
-    const unleased = rows.reduce((n, r) => n + r.targets.length, 0) - wanted;
     const lease = handOver && wanted && wanted <= MAX_HANDOVER ? (this.worker?.reserve(wanted) ?? null) : null;
+    let written: Written;
     try {
-      const { results, leased, deliveries } = await insertGroup(q, group, rows, lease, this.clock.now());
-      const due = unleased + (lease ? 0 : wanted);
-      // What was not handed over is due in the table: other worker nodes hear of it at the commit
-      // (Postgres; this node's own worker is woken below). A group wholly handed over says nothing.
-      if (deliveries > leased.length) await announceWork(q, 'deliveries');
-      return {
-        results,
-        afterCommit: () => {
-          if (lease) this.worker!.handOver(lease.token, leased, wanted);
-          if (due) this.worker?.wake();
-        },
-      };
+      if (this.db.dialect !== 'postgres') written = await insertAnnounced(q, group, rows, lease, this.clock.now());
+      else if (fitsOneStatement(group, rows)) written = await insertAtOnce(this.db, group, rows, lease, this.clock.now());
+      else written = await this.db.tx((t) => insertAnnounced(t, group, rows, lease, this.clock.now()));
     } catch (err) {
       if (lease) this.worker!.handOver(lease.token, [], wanted);
       throw err;
     }
+    const { results, failures, leased, deliveries } = written;
+    return {
+      results,
+      failures,
+      afterCommit: () => {
+        if (lease) this.worker!.handOver(lease.token, leased, wanted);
+        // What was not handed over is due in the table: wake this node's worker for it.
+        if (deliveries > leased.length) this.worker?.wake();
+      },
+    };
   }
+}
+
+/** What a group's insert answers. */
+interface Written {
+  results: AcceptedEvent[][];
+  /** Requests that failed although the group was committed (see insertAtOnce). */
+  failures?: unknown[];
+  /** The deliveries inserted leased to the local worker, to hand over once committed. */
+  leased: ClaimedDelivery[];
+  /** How many deliveries were inserted in all. */
+  deliveries: number;
+}
+
+/**
+ * insertGroup in the caller's transaction, and what was not handed over announced: other worker
+ * nodes hear of it at the commit (Postgres). A group wholly handed over says nothing.
+ */
+async function insertAnnounced(
+  q: Queryable,
+  group: Request[],
+  rows: Row[],
+  lease: { token: string; until: number } | null,
+  dueAt: number,
+): Promise<Written> {
+  const written = await insertGroup(q, group, rows, lease, dueAt);
+  if (written.deliveries > written.leased.length) await announceWork(q, 'deliveries');
+  return written;
 }
 
 /**
@@ -328,53 +363,27 @@ function plan(group: Request[], targets: Map<string, Target[]>): Row[] {
   );
 }
 
-async function insertGroup(
-  q: Queryable,
-  group: Request[],
-  rows: Row[],
-  lease: { token: string; until: number } | null,
-  /** When the deliveries not handed over are due: now, by the database's clock where known. */
-  dueAt: number,
-): Promise<{ results: AcceptedEvent[][]; leased: ClaimedDelivery[]; deliveries: number }> {
-  const now = rows[0]?.createdAt ?? Date.now();
-  const inserted = new Set<string>();
-  for (const chunk of chunks(q.dialect, rows, 500)) {
-    const params: unknown[] = [];
-    for (const r of chunk) {
-      const status = r.targets.length ? EventStatus.InProgress : EventStatus.NoEndpoints;
-      params.push(
-        r.id,
-        r.tenantId,
-        r.event.type,
-        r.event.payload,
-        status,
-        r.event.idempotencyKey ?? null,
-        r.occurredAt,
-        r.createdAt,
-        r.event.inboundId ?? null,
-        r.event.requestHash ?? null,
-        r.event.traceParent ?? null,
-      );
-    }
-    const insert = `INSERT INTO events (id, tenant_id, type, payload, status, idempotency_key, occurred_at, created_at, inbound_id, request_hash, trace_parent)
-       VALUES ${valuesRows(chunk.length, 11)}
-       ON CONFLICT (tenant_id, idempotency_key) DO NOTHING`;
-    if (chunk.some((r) => r.event.idempotencyKey !== undefined)) {
-      // Only a key seen before skips a row: ask which were inserted.
-      const ids = await q.all<{ id: string }>(`${insert} RETURNING id`, params);
-      for (const { id } of ids) inserted.add(id);
-    } else {
-      // New ids and no keys: every row goes in, and no answer is needed.
-      await q.run(insert, params);
-      for (const r of chunk) inserted.add(r.id);
-    }
-  }
+/** One delivery a group plans, and whether it goes to the local worker already leased. */
+interface Planned {
+  id: string;
+  row: Row;
+  target: Target;
+  leased: boolean;
+}
 
-  // Leased to the local worker: due when the lease ends (if nobody finishes them by then, they are
-  // claimed like any other). Unleased: due now. Only the leased ones become full delivery objects.
-  const all: { id: string; row: Row; target: Target; leased: boolean }[] = [];
+/**
+ * The deliveries of a group's inserted events (leased to the local worker when it has room and the
+ * endpoint allows), and the full delivery objects of the leased ones, for the handover.
+ */
+function deliveriesOf(
+  rows: Row[],
+  inserted: (r: Row) => boolean,
+  lease: { token: string; until: number } | null,
+  now: number,
+): { all: Planned[]; leased: ClaimedDelivery[] } {
+  const all: Planned[] = [];
   for (const r of rows) {
-    if (!inserted.has(r.id)) continue;
+    if (!inserted(r)) continue;
     for (const target of r.targets) all.push({ id: newId('dlv', now), row: r, target, leased: lease !== null && target.handOver });
   }
   const leased: ClaimedDelivery[] = [];
@@ -410,6 +419,39 @@ async function insertGroup(
       endpointActive: true,
     });
   }
+  return { all, leased };
+}
+
+async function insertGroup(
+  q: Queryable,
+  group: Request[],
+  rows: Row[],
+  lease: { token: string; until: number } | null,
+  /** When the deliveries not handed over are due: now, by the database's clock where known. */
+  dueAt: number,
+): Promise<{ results: AcceptedEvent[][]; leased: ClaimedDelivery[]; deliveries: number }> {
+  const now = rows[0]?.createdAt ?? Date.now();
+  const inserted = new Set<string>();
+  for (const chunk of chunks(q.dialect, rows, 500)) {
+    const params: unknown[] = [];
+    for (const r of chunk) pushEvent(params, r);
+    const insert = `INSERT INTO events (${EVENT_COLUMNS})
+       VALUES ${valuesRows(chunk.length, EVENT_WIDTH)}
+       ON CONFLICT (tenant_id, idempotency_key) DO NOTHING`;
+    if (chunk.some((r) => r.event.idempotencyKey !== undefined)) {
+      // Only a key seen before skips a row: ask which were inserted.
+      const ids = await q.all<{ id: string }>(`${insert} RETURNING id`, params);
+      for (const { id } of ids) inserted.add(id);
+    } else {
+      // New ids and no keys: every row goes in, and no answer is needed.
+      await q.run(insert, params);
+      for (const r of chunk) inserted.add(r.id);
+    }
+  }
+
+  // Leased to the local worker: due when the lease ends (if nobody finishes them by then, they are
+  // claimed like any other). Unleased: due now. Only the leased ones become full delivery objects.
+  const { all, leased } = deliveriesOf(rows, (r) => inserted.has(r.id), lease, now);
   await insertDeliveries(
     q,
     all.map((d) => ({ id: d.id, eventId: d.row.id, endpointId: d.target.id, tenantId: d.row.tenantId, leased: d.leased })),
@@ -421,11 +463,50 @@ async function insertGroup(
     q,
     rows.filter((r) => inserted.has(r.id)),
   );
+  const results: AcceptedEvent[][] = [];
+  // Thrown here, a conflict rolls the group back; the group commit then writes each request alone,
+  // so only this one fails.
+  for (const own of byRequest(group, rows)) results.push(await answer(q, own, inserted));
+  return { results, leased, deliveries: all.length };
+}
 
-  const results: AcceptedEvent[][] = group.map(() => []);
+const EVENT_COLUMNS =
+  'id, tenant_id, type, payload, status, idempotency_key, occurred_at, created_at, inbound_id, request_hash, trace_parent';
+const EVENT_WIDTH = 11;
+
+function pushEvent(params: unknown[], r: Row): void {
+  params.push(
+    r.id,
+    r.tenantId,
+    r.event.type,
+    r.event.payload,
+    r.targets.length ? EventStatus.InProgress : EventStatus.NoEndpoints,
+    r.event.idempotencyKey ?? null,
+    r.occurredAt,
+    r.createdAt,
+    r.event.inboundId ?? null,
+    r.event.requestHash ?? null,
+    r.event.traceParent ?? null,
+  );
+}
+
+/** The rows of each request of the group, in order (plan writes them request after request). */
+function byRequest(group: Request[], rows: Row[]): Row[][] {
+  const out: Row[][] = group.map(() => []);
+  for (const r of rows) out[r.request].push(r);
+  return out;
+}
+
+/**
+ * What one request (its rows) is answered: its events as inserted, or, for an idempotency
+ * key seen before (in an earlier request or earlier in this group), the event that has it. The same
+ * key for a different request throws (409).
+ */
+async function answer(q: Queryable, rows: Row[], inserted: Set<string>): Promise<AcceptedEvent[]> {
+  const out: AcceptedEvent[] = [];
   for (const r of rows) {
     if (inserted.has(r.id)) {
-      results[r.request].push({
+      out.push({
         id: r.id,
         type: r.event.type,
         status: r.targets.length ? EventStatus.InProgress : EventStatus.NoEndpoints,
@@ -435,9 +516,6 @@ async function insertGroup(
       });
       continue;
     }
-    // The idempotency key was seen before (in an earlier request or earlier in this group). Thrown
-    // here, a conflict rolls the group back; the group commit then writes each request alone, so
-    // only this one fails.
     const prior = await q.one<{
       id: string;
       type: string;
@@ -451,7 +529,7 @@ async function insertGroup(
     ]);
     if (r.event.requestHash && prior!.request_hash && prior!.request_hash !== r.event.requestHash)
       throw reused(r.event.idempotencyKey!, prior!.id);
-    results[r.request].push({
+    out.push({
       id: prior!.id,
       type: prior!.type,
       status: prior!.status,
@@ -460,5 +538,93 @@ async function insertGroup(
       created: false,
     });
   }
-  return { results, leased, deliveries: all.length };
+  return out;
 }
+
+/** Postgres's limit on one statement's parameters is 65,535: a group stays well below it. */
+const MAX_PARAMETERS = 30_000;
+const DELIVERY_WIDTH = 6;
+
+/**
+ * Whether a group can go as one statement (insertAtOnce): its parameters fit, and no request has
+ * more than one event with an idempotency key. A key seen before with another request fails its
+ * request after the statement has committed; for a single event that stores nothing of the request
+ * (its row was not inserted), but a batch would keep its other events. Those go in a transaction,
+ * which a conflict rolls back.
+ */
+function fitsOneStatement(group: Request[], rows: Row[]): boolean {
+  let deliveries = 0;
+  for (const r of rows) deliveries += r.targets.length;
+  if (rows.length * EVENT_WIDTH + deliveries * DELIVERY_WIDTH + 1 > MAX_PARAMETERS) return false;
+  return group.every((r) => r.events.length === 1 || r.events.every((e) => e.idempotencyKey === undefined));
+}
+
+/**
+ * The whole group in one Postgres statement, committed on its own: the events, their deliveries
+ * (of the events inserted: a key seen before inserts neither), the accepted counts of the report
+ * rollups, and the NOTIFY for other worker nodes when some deliveries were not handed over. The
+ * data-modifying CTEs run together and commit together; the deliveries' foreign key to the events
+ * is checked at the end of the statement, when the events are in.
+ *
+ * Answers like insertGroup. A request whose key was used before for another request is answered
+ * with its error in `failures`; nothing of it was stored.
+ */
+async function insertAtOnce(
+  db: Queryable,
+  group: Request[],
+  rows: Row[],
+  lease: { token: string; until: number } | null,
+  dueAt: number,
+): Promise<Written> {
+  const now = rows[0]?.createdAt ?? Date.now();
+  const planned = deliveriesOf(rows, () => true, lease, now);
+  const params: unknown[] = [];
+  for (const r of rows) pushEvent(params, r);
+  let sql = `WITH ev AS (
+      INSERT INTO events (${EVENT_COLUMNS}) VALUES ${valuesRows(rows.length, EVENT_WIDTH)}
+      ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+      RETURNING id, tenant_id, type, created_at
+    )`;
+  if (planned.all.length) {
+    const from = params.length + 1;
+    for (const d of planned.all)
+      params.push(d.id, d.row.id, d.target.id, d.row.tenantId, d.leased ? lease!.until : dueAt, d.leased ? lease!.token : null);
+    params.push(now);
+    sql += `, dl AS (
+      INSERT INTO deliveries (id, event_id, endpoint_id, tenant_id, status, attempts, due_at, lease_token, created_at, updated_at)
+      SELECT v.id, v.event_id, v.endpoint_id, v.tenant_id, '${DeliveryStatus.InProgress}', 0, v.due_at, v.lease_token, $${params.length}, $${params.length}
+        FROM (VALUES ${valuesRows(planned.all.length, DELIVERY_TYPES, from)}) AS v (id, event_id, endpoint_id, tenant_id, due_at, lease_token)
+       WHERE v.event_id IN (SELECT id FROM ev)
+    )`;
+  }
+  // countAccepted's rows (reports/sql/rollups.ts), counted from what was inserted, in key order.
+  sql += `, ru AS (
+      INSERT INTO delivery_rollups (${ROLLUP_KEY}, accepted, delivered, failed)
+      SELECT tenant_id, created_at - created_at % ${HOUR_MS}, type, '', -1, count(*), 0, 0
+        FROM ev GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+      ON CONFLICT (${ROLLUP_KEY}) DO UPDATE SET accepted = delivery_rollups.accepted + excluded.accepted
+    )`;
+  // pg_notify is sent at the commit, as announceWork's is; a group wholly handed over says nothing.
+  const announce = planned.all.some((d) => !d.leased);
+  sql += announce ? ` SELECT id, (SELECT pg_notify('${WORK_CHANNEL}', 'deliveries')) AS announced FROM ev` : ' SELECT id FROM ev';
+  const inserted = new Set((await db.all<{ id: string }>(sql, params)).map((r) => r.id));
+
+  // Committed. Nothing below may throw for the group: a failure is its request's alone.
+  const leased = inserted.size === rows.length ? planned.leased : planned.leased.filter((d) => inserted.has(d.eventId));
+  let deliveries = 0;
+  for (const d of planned.all) if (inserted.has(d.row.id)) deliveries++;
+  const results: AcceptedEvent[][] = [];
+  const failures: unknown[] = [];
+  for (const own of byRequest(group, rows)) {
+    try {
+      results.push(await answer(db, own, inserted));
+      failures.push(undefined);
+    } catch (err) {
+      results.push([]);
+      failures.push(err);
+    }
+  }
+  return { results, failures, leased, deliveries };
+}
+
+const DELIVERY_TYPES = ['text', 'text', 'text', 'text', 'bigint', 'text'] as const;

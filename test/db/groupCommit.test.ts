@@ -108,6 +108,34 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(await stored(), ['a', 'c', 'taken']);
     });
 
+    it('without a transaction, hands writeGroup the Db; an item failed after the commit fails alone and nothing is written again', async () => {
+      const seen: Queryable[] = [];
+      const gc = new GroupCommit(
+        db,
+        async (q: Queryable, items: Item[], alone: boolean): Promise<GroupWrite<string>> => {
+          seen.push(q);
+          groups.push({ ids: items.map((i) => i.id), alone });
+          await q.run(
+            `INSERT INTO items (id, weight) VALUES ${valuesRows(items.length, 2)}`,
+            items.flatMap((i) => [i.id, i.weight]),
+          );
+          return {
+            results: items.map((i) => `wrote ${i.id}`),
+            failures: items.map((i) => (i.id === 'refused' ? new Error('refused after the commit') : undefined)),
+          };
+        },
+        { maxWeight: 500, weight: () => 1, transaction: false },
+      );
+      const results = await Promise.allSettled(['a', 'refused', 'c'].map((id) => gc.submit(item(id))));
+      assert.deepEqual(
+        results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message)),
+        ['wrote a', 'refused after the commit', 'wrote c'],
+      );
+      assert.deepEqual(groups, [{ ids: ['a', 'refused', 'c'], alone: false }], 'the group is not written again');
+      assert.deepEqual(seen, [db]);
+      assert.deepEqual(await stored(), ['a', 'c', 'refused']);
+    });
+
     it('keeps working after a failure: the next submit starts a new group', async () => {
       await db.run(`INSERT INTO items (id, weight) VALUES ('taken', 1)`);
       const gc = new GroupCommit(db, writer());

@@ -83,7 +83,8 @@ function contribution(
 }
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-const KEY = 'tenant_id, hour_start, event_type, endpoint_id, latency_ms';
+/** The rollups' primary key, in its order. */
+export const ROLLUP_KEY = 'tenant_id, hour_start, event_type, endpoint_id, latency_ms';
 
 /**
  * Adds the deltas, summed per row and sorted by key (a VALUES list is inserted in its order), one
@@ -125,8 +126,8 @@ export async function addDeltas(q: Queryable, deltas: readonly Delta[]): Promise
     const params: unknown[] = [];
     for (const d of chunk) params.push(d.tenantId, d.hour, d.type, d.endpointId, d.latencyMs, d.accepted, d.delivered, d.failed);
     await q.run(
-      `INSERT INTO delivery_rollups (${KEY}, accepted, delivered, failed) VALUES ${valuesRows(chunk.length, 8)}
-       ON CONFLICT (${KEY}) DO UPDATE
+      `INSERT INTO delivery_rollups (${ROLLUP_KEY}, accepted, delivered, failed) VALUES ${valuesRows(chunk.length, 8)}
+       ON CONFLICT (${ROLLUP_KEY}) DO UPDATE
           SET accepted = delivery_rollups.accepted + excluded.accepted,
               delivered = delivery_rollups.delivered + excluded.delivered,
               failed = delivery_rollups.failed + excluded.failed`,
