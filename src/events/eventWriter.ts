@@ -553,6 +553,7 @@ const DELIVERY_WIDTH = 6;
  * which a conflict rolls back.
  */
 function fitsOneStatement(group: Request[], rows: Row[]): boolean {
+  if (rows.length === 0) return false;
   let deliveries = 0;
   for (const r of rows) deliveries += r.targets.length;
   if (rows.length * EVENT_WIDTH + deliveries * DELIVERY_WIDTH + 1 > MAX_PARAMETERS) return false;
