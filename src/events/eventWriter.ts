@@ -126,6 +126,8 @@ export class EventWriter {
   private readonly writer: GroupCommit<Request, AcceptedEvent[]>;
   /** Enabled endpoints per tenant, as the last group that wrote for it saw them. */
   private readonly fanOuts = new Map<string, number>();
+  /** Postgres: writeGroup commits each group itself (see writeGroup), not in the group commit's transaction. */
+  private readonly commitsItself: boolean;
 
   constructor(
     private readonly db: Db,
@@ -140,13 +142,14 @@ export class EventWriter {
      */
     private readonly clock: { now(): number } = { now: Date.now },
   ) {
+    this.commitsItself = db.dialect === 'postgres';
     // A group holds up to MAX_ROWS_PER_COMMIT events or deliveries; a retried request alone hands
     // nothing over.
     this.writer = new GroupCommit(db, (q, group, alone) => this.writeGroup(q, group, !alone), {
       maxWeight: MAX_ROWS_PER_COMMIT,
       weight: (r) => r.events.length * Math.max(1, r.fanOut),
       // Postgres: writeGroup makes its own commit, most often one statement (insertAtOnce).
-      transaction: db.dialect !== 'postgres',
+      transaction: !this.commitsItself,
     });
   }
 
@@ -243,7 +246,7 @@ export class EventWriter {
     const lease = handOver && wanted && wanted <= MAX_HANDOVER ? (this.worker?.reserve(wanted) ?? null) : null;
     let written: Written;
     try {
-      if (this.db.dialect !== 'postgres') written = await insertAnnounced(q, group, rows, lease, this.clock.now());
+      if (!this.commitsItself) written = await insertAnnounced(q, group, rows, lease, this.clock.now());
       else if (fitsOneStatement(group, rows)) written = await insertAtOnce(this.db, group, rows, lease, this.clock.now());
       else written = await this.db.tx((t) => insertAnnounced(t, group, rows, lease, this.clock.now()));
     } catch (err) {
