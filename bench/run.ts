@@ -37,7 +37,12 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const START_NODE_FLAGS = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts.start as string)
   .split(/\s+/)
   .filter((w) => w.startsWith('--'));
-const THROUGHPUT_EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000);
+/**
+ * The throughput phase posts for THROUGHPUT_SECONDS (the load the targets were set for: 64 posters
+ * for 10 s), or exactly BENCH_EVENTS events when that is set.
+ */
+const THROUGHPUT_EVENTS = process.env.BENCH_EVENTS ? Number(process.env.BENCH_EVENTS) : null;
+const THROUGHPUT_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const RATE = 500;
 const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 10);
@@ -140,21 +145,27 @@ const payload = (i: number) =>
     payload: { orderId: `o_${i}`, amount: 1250, currency: 'EUR', customer: { id: `c_${i % 100}`, email: 'someone@example.com' } },
   });
 
-/** Closed loop: CONCURRENCY posters send THROUGHPUT_EVENTS; deliveries/s from first post to last arrival. */
-async function throughput(t: Target, rx: Receiver, n = THROUGHPUT_EVENTS): Promise<number> {
+/**
+ * Closed loop: CONCURRENCY posters send `n` events, or as many as they can for THROUGHPUT_SECONDS;
+ * deliveries/s from the first post to the last arrival (what is still being delivered when the
+ * posting stops counts too).
+ */
+async function throughput(t: Target, rx: Receiver, n: number | null = THROUGHPUT_EVENTS): Promise<{ rate: number; events: number }> {
   rx.reset();
   let next = 0;
   const start = performance.now();
+  const deadline = start + THROUGHPUT_SECONDS * 1000;
+  const more = () => (n === null ? performance.now() < deadline : next < n);
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
-      while (next < n) {
+      while (more()) {
         const r = await t.post(payload(next++));
         if (r.status !== 202) throw new Error(`POST answered ${r.status}`);
       }
     }),
   );
-  await rx.waitFor(n);
-  return n / ((performance.now() - start) / 1000);
+  await rx.waitFor(next);
+  return { rate: next / ((performance.now() - start) / 1000), events: next };
 }
 
 /** Open loop at RATE/s: latency from the 202 to the arrival at the receiver. */
@@ -242,7 +253,7 @@ async function benchHerald(label: string, rx: Receiver, extraEnv: Record<string,
   await setup('/v1/tenants/bench/endpoints', { url: rx.url });
   const t = target(base, '/v1/tenants/bench/events', key);
   await throughput(t, rx, 1000); // warm-up: JIT, connection pools, SQLite page cache
-  const rate = await throughput(t, rx);
+  const { rate, events } = await throughput(t, rx);
   const lat = await latency(t, rx);
   const batch = process.env.BENCH_BATCH === '0' ? null : await batchMemoryFigures(proc.pid!, base, key);
   const fairness = process.env.BENCH_FAIRNESS === '0' ? null : await fairnessFigures(api);
@@ -256,7 +267,14 @@ async function benchHerald(label: string, rx: Receiver, extraEnv: Record<string,
   await t.close();
   await stop(proc);
   fs.rmSync(dataDir, { recursive: true, force: true });
-  if (process.env.BENCH_PROFILE) stageTable(process.env.BENCH_PROFILE, label, proc.pid!, [batch, fairness, inbound, graphql, scale]);
+  if (process.env.BENCH_PROFILE)
+    stageTable(process.env.BENCH_PROFILE, label, proc.pid!, 1000 + events + RATE * RATE_SECONDS, [
+      batch,
+      fairness,
+      inbound,
+      graphql,
+      scale,
+    ]);
   return { label, rate, ...lat, batch, fairness, inbound, graphql, scale };
 }
 
@@ -264,7 +282,7 @@ async function benchHerald(label: string, rx: Receiver, extraEnv: Record<string,
  * The stage table of this run's profile (bench/stages.ts): per delivery of the warm-up, throughput
  * and latency phases, so only when no other section ran in the same process.
  */
-function stageTable(dir: string, label: string, pid: number, others: unknown[]) {
+function stageTable(dir: string, label: string, pid: number, deliveries: number, others: unknown[]) {
   if (others.some((o) => o !== null)) {
     console.log(
       `${label}: no stage table; run the profile with BENCH_SCALE=0 BENCH_BATCH=0 BENCH_FAIRNESS=0 BENCH_GRAPHQL=0 BENCH_INBOUND=0`,
@@ -275,7 +293,6 @@ function stageTable(dir: string, label: string, pid: number, others: unknown[]) 
   const files = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile') && f.includes(`.${pid}.`));
   const main = files.find((f) => f.includes(`.${pid}.0.`));
   if (!main) return console.log(`${label}: no CPU profile of process ${pid} in ${dir}`);
-  const deliveries = 1000 + THROUGHPUT_EVENTS + RATE * RATE_SECONDS;
   console.log(`\n${label}:`);
   printStages(path.join(dir, main), deliveries);
   for (const f of files.filter((f) => f !== main)) {
@@ -328,7 +345,7 @@ async function scaleFigures(
   // here, synchronously), long enough for Herald to close idle keep-alive connections that this
   // side has not yet noticed are closed ("other side closed" on the next POST).
   const t = connect();
-  const underLoad = await throughput(t, rx);
+  const underLoad = (await throughput(t, rx)).rate;
   await t.close();
   clearInterval(sampler);
   return { fanout, drain, peakRss: peak, underLoad };
@@ -343,7 +360,7 @@ async function benchRelay(rx: Receiver) {
   );
   const t = target(`http://127.0.0.1:${port}`, '/events');
   await throughput(t, rx, 1000);
-  const rate = await throughput(t, rx);
+  const { rate } = await throughput(t, rx);
   const lat = await latency(t, rx);
   await t.close();
   await stop(proc);
@@ -382,7 +399,7 @@ async function benchPeer(rx: Receiver) {
     );
     const t = target(`http://127.0.0.1:${port}`, '/events');
     await throughput(t, rx, 1000);
-    const rate = await throughput(t, rx);
+    const { rate } = await throughput(t, rx);
     const lat = await latency(t, rx);
     await t.close();
     await stop(proc);
@@ -506,7 +523,7 @@ async function main() {
   const ceiling = rows[0].rate;
   const peer = rows.find((r: any) => r.peer);
   console.log(
-    `\nHerald bench — ${os.cpus().length} cores, node ${process.version}; ${THROUGHPUT_EVENTS} events at concurrency ${CONCURRENCY}; latency at ${RATE}/s for ${RATE_SECONDS} s`,
+    `\nHerald bench — ${os.cpus().length} cores, node ${process.version}; ${THROUGHPUT_EVENTS === null ? `${THROUGHPUT_SECONDS} s` : `${THROUGHPUT_EVENTS} events`} at concurrency ${CONCURRENCY}; latency at ${RATE}/s for ${RATE_SECONDS} s`,
   );
   console.log(
     `${'target'.padEnd(24)} ${'deliv/s'.padStart(8)} ${'% ceil'.padStart(8)} ${'× peer'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)}`,
