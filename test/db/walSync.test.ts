@@ -41,6 +41,22 @@ describe('SQLite commits flushed off the event loop', () => {
     await sync.close();
   });
 
+  it('flushes started in different turns, while others run, answer in the order they started', async () => {
+    const sync = new WalSync(path.join(dir, 'herald.db-wal'));
+    const order: number[] = [];
+    const all: Promise<void>[] = [];
+    for (let i = 0; i < 20; i++) {
+      all.push(sync.sync().then(() => void order.push(i)));
+      await new Promise((r) => setImmediate(r)); // the next turn: the flush before may still run
+    }
+    await Promise.all(all);
+    assert.deepEqual(
+      order,
+      Array.from({ length: 20 }, (_, i) => i),
+    );
+    await sync.close();
+  });
+
   it('answers every grouped write, in order, once its commit is flushed; another process sees each', async () => {
     const writer = new GroupCommit<string, number>(db, async (q, items) => {
       const ids: number[] = [];
