@@ -90,7 +90,7 @@ export class WalSync {
     while (this.next || this.busy.some(Boolean)) {
       await Promise.allSettled([this.next?.promise, this.answered]);
     }
-    await Promise.all(this.files.map((f) => f?.close()));
+    for (const f of this.files) await f?.close();
     this.files.length = 0;
   }
 }
