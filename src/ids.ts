@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomFillSync } from 'node:crypto';
 
 // Crockford base32: ids sort by creation time (first 10 chars are the millisecond clock), which
 // makes `ORDER BY id` a creation order and keeps cursor pagination a plain `id < $cursor`.
@@ -16,30 +16,47 @@ function encodeTime(ms: number): string {
 // Within one millisecond, ids made by this process keep increasing (as monotonic ULIDs do): the
 // random part of the previous id plus one. Events written in one group share a millisecond, and
 // an ordered endpoint takes its deliveries in id order, so that order must be the write order.
+//
+// Several ids are made for every delivery (its event, itself, its attempt), so this is on the hot
+// path: the time part is encoded once per millisecond and the random part is kept as digits and
+// incremented in place, one string made per id.
+const RAND_DIGITS = 12;
+const ALPHABET_CODES = Array.from(ALPHABET, (c) => c.charCodeAt(0));
 let lastTime = -1;
-let lastRand: number[] = [];
+let lastTimeText = '';
+const rand = new Uint8Array(RAND_DIGITS);
+const randCodes: number[] = new Array<number>(RAND_DIGITS).fill(0);
 
-function nextRand(now: number): number[] {
-  if (now === lastTime) {
-    const r = [...lastRand];
-    let i = r.length - 1;
-    while (i >= 0 && r[i] === 31) r[i--] = 0;
-    if (i >= 0) {
-      r[i]++;
-      lastRand = r;
-      return r;
-    }
+/** The random part of the last id plus one; false when it cannot grow (all digits 31). */
+function increment(): boolean {
+  let i = RAND_DIGITS - 1;
+  while (i >= 0 && rand[i] === 31) i--;
+  if (i < 0) return false;
+  rand[i]++;
+  randCodes[i] = ALPHABET_CODES[rand[i]];
+  for (let j = i + 1; j < RAND_DIGITS; j++) {
+    rand[j] = 0;
+    randCodes[j] = ALPHABET_CODES[0];
   }
-  lastTime = now;
-  // The first id of a millisecond starts low enough that billions can follow it in the same one.
-  lastRand = [...randomBytes(12)].map((b, i) => (i === 0 ? b & 15 : b & 31));
-  return lastRand;
+  return true;
+}
+
+function freshRandom(): void {
+  randomFillSync(rand);
+  for (let i = 0; i < RAND_DIGITS; i++) {
+    // The first id of a millisecond starts low enough that billions can follow it in the same one.
+    rand[i] &= i === 0 ? 15 : 31;
+    randCodes[i] = ALPHABET_CODES[rand[i]];
+  }
 }
 
 export function newId(prefix: string, now = Date.now()): string {
-  let rand = '';
-  for (const v of nextRand(now)) rand += ALPHABET[v];
-  return `${prefix}_${encodeTime(now)}${rand}`;
+  if (now !== lastTime || !increment()) {
+    if (now !== lastTime) lastTimeText = encodeTime(now);
+    lastTime = now;
+    freshRandom();
+  }
+  return `${prefix}_${lastTimeText}${String.fromCharCode(...randCodes)}`;
 }
 
 /**
