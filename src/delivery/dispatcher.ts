@@ -160,18 +160,34 @@ export class Dispatcher implements LocalWorker {
     if (room <= 0) return false;
     const asked = Math.min(room, 100);
     const now = this.now();
+    const loads = this.shares.loads();
     const batch = await claimDueDeliveries(this.db, this.box, {
       limit: asked,
       leaseMs: this.config.leaseMs,
       leaseToken: this.newLeaseToken(),
       skipEndpoints: this.queue.saturated(now),
       skipTenants: this.shares.cappedTenants(),
-      tenantLoads: this.shares.loads(),
+      tenantLoads: loads,
       tenantCap: this.shares.cap,
       now,
     });
     this.accept(batch);
-    return batch.length > 0 && batch.length === asked;
+    return (batch.length > 0 && batch.length === asked) || this.stoppedAtShares(batch, loads);
+  }
+
+  /**
+   * Whether a tenant's share, not an empty table, cut this claim short, and that tenant already
+   * has room again (claim at once). Every tenant the claim stopped at its share is capped, so the
+   * slot that gives it room wakes the loop (tenantShares.ts stoppedAtShare).
+   */
+  private stoppedAtShares(batch: ClaimedDelivery[], loads: Record<string, number>): boolean {
+    const got = new Map<string, number>();
+    for (const d of batch) got.set(d.tenantId, (got.get(d.tenantId) ?? 0) + 1);
+    let again = false;
+    for (const [tenantId, n] of got) {
+      if ((loads[tenantId] ?? 0) + n >= this.shares.cap && this.shares.stoppedAtShare(tenantId)) again = true;
+    }
+    return again;
   }
 
   /** The database's time (db/clock.ts): leases and due times are compared across nodes. */

@@ -37,6 +37,20 @@ export class TenantShares {
     return false;
   }
 
+  /**
+   * The claim gave this tenant all its share allowed: what it held when the claim was asked, plus
+   * what the claim took for it, reached the cap. Slots it freed while the claim ran may leave it
+   * below the cap now, and then it never became capped, so no freed slot would call for another
+   * claim: the deliveries the share held back waited for the next poll (a second, by default). It
+   * is capped now like a tenant that reached its share; true when it already has a tenth of its
+   * share free (claim again at once).
+   */
+  stoppedAtShare(tenantId: string): boolean {
+    if ((this.load.get(tenantId) ?? 0) <= this.cap - Math.ceil(this.cap / 10)) return true;
+    this.capped.add(tenantId);
+    return false;
+  }
+
   /** The tenants the claim skips. */
   cappedTenants(): string[] {
     return [...this.capped];
