@@ -66,6 +66,9 @@ export class WalSync {
       this.busy[free] = false;
       this.start();
     });
+    // Its failure is answered below, perhaps only once the flush before has answered: handled now,
+    // so that the process does not take it for an unhandled rejection meanwhile.
+    done.catch(() => undefined);
     // In order: after the flush before it has answered, whatever its outcome.
     const answer = this.answered.then(() => done);
     this.answered = answer.catch(() => undefined);

@@ -57,6 +57,17 @@ describe('SQLite commits flushed off the event loop', () => {
     await sync.close();
   });
 
+  it('a flush that fails fails its callers, and the flushes after it still answer in order', async () => {
+    // A log path under a regular file: opening it fails (ENOTDIR), as a disk error would fail the flush.
+    const sync = new WalSync(path.join(dir, 'herald.db', 'wal'));
+    const first = sync.sync();
+    await new Promise((r) => setImmediate(r));
+    const second = sync.sync();
+    await assert.rejects(first, { code: 'ENOTDIR' });
+    await assert.rejects(second, { code: 'ENOTDIR' });
+    await sync.close();
+  });
+
   it('answers every grouped write, in order, once its commit is flushed; another process sees each', async () => {
     const writer = new GroupCommit<string, number>(db, async (q, items) => {
       const ids: number[] = [];
