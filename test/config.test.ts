@@ -33,6 +33,15 @@ describe('config', () => {
     );
   });
 
+  it('refuses a lease that one attempt could outlast (it would be claimed and sent again while in flight)', () => {
+    assert.equal(loadConfig({ HERALD_LEASE_SECONDS: '2', HERALD_DELIVERY_TIMEOUT: '1' }).leaseMs, 2000);
+    assert.throws(
+      () => loadConfig({ HERALD_LEASE_SECONDS: '10' }),
+      /HERALD_LEASE_SECONDS \(10 s\) must be longer than HERALD_DELIVERY_TIMEOUT \(15 s\).*raise HERALD_LEASE_SECONDS or lower HERALD_DELIVERY_TIMEOUT/,
+    );
+    assert.throws(() => loadConfig({ HERALD_LEASE_SECONDS: '30', HERALD_DELIVERY_TIMEOUT: '30' }), ConfigError);
+  });
+
   it('reads the clock skew a node may have, in seconds (0: no limit)', () => {
     assert.equal(loadConfig({}).maxClockSkewMs, 30_000);
     assert.equal(loadConfig({ HERALD_MAX_CLOCK_SKEW: '0' }).maxClockSkewMs, 0);

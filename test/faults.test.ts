@@ -87,6 +87,7 @@ describe('Postgres restarting under load', () => {
       HERALD_PORT: '0',
       HERALD_LOG_LEVEL: 'error',
       HERALD_LEASE_SECONDS: '3',
+      HERALD_DELIVERY_TIMEOUT: '2',
       HERALD_POLL_INTERVAL_MS: '200',
       HERALD_RETRY_SCHEDULE: '0.5,1,1,1,1,1,1',
     };

@@ -253,13 +253,23 @@ export const SETTINGS: { readonly [K in keyof Config]: Setting<Config[K]> } = {
     default: '15',
     description: 'How long one attempt may take, connecting and answering included; longer counts as a failed attempt.',
   }),
-  leaseMs: of(seconds(1), {
+  leaseMs: {
     env: 'HERALD_LEASE_SECONDS',
     group: 'delivery',
+    type: 'seconds ≥ 1, longer than `HERALD_DELIVERY_TIMEOUT`',
     default: '60',
     description:
-      'How long a worker holds a delivery it claimed; a worker that dies lets its deliveries go to the others after this (see [running several nodes](#running-several-nodes)).',
-  }),
+      'How long a worker holds a delivery it claimed; a worker that dies lets its deliveries go to the others after this (see [running several nodes](#running-several-nodes)). It must outlast one attempt: a request still running when its lease ends would be claimed and sent a second time.',
+    read: (raw, name, get) => {
+      const ms = seconds(1).read(raw, name);
+      const timeoutMs = get('deliveryTimeoutMs');
+      if (ms <= timeoutMs)
+        throw new ConfigError(
+          `${name} (${ms / 1000} s) must be longer than HERALD_DELIVERY_TIMEOUT (${timeoutMs / 1000} s): a request still running when its lease ends would be claimed and sent a second time; raise ${name} or lower HERALD_DELIVERY_TIMEOUT`,
+        );
+      return ms;
+    },
+  },
   workerConcurrency: of(number(1), {
     env: 'HERALD_WORKER_CONCURRENCY',
     group: 'delivery',

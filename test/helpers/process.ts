@@ -100,12 +100,12 @@ export function runCli(
 }
 
 /**
- * A first start of a real Herald process on a fresh database, for crash tests: short leases (2 s)
- * and a quick poll, so what a killed process held comes due again soon. Answers the process, the
+ * A first start of a real Herald process on a fresh database, for crash tests: short leases (2 s,
+ * so attempts time out after 1 s: a lease must outlast one) and a quick poll, so what a killed process held comes due again soon. Answers the process, the
  * environment to start it again with, its address and the sandbox key its first start printed.
  */
 export async function firstStartForCrash(database: TestDatabase) {
-  const env = heraldEnv(database, { HERALD_LEASE_SECONDS: '2', HERALD_POLL_INTERVAL_MS: '100' });
+  const env = heraldEnv(database, { HERALD_LEASE_SECONDS: '2', HERALD_DELIVERY_TIMEOUT: '1', HERALD_POLL_INTERVAL_MS: '100' });
   const first = await spawnHerald(env);
   const key = /sandbox\s+(sk_test_\S+)/.exec(first.stdout())?.[1];
   if (!key) throw new Error(`the first start printed no sandbox key:\n${first.stdout()}\n${first.stderr()}`);
