@@ -1,4 +1,4 @@
-import { eventType, formBody, hmac, isForm, jsonBody, type Provider, safeEqual, str } from './provider.js';
+import { eventType, formBody, hmac, isForm, jsonBody, type Provider, sameSignature, str } from './provider.js';
 
 // Chargify (Maxio) posts a form body (`id`, `event`, `payload[…]`) and signs it with the site's
 // shared key: X-Chargify-Webhook-Signature-Hmac-Sha-256 = lowercase hex HMAC-SHA256(key, raw body).
@@ -22,7 +22,7 @@ export const chargify: Provider = {
   verify(req, secret) {
     const given = req.headers['x-chargify-webhook-signature-hmac-sha-256'];
     if (!given) return 'missing X-Chargify-Webhook-Signature-Hmac-Sha-256 header';
-    return safeEqual(given.trim().toLowerCase(), hmac(secret, [req.body], 'hex'))
+    return sameSignature(given.trim().toLowerCase(), hmac(secret, [req.body], 'hex'))
       ? null
       : 'X-Chargify-Webhook-Signature-Hmac-Sha-256 does not match the body signed with this source’s shared key';
   },

@@ -1,4 +1,4 @@
-import { eventType, formBody, hmac, isForm, jsonBody, MalformedBody, type Provider, safeEqual } from './provider.js';
+import { eventType, formBody, hmac, isForm, jsonBody, MalformedBody, type Provider, sameSignature } from './provider.js';
 
 // GitHub: X-Hub-Signature-256 = "sha256=" + hex HMAC-SHA256(secret, raw body). The body is JSON, or
 // a form whose `payload` field holds the JSON (content type application/x-www-form-urlencoded).
@@ -10,7 +10,7 @@ export const github: Provider = {
     const given = req.headers['x-hub-signature-256'];
     if (!given) return 'missing X-Hub-Signature-256 header';
     if (!given.startsWith('sha256=')) return 'X-Hub-Signature-256 must start with "sha256="';
-    return safeEqual(given.slice(7).toLowerCase(), hmac(secret, [req.body], 'hex'))
+    return sameSignature(given.slice(7).toLowerCase(), hmac(secret, [req.body], 'hex'))
       ? null
       : 'X-Hub-Signature-256 does not match the body signed with this source’s secret';
   },

@@ -1,4 +1,4 @@
-import { eventType, hmac, jsonBody, type Provider, safeEqual } from './provider.js';
+import { eventType, hmac, jsonBody, type Provider, sameSignature } from './provider.js';
 
 // Shopify: X-Shopify-Hmac-Sha256 = base64 HMAC-SHA256(app secret, raw body). X-Shopify-Webhook-Id
 // identifies the webhook (kept on retries); X-Shopify-Topic names it ("orders/create").
@@ -16,7 +16,7 @@ export const shopify: Provider = {
   verify(req, secret) {
     const given = req.headers['x-shopify-hmac-sha256'];
     if (!given) return 'missing X-Shopify-Hmac-Sha256 header';
-    return safeEqual(given.trim(), hmac(secret, [req.body], 'base64'))
+    return sameSignature(given.trim(), hmac(secret, [req.body], 'base64'))
       ? null
       : 'X-Shopify-Hmac-Sha256 does not match the body signed with this source’s secret';
   },

@@ -1,5 +1,5 @@
 import { secretBytes } from '../../delivery/signature.js';
-import { hmac, jsonBody, type Provider, safeEqual, eventType } from './provider.js';
+import { hmac, jsonBody, type Provider, sameSignature, eventType } from './provider.js';
 
 // Standard Webhooks (the format Herald itself sends): webhook-id, webhook-timestamp and
 // webhook-signature ("v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<body>")>", space-separated
@@ -22,7 +22,7 @@ export const standard: Provider = {
     const expected = hmac(secretBytes(secret), [`${id}.${ts}.`, req.body], 'base64');
     const ok = sig.split(' ').some((s) => {
       const [version, value] = s.split(',', 2);
-      return version === 'v1' && value !== undefined && safeEqual(value, expected);
+      return version === 'v1' && value !== undefined && sameSignature(value, expected);
     });
     return ok ? null : 'no v1 signature in webhook-signature matches the body signed with this source’s secret';
   },

@@ -1,4 +1,4 @@
-import { eventType, hmac, jsonBody, type Provider, safeEqual, str } from './provider.js';
+import { eventType, hmac, jsonBody, type Provider, sameSignature, str } from './provider.js';
 
 // Stripe-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>[,v1=…]. During a
 // secret roll Stripe sends one v1 per secret; any may match. As in Stripe's own libraries, the
@@ -33,7 +33,7 @@ export const stripe: Provider = {
     if (t === null) return 'Stripe-Signature has no valid t= timestamp';
     if (v1.length === 0) return 'Stripe-Signature has no v1= signature';
     const expected = hmac(secret, [`${t}.`, req.body], 'hex');
-    if (!v1.some((s) => safeEqual(s, expected)))
+    if (!v1.some((s) => sameSignature(s, expected)))
       return 'no v1 signature in Stripe-Signature matches the body signed with this source’s secret';
     const age = Math.floor(req.receivedAt / 1000) - t;
     if (age > STRIPE_TOLERANCE_S)
