@@ -129,6 +129,30 @@ for (const dialect of DIALECTS) {
       assert.equal((await h.api('GET', '/v1/tenants/acme', undefined, { key: h.productionKey })).status, 404);
     });
 
+    it('searches tenants by the start of their uid or name, or by id, and pages the matches', async () => {
+      const made: { id: string }[] = [];
+      for (const [uid, name] of [
+        ['north-1', 'Northwind Traders'],
+        ['north-2', 'Northwind Retail'],
+        ['globex', 'North Globex'],
+        ['initech', 'Initech'],
+      ])
+        made.push((await h.api('POST', '/v1/tenants', { uid, name })).body);
+      const uids = (r: { body: { data: { uid: string }[] } }) => r.body.data.map((t) => t.uid);
+      // uid or name, any case, newest first
+      assert.deepEqual(uids(await h.api('GET', '/v1/tenants?search=NORTH')), ['globex', 'north-2', 'north-1']);
+      assert.deepEqual(uids(await h.api('GET', `/v1/tenants?search=${made[3].id}`)), ['initech']);
+      assert.deepEqual(uids(await h.api('GET', '/v1/tenants?search=nobody')), []);
+      const first = await h.api('GET', '/v1/tenants?search=north&limit=2');
+      assert.deepEqual(uids(first), ['globex', 'north-2']);
+      const next = await h.api('GET', `/v1/tenants?search=north&limit=2&cursor=${encodeURIComponent(first.body.nextCursor)}`);
+      assert.deepEqual(uids(next), ['north-1']);
+      assert.equal(next.body.nextCursor, null);
+      const empty = await h.api('GET', '/v1/tenants?search=');
+      assert.equal(empty.status, 400);
+      assert.match(empty.body.error.message, /search/);
+    });
+
     it('pages lists with limit and cursor', async () => {
       for (let i = 0; i < 5; i++) await h.api('POST', '/v1/tenants', { name: `page-${i}`, uid: `page-${i}` });
       const seen = new Set<string>();

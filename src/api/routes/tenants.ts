@@ -4,7 +4,7 @@ import { requireOperator } from '../../auth/actor.js';
 import { auditRequest } from '../audit.js';
 import { operatorOnly } from '../auth.js';
 import type { Api, ApiDeps } from '../deps.js';
-import { errors, NoContent, JsonObject, ListQuery, page, TenantParams, Timestamp } from '../schemas.js';
+import { errors, NoContent, JsonObject, listQuery, page, TenantParams, Timestamp } from '../schemas.js';
 
 export const Tenant = Type.Object(
   {
@@ -67,15 +67,20 @@ export default async function tenantRoutes(app: Api, { db, auth, box, receivingS
       preHandler: operatorOnly,
       schema: {
         tags,
-        summary: 'List tenants',
-        description: 'Every tenant of the environment, newest first, a page at a time. Operator keys only.',
-        querystring: ListQuery,
+        summary: 'List or search tenants',
+        description:
+          'Every tenant of the environment, newest first, a page at a time. `search` keeps the tenants whose uid or name starts with it, in any case, and the one whose id it is (a pasted id); pass it again with `cursor` for the next page. Operator keys only.',
+        querystring: listQuery({
+          search: Type.Optional(
+            Type.String({ minLength: 1, maxLength: 200, description: 'the start of a uid or name (any case), or a whole tenant id' }),
+          ),
+        }),
         response: { 200: page(Type.Ref('Tenant')), ...errors(400, 401, 403) },
       },
     },
     async (req) => {
       const q = req.query;
-      return listTenants(db, box, req.actor.environmentId, { limit: q.limit, cursor: q.cursor });
+      return listTenants(db, box, req.actor.environmentId, { limit: q.limit, cursor: q.cursor, search: q.search });
     },
   );
 
