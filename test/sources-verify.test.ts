@@ -111,6 +111,16 @@ describe('verification, with the providers’ documented test vectors', () => {
     );
   });
 
+  it('compares a signature whole: a prefix, a longer value or a non-ASCII one of the same length never matches', () => {
+    const body = 'payload[chargify]=testing&event=test';
+    const sig = '19826d51b9f866b26eda1f154de192593360f8d0bcb63df8a28540a5dcf733f1';
+    const check = (given: string) =>
+      PROVIDERS.chargify.verify(req({ 'x-chargify-webhook-signature-hmac-sha-256': given }, body), '123', {});
+    assert.equal(check(sig.toUpperCase()), null); // Chargify's hex, in either case
+    for (const wrong of [sig.slice(0, 63), `${sig}0`, `${sig.slice(0, 63)}é`, `${sig.slice(0, 63)}\u0131`])
+      assert.match(check(wrong)!, /does not match/);
+  });
+
   it('token and basic: constant-time comparison of the configured credential', () => {
     assert.equal(PROVIDERS.token.verify(req({ 'x-pfy-webhook-token': 'tok' }, '{}'), 'tok', { header: 'x-pfy-webhook-token' }), null);
     assert.match(
