@@ -53,11 +53,11 @@ export function safeEqual(a: string | Buffer, b: string | Buffer): boolean {
  */
 export function sameSignature(given: string, expected: string): boolean {
   if (given.length !== expected.length) return false;
-  const a = Buffer.from(given, 'latin1');
-  const b = Buffer.from(expected, 'latin1');
-  // latin1 keeps one byte per character, so equal lengths stay equal (a non-ASCII character in the
-  // header cannot make the buffers differ in size and throw).
-  return timingSafeEqual(a, b);
+  // UTF-8, not latin1: latin1 keeps only the low byte of each character, so "ı" (U+0131) would
+  // pass for "1". A non-ASCII character makes the bytes longer than the digest's, and unequal.
+  const a = Buffer.from(given, 'utf8');
+  const b = Buffer.from(expected, 'utf8');
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 export function hmac(key: string | Buffer, data: (string | Buffer)[], encoding: 'hex' | 'base64'): string {
