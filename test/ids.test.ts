@@ -13,4 +13,12 @@ describe('ids', () => {
     const ids = Array.from({ length: 5000 }, (_, i) => newId(i % 2 ? 'evt' : 'dlv', 1_700_000_000_002).slice(4));
     for (let i = 1; i < ids.length; i++) assert.ok(ids[i - 1] < ids[i], `${ids[i - 1]} < ${ids[i]}`);
   });
+  it('starts each millisecond at a fresh random point, past the random pool refilling', () => {
+    // 3,000 milliseconds draw more random bytes than one pool holds (ids.ts).
+    const starts = Array.from({ length: 3000 }, (_, i) => newId('evt', 1_800_000_000_000 + i).slice(14));
+    assert.equal(new Set(starts).size, starts.length);
+    // The first digit stays low (room for billions in the same millisecond); the others use the whole alphabet.
+    assert.ok(starts.every((r) => '0123456789abcdef'.includes(r[0])));
+    assert.equal(new Set(starts.map((r) => r[11])).size, 32);
+  });
 });
