@@ -90,11 +90,9 @@ export async function createHerald(
         db,
         box,
         log.child({ component: 'inbound' }),
-        (created) => {
-          metrics.eventsAccepted.inc(created);
-          dispatcher?.wake();
-        },
-        { pollIntervalMs: config.pollIntervalMs, leaseMs: config.leaseMs, tracing, clock },
+        // The worker has the deliveries of these events in hand, or was woken for them (Handover).
+        (created) => metrics.eventsAccepted.inc(created),
+        { pollIntervalMs: config.pollIntervalMs, leaseMs: config.leaseMs, tracing, clock, worker: dispatcher },
       )
     : null;
   let app: FastifyInstance | null = null;

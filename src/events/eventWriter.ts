@@ -31,6 +31,51 @@ export interface LocalWorker {
   wake(): void;
 }
 
+/**
+ * Hands deliveries that events written inside a caller's own transaction (insertEvents: forwarded
+ * events, billing events) to the local worker once that transaction is durable, as the outbox's
+ * group commit does for the API's events. Without it such deliveries were written due and the
+ * worker, woken, found them with a claim query: on Postgres an UPDATE of each delivery row, its six
+ * indexes included, on top of the insert. Either commit() or abandon() is called once the
+ * transaction is over.
+ */
+export class Handover {
+  private readonly pending: { token: string; reserved: number; leased: ClaimedDelivery[] }[] = [];
+  /** Deliveries written due without a lease (no room, or an endpoint that is not handed to): the worker must look. */
+  private due = 0;
+
+  constructor(private readonly worker: LocalWorker) {}
+
+  /** Room for `n` deliveries, or null (then they are written due). */
+  reserve(n: number): { token: string; until: number } | null {
+    const lease = this.worker.reserve(n);
+    if (lease) this.pending.push({ token: lease.token, reserved: n, leased: [] });
+    return lease;
+  }
+
+  /** What was written: the leased deliveries of a reservation, and how many were left due. */
+  written(token: string | null, leased: ClaimedDelivery[], due: number): void {
+    if (token) this.pending.find((p) => p.token === token)!.leased.push(...leased);
+    this.due += due;
+  }
+
+  /** The transaction is durable: hand the leased deliveries over, and wake the worker for the rest. */
+  commit(): void {
+    for (const p of this.pending.splice(0)) this.worker.handOver(p.token, p.leased, p.reserved);
+    if (this.due) this.worker.wake();
+    this.due = 0;
+  }
+
+  /**
+   * The transaction failed: its reservations are given back. (If it was committed but its flush
+   * failed, the leased deliveries are due when their lease ends, and any worker claims them.)
+   */
+  abandon(): void {
+    for (const p of this.pending.splice(0)) this.worker.handOver(p.token, [], p.reserved);
+    this.due = 0;
+  }
+}
+
 /** A subscribed endpoint, with what its deliveries need (read in the group's transaction). */
 interface Target extends EndpointFields {
   id: string;
@@ -55,6 +100,11 @@ export interface NewEvent {
   inboundId?: string;
   /** W3C traceparent of the span that accepted it (tracing on): its attempts' spans are its children. */
   traceParent?: string;
+  /**
+   * The received request (as stored) of a forwarded event, kept in memory so that a delivery to an
+   * endpoint of format "original" can be handed over without reading it back (see Handover).
+   */
+  original?: { headers: Record<string, string>; body: Buffer };
 }
 
 export interface AcceptedEvent {
@@ -295,9 +345,11 @@ async function insertAnnounced(
 
 /**
  * Writes events inside a transaction the caller already holds, with the other records they
- * announce (a billing record and its event commit together or not at all). The deliveries are due
- * at once and unleased: the commit tells other worker nodes (Postgres); wake this node's worker
- * after it. `dueAt`: now, by the database's clock where the caller has it (db/clock.ts).
+ * announce (a billing record and its event commit together or not at all). With a `handover`, the
+ * deliveries the local worker has room for are written leased to it, for the caller to hand over
+ * once its transaction is durable (Handover.commit). The rest are due at once and unleased: the
+ * commit tells other worker nodes (Postgres), and this node's worker is to be woken after it.
+ * `dueAt`: now, by the database's clock where the caller has it (db/clock.ts).
  */
 export async function insertEvents(
   q: Queryable,
@@ -305,12 +357,16 @@ export async function insertEvents(
   tenantId: string,
   events: NewEvent[],
   dueAt = Date.now(),
+  handover: Handover | null = null,
 ): Promise<AcceptedEvent[]> {
   if (events.length === 0) return [];
   const group: Request[] = [{ tenantId, events, fanOut: 0 }];
   const rows = plan(group, await loadTargets(q, box, [tenantId]));
-  const { results, deliveries } = await insertGroup(q, group, rows, null, dueAt);
-  if (deliveries) await announceWork(q, 'deliveries');
+  const wanted = handover ? rows.reduce((n, r) => n + r.targets.filter((t) => t.handOver).length, 0) : 0;
+  const lease = wanted && wanted <= MAX_HANDOVER ? handover!.reserve(wanted) : null;
+  const { results, deliveries, leased } = await insertGroup(q, group, rows, lease, dueAt);
+  handover?.written(lease?.token ?? null, leased, deliveries - leased.length);
+  if (deliveries > leased.length) await announceWork(q, 'deliveries');
   return results[0];
 }
 
@@ -421,6 +477,8 @@ function deliveriesOf(
       traceParent: d.row.event.traceParent ?? null,
       endpointActive: true,
     });
+    // As the claim query reads it: the received request, for an endpoint that wants it as it came.
+    if (t.format === 'original' && d.row.event.original) leased[leased.length - 1].original = d.row.event.original;
   }
   return { all, leased };
 }

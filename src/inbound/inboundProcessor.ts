@@ -6,7 +6,7 @@ import { stripeChanges } from '../billing/stripe.js';
 import type { Db, Queryable } from '../db/db.js';
 import { ensureEventTypes } from '../event-types/eventTypes.js';
 import { ROOT_CONTEXT, type Span } from '@opentelemetry/api';
-import { insertEvents, type NewEvent } from '../events/eventWriter.js';
+import { Handover, insertEvents, type LocalWorker, type NewEvent } from '../events/eventWriter.js';
 import { endSpan, SpanKind, type Tracing } from '../observability/tracing.js';
 import type { Logger } from '../log.js';
 import { PollLoop } from '../runtime/pollLoop.js';
@@ -65,10 +65,23 @@ export class InboundProcessor {
     private readonly db: Db,
     private readonly box: SecretBox,
     private readonly log: Logger,
-    /** Called after a commit that wrote events, with how many: the delivery worker should look for them. */
+    /**
+     * Called after a commit that wrote events, with how many. Without a `worker` in opts, the
+     * delivery worker should look for their deliveries; with one, they were handed to it (or it
+     * was woken for them).
+     */
     private readonly onEvents: (created: number) => void,
-    /** `clock`: the database's (db/clock.ts); the forwarded events' deliveries are due by it. */
-    private readonly opts: { pollIntervalMs: number; leaseMs: number; tracing?: Tracing | null; clock?: { now(): number } },
+    /**
+     * `clock`: the database's (db/clock.ts); the forwarded events' deliveries are due by it.
+     * `worker`: this node's delivery worker, which takes the deliveries it has room for in memory.
+     */
+    private readonly opts: {
+      pollIntervalMs: number;
+      leaseMs: number;
+      tracing?: Tracing | null;
+      clock?: { now(): number };
+      worker?: LocalWorker | null;
+    },
   ) {
     this.loop = new PollLoop(() => this.step(), {
       what: 'claiming received messages',
@@ -139,12 +152,15 @@ export class InboundProcessor {
   async processBatch(batch: ClaimedInbound[]): Promise<void> {
     const newTypes: string[] = [];
     const spans: Span[] = [];
+    const handover = this.handover();
     try {
-      const wrote = await this.db.tx((q) => this.applyAll(q, batch, newTypes, spans));
+      const wrote = await this.db.tx((q) => this.applyAll(q, batch, newTypes, spans, handover));
+      handover?.commit();
       for (const t of newTypes) this.knownTypes.set(t, true);
       for (const span of spans) endSpan(span);
       if (wrote) this.onEvents(wrote);
     } catch (err) {
+      handover?.abandon();
       for (const span of spans) endSpan(span, err);
       if (batch.length > 1)
         this.log.warn({ err, count: batch.length }, 'processing a batch of received messages failed; processing each alone');
@@ -158,14 +174,17 @@ export class InboundProcessor {
   /** Processes one claimed message alone; never throws. */
   async process(m: ClaimedInbound): Promise<void> {
     const spans: Span[] = [];
+    const handover = this.handover();
     try {
       const newTypes: string[] = [];
-      const wrote = await this.db.tx((q) => this.applyAll(q, [m], newTypes, spans));
+      const wrote = await this.db.tx((q) => this.applyAll(q, [m], newTypes, spans, handover));
+      handover?.commit();
       // Only a committed registration is remembered.
       for (const t of newTypes) this.knownTypes.set(t, true);
       for (const span of spans) endSpan(span);
       if (wrote) this.onEvents(wrote);
     } catch (err) {
+      handover?.abandon();
       for (const span of spans) endSpan(span, err);
       // The database failed mid-way: nothing of this try was kept. Try again later.
       const attempts = m.attempts + 1;
@@ -181,6 +200,11 @@ export class InboundProcessor {
         ),
       );
     }
+  }
+
+  /** Hands the deliveries of one transaction's events to this node's worker, when it has one. */
+  private handover(): Handover | null {
+    return this.opts.worker ? new Handover(this.opts.worker) : null;
   }
 
   /** What one message means: its forwarded event and its billing outcome (records written, events not yet). */
@@ -202,6 +226,7 @@ export class InboundProcessor {
         inboundId: m.id,
         occurredAt: m.receivedAt,
         traceParent,
+        original: { headers: m.headers, body: m.body },
       };
       let outcome: Outcome;
       try {
@@ -223,7 +248,13 @@ export class InboundProcessor {
    * Answers how many events were written. With tracing on, each message gets a span (in `spans`,
    * ended by the caller once the transaction is over), and the events it causes are its children.
    */
-  private async applyAll(q: Queryable, batch: ClaimedInbound[], newTypes: string[], spans: Span[]): Promise<number> {
+  private async applyAll(
+    q: Queryable,
+    batch: ClaimedInbound[],
+    newTypes: string[],
+    spans: Span[],
+    handover: Handover | null,
+  ): Promise<number> {
     const decided = [];
     const tracing = this.opts.tracing;
     for (const m of batch) {
@@ -257,7 +288,7 @@ export class InboundProcessor {
     const forwardedId: (string | null)[] = batch.map(() => null);
     let wrote = 0;
     for (const [tenantId, t] of byTenant) {
-      const accepted = await insertEvents(q, this.box, tenantId, t.events, this.opts.clock?.now());
+      const accepted = await insertEvents(q, this.box, tenantId, t.events, this.opts.clock?.now(), handover);
       accepted.forEach((a, j) => {
         const owner = t.owner[j];
         if (owner !== null) forwardedId[owner] = a.id;

@@ -132,5 +132,61 @@ for (const dialect of DIALECTS) {
         await dispatcher.stop();
       }
     });
+
+    it("the inbound processor hands its events' deliveries to this node's worker, which is woken only for the rest", async () => {
+      // A running worker that polls once a minute: what it sends within the test was handed to it,
+      // or it was woken for it. `wake` is counted on the way through.
+      const config = { ...h.config, pollIntervalMs: 60_000 };
+      const dispatcher = new Dispatcher(h.herald.db, config, new AddressPolicy(config.allowPrivateCidrs), box, log);
+      let woken = 0;
+      const worker = {
+        reserve: (n: number) => dispatcher.reserve(n),
+        handOver: (token: string, deliveries: Parameters<Dispatcher['handOver']>[1]) => dispatcher.handOver(token, deliveries),
+        wake: () => {
+          woken++;
+          dispatcher.wake();
+        },
+      };
+      dispatcher.start();
+      await sleep(200); // its first round, at start, found nothing
+      const processor = new InboundProcessor(h.herald.db, box, log, () => undefined, { pollIntervalMs: 60_000, leaseMs: 60_000, worker });
+      const receive = async (uid: string, body: object) => {
+        const source = (await h.api('POST', `/v1/tenants/${uid}/sources`, { provider: 'token', name: 't', secret: 'tok' })).body;
+        const r = await fetch(`${h.url}/in/${source.id}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-webhook-token': 'tok' },
+          body: JSON.stringify(body),
+        });
+        assert.equal(r.status, 200);
+      };
+      try {
+        await h.api('POST', '/v1/tenants', { name: 'Fwd', uid: 'fwd' });
+        await h.api('POST', '/v1/tenants/fwd/endpoints', { url: `${rx.url}/fwd` });
+        await h.api('POST', '/v1/tenants/fwd/endpoints', { url: `${rx.url}/fwd-original`, format: 'original' });
+        await receive('fwd', { type: 'order_paid', id: 8 });
+        assert.equal(await processor.step(), true);
+        await eventually(() => rx.received.filter((r) => r.path.startsWith('/fwd')).length === 2, 10_000, 'both delivered');
+        assert.equal(woken, 0, 'handed over: no claim was needed');
+        const original = rx.received.find((r) => r.path === '/fwd-original')!;
+        assert.equal(
+          original.body,
+          JSON.stringify({ type: 'order_paid', id: 8 }),
+          'format "original": the received body, as claimed it would be',
+        );
+        assert.equal(original.headers['content-type'], 'application/json', 'and its headers');
+        assert.equal(original.headers['x-webhook-token'], undefined, 'but not its credential (stored redacted)');
+
+        // An ordered endpoint takes its deliveries in turn, by the claim: written due, and the worker woken.
+        await h.api('POST', '/v1/tenants', { name: 'Fwd in order', uid: 'fwd-ordered' });
+        await h.api('POST', '/v1/tenants/fwd-ordered/endpoints', { url: `${rx.url}/fwd-ordered`, ordered: true });
+        await receive('fwd-ordered', { type: 'order_paid', id: 9 });
+        assert.equal(await processor.step(), true);
+        await eventually(() => rx.received.some((r) => r.path === '/fwd-ordered'), 10_000, 'delivered');
+        assert.equal(woken, 1);
+      } finally {
+        await processor.stop();
+        await dispatcher.stop();
+      }
+    });
   });
 }
