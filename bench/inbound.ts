@@ -90,7 +90,39 @@ export async function inboundCeiling(base: string): Promise<InboundCeiling> {
 }
 export const inboundKey = KEY;
 
+/** Means over a phase of the receiving route's group commits, from Herald's own /metrics. */
+export interface StoreFigures {
+  /** Webhooks per commit. */
+  perGroup: number;
+  /** Writing a group (statements and commit), and from its commit to its flush, in ms. */
+  writeMs: number;
+  flushMs: number;
+}
+
+/** Sum and count of one histogram of the receiving route's group commit, from a /metrics text. */
+function histogram(text: string, name: string): { sum: number; count: number } {
+  const read = (suffix: string) => Number(new RegExp(`^${name}_${suffix}\\{writer="inbound"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { sum: read('sum'), count: read('count') };
+}
+
+function storeFigures(before: string, after: string): StoreFigures {
+  const delta = (name: string) => {
+    const [a, b] = [histogram(before, name), histogram(after, name)];
+    return { sum: b.sum - a.sum, count: b.count - a.count };
+  };
+  const items = delta('herald_group_commit_items');
+  const write = delta('herald_group_commit_write_seconds');
+  const flush = delta('herald_group_commit_flush_seconds');
+  return {
+    perGroup: items.count ? items.sum / items.count : 0,
+    writeMs: write.count ? (1000 * write.sum) / write.count : 0,
+    flushMs: flush.count ? (1000 * flush.sum) / flush.count : 0,
+  };
+}
+
 export interface InboundFigures {
+  /** The closed loop's commits (Herald's herald_group_commit_* histograms). */
+  store: StoreFigures;
   acceptedPerSec: number;
   p50AnswerMs: number;
   p99AnswerMs: number;
@@ -103,6 +135,8 @@ export interface InboundFigures {
 export async function inboundFigures(
   base: string,
   api: (method: string, path: string, body?: unknown) => Promise<any>,
+  /** GET /metrics, as text. */
+  metrics: () => Promise<string>,
 ): Promise<InboundFigures> {
   const fwd = forwardReceiver();
   await new Promise<void>((r) => fwd.server.listen(0, '127.0.0.1', r));
@@ -123,7 +157,9 @@ export async function inboundFigures(
   await arrived(WARM_UP);
 
   // Closed loop: how many verified webhooks are stored and answered per second.
+  const metricsBefore = await metrics();
   const { perSec: acceptedPerSec, answers } = await closedLoop(1, N);
+  const store = storeFigures(metricsBefore, await metrics());
   await arrived(WARM_UP + N);
 
   // Open loop at a steady rate: receipt to record, receipt to forwarded delivery.
@@ -157,6 +193,7 @@ export async function inboundFigures(
   await close();
   fwd.server.close();
   return {
+    store,
     acceptedPerSec,
     p50AnswerMs: pct(answers, 0.5),
     p99AnswerMs: pct(answers, 0.99),

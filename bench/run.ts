@@ -257,7 +257,8 @@ async function benchHerald(label: string, rx: Receiver, extraEnv: Record<string,
   const lat = await latency(t, rx);
   const batch = process.env.BENCH_BATCH === '0' ? null : await batchMemoryFigures(proc.pid!, base, key);
   const fairness = process.env.BENCH_FAIRNESS === '0' ? null : await fairnessFigures(api);
-  const inbound = process.env.BENCH_INBOUND === '0' ? null : await inboundFigures(base, api);
+  const metrics = async () => (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${key}` } })).text();
+  const inbound = process.env.BENCH_INBOUND === '0' ? null : await inboundFigures(base, api, metrics);
   const db: BenchDb = extraEnv.DATABASE_URL
     ? { dialect: 'postgres', where: extraEnv.DATABASE_URL }
     : { dialect: 'sqlite', where: path.join(dataDir, 'herald.db') };
@@ -565,6 +566,12 @@ async function main() {
       console.log(
         `${r.label.padEnd(24)} ${fmt(i.acceptedPerSec, 0)} ${share} ${fmt(i.p50AnswerMs)} ${fmt(i.p99AnswerMs)} ${fmt(i.p50RecordMs)} ${fmt(i.p99RecordMs)} ${fmt(i.p50ForwardMs)} ${fmt(i.p99ForwardMs)}`,
       );
+    }
+    // Where the answer waits, from Herald's herald_group_commit_* histograms over the closed loop.
+    console.log('store, per commit of the closed loop (means, from /metrics): webhooks, ms writing, ms from commit to flush');
+    for (const r of inbound) {
+      const st = r.inbound.store;
+      console.log(`${r.label.padEnd(24)} ${fmt(st.perGroup, 1)} ${fmt(st.writeMs, 2)} ${fmt(st.flushMs, 2)}`);
     }
   }
   const graphql = rows.filter((r: any) => r.graphql);

@@ -83,7 +83,12 @@ export async function createHerald(
   const dispatcher = config.roles.worker
     ? new Dispatcher(db, config, addresses, box, log.child({ component: 'worker' }), operator, clock, { metrics, tracing })
     : null;
-  const events = new EventWriter(db, box, dispatcher, (n) => metrics.eventsAccepted.inc(n), clock);
+  const events = new EventWriter(db, box, {
+    worker: dispatcher,
+    onCommitted: (n) => metrics.eventsAccepted.inc(n),
+    clock,
+    observe: metrics.groupCommitObserver('events'),
+  });
   await operator.setup(events);
   const inbound = config.roles.worker
     ? new InboundProcessor(

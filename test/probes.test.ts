@@ -134,6 +134,14 @@ for (const dialect of DIALECTS) {
         value(after, 'herald_delivery_attempt_duration_seconds_bucket', { le: '+Inf' }),
         value(after, 'herald_delivery_attempt_duration_seconds_count'),
       );
+      // Each group commit is observed once it is durable: how many requests it held, its write, its flush.
+      const events = { writer: 'events' };
+      const groups = delta(after, 'herald_group_commit_items_count', events);
+      assert.ok(groups >= 1 && groups <= 5, `${groups} commits for 5 requests`);
+      assert.ok(delta(after, 'herald_group_commit_items_sum', events) >= 5, 'the five requests, the repeated key included');
+      assert.equal(delta(after, 'herald_group_commit_write_seconds_count', events), groups);
+      assert.equal(delta(after, 'herald_group_commit_flush_seconds_count', events), groups);
+      assert.ok(delta(after, 'herald_group_commit_write_seconds_sum', events) > 0);
       // The retries are due in an hour: nothing is due now.
       assert.equal(value(after, 'herald_deliveries_due'), 0);
       assert.equal(value(after, 'herald_oldest_due_seconds'), 0);
@@ -154,6 +162,7 @@ for (const dialect of DIALECTS) {
           },
           body,
         });
+      const before = (await scrape()).samples;
       const good = 'sha256=' + createHmac('sha256', 'gh-secret').update(body).digest('hex');
       assert.equal((await post(good, 'd-1')).status, 200);
       assert.equal((await post(good, 'd-1')).status, 200);
@@ -163,6 +172,16 @@ for (const dialect of DIALECTS) {
       assert.equal(value(samples, 'herald_inbound_received_total', { provider: 'github', result: 'accepted' }), 1);
       assert.equal(value(samples, 'herald_inbound_received_total', { provider: 'github', result: 'duplicate' }), 1);
       assert.equal(value(samples, 'herald_inbound_received_total', { provider: 'github', result: 'rejected' }), 1);
+      // All three were stored (the duplicate answered from the store, the refusal kept as rejected),
+      // one after the other: three commits of one request each, each flushed before its answer.
+      const delta = (name: string) =>
+        (value(samples, name, { writer: 'inbound' }) ?? 0) - (value(before, name, { writer: 'inbound' }) ?? 0);
+      assert.equal(delta('herald_group_commit_items_count'), 3);
+      assert.equal(delta('herald_group_commit_items_sum'), 3);
+      assert.equal(delta('herald_group_commit_flush_seconds_count'), 3);
+      if (dialect === 'sqlite') assert.ok(delta('herald_group_commit_flush_seconds_sum') > 0, 'an fsync takes some time');
+      // Postgres: the commit includes the flush; what is left is a turn of promises.
+      else assert.ok(delta('herald_group_commit_flush_seconds_sum') < 0.1, 'the commit includes the flush');
     });
 
     it('exports the process figures, the pool on Postgres, and no label that names a tenant or an endpoint', async () => {
@@ -173,7 +192,9 @@ for (const dialect of DIALECTS) {
       if (dialect === 'postgres') assert.ok(value(samples, 'herald_db_pool_connections')! >= 1);
       else assert.equal(types.has('herald_db_pool_connections'), false);
       const labelNames = new Set(samples.filter((s) => s.name.startsWith('herald_')).flatMap((s) => Object.keys(s.labels)));
-      assert.deepEqual([...labelNames].sort(), ['le', 'outcome', 'provider', 'result']);
+      assert.deepEqual([...labelNames].sort(), ['le', 'outcome', 'provider', 'result', 'writer']);
+      const writers = new Set(samples.filter((s) => s.labels.writer).map((s) => s.labels.writer));
+      assert.deepEqual([...writers].sort(), ['events', 'inbound'], 'writer: one of two group commits');
     });
 
     it('the Grafana dashboard in docs/ asks only for metrics Herald exports', async () => {

@@ -110,7 +110,7 @@ export class LocalTarget implements Target {
     }
     await checkPayload(this.db, tenant.environment, type, JSON.parse(text));
     // No worker in this process: the deliveries are written due, and a running server's worker claims them.
-    const [event] = await new EventWriter(this.db, this.box, null).write(tenant.id, [{ type, payload: text }]);
+    const [event] = await new EventWriter(this.db, this.box).write(tenant.id, [{ type, payload: text }]);
     return { id: event.id, type: event.type, status: event.status };
   }
 

@@ -1,6 +1,16 @@
 import type { Db, Queryable } from './db.js';
 
 /** What a group's write answers: one result per item, and what to do once it is committed. */
+/** One committed group, as the metrics see it (observability/metrics.ts). */
+export interface GroupTiming {
+  /** Items the group held. */
+  items: number;
+  /** Writing the group: its statements and the commit (on Postgres, the commit's flush too). */
+  writeMs: number;
+  /** From the commit to its flush on disk (SQLite's WAL fsync, db/walSync.ts; 0 on Postgres, where the commit waits for it). */
+  flushMs: number;
+}
+
 export interface GroupWrite<O> {
   results: O[];
   /**
@@ -38,7 +48,13 @@ export class GroupCommit<I, O> {
      * commit on Postgres: no BEGIN and COMMIT round trips); it must then not throw once something
      * is committed, and reports an item that fails after that in `failures`.
      */
-    private readonly opts: { maxWeight: number; weight: (item: I) => number; transaction?: boolean } = {
+    private readonly opts: {
+      maxWeight: number;
+      weight: (item: I) => number;
+      transaction?: boolean;
+      /** Told of each group once it is durable. */
+      observe?: (timing: GroupTiming) => void;
+    } = {
       maxWeight: 500,
       weight: () => 1,
     },
@@ -97,15 +113,18 @@ export class GroupCommit<I, O> {
       weight += this.opts.weight(g.item);
       group.push(g);
     }
+    const started = performance.now();
     try {
       const { out: w, durable } = await this.write(
         group.map((g) => g.item),
         false,
       );
+      const written = performance.now();
       // The next group is written while this one's commit is flushed to disk (SQLite: off the
       // event loop); its callers, and the worker it hands deliveries to, hear of it once durable.
       void durable.then(
         () => {
+          this.opts.observe?.({ items: group.length, writeMs: written - started, flushMs: performance.now() - written });
           w.afterCommit?.();
           group.forEach((g, i) => GroupCommit.settle(w, g, i));
         },

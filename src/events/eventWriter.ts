@@ -8,7 +8,7 @@ import {
   type EndpointRow,
 } from '../delivery/sql/claimDueDeliveries.js';
 import { announceWork, WORK_CHANNEL } from '../db/announceWork.js';
-import { type GroupWrite, GroupCommit } from '../db/groupCommit.js';
+import { type GroupTiming, type GroupWrite, GroupCommit } from '../db/groupCommit.js';
 import { chunks, placeholders, valuesRows } from '../db/sql.js';
 import { insertDeliveries } from '../delivery/sql/insertDeliveries.js';
 import { DeliveryStatus, EventStatus } from '../delivery/status.js';
@@ -179,19 +179,31 @@ export class EventWriter {
   /** Postgres: writeGroup commits each group itself (see writeGroup), not in the group commit's transaction. */
   private readonly commitsItself: boolean;
 
+  private readonly worker: LocalWorker | null;
+  /** Told how many new events each commit stored (the metrics' accepted count). */
+  private readonly onCommitted: (created: number) => void;
+  /**
+   * The database's clock (db/clock.ts): deliveries written due now are due by it, the clock every
+   * worker claims by. By this node's own clock, one running a few milliseconds ahead wrote them
+   * due in the future, and a worker woken for them found nothing until its next poll.
+   */
+  private readonly clock: { now(): number };
+
   constructor(
     private readonly db: Db,
     private readonly box: SecretBox,
-    private readonly worker: LocalWorker | null = null,
-    /** Told how many new events each commit stored (the metrics' accepted count). */
-    private readonly onCommitted: (created: number) => void = () => {},
-    /**
-     * The database's clock (db/clock.ts): deliveries written due now are due by it, the clock every
-     * worker claims by. By this node's own clock, one running a few milliseconds ahead wrote them
-     * due in the future, and a worker woken for them found nothing until its next poll.
-     */
-    private readonly clock: { now(): number } = { now: Date.now },
+    opts: {
+      /** This process's delivery worker, which takes the deliveries it has room for in memory. */
+      worker?: LocalWorker | null;
+      onCommitted?: (created: number) => void;
+      clock?: { now(): number };
+      /** Told of each durable group (the metrics' group-commit figures). */
+      observe?: (timing: GroupTiming) => void;
+    } = {},
   ) {
+    this.worker = opts.worker ?? null;
+    this.onCommitted = opts.onCommitted ?? (() => {});
+    this.clock = opts.clock ?? { now: Date.now };
     this.commitsItself = db.dialect === 'postgres';
     // A group holds up to MAX_ROWS_PER_COMMIT events or deliveries; a retried request alone hands
     // nothing over.
@@ -200,6 +212,7 @@ export class EventWriter {
       weight: (r) => r.events.length * Math.max(1, r.fanOut),
       // Postgres: writeGroup makes its own commit, most often one statement (insertAtOnce).
       transaction: !this.commitsItself,
+      observe: opts.observe,
     });
   }
 

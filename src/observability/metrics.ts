@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Db } from '../db/db.js';
+import type { GroupTiming } from '../db/groupCommit.js';
 import { readDueBacklog } from '../delivery/sql/readDueBacklog.js';
 import type { AttemptOutcome, RecordResult } from '../delivery/sql/recordAttempts.js';
 import { DeliveryStatus } from '../delivery/status.js';
@@ -25,6 +26,9 @@ function processMetrics(): Registry {
   return processRegistry;
 }
 
+/** Which group commit a timing is of: the event outbox, or the receiving route's store. */
+export type GroupWriter = 'events' | 'inbound';
+
 /** Pool figures of the database connections, for a database that has a pool (Postgres; SQLite has one connection). */
 export interface PoolStats {
   total: number;
@@ -43,6 +47,10 @@ export class Metrics {
   readonly deliveries: Counter<'outcome'>;
   readonly attemptDuration: Histogram;
   readonly inboundReceived: Counter<'provider' | 'result'>;
+  /** Per group commit (db/groupCommit.ts), bound to its writer: see groupCommitObserver. */
+  private readonly groupItems: Histogram<'writer'>;
+  private readonly groupWrite: Histogram<'writer'>;
+  private readonly groupFlush: Histogram<'writer'>;
   /** The outcome counters, bound once: no label lookup per recorded attempt. */
   private readonly byOutcome: Record<DeliveryOutcome, { inc(): void }>;
 
@@ -74,6 +82,29 @@ export class Metrics {
       name: 'herald_inbound_received_total',
       help: 'Requests to sources’ addresses on this node, by provider and result (accepted, duplicate, rejected).',
       labelNames: ['provider', 'result'],
+      registers,
+    });
+    // Where an accepted request's wait goes: the group its commit shared, writing it, flushing it.
+    const COMMIT_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5];
+    this.groupItems = new Histogram({
+      name: 'herald_group_commit_items',
+      help: 'Requests (events: API requests; inbound: received webhooks) written together in one commit, per commit.',
+      labelNames: ['writer'],
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000],
+      registers,
+    });
+    this.groupWrite = new Histogram({
+      name: 'herald_group_commit_write_seconds',
+      help: 'Writing one group: its statements and the commit (on Postgres including the commit’s flush to disk).',
+      labelNames: ['writer'],
+      buckets: COMMIT_SECONDS,
+      registers,
+    });
+    this.groupFlush = new Histogram({
+      name: 'herald_group_commit_flush_seconds',
+      help: 'From a group’s commit to its flush on disk, which its requests wait for before their answer (SQLite; 0 on Postgres, whose commit includes it).',
+      labelNames: ['writer'],
+      buckets: COMMIT_SECONDS,
       registers,
     });
     // Both backlog gauges come from one query per scrape. A database that does not answer leaves
@@ -115,6 +146,18 @@ export class Metrics {
       poolGauge('herald_db_pool_idle_connections', 'Idle connections in the database pool (Postgres).', (s) => s.idle);
       poolGauge('herald_db_pool_waiting_queries', 'Queries waiting for a pool connection (Postgres).', (s) => s.waiting);
     }
+  }
+
+  /** What a group commit reports each durable group to (db/groupCommit.ts). Observed per group, not per request. */
+  groupCommitObserver(writer: GroupWriter): (t: GroupTiming) => void {
+    const items = this.groupItems.labels(writer);
+    const write = this.groupWrite.labels(writer);
+    const flush = this.groupFlush.labels(writer);
+    return (t) => {
+      items.observe(t.items);
+      write.observe(t.writeMs / 1000);
+      flush.observe(t.flushMs / 1000);
+    };
   }
 
   /** Counts the attempts of a batch the worker recorded (those it could not write are not counted). */

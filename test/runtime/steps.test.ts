@@ -165,7 +165,7 @@ for (const dialect of DIALECTS) {
         await h.api('POST', '/v1/tenants/fwd/endpoints', { url: `${rx.url}/fwd-original`, format: 'original' });
         await receive('fwd', { type: 'order_paid', id: 8 });
         assert.equal(await processor.step(), true);
-        await eventually(() => rx.received.filter((r) => r.path.startsWith('/fwd')).length === 2, 10_000, 'both delivered');
+        await eventually(async () => rx.received.filter((r) => r.path.startsWith('/fwd')).length === 2, 10_000, 'both delivered');
         assert.equal(woken, 0, 'handed over: no claim was needed');
         const original = rx.received.find((r) => r.path === '/fwd-original')!;
         assert.equal(
@@ -181,7 +181,7 @@ for (const dialect of DIALECTS) {
         await h.api('POST', '/v1/tenants/fwd-ordered/endpoints', { url: `${rx.url}/fwd-ordered`, ordered: true });
         await receive('fwd-ordered', { type: 'order_paid', id: 9 });
         assert.equal(await processor.step(), true);
-        await eventually(() => rx.received.some((r) => r.path === '/fwd-ordered'), 10_000, 'delivered');
+        await eventually(async () => rx.received.some((r) => r.path === '/fwd-ordered'), 10_000, 'delivered');
         assert.equal(woken, 1);
       } finally {
         await processor.stop();

@@ -45,11 +45,15 @@ export default async function inboundRoutes(app: Api, { db, box, config, onInbou
   // Concurrent requests are stored in one transaction (one WAL flush on SQLite), each answered
   // after the commit that holds it. A commit that stored a message to process tells the worker
   // nodes (Postgres; this node's own inbound processor is woken after the answer).
-  const writer = new GroupCommit<NewInbound, { id: string; duplicate: boolean }>(db, async (q, items) => {
-    const results = await storeInbound(q, items);
-    if (results.some((r, i) => !r.duplicate && items[i].status === 'received')) await announceWork(q, 'inbound');
-    return { results };
-  });
+  const writer = new GroupCommit<NewInbound, { id: string; duplicate: boolean }>(
+    db,
+    async (q, items) => {
+      const results = await storeInbound(q, items);
+      if (results.some((r, i) => !r.duplicate && items[i].status === 'received')) await announceWork(q, 'inbound');
+      return { results };
+    },
+    { maxWeight: 500, weight: () => 1, observe: metrics.groupCommitObserver('inbound') },
+  );
 
   // Refused requests are stored so a tenant can see why a provider's webhooks fail, but anyone who
   // knows the URL can post them: a flood of forged ones must cost the database almost nothing. What

@@ -93,7 +93,7 @@ for (const dialect of DIALECTS) {
     it('the event writer and insertEvents make deliveries not handed over due by the clock they are given', async () => {
       // A database clock 5 s behind this process's: a worker claiming by it finds them due at once.
       const dbNow = Date.now() - 5000;
-      const writer = new EventWriter(f.db, f.box, null, () => {}, { now: () => dbNow });
+      const writer = new EventWriter(f.db, f.box, { clock: { now: () => dbNow } });
       const [written] = await writer.write('ta', [{ type: 'thing.happened', payload: '{"n":1}' }]);
       const [inserted] = await f.db.tx((q) => insertEvents(q, f.box, 'ta', [{ type: 'thing.happened', payload: '{"n":2}' }], dbNow - 1));
       const due = (eventId: string) =>
