@@ -121,6 +121,26 @@ for (const dialect of DIALECTS) {
       assert.match(list[1].reason, /does not match/);
     });
 
+    it('the same provider id sent many times at once is stored once; every other copy is counted and answered with it', async () => {
+      const uid = await tenant();
+      const src = (await h.api('POST', `/v1/tenants/${uid}/sources`, { provider: 'github', name: 'gh', secret: 's' })).body;
+      const body = '{"zen":"at once"}';
+      const headers = {
+        'content-type': 'application/json',
+        'x-github-event': 'ping',
+        'x-github-delivery': 'same-delivery',
+        'x-hub-signature-256': 'sha256=' + createHmac('sha256', 's').update(body).digest('hex'),
+      };
+      // Sent together, they share group commits: the duplicates of one group are counted after it.
+      const answers = await Promise.all(Array.from({ length: 12 }, () => post(src.id, body, headers)));
+      assert.ok(answers.every((a) => a.status === 200));
+      assert.equal(answers.filter((a) => a.body.status === 'accepted').length, 1);
+      assert.equal(new Set(answers.map((a) => a.body.id)).size, 1, 'every copy is answered with the stored one');
+      const stored = (await h.api('GET', `/v1/tenants/${uid}/inbound`)).body.data;
+      assert.equal(stored.length, 1);
+      assert.equal(stored[0].duplicates, 11);
+    });
+
     it('stores a flood of forged requests only up to a rate, and refuses every one of them', async () => {
       const uid = await tenant();
       const src = (await h.api('POST', `/v1/tenants/${uid}/sources`, { provider: 'github', name: 'gh', secret: 's' })).body;

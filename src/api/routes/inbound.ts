@@ -1,12 +1,11 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { type ErrorCode, HeraldError, notFound } from '../../errors.js';
-import { announceWork } from '../../db/announceWork.js';
 import { isForeignKeyViolation } from '../../db/db.js';
 import { KeyRateLimiter } from '../rateLimit.js';
 import { GroupCommit } from '../../db/groupCommit.js';
 import { refusedCopy, RefusalBudget } from '../../inbound/refusals.js';
-import { type NewInbound, storableHeaders, storeInbound } from '../../inbound/sql/storeInbound.js';
+import { type NewInbound, storableHeaders, storeInbound, storeInboundAtOnce } from '../../inbound/sql/storeInbound.js';
 import { MalformedBody, PROVIDERS } from '../../sources/providers/index.js';
 import { DEFAULT_TOKEN_HEADER } from '../../sources/providers/token.js';
 import { findReceivingSource, type ReceivingSource } from '../../sources/sources.js';
@@ -42,17 +41,15 @@ export default async function inboundRoutes(app: Api, { db, box, config, onInbou
     return s;
   };
 
-  // Concurrent requests are stored in one transaction (one WAL flush on SQLite), each answered
-  // after the commit that holds it. A commit that stored a message to process tells the worker
-  // nodes (Postgres; this node's own inbound processor is woken after the answer).
+  // Concurrent requests are stored in one commit (one WAL flush on SQLite; on Postgres one
+  // statement that commits by itself), each answered after the commit that holds it. A commit
+  // that stored a message to process tells the worker nodes (Postgres; this node's own inbound
+  // processor is woken after the answer).
+  const commitsItself = db.dialect === 'postgres';
   const writer = new GroupCommit<NewInbound, { id: string; duplicate: boolean }>(
     db,
-    async (q, items) => {
-      const results = await storeInbound(q, items);
-      if (results.some((r, i) => !r.duplicate && items[i].status === 'received')) await announceWork(q, 'inbound');
-      return { results };
-    },
-    { maxWeight: 500, weight: () => 1, observe: metrics.groupCommitObserver('inbound') },
+    async (q, items) => (commitsItself ? storeInboundAtOnce(db, items) : { results: await storeInbound(q, items) }),
+    { maxWeight: 500, weight: () => 1, transaction: !commitsItself, observe: metrics.groupCommitObserver('inbound') },
   );
 
   // Refused requests are stored so a tenant can see why a provider's webhooks fail, but anyone who
