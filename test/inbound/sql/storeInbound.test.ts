@@ -30,7 +30,10 @@ for (const dialect of DIALECTS) {
       receivedAt: NOW,
     });
     // As the route stores a group: one statement on Postgres, the caller's transaction on SQLite.
-    const store = async (db: Db, messages: NewInbound[]) =>
+    const store = async (
+      db: Db,
+      messages: NewInbound[],
+    ): Promise<{ results: { id: string; duplicate: boolean }[]; failures?: unknown[] }> =>
       db.dialect === 'postgres' ? storeInboundAtOnce(db, messages) : { results: await db.tx((q) => storeInbound(q, messages)) };
     const rows = () =>
       f.db.all<{ id: string; status: string; dedupe_key: string | null; duplicates: number; due_at: number | null }>(
