@@ -1,6 +1,5 @@
 import type { Db, Queryable } from './db.js';
 
-/** What a group's write answers: one result per item, and what to do once it is committed. */
 /** One committed group, as the metrics see it (observability/metrics.ts). */
 export interface GroupTiming {
   /** Items the group held. */
@@ -11,6 +10,7 @@ export interface GroupTiming {
   flushMs: number;
 }
 
+/** What a group's write answers: one result per item, and what to do once it is committed. */
 export interface GroupWrite<O> {
   results: O[];
   /**
