@@ -171,6 +171,14 @@ export class QueueFixture {
     );
   }
 
+  /** A source of the tenant (its secret is not used by the queries under test). */
+  async source(id: string, tenantId: string, provider: string): Promise<void> {
+    await this.db.run(
+      `INSERT INTO sources (id, tenant_id, provider, name, secret, created_at, updated_at) VALUES ($1, $2, $3, $1, 'x', 0, 0)`,
+      [id, tenantId, provider],
+    );
+  }
+
   async endpoint(id: string, tenantId: string, o: EndpointOptions = {}): Promise<void> {
     this.tenantOf.set(id, tenantId);
     const previous = (o.previousSecrets ?? []).map((p) => ({ secret: this.box.seal(p.secret), until: p.until }));

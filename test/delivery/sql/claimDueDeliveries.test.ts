@@ -150,9 +150,7 @@ for (const dialect of DIALECTS) {
 
     it('hands a format "original" endpoint the request the event was forwarded from, byte for byte', async () => {
       await f.endpoint('ep_orig', 'ta', { format: 'original' });
-      await f.db.run(
-        `INSERT INTO sources (id, tenant_id, provider, name, secret, created_at, updated_at) VALUES ('src_1', 'ta', 'token', 's', 'x', 0, 0)`,
-      );
+      await f.source('src_1', 'ta', 'token');
       const body = Buffer.from([0x7b, 0x22, 0xff, 0x00, 0x7d]);
       await f.db.run(
         `INSERT INTO inbound_messages (id, source_id, tenant_id, status, headers, body, received_at) VALUES ('in_1', 'src_1', 'ta', 'processed', $1, $2, 0)`,

@@ -11,9 +11,7 @@ for (const dialect of DIALECTS) {
   describe(`claiming received webhooks (${dialect})`, () => {
     const f = QueueFixture.forEachTest(dialect, async (f) => {
       await f.tenant('ta');
-      await f.db.run(
-        `INSERT INTO sources (id, tenant_id, provider, name, secret, created_at, updated_at) VALUES ('src_1', 'ta', 'chargify', 'billing', 'x', 0, 0)`,
-      );
+      await f.source('src_1', 'ta', 'chargify');
     });
 
     const message = (id: string, o: { status?: InboundStatus; dueAt?: number | null; attempts?: number; body?: Buffer } = {}) =>

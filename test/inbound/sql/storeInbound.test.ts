@@ -12,9 +12,7 @@ for (const dialect of DIALECTS) {
   describe(`storing received webhooks (${dialect})`, () => {
     const f = QueueFixture.forEachTest(dialect, async (f) => {
       await f.tenant('ta');
-      await f.db.run(
-        `INSERT INTO sources (id, tenant_id, provider, name, secret, created_at, updated_at) VALUES ('src_1', 'ta', 'github', 'gh', 'x', 0, 0)`,
-      );
+      await f.source('src_1', 'ta', 'github');
     });
 
     const message = (dedupeKey: string | null, status: NewInbound['status'] = 'received'): NewInbound => ({
