@@ -32,12 +32,12 @@ export interface LocalWorker {
 }
 
 /**
- * Hands deliveries that events written inside a caller's own transaction (insertEvents: forwarded
- * events, billing events) to the local worker once that transaction is durable, as the outbox's
- * group commit does for the API's events. Without it such deliveries were written due and the
- * worker, woken, found them with a claim query: on Postgres an UPDATE of each delivery row, its six
- * indexes included, on top of the insert. Either commit() or abandon() is called once the
- * transaction is over.
+ * Hands the deliveries of one transaction's events to the local worker once that transaction is
+ * durable: the outbox's groups, and the events written inside a caller's own transaction
+ * (insertEvents: forwarded events, billing events). Without it such deliveries were written due
+ * and the worker, woken, found them with a claim query: on Postgres an UPDATE of each delivery
+ * row, its six indexes included, on top of the insert. Either commit() or abandon() is called once
+ * the transaction is over.
  */
 export class Handover {
   private readonly pending: { token: string; reserved: number; leased: ClaimedDelivery[] }[] = [];
@@ -303,30 +303,33 @@ export class EventWriter {
     const targets = await loadTargets(q, this.box, tenantIds);
     for (const t of tenantIds) this.noteFanOut(t, targets.get(t)?.length ?? 0);
     const rows = plan(group, targets);
-    // Deliveries of ordered or failing endpoints are never handed over: the claim query decides
-    // their turn (order; circuit breaker). Nor are those of a group too large to hold in memory.
-    const wanted = rows.reduce((n, r) => n + r.targets.filter((t) => t.handOver).length, 0);
-    const lease = handOver && wanted && wanted <= MAX_HANDOVER ? (this.worker?.reserve(wanted) ?? null) : null;
+    // A retried request alone hands nothing over; what it writes is due, and the worker woken for it.
+    const handover = this.worker ? new Handover(this.worker) : null;
+    const lease = handOver ? reserveFor(handover, rows) : null;
     let written: Written;
     try {
       if (!this.commitsItself) written = await insertAnnounced(q, group, rows, lease, this.clock.now());
       else if (fitsOneStatement(group, rows)) written = await insertAtOnce(this.db, group, rows, lease, this.clock.now());
       else written = await this.db.tx((t) => insertAnnounced(t, group, rows, lease, this.clock.now()));
     } catch (err) {
-      if (lease) this.worker!.handOver(lease.token, [], wanted);
+      handover?.abandon();
       throw err;
     }
-    const { results, failures, leased, deliveries } = written;
-    return {
-      results,
-      failures,
-      afterCommit: () => {
-        if (lease) this.worker!.handOver(lease.token, leased, wanted);
-        // What was not handed over is due in the table: wake this node's worker for it.
-        if (deliveries > leased.length) this.worker?.wake();
-      },
-    };
+    handover?.written(lease?.token ?? null, written.leased, written.deliveries - written.leased.length);
+    return { results: written.results, failures: written.failures, afterCommit: () => handover?.commit() };
   }
+}
+
+/**
+ * Room in the local worker for the deliveries of these rows that may go to it. Deliveries of
+ * ordered or failing endpoints are never handed over: the claim query decides their turn (order;
+ * circuit breaker). Nor are those of a group too large to hold in memory.
+ */
+function reserveFor(handover: Handover | null, rows: Row[]): { token: string; until: number } | null {
+  if (!handover) return null;
+  let wanted = 0;
+  for (const r of rows) for (const t of r.targets) if (t.handOver) wanted++;
+  return wanted && wanted <= MAX_HANDOVER ? handover.reserve(wanted) : null;
 }
 
 /** What a group's insert answers. */
@@ -375,8 +378,7 @@ export async function insertEvents(
   if (events.length === 0) return [];
   const group: Request[] = [{ tenantId, events, fanOut: 0 }];
   const rows = plan(group, await loadTargets(q, box, [tenantId]));
-  const wanted = handover ? rows.reduce((n, r) => n + r.targets.filter((t) => t.handOver).length, 0) : 0;
-  const lease = wanted && wanted <= MAX_HANDOVER ? handover!.reserve(wanted) : null;
+  const lease = reserveFor(handover, rows);
   const { results, deliveries, leased } = await insertGroup(q, group, rows, lease, dueAt);
   handover?.written(lease?.token ?? null, leased, deliveries - leased.length);
   if (deliveries > leased.length) await announceWork(q, 'deliveries');
