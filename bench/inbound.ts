@@ -90,24 +90,24 @@ export async function inboundCeiling(base: string): Promise<InboundCeiling> {
 }
 export const inboundKey = KEY;
 
-/** Means over a phase of the receiving route's group commits, from Herald's own /metrics. */
+/** Means over a phase of one writer's group commits (events or inbound), from Herald's own /metrics. */
 export interface StoreFigures {
-  /** Webhooks per commit. */
+  /** Items (events or webhooks) per commit. */
   perGroup: number;
   /** Writing a group (statements and commit), and from its commit to its flush, in ms. */
   writeMs: number;
   flushMs: number;
 }
 
-/** Sum and count of one histogram of the receiving route's group commit, from a /metrics text. */
-function histogram(text: string, name: string): { sum: number; count: number } {
-  const read = (suffix: string) => Number(new RegExp(`^${name}_${suffix}\\{writer="inbound"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+/** Sum and count of one histogram of a writer's group commit, from a /metrics text. */
+function histogram(text: string, name: string, writer: string): { sum: number; count: number } {
+  const read = (suffix: string) => Number(new RegExp(`^${name}_${suffix}\\{writer="${writer}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
   return { sum: read('sum'), count: read('count') };
 }
 
-function storeFigures(before: string, after: string): StoreFigures {
+export function storeFigures(before: string, after: string, writer: 'events' | 'inbound'): StoreFigures {
   const delta = (name: string) => {
-    const [a, b] = [histogram(before, name), histogram(after, name)];
+    const [a, b] = [histogram(before, name, writer), histogram(after, name, writer)];
     return { sum: b.sum - a.sum, count: b.count - a.count };
   };
   const items = delta('herald_group_commit_items');
@@ -159,7 +159,7 @@ export async function inboundFigures(
   // Closed loop: how many verified webhooks are stored and answered per second.
   const metricsBefore = await metrics();
   const { perSec: acceptedPerSec, answers } = await closedLoop(1, N);
-  const store = storeFigures(metricsBefore, await metrics());
+  const store = storeFigures(metricsBefore, await metrics(), 'inbound');
   await arrived(WARM_UP + N);
 
   // Open loop at a steady rate: receipt to record, receipt to forwarded delivery.

@@ -27,7 +27,7 @@ import { freePort } from '../scripts/embedded-postgres.mjs';
 import { batchMemoryFigures, printBatchMemory } from './batchMemory.js';
 import { FAIRNESS_SETUP, fairnessFigures } from './fairness.js';
 import { GRAPHQL_SETUP, graphqlFigures } from './graphql.js';
-import { inboundCeiling, inboundFigures, inboundKey } from './inbound.js';
+import { inboundCeiling, inboundFigures, inboundKey, storeFigures } from './inbound.js';
 import { NODES_SETUP, type NodesFigures, nodesFigures } from './nodes.js';
 import { printStages, stageTimes } from './stages.js';
 import { type BenchDb, rssMb, seedDeliveries } from './scale.js';
@@ -150,7 +150,11 @@ const payload = (i: number) =>
  * deliveries/s from the first post to the last arrival (what is still being delivered when the
  * posting stops counts too).
  */
-async function throughput(t: Target, rx: Receiver, n: number | null = THROUGHPUT_EVENTS): Promise<{ rate: number; events: number }> {
+async function throughput(
+  t: Target,
+  rx: Receiver,
+  n: number | null = THROUGHPUT_EVENTS,
+): Promise<{ rate: number; events: number; behind: number }> {
   rx.reset();
   let next = 0;
   const start = performance.now();
@@ -164,8 +168,10 @@ async function throughput(t: Target, rx: Receiver, n: number | null = THROUGHPUT
       }
     }),
   );
+  // Which side bounds the closed loop: accepted far ahead of delivered means the sending side.
+  const behind = next - rx.arrivals.size;
   await rx.waitFor(next);
-  return { rate: next / ((performance.now() - start) / 1000), events: next };
+  return { rate: next / ((performance.now() - start) / 1000), events: next, behind };
 }
 
 /** Open loop at RATE/s: latency from the 202 to the arrival at the receiver. */
@@ -252,12 +258,14 @@ async function benchHerald(label: string, rx: Receiver, extraEnv: Record<string,
   await setup('/v1/tenants', { name: 'Bench', uid: 'bench' });
   await setup('/v1/tenants/bench/endpoints', { url: rx.url });
   const t = target(base, '/v1/tenants/bench/events', key);
+  const metrics = async () => (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${key}` } })).text();
   await throughput(t, rx, 1000); // warm-up: JIT, connection pools, SQLite page cache
-  const { rate, events } = await throughput(t, rx);
+  const metricsBefore = await metrics();
+  const { rate, events, behind } = await throughput(t, rx);
+  const commits = storeFigures(metricsBefore, await metrics(), 'events');
   const lat = await latency(t, rx);
   const batch = process.env.BENCH_BATCH === '0' ? null : await batchMemoryFigures(proc.pid!, base, key);
   const fairness = process.env.BENCH_FAIRNESS === '0' ? null : await fairnessFigures(api);
-  const metrics = async () => (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${key}` } })).text();
   const inbound = process.env.BENCH_INBOUND === '0' ? null : await inboundFigures(base, api, metrics);
   const db: BenchDb = extraEnv.DATABASE_URL
     ? { dialect: 'postgres', where: extraEnv.DATABASE_URL }
@@ -276,7 +284,7 @@ async function benchHerald(label: string, rx: Receiver, extraEnv: Record<string,
       graphql,
       scale,
     ]);
-  return { label, rate, ...lat, batch, fairness, inbound, graphql, scale };
+  return { label, rate, behind, ...lat, commits, batch, fairness, inbound, graphql, scale };
 }
 
 /**
@@ -361,11 +369,11 @@ async function benchRelay(rx: Receiver) {
   );
   const t = target(`http://127.0.0.1:${port}`, '/events');
   await throughput(t, rx, 1000);
-  const { rate } = await throughput(t, rx);
+  const { rate, behind } = await throughput(t, rx);
   const lat = await latency(t, rx);
   await t.close();
   await stop(proc);
-  return { label: 'bare relay (ceiling)', rate, ...lat };
+  return { label: 'bare relay (ceiling)', rate, behind, ...lat };
 }
 
 /**
@@ -400,11 +408,11 @@ async function benchPeer(rx: Receiver) {
     );
     const t = target(`http://127.0.0.1:${port}`, '/events');
     await throughput(t, rx, 1000);
-    const { rate } = await throughput(t, rx);
+    const { rate, behind } = await throughput(t, rx);
     const lat = await latency(t, rx);
     await t.close();
     await stop(proc);
-    return { label: 'BullMQ + undici (peer)', rate, ...lat, peer: true };
+    return { label: 'BullMQ + undici (peer)', rate, behind, ...lat, peer: true };
   } finally {
     await redis.config('SET', 'appendonly', before.appendonly[1]);
     await redis.config('SET', 'appendfsync', before.appendfsync[1]);
@@ -536,6 +544,18 @@ async function main() {
     );
   }
   if (!peer && process.env.BENCH_PEER !== '0') console.log('(no BullMQ peer: no Redis at 127.0.0.1:6379)');
+  // Which side bounds each closed loop, and where Herald's 202 waits (its herald_group_commit_*
+  // histograms over the loop): a POST waits for the group being written, then for its own.
+  const behind = rows.filter((r: any) => r.behind !== undefined);
+  if (behind.length) {
+    console.log(
+      'closed loop: accepted but not yet delivered when the posting stopped; Herald: events per commit, ms writing, ms from commit to flush (means, from /metrics)',
+    );
+    for (const r of behind) {
+      const c = r.commits ? ` ${fmt(r.commits.perGroup, 1)} ${fmt(r.commits.writeMs, 2)} ${fmt(r.commits.flushMs, 2)}` : '';
+      console.log(`${r.label.padEnd(24)} ${fmt(r.behind, 0)}${c}`);
+    }
+  }
   const fair = rows.filter((r: any) => r.fairness);
   if (fair.length) {
     console.log(
