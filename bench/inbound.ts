@@ -91,7 +91,7 @@ export async function inboundCeiling(base: string): Promise<InboundCeiling> {
 export const inboundKey = KEY;
 
 /** Means over a phase of one writer's group commits (events or inbound), from Herald's own /metrics. */
-export interface StoreFigures {
+export interface CommitFigures {
   /** Items (events or webhooks) per commit. */
   perGroup: number;
   /** Writing a group (statements and commit), and from its commit to its flush, in ms. */
@@ -105,7 +105,7 @@ function histogram(text: string, name: string, writer: string): { sum: number; c
   return { sum: read('sum'), count: read('count') };
 }
 
-export function storeFigures(before: string, after: string, writer: 'events' | 'inbound'): StoreFigures {
+export function commitFigures(before: string, after: string, writer: 'events' | 'inbound'): CommitFigures {
   const delta = (name: string) => {
     const [a, b] = [histogram(before, name, writer), histogram(after, name, writer)];
     return { sum: b.sum - a.sum, count: b.count - a.count };
@@ -122,7 +122,7 @@ export function storeFigures(before: string, after: string, writer: 'events' | '
 
 export interface InboundFigures {
   /** The closed loop's commits (Herald's herald_group_commit_* histograms). */
-  store: StoreFigures;
+  store: CommitFigures;
   acceptedPerSec: number;
   p50AnswerMs: number;
   p99AnswerMs: number;
@@ -159,7 +159,7 @@ export async function inboundFigures(
   // Closed loop: how many verified webhooks are stored and answered per second.
   const metricsBefore = await metrics();
   const { perSec: acceptedPerSec, answers } = await closedLoop(1, N);
-  const store = storeFigures(metricsBefore, await metrics(), 'inbound');
+  const store = commitFigures(metricsBefore, await metrics(), 'inbound');
   await arrived(WARM_UP + N);
 
   // Open loop at a steady rate: receipt to record, receipt to forwarded delivery.

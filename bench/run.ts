@@ -27,7 +27,7 @@ import { freePort } from '../scripts/embedded-postgres.mjs';
 import { batchMemoryFigures, printBatchMemory } from './batchMemory.js';
 import { FAIRNESS_SETUP, fairnessFigures } from './fairness.js';
 import { GRAPHQL_SETUP, graphqlFigures } from './graphql.js';
-import { inboundCeiling, inboundFigures, inboundKey, storeFigures } from './inbound.js';
+import { inboundCeiling, inboundFigures, inboundKey, commitFigures } from './inbound.js';
 import { NODES_SETUP, type NodesFigures, nodesFigures } from './nodes.js';
 import { printStages, stageTimes } from './stages.js';
 import { type BenchDb, rssMb, seedDeliveries } from './scale.js';
@@ -262,7 +262,7 @@ async function benchHerald(label: string, rx: Receiver, extraEnv: Record<string,
   await throughput(t, rx, 1000); // warm-up: JIT, connection pools, SQLite page cache
   const metricsBefore = await metrics();
   const { rate, events, behind } = await throughput(t, rx);
-  const commits = storeFigures(metricsBefore, await metrics(), 'events');
+  const commits = commitFigures(metricsBefore, await metrics(), 'events');
   const lat = await latency(t, rx);
   const batch = process.env.BENCH_BATCH === '0' ? null : await batchMemoryFigures(proc.pid!, base, key);
   const fairness = process.env.BENCH_FAIRNESS === '0' ? null : await fairnessFigures(api);

@@ -37,28 +37,40 @@ export class GroupCommit<I, O> {
   /** Whether a group is being written, and whether a writer is about to start. */
   private writing = false;
   private scheduled = false;
+  /** The constructor's options, with their defaults. */
+  private readonly opts: {
+    maxWeight: number;
+    weight: (item: I) => number;
+    transaction?: boolean;
+    observe?: (timing: GroupTiming) => void;
+  };
 
   constructor(
     private readonly db: Db,
     /** Writes the group inside the transaction; `alone` when retrying one item of a failed group. */
     private readonly writeGroup: (q: Queryable, items: I[], alone: boolean) => Promise<GroupWrite<O>>,
     /**
-     * A group holds items up to `maxWeight` in total (but always at least one item). Without
-     * `transaction`, writeGroup gets the Db itself and makes its own commit (one statement is one
-     * commit on Postgres: no BEGIN and COMMIT round trips); it must then not throw once something
-     * is committed, and reports an item that fails after that in `failures`.
+     * A group holds items up to `maxWeight` in total (500 unless given; but always at least one
+     * item), each weighing `weight` (1 unless given). With `transaction: false`, writeGroup gets
+     * the Db itself and makes its own commit (one statement is one commit on Postgres: no BEGIN and
+     * COMMIT round trips); it must then not throw once something is committed, and reports an item
+     * that fails after that in `failures`.
      */
-    private readonly opts: {
-      maxWeight: number;
-      weight: (item: I) => number;
+    opts: {
+      maxWeight?: number;
+      weight?: (item: I) => number;
       transaction?: boolean;
       /** Told of each group once it is durable. */
       observe?: (timing: GroupTiming) => void;
-    } = {
-      maxWeight: 500,
-      weight: () => 1,
-    },
-  ) {}
+    } = {},
+  ) {
+    this.opts = {
+      maxWeight: opts.maxWeight ?? 500,
+      weight: opts.weight ?? (() => 1),
+      transaction: opts.transaction,
+      observe: opts.observe,
+    };
+  }
 
   /** Writes the group: in a transaction of its own, or as writeGroup commits it (see opts.transaction). */
   private write(items: I[], alone: boolean): Promise<{ out: GroupWrite<O>; durable: Promise<void> }> {

@@ -49,7 +49,7 @@ export default async function inboundRoutes(app: Api, { db, box, config, onInbou
   const writer = new GroupCommit<NewInbound, { id: string; duplicate: boolean }>(
     db,
     async (q, items) => (commitsItself ? storeInboundAtOnce(db, items) : { results: await storeInbound(q, items) }),
-    { maxWeight: 500, weight: () => 1, transaction: !commitsItself, observe: metrics.groupCommitObserver('inbound') },
+    { transaction: !commitsItself, observe: metrics.groupCommitObserver('inbound') },
   );
 
   // Refused requests are stored so a tenant can see why a provider's webhooks fail, but anyone who
