@@ -27,7 +27,8 @@ type Stage = (typeof STAGES)[number];
 function stageOf(f: Frame): Stage | 'startup' | null {
   const u = f.url;
   if (f.functionName === '(garbage collector)') return 'GC';
-  if (u.includes('node:internal/modules') || u.includes('node:internal/bootstrap')) return 'startup';
+  // Loading modules, and Fastify's plugin loading (avvio), where routes compile their schemas.
+  if (u.includes('node:internal/modules') || u.includes('node:internal/bootstrap') || u.includes('node_modules/avvio')) return 'startup';
   if (/delivery\/(prepare|body|signature)\.js/.test(u)) return 'sign';
   if (u.includes('delivery/send.js') || u.includes('node_modules/undici')) return 'send';
   if (u.includes('delivery/dispatcher.js')) return f.functionName === 'attempt' ? 'send' : 'handover or claim';
@@ -62,6 +63,8 @@ export function stageTimes(file: string): { byStage: Map<Stage, number>; busyMs:
     const above = up === undefined ? null : walk(up);
     let s: Stage | 'startup' | 'idle' | 'db' | null;
     if (n.callFrame.functionName === '(idle)') s = 'idle';
+    // Whatever startup calls is startup: schema compilers would otherwise count as ingest.
+    else if (above === 'startup') s = 'startup';
     else s = stageOf(n.callFrame) ?? (above === 'db' || above === null ? (isDatabase(n.callFrame) ? 'db' : above) : above);
     memo.set(id, s);
     return s;
