@@ -35,3 +35,10 @@ export async function announceWork(q: Queryable, kind: WorkKind): Promise<void> 
   await q.run('SELECT pg_notify($1, $2)', [WORK_CHANNEL, kind]);
   if (inTx) announced.set(q, (announced.get(q) ?? new Set<WorkKind>()).add(kind));
 }
+
+/**
+ * announceWork as an SQL expression, for a statement that commits on its own (a group commit's
+ * data-modifying CTEs): written as an uncorrelated subquery, it runs once however many rows
+ * select it, and none when no row does; `pg_notify` is sent at the statement's commit. Postgres only.
+ */
+export const announceInStatement = (kind: WorkKind) => `(SELECT pg_notify('${WORK_CHANNEL}', '${kind}'))`;

@@ -7,7 +7,7 @@ import {
   endpointFields,
   type EndpointRow,
 } from '../delivery/sql/claimDueDeliveries.js';
-import { announceWork, WORK_CHANNEL } from '../db/announceWork.js';
+import { announceInStatement, announceWork } from '../db/announceWork.js';
 import { type GroupTiming, type GroupWrite, GroupCommit } from '../db/groupCommit.js';
 import { chunks, placeholders, valuesRows } from '../db/sql.js';
 import { insertDeliveries } from '../delivery/sql/insertDeliveries.js';
@@ -683,7 +683,7 @@ async function insertAtOnce(
     )`;
   // pg_notify is sent at the commit, as announceWork's is; a group wholly handed over says nothing.
   const announce = planned.all.some((d) => !d.leased);
-  sql += announce ? ` SELECT id, (SELECT pg_notify('${WORK_CHANNEL}', 'deliveries')) AS announced FROM ev` : ' SELECT id FROM ev';
+  sql += announce ? ` SELECT id, ${announceInStatement('deliveries')} AS announced FROM ev` : ' SELECT id FROM ev';
   const inserted = new Set((await db.all<{ id: string }>(sql, params)).map((r) => r.id));
 
   // Committed. Nothing below may throw for the group: a failure is its request's alone.

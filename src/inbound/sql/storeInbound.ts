@@ -1,4 +1,4 @@
-import { announceWork, WORK_CHANNEL } from '../../db/announceWork.js';
+import { announceInStatement, announceWork } from '../../db/announceWork.js';
 import type { Db, Queryable } from '../../db/db.js';
 import { chunks, valuesRows } from '../../db/sql.js';
 import { newId } from '../../ids.js';
@@ -115,7 +115,7 @@ export async function storeInboundAtOnce(
   // is sent at the commit, as announceWork's is.
   const inserted = await db.all<{ id: string }>(
     `WITH ins AS (${sql} RETURNING id, status)
-     SELECT id, CASE WHEN status = 'received' THEN (SELECT pg_notify('${WORK_CHANNEL}', 'inbound')) END AS announced FROM ins`,
+     SELECT id, CASE WHEN status = 'received' THEN ${announceInStatement('inbound')} END AS announced FROM ins`,
     params,
   );
   const ids = new Set(inserted.map((r) => r.id));
