@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { Agent, buildConnector, request } from 'undici';
+import { Agent, buildConnector, type Dispatcher } from 'undici';
 import { type AddressPolicy, refusal } from '../endpoints/urlPolicy.js';
 import { parseRetryAfter } from './retryPolicy.js';
 
@@ -33,12 +33,107 @@ function deadline(timeoutMs: number): AbortSignal {
   return shared.signal;
 }
 
+/** An endpoint URL cut into what undici's dispatch takes, kept: endpoints are few, their URLs repeat. */
+const targets = new Map<string, { origin: string; path: string }>();
+
+function target(url: string): { origin: string; path: string } {
+  let t = targets.get(url);
+  if (!t) {
+    const u = new URL(url);
+    t = { origin: u.origin, path: `${u.pathname}${u.search}` };
+    if (targets.size >= 1000) targets.clear();
+    targets.set(url, t);
+  }
+  return t;
+}
+
 /**
- * One POST. Redirects are never followed (undici's request does not, and a 3xx counts as a
- * failure). At most 4 KiB of the answer is kept; a larger answer is cut off and its connection
- * dropped rather than read to the end.
+ * One POST, written as an undici dispatch handler: the answer's status, headers and first
+ * KEEP bytes are all Herald reads, so it never becomes a stream. (`request()` wraps each answer in
+ * a Readable and Herald read it with an async iterator: objects and promises per chunk, for a body
+ * that is usually empty.) Settles once, with whichever comes first: the end, an error, the deadline.
  */
-export async function send(
+class Post implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | null = null;
+  private statusCode = 0;
+  private retryAfter: string | string[] | undefined;
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  private done = false;
+  private readonly onAbort = () => this.controller?.abort(this.signal.reason);
+
+  constructor(
+    private readonly signal: AbortSignal,
+    private readonly timeoutMs: number,
+    private readonly started: number,
+    private readonly settle: (r: SendResult) => void,
+  ) {
+    signal.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.signal.aborted) controller.abort(this.signal.reason);
+  }
+
+  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    this.statusCode = statusCode;
+    if (statusCode === 429 || statusCode === 503) this.retryAfter = headers['retry-after'];
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.done) return;
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    // Enough kept: answer with it, and drop the connection rather than read the rest.
+    if (this.size >= KEEP) {
+      this.answered();
+      controller.abort(new Error('answer longer than Herald keeps'));
+    }
+  }
+
+  onResponseEnd(): void {
+    this.answered();
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    if (this.done) return;
+    const e = err as Error & { code?: string; cause?: { code?: string; message?: string } };
+    const reason = this.signal.aborted
+      ? `timed out after ${this.timeoutMs} ms`
+      : [e.code ?? e.cause?.code, e.cause?.message ?? e.message].filter(Boolean).join(': ');
+    this.finish({ statusCode: null, error: reason, responseBody: null, durationMs: this.elapsed(), retryAfterMs: null });
+  }
+
+  private answered(): void {
+    if (this.done) return;
+    const body = this.chunks.length === 0 ? '' : Buffer.concat(this.chunks).subarray(0, KEEP).toString('utf8');
+    this.finish({
+      statusCode: this.statusCode,
+      error: null,
+      responseBody: body,
+      durationMs: this.elapsed(),
+      retryAfterMs: this.retryAfter === undefined ? null : parseRetryAfter(this.retryAfter),
+    });
+  }
+
+  private elapsed(): number {
+    return Math.round(performance.now() - this.started);
+  }
+
+  private finish(r: SendResult): void {
+    this.done = true;
+    this.signal.removeEventListener('abort', this.onAbort);
+    this.settle(r);
+  }
+}
+
+/**
+ * One POST. Redirects are never followed (a 3xx counts as a failure). At most 4 KiB of the answer
+ * is kept; a larger answer is cut off and its connection dropped rather than read to the end.
+ * Never rejects: a failure to connect or a timeout is a result with `error`.
+ */
+export function send(
   agent: Agent,
   url: string,
   headers: Record<string, string>,
@@ -47,41 +142,15 @@ export async function send(
 ): Promise<SendResult> {
   const started = performance.now();
   const signal = deadline(timeoutMs);
-  try {
-    const res = await request(url, {
-      method: 'POST',
-      headers,
-      body,
-      dispatcher: agent,
-      signal,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-    });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of res.body) {
-      chunks.push(chunk as Buffer);
-      size += (chunk as Buffer).length;
-      if (size >= KEEP) {
-        res.body.destroy();
-        break;
-      }
+  return new Promise<SendResult>((settle) => {
+    const handler = new Post(signal, timeoutMs, started, settle);
+    try {
+      const { origin, path } = target(url);
+      agent.dispatch({ origin, path, method: 'POST', headers, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs }, handler);
+    } catch (err) {
+      handler.onResponseError(null as never, err as Error);
     }
-    const text = Buffer.concat(chunks).subarray(0, KEEP).toString('utf8');
-    return {
-      statusCode: res.statusCode,
-      error: null,
-      responseBody: text,
-      durationMs: Math.round(performance.now() - started),
-      retryAfterMs: res.statusCode === 429 || res.statusCode === 503 ? parseRetryAfter(res.headers['retry-after']) : null,
-    };
-  } catch (err) {
-    const e = err as Error & { code?: string; cause?: { code?: string; message?: string } };
-    const reason = signal.aborted
-      ? `timed out after ${timeoutMs} ms`
-      : [e.code ?? e.cause?.code, e.cause?.message ?? e.message].filter(Boolean).join(': ');
-    return { statusCode: null, error: reason, responseBody: null, durationMs: Math.round(performance.now() - started), retryAfterMs: null };
-  }
+  });
 }
 
 /**

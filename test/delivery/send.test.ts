@@ -22,7 +22,9 @@ describe('sending one request', () => {
           res.writeHead(200, { 'content-type': 'text/plain' });
           const t = setInterval(() => res.write('.'), 50);
           res.on('close', () => clearInterval(t));
-        } else setTimeout(() => res.writeHead(200).end('ok'), Number(req.url!.slice(1)));
+        } else if (req.url === '/large') res.writeHead(200).end('x'.repeat(100_000));
+        else if (req.url === '/busy') res.writeHead(429, { 'retry-after': '7' }).end('slow down');
+        else setTimeout(() => res.writeHead(200).end('ok'), Number(req.url!.slice(1)));
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -59,5 +61,25 @@ describe('sending one request', () => {
     await send(agent, `${url}/drip`, {}, '{}', 200);
     const r = await send(agent, `${url}/10`, {}, '{}', 200);
     assert.equal(r.statusCode, 200);
+  });
+
+  it('keeps the first 4 KiB of a long answer and reads a 429 with its Retry-After', async () => {
+    const large = await send(agent, `${url}/large`, {}, '{}', 2000);
+    assert.equal(large.statusCode, 200);
+    assert.equal(large.responseBody, 'x'.repeat(4096));
+    const busy = await send(agent, `${url}/busy`, {}, '{}', 2000);
+    assert.deepEqual([busy.statusCode, busy.responseBody, busy.retryAfterMs], [429, 'slow down', 7000]);
+    // The connection a long answer was cut off on is dropped; the next request still gets through.
+    assert.equal((await send(agent, `${url}/1`, {}, '{}', 2000)).responseBody, 'ok');
+  });
+
+  it('answers a refused connection with its reason, never a rejection', async () => {
+    const closed = http.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((r) => closed.close(r));
+    const r = await send(agent, `http://127.0.0.1:${port}/`, {}, '{}', 2000);
+    assert.equal(r.statusCode, null);
+    assert.match(r.error!, /ECONNREFUSED/);
   });
 });
