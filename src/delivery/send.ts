@@ -60,7 +60,7 @@ class Post implements Dispatcher.DispatchHandler {
   private readonly chunks: Buffer[] = [];
   private size = 0;
   private done = false;
-  private readonly onAbort = () => this.controller?.abort(this.signal.reason);
+  private readonly onAbort = () => this.controller?.abort(this.signal.reason as Error);
 
   constructor(
     private readonly signal: AbortSignal,
@@ -73,7 +73,7 @@ class Post implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
-    if (this.signal.aborted) controller.abort(this.signal.reason);
+    if (this.signal.aborted) controller.abort(this.signal.reason as Error);
   }
 
   onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
