@@ -27,7 +27,7 @@ import { freePort } from '../scripts/embedded-postgres.mjs';
 import { batchMemoryFigures, printBatchMemory } from './batchMemory.js';
 import { FAIRNESS_SETUP, fairnessFigures } from './fairness.js';
 import { GRAPHQL_SETUP, graphqlFigures } from './graphql.js';
-import { inboundCeiling, inboundFigures, inboundKey, commitFigures } from './inbound.js';
+import { INBOUND_BUSY_RATE, inboundCeiling, inboundFigures, inboundKey, commitFigures } from './inbound.js';
 import { NODES_SETUP, type NodesFigures, nodesFigures } from './nodes.js';
 import { printStages, stageTimes } from './stages.js';
 import { type BenchDb, rssMb, seedDeliveries } from './scale.js';
@@ -592,6 +592,14 @@ async function main() {
     for (const r of inbound) {
       const st = r.inbound.store;
       console.log(`${r.label.padEnd(24)} ${fmt(st.perGroup, 1)} ${fmt(st.writeMs, 2)} ${fmt(st.flushMs, 2)}`);
+    }
+    // Answering comes first while webhooks arrive fast (HERALD_INBOUND_BURST_LAG): what processing pays for it.
+    console.log(
+      `processing behind receiving: ms from the closed loop's last answer to its last forwarded delivery; receipt → forwarded delivery at a steady ${INBOUND_BUSY_RATE}/s, p50 / p99`,
+    );
+    for (const r of inbound) {
+      const i = r.inbound;
+      console.log(`${r.label.padEnd(24)} ${fmt(i.drainMs, 0)} ${fmt(i.p50BusyForwardMs)} ${fmt(i.p99BusyForwardMs)}`);
     }
   }
   const graphql = rows.filter((r: any) => r.graphql);

@@ -97,7 +97,14 @@ export async function createHerald(
         log.child({ component: 'inbound' }),
         // The worker has the deliveries of these events in hand, or was woken for them (Handover).
         (created) => metrics.eventsAccepted.inc(created),
-        { pollIntervalMs: config.pollIntervalMs, leaseMs: config.leaseMs, tracing, clock, worker: dispatcher },
+        {
+          pollIntervalMs: config.pollIntervalMs,
+          leaseMs: config.leaseMs,
+          burstLagMs: config.inboundBurstLagMs,
+          tracing,
+          clock,
+          worker: dispatcher,
+        },
       )
     : null;
   let app: FastifyInstance | null = null;

@@ -54,6 +54,7 @@ export interface Config {
   inboundRejectionsStored: number;
   inboundRejectedBodyBytes: number;
   inboundRejectedBytesPerHour: number;
+  inboundBurstLagMs: number;
   inboundRejectedRetentionMs: number;
   secretKey: string | undefined;
   previousSecretKeys: string[];
@@ -440,6 +441,13 @@ export const SETTINGS: { readonly [K in keyof Config]: Setting<Config[K]> } = {
       return n;
     },
   },
+  inboundBurstLagMs: of(duration(), {
+    env: 'HERALD_INBOUND_BURST_LAG',
+    group: 'inbound',
+    default: '2s',
+    description:
+      'While a burst of webhooks arrives (1,000 a second or more on the node), answering them comes first: processing them (forwarded events, billing records) takes 5 % of the time while it is just behind, growing to a third as the oldest message waiting gets this old. `0`: a third throughout.',
+  }),
   inboundRejectedRetentionMs: of(duration(), {
     env: 'HERALD_INBOUND_REJECTED_RETENTION',
     group: 'inbound',

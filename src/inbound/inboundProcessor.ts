@@ -21,12 +21,22 @@ const MAX_ATTEMPTS = 10;
 /**
  * Receiving comes first. A provider waits for its 200 (and gives up, retries or disables the
  * endpoint when it is slow); what a message means can be worked out a moment later. While a burst
- * arrives, processing takes at most this share of the time: after a round that took d ms it rests
- * 2d. The burst is answered at nearly the speed of storing alone and processed behind it; when it
- * ends, processing runs flat out. Under a burst that never ends it still gets its share, so it
- * always progresses.
+ * arrives, processing takes only a share of the time (after a round that took d ms it rests
+ * d × (1/share − 1)), and the share grows with how far processing is behind: the age of the oldest
+ * message of its last round, against `burstLagMs` (HERALD_INBOUND_BURST_LAG). Just behind, it
+ * takes MIN_SHARE, so a burst is answered at nearly the speed of storing alone; at the lag it may
+ * reach, MAX_SHARE. Under a steady stream of bursts it settles where its share keeps up, at a lag
+ * below that bound, and it always progresses. When the burst ends, processing runs flat out.
  */
-const SHARE_WHILE_BUSY = 1 / 3;
+const MIN_SHARE = 0.05;
+const MAX_SHARE = 1 / 3;
+
+/** Processing's share of the time while a burst arrives, `lagMs` behind (see MIN_SHARE). */
+export function shareWhileBusy(lagMs: number, burstLagMs: number): number {
+  if (burstLagMs <= 0) return MAX_SHARE;
+  return MIN_SHARE + (MAX_SHARE - MIN_SHARE) * Math.min(1, Math.max(0, lagMs) / burstLagMs);
+}
+
 /** A burst: at least this many requests stored per second on this node, over the last window. */
 const BUSY_PER_SECOND = 1000;
 const WINDOW_MS = 50;
@@ -60,6 +70,8 @@ export class InboundProcessor {
   private windowStart = 0;
   private inWindow = 0;
   private inWindowBefore = 0;
+  /** How old the oldest message of the last round was when it was claimed: how far processing is behind. */
+  private lagMs = 0;
 
   constructor(
     private readonly db: Db,
@@ -78,6 +90,8 @@ export class InboundProcessor {
     private readonly opts: {
       pollIntervalMs: number;
       leaseMs: number;
+      /** How far behind processing may fall while a burst arrives before it takes its largest share (see MIN_SHARE). */
+      burstLagMs?: number;
       tracing?: Tracing | null;
       clock?: { now(): number };
       worker?: LocalWorker | null;
@@ -87,11 +101,11 @@ export class InboundProcessor {
       what: 'claiming received messages',
       intervalMs: opts.pollIntervalMs,
       log,
-      restAfterWork: (roundMs) => (this.busy() ? roundMs * (1 / SHARE_WHILE_BUSY - 1) : 0),
+      restAfterWork: (roundMs) => (this.busy() ? roundMs * (1 / shareWhileBusy(this.lagMs, opts.burstLagMs ?? 0) - 1) : 0),
     });
   }
 
-  /** Whether a burst of requests is arriving at this node now (see SHARE_WHILE_BUSY). */
+  /** Whether a burst of requests is arriving at this node now (see MIN_SHARE). */
   busy(): boolean {
     this.slideWindow(performance.now());
     return Math.max(this.inWindow, this.inWindowBefore) >= (BUSY_PER_SECOND * WINDOW_MS) / 1000;
@@ -141,6 +155,8 @@ export class InboundProcessor {
   async step(): Promise<boolean> {
     const limit = this.db.dialect === 'sqlite' ? 20 : 100;
     const batch = await claimInbound(this.db, { limit, leaseMs: this.opts.leaseMs });
+    // Claimed oldest first: the first is as far behind as processing is.
+    if (batch.length) this.lagMs = Date.now() - batch[0].receivedAt;
     if (batch.length) await this.processBatch(batch);
     return batch.length > 0;
   }
