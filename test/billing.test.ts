@@ -5,6 +5,8 @@ import { DIALECTS } from './helpers/db.js';
 import { eventually, startHerald, type TestHerald } from './helpers/herald.js';
 import { Receiver } from './helpers/receiver.js';
 import { chargifyBody } from './helpers/chargify.js';
+import { applyBilling, BillingLookups } from '../src/billing/applyBilling.js';
+import type { BillingChange } from '../src/billing/changes.js';
 
 const FORM = 'application/x-www-form-urlencoded';
 
@@ -267,6 +269,77 @@ for (const dialect of DIALECTS) {
         ['8801', sub.id],
         ['8802', null],
       ]);
+    });
+
+    it('one processing batch looks a customer and a subscription up once, and sees the subscription it created', async () => {
+      const { uid } = await setup();
+      const customer = (await h.api('POST', `/v1/tenants/${uid}/customers`, { key: 'batch', kind: 'organization' })).body;
+      const tenantId = (await h.api('GET', `/v1/tenants/${uid}`)).body.id as string;
+      const now = Date.now();
+      const payment = (providerId: string, amount: number): BillingChange => ({
+        kind: 'transaction',
+        provider: 'chargify',
+        providerId,
+        customer: { key: 'batch' },
+        subscriptionProviderId: '5001',
+        amount,
+        currency: 'USD',
+        memo: null,
+        occurredAt: now,
+      });
+      // As the processor runs a batch: the messages in order, in one transaction, sharing their lookups.
+      const seen = new BillingLookups();
+      const outcomes = await h.herald.db.tx(async (q) => [
+        await applyBilling(q, tenantId, [payment('9901', 100)], seen),
+        await applyBilling(
+          q,
+          tenantId,
+          [{ kind: 'subscription', provider: 'chargify', providerId: '5001', customer: { key: 'batch' }, state: 'active' }],
+          seen,
+        ),
+        await applyBilling(q, tenantId, [payment('9902', 200)], seen),
+        await applyBilling(
+          q,
+          tenantId,
+          [
+            {
+              kind: 'refund',
+              provider: 'chargify',
+              providerId: 'r1',
+              customer: { key: 'batch' },
+              paymentId: '9902',
+              amount: 50,
+              currency: null,
+              memo: 'partial',
+              occurredAt: now,
+            },
+          ],
+          seen,
+        ),
+        await applyBilling(q, tenantId, [payment('9902', 200)], seen),
+      ]);
+      assert.deepEqual(
+        outcomes.map((o) => o.events.map((e) => e.type)),
+        [['transaction.recorded'], ['subscription.created'], ['transaction.recorded'], ['refund.recorded'], []],
+        'a payment seen before records nothing and announces nothing',
+      );
+      const sub = (await h.api('GET', `/v1/tenants/${uid}/subscriptions`)).body.data[0];
+      const txns = (await h.api('GET', `/v1/tenants/${uid}/customers/batch/transactions`)).body.data;
+      assert.deepEqual(txns.map((t: { providerId: string; subscriptionId: string | null }) => [t.providerId, t.subscriptionId]).sort(), [
+        ['9901', sub.id],
+        ['9902', sub.id],
+      ]);
+      // The events carry the records as the API shows them, built from the inserted rows.
+      const recorded = JSON.parse(outcomes[2].events[0].payload).transaction;
+      assert.deepEqual(
+        recorded,
+        txns.find((t: { providerId: string }) => t.providerId === '9902'),
+      );
+      assert.equal(recorded.customerKey, 'batch');
+      assert.equal(recorded.customerId, customer.id);
+      const refund = JSON.parse(outcomes[3].events[0].payload).refund;
+      assert.deepEqual(refund, (await h.api('GET', `/v1/tenants/${uid}/refunds`)).body.data[0]);
+      assert.equal(refund.currency, 'USD', 'the refunded payment’s currency');
     });
 
     it('holds events for an unknown customer as unmatched and applies them in order once the customer exists', async () => {

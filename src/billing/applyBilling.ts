@@ -3,7 +3,7 @@ import type { NewEvent } from '../events/eventWriter.js';
 import { newId } from '../ids.js';
 import { releaseWaiting } from '../inbound/sql/settleInbound.js';
 import type { BillingChange, CustomerRef, RefundChange, SubscriptionChange, TransactionChange } from './changes.js';
-import { readRefund, readSubscription, readTransaction } from './records.js';
+import { readSubscription, refundOfRow, type RefundRow, transactionOfRow, type TransactionRow } from './records.js';
 
 // Writes billing changes under the tenant's customers, inside the processing transaction of the
 // message they came from. Every write is keyed by the provider's own id, so applying a message a
@@ -27,50 +27,84 @@ class Unmatched extends Error {
 
 const event = (type: string, body: Record<string, unknown>): NewEvent => ({ type, payload: JSON.stringify(body) });
 
-async function customerId(q: Queryable, tenantId: string, ref: CustomerRef): Promise<string> {
-  let key: string;
-  if ('key' in ref) {
-    key = ref.key;
-  } else {
-    const link = await q.one<{ customer_key: string }>(
-      'SELECT customer_key FROM provider_customers WHERE tenant_id = $1 AND provider = $2 AND external_id = $3',
-      [tenantId, ref.provider, ref.externalId],
-    );
-    if (!link) {
-      throw new Unmatched(
-        `provider-customer:${ref.provider}:${ref.externalId}`,
-        `${ref.provider} customer ${ref.externalId} is not known to stand for a customer key yet; it will be applied when a customer event with metadata.customer_key arrives`,
+/**
+ * The customers and subscriptions a processing transaction has looked up, kept for the rest of it:
+ * a batch of webhooks names the same few again and again (a customer's payments, a subscription's
+ * changes), and on Postgres each lookup is a round trip the batch waits for. It lives exactly as
+ * long as its transaction (a rolled-back one takes its memory with it), and every write here that
+ * changes an answer updates it. Billing never changes customers; another transaction deleting
+ * one meanwhile makes the insert that names it fail its foreign key, as it would without this.
+ */
+export class BillingLookups {
+  private readonly customers = new Map<string, { id: string; key: string }>();
+  private readonly subscriptions = new Map<string, string | null>();
+
+  async customer(q: Queryable, tenantId: string, ref: CustomerRef): Promise<{ id: string; key: string }> {
+    let key: string;
+    if ('key' in ref) {
+      key = ref.key;
+    } else {
+      const link = await q.one<{ customer_key: string }>(
+        'SELECT customer_key FROM provider_customers WHERE tenant_id = $1 AND provider = $2 AND external_id = $3',
+        [tenantId, ref.provider, ref.externalId],
       );
+      if (!link) {
+        throw new Unmatched(
+          `provider-customer:${ref.provider}:${ref.externalId}`,
+          `${ref.provider} customer ${ref.externalId} is not known to stand for a customer key yet; it will be applied when a customer event with metadata.customer_key arrives`,
+        );
+      }
+      key = link.customer_key;
     }
-    key = link.customer_key;
+    const memo = `${tenantId}\u0000${key}`;
+    const known = this.customers.get(memo);
+    if (known) return known;
+    const row = await q.one<{ id: string }>('SELECT id FROM customers WHERE tenant_id = $1 AND key = $2', [tenantId, key]);
+    if (!row)
+      throw new Unmatched(`customer:${key}`, `no customer with key "${key}" in this tenant yet; it will be applied when one is created`);
+    const found = { id: row.id, key };
+    this.customers.set(memo, found);
+    return found;
   }
-  const row = await q.one<{ id: string }>('SELECT id FROM customers WHERE tenant_id = $1 AND key = $2', [tenantId, key]);
-  if (!row)
-    throw new Unmatched(`customer:${key}`, `no customer with key "${key}" in this tenant yet; it will be applied when one is created`);
-  return row.id;
+
+  async subscriptionId(q: Queryable, tenantId: string, provider: string, providerId: string | null): Promise<string | null> {
+    if (!providerId) return null;
+    const memo = `${tenantId}\u0000${provider}\u0000${providerId}`;
+    const known = this.subscriptions.get(memo);
+    if (known !== undefined) return known;
+    const row = await q.one<{ id: string }>('SELECT id FROM subscriptions WHERE tenant_id = $1 AND provider = $2 AND provider_id = $3', [
+      tenantId,
+      provider,
+      providerId,
+    ]);
+    this.subscriptions.set(memo, row?.id ?? null);
+    return row?.id ?? null;
+  }
+
+  /** A subscription read or created in this transaction. */
+  noteSubscription(tenantId: string, provider: string, providerId: string, id: string): void {
+    this.subscriptions.set(`${tenantId}\u0000${provider}\u0000${providerId}`, id);
+  }
 }
 
-async function subscriptionId(q: Queryable, tenantId: string, provider: string, providerId: string | null): Promise<string | null> {
-  if (!providerId) return null;
-  const row = await q.one<{ id: string }>('SELECT id FROM subscriptions WHERE tenant_id = $1 AND provider = $2 AND provider_id = $3', [
-    tenantId,
-    provider,
-    providerId,
-  ]);
-  return row?.id ?? null;
-}
-
-async function applyTransaction(q: Queryable, tenantId: string, c: TransactionChange, now: number): Promise<NewEvent[]> {
-  const customer = await customerId(q, tenantId, c.customer);
-  const inserted = await q.one<{ id: string }>(
+async function applyTransaction(
+  q: Queryable,
+  tenantId: string,
+  c: TransactionChange,
+  now: number,
+  seen: BillingLookups,
+): Promise<NewEvent[]> {
+  const customer = await seen.customer(q, tenantId, c.customer);
+  // RETURNING the row: the event is built from it, without reading it back.
+  const inserted = await q.one<TransactionRow>(
     `INSERT INTO transactions (id, tenant_id, customer_id, subscription_id, subscription_provider_id, provider, provider_id, amount, currency, memo, occurred_at, created_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-     ON CONFLICT (tenant_id, provider, provider_id) DO NOTHING RETURNING id`,
+     ON CONFLICT (tenant_id, provider, provider_id) DO NOTHING RETURNING *`,
     [
       newId('txn', now),
       tenantId,
-      customer,
-      await subscriptionId(q, tenantId, c.provider, c.subscriptionProviderId),
+      customer.id,
+      await seen.subscriptionId(q, tenantId, c.provider, c.subscriptionProviderId),
       c.subscriptionProviderId,
       c.provider,
       c.providerId,
@@ -81,10 +115,16 @@ async function applyTransaction(q: Queryable, tenantId: string, c: TransactionCh
       now,
     ],
   );
-  return inserted ? [event('transaction.recorded', { transaction: await readTransaction(q, inserted.id) })] : [];
+  return inserted ? [event('transaction.recorded', { transaction: transactionOfRow({ ...inserted, customer_key: customer.key }) })] : [];
 }
 
-async function applySubscription(q: Queryable, tenantId: string, c: SubscriptionChange, now: number): Promise<NewEvent[]> {
+async function applySubscription(
+  q: Queryable,
+  tenantId: string,
+  c: SubscriptionChange,
+  now: number,
+  seen: BillingLookups,
+): Promise<NewEvent[]> {
   const current = await q.one<{
     id: string;
     product_id: string | null;
@@ -104,7 +144,7 @@ async function applySubscription(q: Queryable, tenantId: string, c: Subscription
         `no ${c.provider} subscription ${c.providerId} recorded yet; it will be applied when its signup is`,
       );
     }
-    const customer = await customerId(q, tenantId, c.customer);
+    const customer = (await seen.customer(q, tenantId, c.customer)).id;
     const id = newId('sub', now);
     await q.run(
       `INSERT INTO subscriptions (id, tenant_id, customer_id, provider, provider_id, product_id, product_name, state, amount, currency, components, created_at, updated_at)
@@ -124,6 +164,7 @@ async function applySubscription(q: Queryable, tenantId: string, c: Subscription
         now,
       ],
     );
+    seen.noteSubscription(tenantId, c.provider, c.providerId, id);
     // A payment recorded before its signup (providers do not promise order) named this
     // subscription without finding it: it belongs here. The payment is recorded at once rather
     // than held, because its signup may never come (a subscription older than the source).
@@ -136,6 +177,7 @@ async function applySubscription(q: Queryable, tenantId: string, c: Subscription
     await releaseWaiting(q, tenantId, `subscription:${c.provider}:${c.providerId}`);
     return [event('subscription.created', { subscription: await readSubscription(q, id) })];
   }
+  seen.noteSubscription(tenantId, c.provider, c.providerId, current.id);
   const before = {
     productId: current.product_id,
     productName: current.product_name,
@@ -162,22 +204,22 @@ async function applySubscription(q: Queryable, tenantId: string, c: Subscription
   return [event('subscription.updated', { subscription: await readSubscription(q, current.id), changed, previous })];
 }
 
-async function applyRefund(q: Queryable, tenantId: string, c: RefundChange, now: number): Promise<NewEvent[]> {
-  const customer = await customerId(q, tenantId, c.customer);
+async function applyRefund(q: Queryable, tenantId: string, c: RefundChange, now: number, seen: BillingLookups): Promise<NewEvent[]> {
+  const customer = await seen.customer(q, tenantId, c.customer);
   const payment = c.paymentId
     ? await q.one<{ id: string; currency: string }>(
         'SELECT id, currency FROM transactions WHERE tenant_id = $1 AND provider = $2 AND provider_id = $3',
         [tenantId, c.provider, c.paymentId],
       )
     : undefined;
-  const inserted = await q.one<{ id: string }>(
+  const inserted = await q.one<RefundRow>(
     `INSERT INTO refunds (id, tenant_id, customer_id, transaction_id, provider, provider_id, payment_id, amount, currency, memo, occurred_at, created_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-     ON CONFLICT (tenant_id, provider, provider_id) DO NOTHING RETURNING id`,
+     ON CONFLICT (tenant_id, provider, provider_id) DO NOTHING RETURNING *`,
     [
       newId('rfd', now),
       tenantId,
-      customer,
+      customer.id,
       payment?.id ?? null,
       c.provider,
       c.providerId,
@@ -189,17 +231,17 @@ async function applyRefund(q: Queryable, tenantId: string, c: RefundChange, now:
       now,
     ],
   );
-  return inserted ? [event('refund.recorded', { refund: await readRefund(q, inserted.id) })] : [];
+  return inserted ? [event('refund.recorded', { refund: refundOfRow({ ...inserted, customer_key: customer.key }) })] : [];
 }
 
-async function applyOne(q: Queryable, tenantId: string, c: BillingChange, now: number): Promise<NewEvent[]> {
+async function applyOne(q: Queryable, tenantId: string, c: BillingChange, now: number, seen: BillingLookups): Promise<NewEvent[]> {
   switch (c.kind) {
     case 'transaction':
-      return applyTransaction(q, tenantId, c, now);
+      return applyTransaction(q, tenantId, c, now, seen);
     case 'subscription':
-      return applySubscription(q, tenantId, c, now);
+      return applySubscription(q, tenantId, c, now, seen);
     case 'refund':
-      return applyRefund(q, tenantId, c, now);
+      return applyRefund(q, tenantId, c, now, seen);
     case 'customer-link':
       await q.run(
         `INSERT INTO provider_customers (tenant_id, provider, external_id, customer_key) VALUES ($1, $2, $3, $4)
@@ -211,12 +253,21 @@ async function applyOne(q: Queryable, tenantId: string, c: BillingChange, now: n
   }
 }
 
-export async function applyBilling(q: Queryable, tenantId: string, changes: BillingChange[]): Promise<BillingOutcome> {
+/**
+ * Applies one message's changes. `seen`: the lookups of the transaction it runs in, shared by the
+ * messages of one processing batch (see BillingLookups); a new one when none is given.
+ */
+export async function applyBilling(
+  q: Queryable,
+  tenantId: string,
+  changes: BillingChange[],
+  seen: BillingLookups = new BillingLookups(),
+): Promise<BillingOutcome> {
   const now = Date.now();
   const events: NewEvent[] = [];
   for (const c of changes) {
     try {
-      events.push(...(await applyOne(q, tenantId, c, now)));
+      events.push(...(await applyOne(q, tenantId, c, now, seen)));
     } catch (err) {
       if (err instanceof Unmatched) return { status: 'unmatched', waitingFor: err.waitingFor, reason: err.reason, events };
       throw err;

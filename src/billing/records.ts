@@ -71,7 +71,7 @@ interface SubscriptionRow {
   updated_at: number;
 }
 
-interface MoneyRow {
+export interface MoneyRow {
   id: string;
   customer_id: string;
   customer_key: string;
@@ -84,11 +84,11 @@ interface MoneyRow {
   created_at: number;
 }
 
-interface TransactionRow extends MoneyRow {
+export interface TransactionRow extends MoneyRow {
   subscription_id: string | null;
 }
 
-interface RefundRow extends MoneyRow {
+export interface RefundRow extends MoneyRow {
   transaction_id: string | null;
   payment_id: string | null;
 }
@@ -132,28 +132,18 @@ const money = (r: MoneyRow): Money => ({
   createdAt: iso(r.created_at),
 });
 
-const toTransaction = (r: TransactionRow): Transaction => ({ ...money(r), subscriptionId: r.subscription_id });
+/** A transactions row, with its customer's key, as the API shows it. */
+export const transactionOfRow = (r: TransactionRow): Transaction => ({ ...money(r), subscriptionId: r.subscription_id });
 
 const REFUNDS = 'SELECT f.*, c.key AS customer_key FROM refunds f JOIN customers c ON c.id = f.customer_id';
 
-const toRefund = (r: RefundRow): Refund => ({ ...money(r), transactionId: r.transaction_id, paymentId: r.payment_id });
+/** A refunds row, with its customer's key, as the API shows it. */
+export const refundOfRow = (r: RefundRow): Refund => ({ ...money(r), transactionId: r.transaction_id, paymentId: r.payment_id });
 
 export async function readSubscription(q: Queryable, id: string): Promise<Subscription> {
   const row = await q.one<SubscriptionRow>(`${SUBSCRIPTIONS} WHERE s.id = $1`, [id]);
   if (!row) throw notFound('subscription', id);
   return toSubscription(row);
-}
-
-export async function readTransaction(q: Queryable, id: string): Promise<Transaction> {
-  const row = await q.one<TransactionRow>(`${TRANSACTIONS} WHERE t.id = $1`, [id]);
-  if (!row) throw notFound('transaction', id);
-  return toTransaction(row);
-}
-
-export async function readRefund(q: Queryable, id: string): Promise<Refund> {
-  const row = await q.one<RefundRow>(`${REFUNDS} WHERE f.id = $1`, [id]);
-  if (!row) throw notFound('refund', id);
-  return toRefund(row);
 }
 
 export type RecordKind = 'subscriptions' | 'transactions' | 'refunds';
@@ -167,8 +157,8 @@ interface RecordOf {
 // `map` takes the row of its own kind's query (typed `never` here so the three fit one table).
 const LISTS: { [K in RecordKind]: { sql: string; alias: string; map: (r: never) => RecordOf[K] } } = {
   subscriptions: { sql: SUBSCRIPTIONS, alias: 's', map: toSubscription },
-  transactions: { sql: TRANSACTIONS, alias: 't', map: toTransaction },
-  refunds: { sql: REFUNDS, alias: 'f', map: toRefund },
+  transactions: { sql: TRANSACTIONS, alias: 't', map: transactionOfRow },
+  refunds: { sql: REFUNDS, alias: 'f', map: refundOfRow },
 };
 
 /** One tenant's records of a kind, newest first, optionally of one customer. */

@@ -1,6 +1,6 @@
 import { chargifyChanges } from '../billing/chargify.js';
 import { TtlCache } from '../cache.js';
-import { applyBilling, type BillingOutcome } from '../billing/applyBilling.js';
+import { applyBilling, BillingLookups, type BillingOutcome } from '../billing/applyBilling.js';
 import { type BillingChange, BillingRefused, refuseNul } from '../billing/changes.js';
 import { stripeChanges } from '../billing/stripe.js';
 import type { Db, Queryable } from '../db/db.js';
@@ -229,6 +229,7 @@ export class InboundProcessor {
     m: ClaimedInbound,
     newTypes: string[],
     traceParent: string | undefined,
+    seen: BillingLookups,
   ): Promise<{ type: string | null; forwarded: NewEvent | null; outcome: Outcome }> {
     try {
       const parsed = PROVIDERS[m.provider].parse({ headers: m.headers, body: m.body, receivedAt: m.receivedAt });
@@ -246,7 +247,7 @@ export class InboundProcessor {
       };
       let outcome: Outcome;
       try {
-        outcome = await applyBilling(q, m.tenantId, billingChanges(m, parsed.payload));
+        outcome = await applyBilling(q, m.tenantId, billingChanges(m, parsed.payload), seen);
       } catch (err) {
         if (!(err instanceof BillingRefused)) throw err;
         outcome = { status: 'failed', reason: err.message, events: [] };
@@ -273,6 +274,8 @@ export class InboundProcessor {
   ): Promise<number> {
     const decided = [];
     const tracing = this.opts.tracing;
+    // The batch's customers and subscriptions, looked up once for all its messages (this transaction only).
+    const seen = new BillingLookups();
     for (const m of batch) {
       let traceParent: string | undefined;
       if (tracing) {
@@ -284,7 +287,7 @@ export class InboundProcessor {
         spans.push(span);
         traceParent = tracing.traceParentOf(span);
       }
-      const d = await this.decide(q, m, newTypes, traceParent);
+      const d = await this.decide(q, m, newTypes, traceParent, seen);
       for (const e of d.outcome.events) e.traceParent ??= traceParent;
       decided.push(d);
     }
@@ -311,9 +314,11 @@ export class InboundProcessor {
       });
       for (const a of accepted) if (a.created) wrote++;
     }
-    const now = Date.now();
-    for (const [i, d] of decided.entries())
-      await settleInbound(q, batch[i].id, d.outcome, { eventId: forwardedId[i], eventType: d.type }, now);
+    await settleInbound(
+      q,
+      decided.map((d, i) => ({ id: batch[i].id, outcome: d.outcome, eventId: forwardedId[i], eventType: d.type })),
+      Date.now(),
+    );
     return wrote;
   }
 
