@@ -33,7 +33,11 @@ const event = (type: string, body: Record<string, unknown>): NewEvent => ({ type
  * changes), and on Postgres each lookup is a round trip the batch waits for. It lives exactly as
  * long as its transaction (a rolled-back one takes its memory with it), and every write here that
  * changes an answer updates it. Billing never changes customers; another transaction deleting
- * one meanwhile makes the insert that names it fail its foreign key, as it would without this.
+ * one meanwhile makes the insert that names it fail its foreign key, as it would without this. A
+ * subscription another node's transaction creates meanwhile is not seen until the next batch,
+ * which is the race a lookup made just before it was created always had (its signup links the
+ * payments already recorded without it; only one recorded by a transaction it cannot see yet
+ * stays unlinked).
  */
 export class BillingLookups {
   private readonly customers = new Map<string, { id: string; key: string }>();
