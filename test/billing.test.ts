@@ -271,7 +271,7 @@ for (const dialect of DIALECTS) {
       ]);
     });
 
-    it('one processing batch looks a customer and a subscription up once, and sees the subscription it created', async () => {
+    it('one processing batch looks a customer and a subscription up once, sees the subscription it created, and inserts its payments together', async () => {
       const { uid } = await setup();
       const customer = (await h.api('POST', `/v1/tenants/${uid}/customers`, { key: 'batch', kind: 'organization' })).body;
       const tenantId = (await h.api('GET', `/v1/tenants/${uid}`)).body.id as string;
@@ -287,48 +287,70 @@ for (const dialect of DIALECTS) {
         memo: null,
         occurredAt: now,
       });
-      // As the processor runs a batch: the messages in order, in one transaction, sharing their lookups.
+      // As the processor runs a batch: the messages in order, in one transaction, sharing their
+      // lookups and their payments' insert, which goes in before the events are taken.
       const seen = new BillingLookups();
-      const outcomes = await h.herald.db.tx(async (q) => [
-        await applyBilling(q, tenantId, [payment('9901', 100)], seen),
-        await applyBilling(
-          q,
-          tenantId,
-          [{ kind: 'subscription', provider: 'chargify', providerId: '5001', customer: { key: 'batch' }, state: 'active' }],
-          seen,
-        ),
-        await applyBilling(q, tenantId, [payment('9902', 200)], seen),
-        await applyBilling(
-          q,
-          tenantId,
-          [
-            {
-              kind: 'refund',
-              provider: 'chargify',
-              providerId: 'r1',
-              customer: { key: 'batch' },
-              paymentId: '9902',
-              amount: 50,
-              currency: null,
-              memo: 'partial',
-              occurredAt: now,
-            },
-          ],
-          seen,
-        ),
-        await applyBilling(q, tenantId, [payment('9902', 200)], seen),
-      ]);
+      const outcomes = await h.herald.db.tx(async (q) => {
+        const applied = [
+          await applyBilling(q, tenantId, [payment('9901', 100)], seen),
+          await applyBilling(
+            q,
+            tenantId,
+            [{ kind: 'subscription', provider: 'chargify', providerId: '5001', customer: { key: 'batch' }, state: 'active' }],
+            seen,
+          ),
+          await applyBilling(q, tenantId, [payment('9902', 200)], seen),
+          await applyBilling(
+            q,
+            tenantId,
+            [
+              {
+                kind: 'refund',
+                provider: 'chargify',
+                providerId: 'r1',
+                customer: { key: 'batch' },
+                paymentId: '9902',
+                amount: 50,
+                currency: null,
+                memo: 'partial',
+                occurredAt: now,
+              },
+            ],
+            seen,
+          ),
+          await applyBilling(q, tenantId, [payment('9902', 200)], seen),
+          await applyBilling(q, tenantId, [payment('9903', 300)], seen),
+          await applyBilling(q, tenantId, [payment('9903', 300)], seen),
+        ];
+        await seen.flush(q);
+        return applied.map((o) => ({ ...o, events: seen.announced(o.events) }));
+      });
       assert.deepEqual(
         outcomes.map((o) => o.events.map((e) => e.type)),
-        [['transaction.recorded'], ['subscription.created'], ['transaction.recorded'], ['refund.recorded'], []],
-        'a payment seen before records nothing and announces nothing',
+        [
+          ['transaction.recorded'],
+          ['subscription.created'],
+          ['transaction.recorded'],
+          ['refund.recorded'],
+          [],
+          ['transaction.recorded'],
+          [],
+        ],
+        'a payment seen before (here, earlier in the same batch) records nothing and announces nothing',
       );
       const sub = (await h.api('GET', `/v1/tenants/${uid}/subscriptions`)).body.data[0];
       const txns = (await h.api('GET', `/v1/tenants/${uid}/customers/batch/transactions`)).body.data;
       assert.deepEqual(txns.map((t: { providerId: string; subscriptionId: string | null }) => [t.providerId, t.subscriptionId]).sort(), [
         ['9901', sub.id],
         ['9902', sub.id],
+        ['9903', sub.id],
       ]);
+      const last = JSON.parse(outcomes[5].events[0].payload).transaction;
+      assert.deepEqual(
+        last,
+        txns.find((t: { providerId: string }) => t.providerId === '9903'),
+        'queued after the refund, written at the flush',
+      );
       // The events carry the records as the API shows them, built from the inserted rows.
       const recorded = JSON.parse(outcomes[2].events[0].payload).transaction;
       assert.deepEqual(

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/db.js';
+import { chunks, valuesRows } from '../db/sql.js';
 import type { NewEvent } from '../events/eventWriter.js';
 import { newId } from '../ids.js';
 import { releaseWaiting } from '../inbound/sql/settleInbound.js';
@@ -28,20 +29,26 @@ class Unmatched extends Error {
 const event = (type: string, body: Record<string, unknown>): NewEvent => ({ type, payload: JSON.stringify(body) });
 
 /**
- * The customers and subscriptions a processing transaction has looked up, kept for the rest of it:
- * a batch of webhooks names the same few again and again (a customer's payments, a subscription's
- * changes), and on Postgres each lookup is a round trip the batch waits for. It lives exactly as
- * long as its transaction (a rolled-back one takes its memory with it), and every write here that
- * changes an answer updates it. Billing never changes customers; another transaction deleting
- * one meanwhile makes the insert that names it fail its foreign key, as it would without this. A
- * subscription another node's transaction creates meanwhile is not seen until the next batch,
- * which is the race a lookup made just before it was created always had (its signup links the
- * payments already recorded without it; only one recorded by a transaction it cannot see yet
- * stays unlinked).
+ * What a processing transaction knows and owes, kept for the rest of it: the customers and
+ * subscriptions it looked up (a batch of webhooks names the same few again and again: a
+ * customer's payments, a subscription's changes), and the payments it has yet to insert, which
+ * go in one statement (`flush`) instead of one each. On Postgres every statement is a round trip
+ * the batch waits for. It lives exactly as long as its transaction (a rolled-back one takes its
+ * memory with it), every write here that changes an answer updates it, and the pending payments
+ * are written before any statement that reads or links payments, and before the transaction's
+ * events are. Billing never changes customers; another transaction deleting one meanwhile makes
+ * the insert that names it fail its foreign key, as it would without this. A subscription another
+ * node's transaction creates meanwhile is not seen until the next batch, which is the race a
+ * lookup made just before it was created always had (its signup links the payments already
+ * recorded without it; only one recorded by a transaction it cannot see yet stays unlinked).
  */
 export class BillingLookups {
   private readonly customers = new Map<string, { id: string; key: string }>();
   private readonly subscriptions = new Map<string, string | null>();
+  /** Payments to insert, in arrival order, each with the event that announces it once it is in. */
+  private pending: PendingPayment[] = [];
+  /** Events of payments that turned out to be recorded already: announced by no one. */
+  private readonly withdrawn = new Set<NewEvent>();
 
   async customer(q: Queryable, tenantId: string, ref: CustomerRef): Promise<{ id: string; key: string }> {
     let key: string;
@@ -85,12 +92,95 @@ export class BillingLookups {
     return row?.id ?? null;
   }
 
+  /** A payment to insert at the next flush; its event is announced only if it goes in. */
+  queuePayment(p: PendingPayment): void {
+    this.pending.push(p);
+  }
+
+  /**
+   * Inserts the pending payments, a slice of the batch per statement, and fills in each one's
+   * event from its row (RETURNING: nothing is read back). One already recorded (the same
+   * provider id, before or earlier in this batch) inserts nothing and its event is withdrawn.
+   */
+  async flush(q: Queryable): Promise<void> {
+    // One insert per provider id: a second in the same statement would meet the first.
+    const firsts = new Map<string, PendingPayment>();
+    for (const p of this.pending) {
+      const key = `${p.tenantId}\u0000${p.change.provider}\u0000${p.change.providerId}`;
+      if (firsts.has(key)) this.withdrawn.add(p.event);
+      else firsts.set(key, p);
+    }
+    this.pending = [];
+    for (const chunk of chunks(q.dialect, [...firsts.values()], 100)) {
+      const params: unknown[] = [];
+      for (const { id, tenantId, customer, subscriptionId, change: c, now } of chunk) {
+        params.push(
+          id,
+          tenantId,
+          customer.id,
+          subscriptionId,
+          c.subscriptionProviderId,
+          c.provider,
+          c.providerId,
+          c.amount,
+          c.currency,
+          c.memo,
+          Math.round(c.occurredAt),
+          now,
+        );
+      }
+      const rows = await q.all<TransactionRow>(
+        `INSERT INTO transactions (${TRANSACTION_COLUMNS.join(', ')}) VALUES ${valuesRows(chunk.length, TRANSACTION_COLUMNS.length)}
+         ON CONFLICT (tenant_id, provider, provider_id) DO NOTHING RETURNING *`,
+        params,
+      );
+      const inserted = new Map(rows.map((r) => [r.id, r]));
+      for (const p of chunk) {
+        const row = inserted.get(p.id);
+        if (row) p.event.payload = JSON.stringify({ transaction: transactionOfRow({ ...row, customer_key: p.customer.key }) });
+        else this.withdrawn.add(p.event);
+      }
+    }
+  }
+
+  /** The events of `events` that announce something (see flush): call after the last flush. */
+  announced(events: NewEvent[]): NewEvent[] {
+    return this.withdrawn.size === 0 ? events : events.filter((e) => !this.withdrawn.has(e));
+  }
+
   /** A subscription read or created in this transaction. */
   noteSubscription(tenantId: string, provider: string, providerId: string, id: string): void {
     this.subscriptions.set(`${tenantId}\u0000${provider}\u0000${providerId}`, id);
   }
 }
 
+const TRANSACTION_COLUMNS = [
+  'id',
+  'tenant_id',
+  'customer_id',
+  'subscription_id',
+  'subscription_provider_id',
+  'provider',
+  'provider_id',
+  'amount',
+  'currency',
+  'memo',
+  'occurred_at',
+  'created_at',
+] as const;
+
+/** A payment queued for its batch's insert (BillingLookups.flush), with the event that will announce it. */
+interface PendingPayment {
+  id: string;
+  tenantId: string;
+  customer: { id: string; key: string };
+  subscriptionId: string | null;
+  change: TransactionChange;
+  now: number;
+  event: NewEvent;
+}
+
+/** A payment: queued for the batch's one insert (BillingLookups.flush), with the event that announces it. */
 async function applyTransaction(
   q: Queryable,
   tenantId: string,
@@ -99,27 +189,11 @@ async function applyTransaction(
   seen: BillingLookups,
 ): Promise<NewEvent[]> {
   const customer = await seen.customer(q, tenantId, c.customer);
-  // RETURNING the row: the event is built from it, without reading it back.
-  const inserted = await q.one<TransactionRow>(
-    `INSERT INTO transactions (id, tenant_id, customer_id, subscription_id, subscription_provider_id, provider, provider_id, amount, currency, memo, occurred_at, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-     ON CONFLICT (tenant_id, provider, provider_id) DO NOTHING RETURNING *`,
-    [
-      newId('txn', now),
-      tenantId,
-      customer.id,
-      await seen.subscriptionId(q, tenantId, c.provider, c.subscriptionProviderId),
-      c.subscriptionProviderId,
-      c.provider,
-      c.providerId,
-      c.amount,
-      c.currency,
-      c.memo,
-      Math.round(c.occurredAt),
-      now,
-    ],
-  );
-  return inserted ? [event('transaction.recorded', { transaction: transactionOfRow({ ...inserted, customer_key: customer.key }) })] : [];
+  const subscriptionId = await seen.subscriptionId(q, tenantId, c.provider, c.subscriptionProviderId);
+  // Its payload is written at the flush, from the inserted row.
+  const announce = event('transaction.recorded', {});
+  seen.queuePayment({ id: newId('txn', now), tenantId, customer, subscriptionId, change: c, now, event: announce });
+  return [announce];
 }
 
 async function applySubscription(
@@ -172,6 +246,8 @@ async function applySubscription(
     // A payment recorded before its signup (providers do not promise order) named this
     // subscription without finding it: it belongs here. The payment is recorded at once rather
     // than held, because its signup may never come (a subscription older than the source).
+    // Those of this batch first: they are only queued.
+    await seen.flush(q);
     await q.run(
       `UPDATE transactions SET subscription_id = $1
         WHERE tenant_id = $2 AND provider = $3 AND subscription_provider_id = $4 AND subscription_id IS NULL`,
@@ -210,6 +286,8 @@ async function applySubscription(
 
 async function applyRefund(q: Queryable, tenantId: string, c: RefundChange, now: number, seen: BillingLookups): Promise<NewEvent[]> {
   const customer = await seen.customer(q, tenantId, c.customer);
+  // The refunded payment may be one of this batch, still queued.
+  if (c.paymentId) await seen.flush(q);
   const payment = c.paymentId
     ? await q.one<{ id: string; currency: string }>(
         'SELECT id, currency FROM transactions WHERE tenant_id = $1 AND provider = $2 AND provider_id = $3',
@@ -258,14 +336,15 @@ async function applyOne(q: Queryable, tenantId: string, c: BillingChange, now: n
 }
 
 /**
- * Applies one message's changes. `seen`: the lookups of the transaction it runs in, shared by the
- * messages of one processing batch (see BillingLookups); a new one when none is given.
+ * Applies one message's changes inside a processing transaction. `seen` is that transaction's
+ * (see BillingLookups), shared by the messages of its batch: call `seen.flush(q)` before the
+ * transaction writes its events or ends, and announce only `seen.announced(events)`.
  */
 export async function applyBilling(
   q: Queryable,
   tenantId: string,
   changes: BillingChange[],
-  seen: BillingLookups = new BillingLookups(),
+  seen: BillingLookups,
 ): Promise<BillingOutcome> {
   const now = Date.now();
   const events: NewEvent[] = [];

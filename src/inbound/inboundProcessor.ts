@@ -291,6 +291,8 @@ export class InboundProcessor {
       for (const e of d.outcome.events) e.traceParent ??= traceParent;
       decided.push(d);
     }
+    // The batch's payments, queued as its messages were applied, go in before its events.
+    await seen.flush(q);
     const byTenant = new Map<string, { events: NewEvent[]; owner: (number | null)[] }>();
     decided.forEach((d, i) => {
       const t = byTenant.get(batch[i].tenantId) ?? { events: [], owner: [] };
@@ -299,7 +301,7 @@ export class InboundProcessor {
         t.events.push(d.forwarded);
         t.owner.push(i);
       }
-      for (const e of d.outcome.events) {
+      for (const e of seen.announced(d.outcome.events)) {
         t.events.push(e);
         t.owner.push(null);
       }
