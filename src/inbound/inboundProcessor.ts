@@ -274,7 +274,7 @@ export class InboundProcessor {
   ): Promise<number> {
     const decided = [];
     const tracing = this.opts.tracing;
-    // The batch's customers and subscriptions, looked up once for all its messages (this transaction only).
+    // The batch's lookups and queued payments (see BillingLookups): this transaction's only.
     const seen = new BillingLookups();
     for (const m of batch) {
       let traceParent: string | undefined;
