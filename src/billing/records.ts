@@ -71,7 +71,7 @@ interface SubscriptionRow {
   updated_at: number;
 }
 
-export interface MoneyRow {
+interface MoneyRow {
   id: string;
   customer_id: string;
   customer_key: string;

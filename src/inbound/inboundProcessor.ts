@@ -155,10 +155,11 @@ export class InboundProcessor {
   async step(): Promise<boolean> {
     const limit = this.db.dialect === 'sqlite' ? 20 : 100;
     const batch = await claimInbound(this.db, { limit, leaseMs: this.opts.leaseMs });
+    if (batch.length === 0) return false;
     // Claimed oldest first: the first is as far behind as processing is.
-    if (batch.length) this.lagMs = Date.now() - batch[0].receivedAt;
-    if (batch.length) await this.processBatch(batch);
-    return batch.length > 0;
+    this.lagMs = Date.now() - batch[0].receivedAt;
+    await this.processBatch(batch);
+    return true;
   }
 
   /**
