@@ -29,9 +29,27 @@ export interface Db extends Queryable {
    * flushes (SQLite; on Postgres a commit is durable when it returns). Answer no one before `durable`.
    */
   txThenFlush<T>(fn: (q: Queryable) => Promise<T>): Promise<{ out: T; durable: Promise<void> }>;
+  /**
+   * Runs a job (see TxJob) in one transaction, like tx: resolves once it is committed and durable.
+   * SQLite runs it on the writer thread (db/sqliteThread.ts), off the event loop; Postgres as tx.
+   */
+  txJob<I, O>(job: TxJob<I, O>, input: I): Promise<O>;
   /** Runs a script of several statements (migrations). */
   exec(sql: string): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * A transaction's work written so that it can run on another thread: an exported constant of its
+ * module (`module` is that module's import.meta.url, `name` the export's name), a function of the
+ * transaction and an input, both input and output plain data (they cross threads by
+ * structuredClone). The hot writers are jobs: on SQLite they run on a thread of their own
+ * (db/sqliteThread.ts), where their statements and commits no longer take the event loop's time.
+ */
+export interface TxJob<I, O> {
+  readonly module: string;
+  readonly name: string;
+  run(q: Queryable, input: I): Promise<O>;
 }
 
 /** Postgres unique-violation and SQLite constraint errors, told apart from other failures. */

@@ -34,14 +34,15 @@ export interface GroupWrite<O> {
  */
 export class GroupCommit<I, O> {
   private queue: { item: I; resolve: (o: O) => void; reject: (e: unknown) => void }[] = [];
-  /** Whether a group is being written, and whether a writer is about to start. */
-  private writing = false;
+  /** Groups being written, and whether writers are about to start. */
+  private writing = 0;
   private scheduled = false;
   /** The constructor's options, with their defaults. */
   private readonly opts: {
     maxWeight: number;
     weight: (item: I) => number;
     transaction?: boolean;
+    inFlight: number;
     observe?: (timing: GroupTiming) => void;
   };
 
@@ -54,12 +55,15 @@ export class GroupCommit<I, O> {
      * item), each weighing `weight` (1 unless given). With `transaction: false`, writeGroup gets
      * the Db itself and makes its own commit (one statement is one commit on Postgres: no BEGIN and
      * COMMIT round trips); it must then not throw once something is committed, and reports an item
-     * that fails after that in `failures`.
+     * that fails after that in `failures`. `inFlight` (1 unless given) groups may be written at once,
+     * each started when the last one was: only for a writeGroup whose commits keep their order
+     * (jobs on SQLite's writer thread, which runs them one after the other).
      */
     opts: {
       maxWeight?: number;
       weight?: (item: I) => number;
       transaction?: boolean;
+      inFlight?: number;
       /** Told of each group once it is durable. */
       observe?: (timing: GroupTiming) => void;
     } = {},
@@ -68,6 +72,7 @@ export class GroupCommit<I, O> {
       maxWeight: opts.maxWeight ?? 500,
       weight: opts.weight ?? (() => 1),
       transaction: opts.transaction,
+      inFlight: opts.inFlight ?? 1,
       observe: opts.observe,
     };
   }
@@ -92,28 +97,28 @@ export class GroupCommit<I, O> {
   }
 
   /**
-   * Starts a writer for what is queued, unless one is running, on the next turn of the event
+   * Starts a writer for what is queued, unless enough are running, on the next turn of the event
    * loop, not now: requests parsed in the same I/O phase then join its group (with SQLite a
    * transaction never yields, so without the pause every group would hold one request).
    */
   private schedule(): void {
-    if (this.scheduled || this.writing || this.queue.length === 0) return;
+    if (this.scheduled || this.writing >= this.opts.inFlight || this.queue.length === 0) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      void this.writer();
+      this.startWriters();
     });
   }
 
-  /** Writes groups, one after the other, until nothing is queued. */
-  private async writer(): Promise<void> {
-    this.writing = true;
-    try {
-      while (this.queue.length) await this.writeNext();
-    } finally {
-      // Whatever happens, what is queued gets a writer.
-      this.writing = false;
-      this.schedule();
+  /** Writes groups until nothing is queued: up to `inFlight` at once, the next one as soon as one ends. */
+  private startWriters(): void {
+    while (this.queue.length && this.writing < this.opts.inFlight) {
+      this.writing++;
+      void this.writeNext().finally(() => {
+        // Whatever happens, what is queued gets a writer.
+        this.writing--;
+        this.startWriters();
+      });
     }
   }
 

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { Db, Queryable, Row } from './db.js';
+import type { Db, Queryable, Row, TxJob } from './db.js';
 
 // int8 (bigint) columns hold millisecond timestamps and counts well inside 2^53: read them as
 // numbers instead of pg's default strings. Done per pool, not globally.
@@ -67,6 +67,10 @@ export class PostgresDb implements Db {
         await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * attempt));
       }
     }
+  }
+
+  txJob<I, O>(job: TxJob<I, O>, input: I): Promise<O> {
+    return this.tx((q) => job.run(q, input));
   }
 
   async txThenFlush<T>(fn: (q: Queryable) => Promise<T>): Promise<{ out: T; durable: Promise<void> }> {

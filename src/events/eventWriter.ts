@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Db, Queryable } from '../db/db.js';
+import type { Db, Queryable, TxJob } from '../db/db.js';
 import {
   type ClaimedDelivery,
   ENDPOINT_COLUMNS,
@@ -10,7 +10,7 @@ import {
 import { announceInStatement, announceWork } from '../db/announceWork.js';
 import { type GroupTiming, type GroupWrite, GroupCommit } from '../db/groupCommit.js';
 import { chunks, placeholders, valuesRows } from '../db/sql.js';
-import { insertDeliveries } from '../delivery/sql/insertDeliveries.js';
+import { insertDeliveries, type NewDelivery } from '../delivery/sql/insertDeliveries.js';
 import { DeliveryStatus, EventStatus } from '../delivery/status.js';
 import { HeraldError } from '../errors.js';
 import { newId } from '../ids.js';
@@ -176,8 +176,6 @@ export class EventWriter {
   private readonly writer: GroupCommit<Request, AcceptedEvent[]>;
   /** Enabled endpoints per tenant, as the last group that wrote for it saw them. */
   private readonly fanOuts = new Map<string, number>();
-  /** Postgres: writeGroup commits each group itself (see writeGroup), not in the group commit's transaction. */
-  private readonly commitsItself: boolean;
 
   private readonly worker: LocalWorker | null;
   /** Told how many new events each commit stored (the metrics' accepted count). */
@@ -204,14 +202,17 @@ export class EventWriter {
     this.worker = opts.worker ?? null;
     this.onCommitted = opts.onCommitted ?? (() => {});
     this.clock = opts.clock ?? { now: Date.now };
-    this.commitsItself = db.dialect === 'postgres';
     // A group holds up to MAX_ROWS_PER_COMMIT events or deliveries; a retried request alone hands
     // nothing over.
     this.writer = new GroupCommit(db, (q, group, alone) => this.writeGroup(q, group, !alone), {
       maxWeight: MAX_ROWS_PER_COMMIT,
       weight: (r) => r.events.length * Math.max(1, r.fanOut),
-      // Postgres: writeGroup makes its own commit, most often one statement (insertAtOnce).
-      transaction: !this.commitsItself,
+      // writeGroup makes its own commit: on Postgres most often one statement (insertAtOnce), on
+      // SQLite a job on the writer thread (insertOnThread).
+      transaction: false,
+      // SQLite: the next group is posted to the writer thread while the last one is written and
+      // flushed there, as it was written on the event loop while the last one's flush ran.
+      inFlight: db.dialect === 'sqlite' ? 2 : 1,
       observe: opts.observe,
     });
   }
@@ -293,10 +294,11 @@ export class EventWriter {
    * local worker for the deliveries, and inserts. A lease reserved here is handed back if nothing
    * was committed.
    *
-   * SQLite: `q` is the group's transaction. Postgres: `q` is the Db, and the group is committed
-   * here: as one statement when it can be (insertAtOnce), otherwise in a transaction of its own.
-   * Each statement of a transaction is a round trip that waits for a turn of this busy event loop;
-   * a group written as BEGIN, five statements and COMMIT spent most of its time in those waits.
+   * The group is committed here: on Postgres as one statement when it can be (insertAtOnce), on
+   * SQLite as a job on the writer thread (insertOnThread), otherwise in a transaction of its own.
+   * On Postgres each statement of a transaction is a round trip that waits for a turn of this busy
+   * event loop: a group written as BEGIN, five statements and COMMIT spent most of its time in those
+   * waits. On SQLite the statements and the commit took the event loop's own time.
    */
   private async writeGroup(q: Queryable, group: Request[], handOver: boolean): Promise<GroupWrite<AcceptedEvent[]>> {
     const tenantIds = [...new Set(group.map((r) => r.tenantId))];
@@ -308,9 +310,9 @@ export class EventWriter {
     const lease = handOver ? reserveFor(handover, rows) : null;
     let written: Written;
     try {
-      if (!this.commitsItself) written = await insertAnnounced(q, group, rows, lease, this.clock.now());
-      else if (fitsOneStatement(group, rows)) written = await insertAtOnce(this.db, group, rows, lease, this.clock.now());
-      else written = await this.db.tx((t) => insertAnnounced(t, group, rows, lease, this.clock.now()));
+      if (!fitsOneStatement(group, rows)) written = await this.db.tx((t) => insertAnnounced(t, group, rows, lease, this.clock.now()));
+      else if (this.db.dialect === 'sqlite') written = await insertOnThread(this.db, group, rows, lease, this.clock.now());
+      else written = await insertAtOnce(this.db, group, rows, lease, this.clock.now());
     } catch (err) {
       handover?.abandon();
       throw err;
@@ -409,31 +411,43 @@ async function loadTargets(q: Queryable, box: SecretBox, tenantIds: string[]): P
   return byTenant;
 }
 
-interface Row {
+/** An event of a group as its statements store it: plain data, so that it can cross to the writer thread. */
+interface EventRow {
+  /** Which request of the group it belongs to. */
   request: number;
   id: string;
   tenantId: string;
-  event: NewEvent;
-  targets: Target[];
+  event: Omit<NewEvent, 'original'>;
+  /** In progress, or no endpoints when none is subscribed. */
+  status: EventStatus;
   createdAt: number;
   occurredAt: number;
+}
+
+interface Row extends EventRow {
+  event: NewEvent;
+  targets: Target[];
 }
 
 /** Ids, times and subscribed endpoints of every event of a group. */
 function plan(group: Request[], targets: Map<string, Target[]>): Row[] {
   const now = Date.now();
   return group.flatMap((r, request) =>
-    r.events.map((event) => ({
-      request,
-      id: newId('evt', now),
-      tenantId: r.tenantId,
-      event,
-      targets: (targets.get(r.tenantId) ?? []).filter((t) =>
+    r.events.map((event) => {
+      const subscribed = (targets.get(r.tenantId) ?? []).filter((t) =>
         r.onlyEndpointId ? t.id === r.onlyEndpointId : subscribes(t.types, event.type),
-      ),
-      createdAt: now,
-      occurredAt: event.occurredAt ?? now,
-    })),
+      );
+      return {
+        request,
+        id: newId('evt', now),
+        tenantId: r.tenantId,
+        event,
+        targets: subscribed,
+        status: subscribed.length ? EventStatus.InProgress : EventStatus.NoEndpoints,
+        createdAt: now,
+        occurredAt: event.occurredAt ?? now,
+      };
+    }),
   );
 }
 
@@ -507,8 +521,116 @@ async function insertGroup(
   dueAt: number,
 ): Promise<{ results: AcceptedEvent[][]; leased: ClaimedDelivery[]; deliveries: number }> {
   const now = rows[0]?.createdAt ?? Date.now();
+  const planned = deliveriesOf(rows, () => true, lease, now);
+  const stored = await storeRows(q, groupRows(group, rows, planned.all, lease, now, dueAt));
+  const inserted = new Set(stored.inserted);
+  // Thrown here, a conflict rolls the group back; the group commit then writes each request alone,
+  // so only this one fails.
+  const results = byRequest(group, rows).map((own) => answer(own, inserted, stored.prior));
+  return { results, ...insertedOnly(planned, inserted) };
+}
+
+/**
+ * SQLite: the group's statements run as a job on the writer thread (db/sqliteThread.ts) and its
+ * commit is flushed there; the event loop only plans the group and answers it. A key used before
+ * for another request fails only that request (`failures`), as on Postgres (insertAtOnce): its row
+ * was not inserted. A request of several events with keys goes in a transaction here instead
+ * (fitsOneStatement), which such a conflict rolls back whole.
+ */
+async function insertOnThread(
+  db: Db,
+  group: Request[],
+  rows: Row[],
+  lease: { token: string; until: number } | null,
+  dueAt: number,
+): Promise<Written> {
+  const now = rows[0]?.createdAt ?? Date.now();
+  const planned = deliveriesOf(rows, () => true, lease, now);
+  const stored = await db.txJob(storeGroupJob, groupRows(group, rows, planned.all, lease, now, dueAt));
+  const inserted = new Set(stored.inserted);
+  const results: AcceptedEvent[][] = [];
+  const failures: unknown[] = [];
+  for (const own of byRequest(group, rows)) {
+    try {
+      results.push(answer(own, inserted, stored.prior));
+      failures.push(undefined);
+    } catch (err) {
+      results.push([]);
+      failures.push(err);
+    }
+  }
+  return { results, failures, ...insertedOnly(planned, inserted) };
+}
+
+/** The deliveries of the events that were inserted: all of them, counted, and the leased ones. */
+function insertedOnly(planned: { all: Planned[]; leased: ClaimedDelivery[] }, inserted: Set<string>) {
+  let deliveries = 0;
+  for (const d of planned.all) if (inserted.has(d.row.id)) deliveries++;
+  const leased = deliveries === planned.all.length ? planned.leased : planned.leased.filter((d) => inserted.has(d.eventId));
+  return { leased, deliveries };
+}
+
+/** What a group's statements need, as plain data (storeGroupJob's input). */
+interface GroupRows {
+  events: EventRow[];
+  deliveries: NewDelivery[];
+  lease: { token: string; until: number } | null;
+  now: number;
+  dueAt: number;
+}
+
+function groupRows(
+  group: Request[],
+  rows: Row[],
+  planned: Planned[],
+  lease: { token: string; until: number } | null,
+  now: number,
+  dueAt: number,
+): GroupRows {
+  return {
+    // Without the received request a forwarded event carries for the handover, and the targets.
+    events: rows.map((r) => ({
+      request: r.request,
+      id: r.id,
+      tenantId: r.tenantId,
+      status: r.status,
+      createdAt: r.createdAt,
+      occurredAt: r.occurredAt,
+      event: {
+        type: r.event.type,
+        payload: r.event.payload,
+        occurredAt: r.event.occurredAt,
+        idempotencyKey: r.event.idempotencyKey,
+        requestHash: r.event.requestHash,
+        inboundId: r.event.inboundId,
+        traceParent: r.event.traceParent,
+      },
+    })),
+    deliveries: planned.map((d) => ({ id: d.id, eventId: d.row.id, endpointId: d.target.id, tenantId: d.row.tenantId, leased: d.leased })),
+    lease,
+    now,
+    dueAt,
+  };
+}
+
+/** An earlier event with the idempotency key of a row that was not inserted. */
+interface PriorEvent {
+  id: string;
+  type: string;
+  status: AcceptedEvent['status'];
+  created_at: number;
+  occurred_at: number;
+  request_hash: string | null;
+}
+
+/**
+ * The group's statements: its events (a key seen before inserts none), the deliveries of those
+ * inserted (leased to the local worker or due at once), and the accepted counts of the report
+ * rollups. Answers which were inserted, and for each that was not, the earlier event with its key.
+ */
+async function storeRows(q: Queryable, g: GroupRows): Promise<{ inserted: string[]; prior: Record<string, PriorEvent> }> {
   const inserted = new Set<string>();
-  for (const chunk of chunks(q.dialect, rows, 500)) {
+  for (const chunk of chunks(q.dialect, g.events, 500)) {
     const params: unknown[] = [];
     for (const r of chunk) pushEvent(params, r);
     const insert = `INSERT INTO events (${EVENT_COLUMNS})
@@ -524,39 +646,40 @@ async function insertGroup(
       for (const r of chunk) inserted.add(r.id);
     }
   }
-
   // Leased to the local worker: due when the lease ends (if nobody finishes them by then, they are
-  // claimed like any other). Unleased: due now. Only the leased ones become full delivery objects.
-  const { all, leased } = deliveriesOf(rows, (r) => inserted.has(r.id), lease, now);
+  // claimed like any other). Unleased: due now.
   await insertDeliveries(
     q,
-    all.map((d) => ({ id: d.id, eventId: d.row.id, endpointId: d.target.id, tenantId: d.row.tenantId, leased: d.leased })),
-    lease,
-    now,
-    dueAt,
+    inserted.size === g.events.length ? g.deliveries : g.deliveries.filter((d) => inserted.has(d.eventId)),
+    g.lease,
+    g.now,
+    g.dueAt,
   );
   await countAccepted(
     q,
-    rows.filter((r) => inserted.has(r.id)),
+    g.events.filter((r) => inserted.has(r.id)),
   );
-  const results: AcceptedEvent[][] = [];
-  // Thrown here, a conflict rolls the group back; the group commit then writes each request alone,
-  // so only this one fails.
-  for (const own of byRequest(group, rows)) results.push(await answer(q, own, inserted));
-  return { results, leased, deliveries: all.length };
+  return { inserted: [...inserted], prior: await priorEvents(q, g.events, inserted) };
 }
+
+/** storeRows as a job (db.ts, TxJob): on SQLite it runs on the writer thread. */
+export const storeGroupJob: TxJob<GroupRows, { inserted: string[]; prior: Record<string, PriorEvent> }> = {
+  module: import.meta.url,
+  name: 'storeGroupJob',
+  run: storeRows,
+};
 
 const EVENT_COLUMNS =
   'id, tenant_id, type, payload, status, idempotency_key, occurred_at, created_at, inbound_id, request_hash, trace_parent';
 const EVENT_WIDTH = 11;
 
-function pushEvent(params: unknown[], r: Row): void {
+function pushEvent(params: unknown[], r: EventRow): void {
   params.push(
     r.id,
     r.tenantId,
     r.event.type,
     r.event.payload,
-    r.targets.length ? EventStatus.InProgress : EventStatus.NoEndpoints,
+    r.status,
     r.event.idempotencyKey ?? null,
     r.occurredAt,
     r.createdAt,
@@ -567,54 +690,42 @@ function pushEvent(params: unknown[], r: Row): void {
 }
 
 /** The rows of each request of the group, in order (plan writes them request after request). */
-function byRequest(group: Request[], rows: Row[]): Row[][] {
-  const out: Row[][] = group.map(() => []);
+function byRequest<R extends EventRow>(group: Request[], rows: R[]): R[][] {
+  const out: R[][] = group.map(() => []);
   for (const r of rows) out[r.request].push(r);
   return out;
 }
 
 /**
- * What one request (its rows) is answered: its events as inserted, or, for an idempotency
- * key seen before (in an earlier request or earlier in this group), the event that has it. The same
- * key for a different request throws (409).
+ * What one request (its rows) is answered: its events as inserted, or, for an idempotency key seen
+ * before (in an earlier request or earlier in this group), the event that has it (`prior`, by the
+ * id of the row that was not inserted). The same key for a different request throws (409).
  */
-async function answer(q: Queryable, rows: Row[], inserted: Set<string>): Promise<AcceptedEvent[]> {
+function answer(rows: EventRow[], inserted: Set<string>, prior: Record<string, PriorEvent>): AcceptedEvent[] {
   const out: AcceptedEvent[] = [];
   for (const r of rows) {
     if (inserted.has(r.id)) {
-      out.push({
-        id: r.id,
-        type: r.event.type,
-        status: r.targets.length ? EventStatus.InProgress : EventStatus.NoEndpoints,
-        createdAt: r.createdAt,
-        occurredAt: r.occurredAt,
-        created: true,
-      });
+      out.push({ id: r.id, type: r.event.type, status: r.status, createdAt: r.createdAt, occurredAt: r.occurredAt, created: true });
       continue;
     }
-    const prior = await q.one<{
-      id: string;
-      type: string;
-      status: AcceptedEvent['status'];
-      created_at: number;
-      occurred_at: number;
-      request_hash: string | null;
-    }>('SELECT id, type, status, created_at, occurred_at, request_hash FROM events WHERE tenant_id = $1 AND idempotency_key = $2', [
-      r.tenantId,
-      r.event.idempotencyKey,
-    ]);
-    if (r.event.requestHash && prior!.request_hash && prior!.request_hash !== r.event.requestHash)
-      throw reused(r.event.idempotencyKey!, prior!.id);
-    out.push({
-      id: prior!.id,
-      type: prior!.type,
-      status: prior!.status,
-      createdAt: prior!.created_at,
-      occurredAt: prior!.occurred_at,
-      created: false,
-    });
+    const p = prior[r.id];
+    if (r.event.requestHash && p.request_hash && p.request_hash !== r.event.requestHash) throw reused(r.event.idempotencyKey!, p.id);
+    out.push({ id: p.id, type: p.type, status: p.status, createdAt: p.created_at, occurredAt: p.occurred_at, created: false });
   }
   return out;
+}
+
+/** The earlier events of the rows not inserted, by the ids of those rows (see answer). */
+async function priorEvents(q: Queryable, rows: EventRow[], inserted: Set<string>): Promise<Record<string, PriorEvent>> {
+  const prior: Record<string, PriorEvent> = {};
+  for (const r of rows) {
+    if (inserted.has(r.id)) continue;
+    prior[r.id] = (await q.one<PriorEvent>(
+      'SELECT id, type, status, created_at, occurred_at, request_hash FROM events WHERE tenant_id = $1 AND idempotency_key = $2',
+      [r.tenantId, r.event.idempotencyKey],
+    ))!;
+  }
+  return prior;
 }
 
 /** Postgres's limit on one statement's parameters is 65,535: a group stays well below it. */
@@ -692,9 +803,10 @@ async function insertAtOnce(
   for (const d of planned.all) if (inserted.has(d.row.id)) deliveries++;
   const results: AcceptedEvent[][] = [];
   const failures: unknown[] = [];
+  const prior = await priorEvents(db, rows, inserted);
   for (const own of byRequest(group, rows)) {
     try {
-      results.push(await answer(db, own, inserted));
+      results.push(answer(own, inserted, prior));
       failures.push(undefined);
     } catch (err) {
       results.push([]);

@@ -34,6 +34,11 @@ for (const dialect of DIALECTS) {
               if (gate) await gate;
               return db.tx(fn);
             };
+          if (prop === 'txJob')
+            return async (...args: Parameters<Db['txJob']>) => {
+              if (gate) await gate;
+              return db.txJob(...args);
+            };
           const v = Reflect.get(db, prop, receiver) as unknown;
           return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(db) : v;
         },
