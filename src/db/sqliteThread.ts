@@ -55,12 +55,18 @@ export class SqliteThread {
     // tsx's own import, since a worker does not take the --import hooks the main thread was given.
     const entry = new URL(import.meta.url.endsWith('.ts') ? './sqliteThreadMain.ts' : './sqliteThreadMain.js', import.meta.url);
     const workerData = { file: this.file, synchronous: this.synchronous };
+    // The thread allocates little that lives (a job's input, its statements' rows): a small young
+    // generation is enough. The thread still costs memory of its own (its heap, the modules of its
+    // jobs, its connection's cache): about 30 MB of peak RSS with a million deliveries waiting
+    // (docs/architecture.md, the hot writers on a thread of their own).
+    const resourceLimits = { maxYoungGenerationSizeMb: 4 };
     const worker = entry.pathname.endsWith('.ts')
       ? new Worker(`import('tsx/esm/api').then((tsx) => tsx.tsImport(${JSON.stringify(entry.href)}, ${JSON.stringify(entry.href)}))`, {
           eval: true,
           workerData,
+          resourceLimits,
         })
-      : new Worker(entry, { workerData });
+      : new Worker(entry, { workerData, resourceLimits });
     worker.on('message', (a: JobAnswer) => {
       const p = this.pending.get(a.id);
       if (!p) return;
