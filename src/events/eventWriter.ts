@@ -548,18 +548,7 @@ async function insertOnThread(
   const planned = deliveriesOf(rows, () => true, lease, now);
   const stored = await db.txJob(storeGroupJob, groupRows(group, rows, planned.all, lease, now, dueAt));
   const inserted = new Set(stored.inserted);
-  const results: AcceptedEvent[][] = [];
-  const failures: unknown[] = [];
-  for (const own of byRequest(group, rows)) {
-    try {
-      results.push(answer(own, inserted, stored.prior));
-      failures.push(undefined);
-    } catch (err) {
-      results.push([]);
-      failures.push(err);
-    }
-  }
-  return { results, failures, ...insertedOnly(planned, inserted) };
+  return { ...answerEach(group, rows, inserted, stored.prior), ...insertedOnly(planned, inserted) };
 }
 
 /** The deliveries of the events that were inserted: all of them, counted, and the leased ones. */
@@ -699,9 +688,10 @@ function byRequest<R extends EventRow>(group: Request[], rows: R[]): R[][] {
 /**
  * What one request (its rows) is answered: its events as inserted, or, for an idempotency key seen
  * before (in an earlier request or earlier in this group), the event that has it (`prior`, by the
- * id of the row that was not inserted). The same key for a different request throws (409).
+ * id of the row that was not inserted; `lookup`, thrown when it is missing, is why it could not be
+ * read). The same key for a different request throws (409).
  */
-function answer(rows: EventRow[], inserted: Set<string>, prior: Record<string, PriorEvent>): AcceptedEvent[] {
+function answer(rows: EventRow[], inserted: Set<string>, prior: Record<string, PriorEvent>, lookup?: Error): AcceptedEvent[] {
   const out: AcceptedEvent[] = [];
   for (const r of rows) {
     if (inserted.has(r.id)) {
@@ -709,10 +699,36 @@ function answer(rows: EventRow[], inserted: Set<string>, prior: Record<string, P
       continue;
     }
     const p = prior[r.id];
+    if (!p) throw lookup ?? new Error(`no earlier event has the idempotency key "${r.event.idempotencyKey}"`);
     if (r.event.requestHash && p.request_hash && p.request_hash !== r.event.requestHash) throw reused(r.event.idempotencyKey!, p.id);
     out.push({ id: p.id, type: p.type, status: p.status, createdAt: p.created_at, occurredAt: p.occurred_at, created: false });
   }
   return out;
+}
+
+/**
+ * Each request's answer for a group already committed (insertOnThread, insertAtOnce): a request
+ * that fails (its key used before for another request) fails alone, in `failures`.
+ */
+function answerEach(
+  group: Request[],
+  rows: Row[],
+  inserted: Set<string>,
+  prior: Record<string, PriorEvent>,
+  lookup?: Error,
+): { results: AcceptedEvent[][]; failures: unknown[] } {
+  const results: AcceptedEvent[][] = [];
+  const failures: unknown[] = [];
+  for (const own of byRequest(group, rows)) {
+    try {
+      results.push(answer(own, inserted, prior, lookup));
+      failures.push(undefined);
+    } catch (err) {
+      results.push([]);
+      failures.push(err);
+    }
+  }
+  return { results, failures };
 }
 
 /** The earlier events of the rows not inserted, by the ids of those rows (see answer). */
@@ -797,23 +813,16 @@ async function insertAtOnce(
   sql += announce ? ` SELECT id, ${announceInStatement('deliveries')} AS announced FROM ev` : ' SELECT id FROM ev';
   const inserted = new Set((await db.all<{ id: string }>(sql, params)).map((r) => r.id));
 
-  // Committed. Nothing below may throw for the group: a failure is its request's alone.
-  const leased = inserted.size === rows.length ? planned.leased : planned.leased.filter((d) => inserted.has(d.eventId));
-  let deliveries = 0;
-  for (const d of planned.all) if (inserted.has(d.row.id)) deliveries++;
-  const results: AcceptedEvent[][] = [];
-  const failures: unknown[] = [];
-  const prior = await priorEvents(db, rows, inserted);
-  for (const own of byRequest(group, rows)) {
-    try {
-      results.push(answer(own, inserted, prior));
-      failures.push(undefined);
-    } catch (err) {
-      results.push([]);
-      failures.push(err);
-    }
+  // Committed. Nothing below may throw for the group: a failure is its request's alone (a lookup
+  // of earlier events that fails fails only the requests that needed one).
+  let prior: Record<string, PriorEvent> = {};
+  let lookup: Error | undefined;
+  try {
+    prior = await priorEvents(db, rows, inserted);
+  } catch (err) {
+    lookup = err instanceof Error ? err : new Error(String(err));
   }
-  return { results, failures, leased, deliveries };
+  return { ...answerEach(group, rows, inserted, prior, lookup), ...insertedOnly(planned, inserted) };
 }
 
 const DELIVERY_TYPES = ['text', 'text', 'text', 'text', 'bigint', 'text'] as const;
